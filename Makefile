@@ -1,0 +1,55 @@
+# openrouter-guard — every entry point. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        ?= .venv
+PY          := $(VENV)/bin/python
+WASM        := target/wasm32-wasip1/release/openrouter_guard.wasm
+WASM_TARGET := wasm32-wasip1
+# Size budget for the .wasm (bytes).
+WASM_BUDGET := 614400
+
+.PHONY: help setup build size lint unit e2e test run bench fuzz soak accuracy oci verify-audit clean
+
+help:
+	@echo "make run    - build the filter and start Envoy with it on 127.0.0.1:10000 (UPSTREAM=..., PORT=..., POLICY=...)"
+	@echo "make test   - clippy, unit tests, wasm build, end-to-end tests through real Envoy"
+	@echo "make bench  - filter vs plain Envoy benchmark and redaction throughput"
+
+## setup: Rust wasm target + project-local virtualenv with a pinned Envoy and the test tools.
+setup:
+	@bash tools/setup.sh
+
+build: setup-rust
+	cargo build --target $(WASM_TARGET) --release
+	@ls -l $(WASM) | awk '{print "wasm size: " $$5 " bytes"}'
+
+.PHONY: setup-rust
+setup-rust:
+	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+size: build
+	@s=$$(stat -c %s $(WASM)); echo "wasm: $$s bytes (budget $(WASM_BUDGET))"; test $$s -le $(WASM_BUDGET)
+
+lint: setup-rust
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target $(WASM_TARGET) --lib -- -D warnings
+	@! grep -rn "proxy_wasm" src/core || (echo "src/core must not use proxy_wasm" && false)
+
+unit:
+	cargo test
+
+# ---- end-to-end (real Envoy + real .wasm + fake OpenRouter on 127.0.0.1) ----
+e2e: setup build
+	$(PY) -m pytest -q tests/e2e
+
+test: lint unit size e2e
+
+# ---- run ----
+run: setup build
+	$(PY) tools/run_envoy.py
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

@@ -1,0 +1,19 @@
+//! Host-agnostic core: bytes and header values in, decisions and edits out.
+//!
+//! Nothing in here may depend on `proxy_wasm`; `make lint` checks it.
+
+pub mod audit;
+pub mod config;
+pub mod edit;
+pub mod endpoint;
+pub mod glob;
+pub mod hostmatch;
+pub mod json;
+pub mod model;
+pub mod pii;
+pub mod policy;
+pub mod provider;
+pub mod reply;
+pub mod request;
+pub mod response;
+pub mod timefmt;

@@ -1,0 +1,60 @@
+//! Error replies in OpenRouter/OpenAI shape: `{"error":{"code":403,"message":"…","type":"…"}}`.
+//!
+//! Messages name the rule that fired and never echo request content.
+
+use serde_json::json;
+
+/// A request the filter answers itself instead of forwarding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// HTTP status sent to the client.
+    pub status: u16,
+    /// Error type in the JSON body (`policy_violation`, `invalid_request_error`, …).
+    pub error_type: &'static str,
+    /// Stable reason code for the audit record and metrics (`model_denied`, `body_too_large`, …).
+    pub reason: &'static str,
+    /// Human-readable message; must not contain request content.
+    pub message: String,
+}
+
+impl Rejection {
+    /// Builds a rejection.
+    pub fn new(status: u16, error_type: &'static str, reason: &'static str, message: impl Into<String>) -> Self {
+        Self { status, error_type, reason, message: message.into() }
+    }
+
+    /// 400 for a request the filter cannot check.
+    pub fn bad_request(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(400, "invalid_request_error", reason, message)
+    }
+
+    /// 403 for a request the policy forbids.
+    pub fn forbidden(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(403, "policy_violation", reason, message)
+    }
+
+    /// 500 for an internal fault (fail closed).
+    pub fn internal(reason: &'static str) -> Self {
+        Self::new(500, "internal_error", reason, "openrouter-guard could not process the request; it was not forwarded")
+    }
+
+    /// The JSON body sent to the client.
+    pub fn body(&self) -> Vec<u8> {
+        let v = json!({"error": {"code": self.status, "message": self.message, "type": self.error_type, "reason": self.reason}});
+        v.to_string().into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_openai_shaped() {
+        let r = Rejection::forbidden("model_denied", "model denied by rule #2");
+        let v: serde_json::Value = serde_json::from_slice(&r.body()).unwrap();
+        assert_eq!(v["error"]["code"], 403);
+        assert_eq!(v["error"]["type"], "policy_violation");
+        assert_eq!(v["error"]["message"], "model denied by rule #2");
+    }
+}

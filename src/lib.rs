@@ -1,0 +1,13 @@
+//! openrouter-guard: a proxy-wasm HTTP filter that governs LLM calls to openrouter.ai.
+//!
+//! The crate has two halves:
+//! - [`core`]: host-agnostic logic (configuration, model policy, JSON walking, redaction,
+//!   provider injection, response parsing, audit records). It never names `proxy_wasm` and is
+//!   tested natively with `cargo test`.
+//! - `wasm` (only on `wasm32`): the thin proxy-wasm adapter that moves bytes and headers between
+//!   Envoy and the core.
+
+pub mod core;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
