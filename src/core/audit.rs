@@ -1,1 +1,194 @@
-//! (in progress)
+//! The audit record: one per governed request, never containing prompt text, keys or PII.
+//! Every field is documented in `docs/audit.md`.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::core::pii::PiiTally;
+use crate::core::response::ResponseSummary;
+
+/// Decision taken for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Forwarded upstream (possibly rewritten).
+    #[default]
+    Allow,
+    /// Refused by policy (403).
+    Deny,
+    /// Refused because it could not be checked (400/413/415/404).
+    Reject,
+    /// Internal fault; refused (500).
+    Error,
+}
+
+/// One audit record. Serialised as one JSON line in the access log.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditRecord {
+    /// Version of the record schema.
+    pub schema: u32,
+    /// Request start, RFC 3339 UTC with milliseconds.
+    pub ts: String,
+    /// `x-request-id`.
+    pub request_id: Option<String>,
+    /// `:authority` as received.
+    pub authority: Option<String>,
+    /// HTTP method.
+    pub method: Option<String>,
+    /// Path without query string.
+    pub path: Option<String>,
+    /// Endpoint name (`chat/completions`, …, `other`).
+    pub endpoint: Option<&'static str>,
+    /// Profile applied.
+    pub profile: Option<String>,
+    /// End user.
+    pub user: Option<String>,
+    /// Where `user` came from: `header` (trusted) or `body`.
+    pub user_source: Option<&'static str>,
+    /// Canonical `model` of the request.
+    pub model_requested: Option<String>,
+    /// Every model the request could reach (model, fallbacks, preset).
+    pub models: Vec<String>,
+    /// Whether the request was streamed (`"stream": true`).
+    pub stream: bool,
+    /// Decision.
+    pub decision: Decision,
+    /// Status sent by the filter (rejections) or received from the upstream.
+    pub status: Option<u16>,
+    /// Reason codes: why it was refused, and every place policy overruled the client.
+    pub reasons: Vec<String>,
+    /// Provider routing injected.
+    pub provider_injected: bool,
+    /// SHA-256 (hex) of the exact body sent upstream; `null` when nothing was sent.
+    pub prompt_sha256: Option<String>,
+    /// Request body bytes received from the client.
+    pub bytes_in: u64,
+    /// Request body bytes sent upstream.
+    pub bytes_out: u64,
+    /// Microseconds spent in the filter on the request path.
+    pub filter_us: u64,
+    /// Findings per entity type and action: `{"EMAIL": {"redact": 2}}`.
+    pub redactions: Map<String, Value>,
+    /// Response-side summary (generation id, served model and provider, usage, cost, …).
+    #[serde(flatten)]
+    pub response: ResponseFields,
+}
+
+/// Response-side fields of the record.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResponseFields {
+    /// Generation id.
+    pub generation_id: Option<String>,
+    /// Served model.
+    pub model_used: Option<String>,
+    /// Served provider.
+    pub provider: Option<String>,
+    /// Prompt tokens.
+    pub prompt_tokens: Option<u64>,
+    /// Completion tokens.
+    pub completion_tokens: Option<u64>,
+    /// Total tokens.
+    pub total_tokens: Option<u64>,
+    /// Cost in USD.
+    pub cost: Option<f64>,
+    /// Last finish reason.
+    pub finish_reason: Option<String>,
+    /// Upstream error code.
+    pub error_code: Option<i64>,
+    /// Response streamed as SSE.
+    pub streamed: Option<bool>,
+    /// Whether the response body was inspected.
+    pub response_inspected: Option<bool>,
+    /// Why not.
+    pub response_not_inspected: Option<&'static str>,
+}
+
+impl ResponseFields {
+    /// Copies a response summary in.
+    pub fn from_summary(s: &ResponseSummary) -> Self {
+        Self {
+            generation_id: s.generation_id.clone(),
+            model_used: s.model_used.clone(),
+            provider: s.provider.clone(),
+            prompt_tokens: s.prompt_tokens,
+            completion_tokens: s.completion_tokens,
+            total_tokens: s.total_tokens,
+            cost: s.cost,
+            finish_reason: s.finish_reason.clone(),
+            error_code: s.error_code,
+            streamed: Some(s.streamed),
+            response_inspected: Some(s.inspected),
+            response_not_inspected: s.not_inspected,
+        }
+    }
+}
+
+impl AuditRecord {
+    /// A fresh record (schema version set).
+    pub fn new() -> Self {
+        Self { schema: 1, ..Self::default() }
+    }
+
+    /// Adds a reason code once.
+    pub fn reason(&mut self, code: &str) {
+        if !self.reasons.iter().any(|r| r == code) {
+            self.reasons.push(code.to_string());
+        }
+    }
+
+    /// Copies PII counts in (entity → action → count).
+    pub fn set_redactions(&mut self, tally: &PiiTally) {
+        let mut map = Map::new();
+        for (entity, action, n) in &tally.counts {
+            let e = map.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = e {
+                let prev = m.get(*action).and_then(Value::as_u64).unwrap_or(0);
+                m.insert((*action).to_string(), Value::from(prev + n));
+            }
+        }
+        self.redactions = map;
+    }
+
+    /// The record as one JSON line (no trailing newline).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| "{\"schema\":1,\"decision\":\"error\",\"reasons\":[\"audit_serialize_failed\"]}".into())
+    }
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d {
+        for nibble in [b >> 4, b & 15] {
+            s.push(char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+        }
+    }
+    s
+}
+
+const HEX: [u8; 16] = *b"0123456789abcdef";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_matches_known_vector() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn record_serialises_every_field_with_nulls() {
+        let mut r = AuditRecord::new();
+        r.reason("model_denied");
+        r.reason("model_denied");
+        let v: Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["reasons"], serde_json::json!(["model_denied"]));
+        assert_eq!(v["decision"], "allow");
+        assert!(v.get("generation_id").unwrap().is_null());
+        assert!(v.get("prompt_sha256").unwrap().is_null());
+    }
+}

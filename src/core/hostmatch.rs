@@ -33,17 +33,14 @@ pub struct TrafficMatcher {
 impl TrafficMatcher {
     /// Builds a matcher from configured host names and cluster names.
     pub fn new(hosts: &[String], clusters: &[String]) -> Self {
-        Self {
-            hosts: hosts.iter().map(|h| canonical_authority(h)).collect(),
-            clusters: clusters.to_vec(),
-        }
+        Self { hosts: hosts.iter().map(|h| canonical_authority(h)).collect(), clusters: clusters.to_vec() }
     }
 
     /// Whether a request with this authority, routed to this cluster, is bound for OpenRouter.
     pub fn is_governed(&self, authority: Option<&str>, cluster: Option<&str>) -> bool {
         if let Some(a) = authority {
             let c = canonical_authority(a);
-            if self.hosts.iter().any(|h| *h == c) {
+            if self.hosts.contains(&c) {
                 return true;
             }
         }
@@ -61,15 +58,21 @@ mod tests {
     use super::*;
 
     fn m() -> TrafficMatcher {
-        TrafficMatcher::new(
-            &["openrouter.ai".into(), "eu.openrouter.ai".into()],
-            &["openrouter".into()],
-        )
+        TrafficMatcher::new(&["openrouter.ai".into(), "eu.openrouter.ai".into()], &["openrouter".into()])
     }
 
     #[test]
     fn host_spellings_are_all_governed() {
-        for a in ["openrouter.ai", "OpenRouter.AI", "openrouter.ai:443", "openrouter.ai.", "OPENROUTER.AI.:443", " openrouter.ai ", "eu.openrouter.ai:80", "openrouter.ai:8443"] {
+        for a in [
+            "openrouter.ai",
+            "OpenRouter.AI",
+            "openrouter.ai:443",
+            "openrouter.ai.",
+            "OPENROUTER.AI.:443",
+            " openrouter.ai ",
+            "eu.openrouter.ai:80",
+            "openrouter.ai:8443",
+        ] {
             assert!(m().is_governed(Some(a), None), "{a}");
         }
     }

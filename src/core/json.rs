@@ -470,7 +470,24 @@ mod tests {
 
     #[test]
     fn rejects_malformed_json() {
-        for bad in ["", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "1.", "-", "tru", "\"\u{1}\"", "\"\\x\"", "{} {}", "\"\\ud800\"", "\"\\udc00\"", "{'a':1}", "NaN"] {
+        for bad in [
+            "",
+            "{",
+            "{\"a\":}",
+            "[1,]",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            "-",
+            "tru",
+            "\"\u{1}\"",
+            "\"\\x\"",
+            "{} {}",
+            "\"\\ud800\"",
+            "\"\\udc00\"",
+            "{'a':1}",
+            "NaN",
+        ] {
             assert!(p(bad).is_err(), "{bad:?}");
         }
         assert_eq!(parse(b"\"\xff\"", 8), Err(JsonError::InvalidUtf8));

@@ -17,3 +17,4 @@ pub mod reply;
 pub mod request;
 pub mod response;
 pub mod timefmt;
+pub mod walk;

@@ -1,1 +1,437 @@
-//! (in progress)
+//! The request path: headers → plan, body → forward (possibly rewritten) or reject.
+//!
+//! Both steps fill the [`AuditRecord`]. Every failure is a [`Rejection`]: nothing unchecked is
+//! ever forwarded.
+
+use serde_json::Value;
+
+use crate::core::audit::{sha256_hex, AuditRecord, Decision};
+use crate::core::config::{CapAction, UnknownEndpoints};
+use crate::core::edit::{self, Edit};
+use crate::core::endpoint::{classify, Endpoint, Route};
+use crate::core::json::{self, JsonError, Kind, Node};
+use crate::core::model::canonical_model;
+use crate::core::pii::PiiTally;
+use crate::core::policy::{Policy, Profile};
+use crate::core::reply::Rejection;
+use crate::core::walk::Walker;
+
+/// Longest user id taken from a header or the body.
+const MAX_USER_LEN: usize = 256;
+
+/// What the adapter knows when request headers arrive.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHead<'a> {
+    /// All request headers (names lower-case, as Envoy gives them), pseudo-headers included.
+    pub headers: &'a [(String, String)],
+    /// Whether the headers end the request (no body follows).
+    pub end_of_stream: bool,
+}
+
+/// What the body step needs from the header step.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Index of the profile in [`Policy::profiles`].
+    pub profile: usize,
+    /// Classified path.
+    pub route: Route,
+    /// Trusted user id from the configured header.
+    pub trusted_user: Option<String>,
+    /// Headers to remove before the upstream.
+    pub remove_headers: Vec<String>,
+}
+
+/// Finds the single value of header `name`; more than one value is an error.
+fn header<'h>(headers: &'h [(String, String)], name: &str) -> Result<Option<&'h str>, Rejection> {
+    let mut found = None;
+    for (k, v) in headers {
+        if k.eq_ignore_ascii_case(name) {
+            if found.is_some() {
+                return Err(Rejection::bad_request(
+                    "ambiguous_header",
+                    format!("header {name} appears more than once"),
+                ));
+            }
+            found = Some(v.as_str());
+        }
+    }
+    Ok(found)
+}
+
+fn first<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn is_json_media_type(ct: &str) -> bool {
+    let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+/// Step 1: request headers. Returns the plan, or a rejection (audit already filled).
+pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) -> Result<Plan, Rejection> {
+    let h = head.headers;
+    let path = first(h, ":path").unwrap_or("/");
+    let route = classify(path);
+    audit.method = first(h, ":method").map(str::to_string);
+    audit.authority = first(h, ":authority").map(str::to_string);
+    audit.request_id = first(h, "x-request-id").map(str::to_string);
+    audit.path = Some(route.path.clone());
+    audit.endpoint = Some(route.endpoint.name());
+
+    let result = check_head(policy, head, route);
+    if let Ok(plan) = &result {
+        if let Some(p) = policy.profiles.get(plan.profile) {
+            audit.profile = Some(p.name.clone());
+        }
+        if let Some(u) = &plan.trusted_user {
+            audit.user = Some(u.clone());
+            audit.user_source = Some("header");
+        }
+    }
+    result.inspect_err(|r| record_rejection(audit, r))
+}
+
+fn check_head(policy: &Policy, head: RequestHead<'_>, route: Route) -> Result<Plan, Rejection> {
+    let h = head.headers;
+    let profile = match header(h, &policy.profile_header)? {
+        None => policy.default_profile,
+        Some(v) => policy.profile_by_name(v).ok_or_else(|| {
+            Rejection::bad_request("unknown_profile", format!("unknown value in header {}", policy.profile_header))
+        })?,
+    };
+    let trusted_user = match &policy.user_header {
+        Some(name) => {
+            header(h, name)?.map(|v| v.trim().chars().take(MAX_USER_LEN).collect::<String>()).filter(|v| !v.is_empty())
+        }
+        None => None,
+    };
+    let mut remove_headers = vec![policy.profile_header.clone()];
+    if let Some(u) = &policy.user_header {
+        remove_headers.push(u.clone());
+    }
+    let plan = Plan { profile, route, trusted_user, remove_headers };
+
+    let prof = policy.profiles.get(profile).ok_or_else(|| Rejection::internal("profile_index"))?;
+    if prof.reject_client_keys && (first(h, "authorization").is_some() || first(h, "x-api-key").is_some()) {
+        return Err(Rejection::forbidden(
+            "client_key_rejected",
+            format!(
+                "profile '{}' does not accept client-supplied API keys; the gateway injects the credential",
+                prof.name
+            ),
+        ));
+    }
+    if head.end_of_stream {
+        return Ok(plan);
+    }
+    if policy.unknown_endpoints == UnknownEndpoints::Reject && plan.route.endpoint == Endpoint::Other {
+        return Err(Rejection::new(
+            404,
+            "invalid_request_error",
+            "unknown_endpoint",
+            "this endpoint is not allowed through the gateway",
+        ));
+    }
+    if let Some(enc) = header(h, "content-encoding")? {
+        if !enc.trim().eq_ignore_ascii_case("identity") {
+            return Err(Rejection::new(
+                415,
+                "invalid_request_error",
+                "unsupported_encoding",
+                "compressed request bodies are not accepted; send identity encoding",
+            ));
+        }
+    }
+    match header(h, "content-type")? {
+        Some(ct) if is_json_media_type(ct) => {}
+        _ => {
+            return Err(Rejection::new(
+                415,
+                "invalid_request_error",
+                "unsupported_media_type",
+                "request bodies must be application/json",
+            ))
+        }
+    }
+    if let Some(cl) = header(h, "content-length")? {
+        let n: u64 = cl
+            .trim()
+            .parse()
+            .map_err(|_| Rejection::bad_request("invalid_content_length", "content-length is not a number"))?;
+        if n > policy.max_body_bytes {
+            return Err(too_large(policy));
+        }
+    }
+    Ok(plan)
+}
+
+fn too_large(policy: &Policy) -> Rejection {
+    Rejection::new(
+        413,
+        "invalid_request_error",
+        "body_too_large",
+        format!("request body exceeds the gateway limit of {} bytes", policy.max_body_bytes),
+    )
+}
+
+/// Rejection for a body that grew past the limit while buffering.
+pub fn body_too_large(policy: &Policy, audit: &mut AuditRecord) -> Rejection {
+    let r = too_large(policy);
+    record_rejection(audit, &r);
+    r
+}
+
+/// Marks the audit record for a rejection.
+pub fn record_rejection(audit: &mut AuditRecord, r: &Rejection) {
+    audit.decision = match r.status {
+        403 => Decision::Deny,
+        500..=599 => Decision::Error,
+        _ => Decision::Reject,
+    };
+    audit.status = Some(r.status);
+    audit.reason(r.reason);
+    audit.prompt_sha256 = None;
+    audit.bytes_out = 0;
+}
+
+/// Step 2: the whole body. Returns `Some(new_body)` when it must be rewritten, `None` to forward
+/// it unchanged, or a rejection (audit already filled).
+pub fn on_body(
+    policy: &Policy,
+    plan: &Plan,
+    body: &[u8],
+    audit: &mut AuditRecord,
+) -> Result<Option<Vec<u8>>, Rejection> {
+    audit.bytes_in = body.len() as u64;
+    let result = check_body(policy, plan, body, audit);
+    match &result {
+        Ok(out) => {
+            let sent = out.as_deref().unwrap_or(body);
+            audit.bytes_out = sent.len() as u64;
+            audit.prompt_sha256 = (!sent.is_empty()).then(|| sha256_hex(sent));
+            audit.decision = Decision::Allow;
+        }
+        Err(r) => record_rejection(audit, r),
+    }
+    result
+}
+
+fn json_rejection(e: &JsonError) -> Rejection {
+    let reason = match e {
+        JsonError::InvalidUtf8 => "invalid_utf8",
+        JsonError::Syntax(_) => "invalid_json",
+        JsonError::DuplicateKey(_) => "duplicate_key",
+        JsonError::TooDeep(_) => "too_deep",
+    };
+    Rejection::bad_request(reason, e.to_string())
+}
+
+fn check_body(
+    policy: &Policy,
+    plan: &Plan,
+    body: &[u8],
+    audit: &mut AuditRecord,
+) -> Result<Option<Vec<u8>>, Rejection> {
+    if body.len() as u64 > policy.max_body_bytes {
+        return Err(too_large(policy));
+    }
+    let endpoint = plan.route.endpoint;
+    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal("profile_index"))?;
+    if body.is_empty() {
+        if endpoint.is_inference() {
+            return Err(Rejection::bad_request("model_missing", "request has no body and so names no model"));
+        }
+        return Ok(None);
+    }
+    let root = json::parse(body, policy.max_json_depth).map_err(|e| json_rejection(&e))?;
+    let is_object = matches!(root.kind, Kind::Object(_));
+    if endpoint.is_inference() && !is_object {
+        return Err(Rejection::bad_request("invalid_json", "request body must be a JSON object"));
+    }
+
+    check_models(profile, plan, &root, audit)?;
+    audit.stream = matches!(root.get("stream").map(|n| &n.kind), Some(Kind::Bool(true)));
+    if audit.user.is_none() {
+        if let Some(u) = root.get("user").and_then(Node::as_str) {
+            audit.user = Some(u.chars().take(MAX_USER_LEN).collect());
+            audit.user_source = Some("body");
+        }
+    }
+
+    let mut edits: Vec<Edit> = Vec::new();
+    if profile.redactor.is_active() {
+        let mut tally = PiiTally::default();
+        let mut walker = Walker::new(&profile.redactor, &mut tally, policy.max_json_depth);
+        walker.walk_body(&root, endpoint.text_roots());
+        edits = walker.edits;
+        audit.set_redactions(&tally);
+        if let Some(entity) = &tally.blocked {
+            return Err(Rejection::forbidden(
+                "pii_blocked",
+                format!("request contains {entity}, which profile '{}' blocks", profile.name),
+            ));
+        }
+    }
+
+    if is_object {
+        let mut inserts: Vec<(String, String)> = Vec::new();
+        top_level_edits(policy, profile, plan, &root, body, audit, &mut edits, &mut inserts)?;
+        if !inserts.is_empty() {
+            let mut frag =
+                inserts.iter().map(|(k, v)| format!("{}:{v}", json::json_string(k))).collect::<Vec<_>>().join(",");
+            if matches!(&root.kind, Kind::Object(m) if !m.is_empty()) {
+                frag.push(',');
+            }
+            edits.push(Edit { start: root.start + 1, end: root.start + 1, bytes: frag.into_bytes() });
+        }
+    }
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    edit::apply(body, edits).map(Some).map_err(|_| Rejection::internal("edit_conflict"))
+}
+
+/// Checks every model the request can reach against the profile's rules.
+fn check_models(profile: &Profile, plan: &Plan, root: &Node<'_>, audit: &mut AuditRecord) -> Result<(), Rejection> {
+    let mut reachable: Vec<String> = Vec::new();
+    let invalid = |what: &str| Rejection::bad_request("model_invalid", format!("{what} is not a valid model id"));
+    match root.get("model") {
+        None | Some(Node { kind: Kind::Null, .. }) => {}
+        Some(n) => {
+            let s = n.as_str().ok_or_else(|| invalid("model"))?;
+            let c = canonical_model(&s).ok_or_else(|| invalid("model"))?;
+            audit.model_requested = Some(c.clone());
+            reachable.push(c);
+        }
+    }
+    match root.get("models") {
+        None | Some(Node { kind: Kind::Null, .. }) => {}
+        Some(Node { kind: Kind::Array(items), .. }) => {
+            for item in items {
+                let s = item
+                    .as_str()
+                    .ok_or_else(|| Rejection::bad_request("models_invalid", "models must be a list of model ids"))?;
+                let c = canonical_model(&s)
+                    .ok_or_else(|| Rejection::bad_request("models_invalid", "models contains an invalid model id"))?;
+                reachable.push(c);
+            }
+        }
+        Some(_) => return Err(Rejection::bad_request("models_invalid", "models must be a list of model ids")),
+    }
+    match root.get("preset") {
+        None | Some(Node { kind: Kind::Null, .. }) => {}
+        Some(n) => {
+            let s = n.as_str().ok_or_else(|| invalid("preset"))?;
+            let slug = s.trim().trim_start_matches("@preset/").to_string();
+            reachable.push(canonical_model(&format!("@preset/{slug}")).ok_or_else(|| invalid("preset"))?);
+        }
+    }
+    if let Some(slug) = &plan.route.preset {
+        reachable.push(canonical_model(&format!("@preset/{slug}")).ok_or_else(|| invalid("preset"))?);
+    }
+    if plan.route.endpoint.is_inference() && reachable.is_empty() {
+        return Err(Rejection::bad_request("model_missing", "request names no model; the policy requires one"));
+    }
+    audit.models = reachable.clone();
+    for m in &reachable {
+        let v = profile.models.check(m);
+        if !v.allowed {
+            let why = match v.rule {
+                Some(n) => format!("rule #{n} ({})", profile.models.describe(n)),
+                None => "no rule matched (default deny)".to_string(),
+            };
+            return Err(Rejection::forbidden(
+                "model_denied",
+                format!("a requested model is not allowed for profile '{}': {why}", profile.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Provider injection, token caps and user attribution: replacements of top-level values or
+/// insertions after the opening brace.
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
+fn top_level_edits(
+    policy: &Policy,
+    profile: &Profile,
+    plan: &Plan,
+    root: &Node<'_>,
+    body: &[u8],
+    audit: &mut AuditRecord,
+    edits: &mut Vec<Edit>,
+    inserts: &mut Vec<(String, String)>,
+) -> Result<(), Rejection> {
+    let endpoint = plan.route.endpoint;
+    fn set(root: &Node<'_>, key: &str, value: String, edits: &mut Vec<Edit>, inserts: &mut Vec<(String, String)>) {
+        match root.get(key) {
+            Some(n) => edits.push(Edit { start: n.start, end: n.end, bytes: value.into_bytes() }),
+            None => inserts.push((key.to_string(), value)),
+        }
+    }
+
+    if let (Some(pp), true) = (&profile.provider, endpoint.is_inference() || root.get("model").is_some()) {
+        let client: Option<Value> = match root.get("provider") {
+            Some(n) => {
+                let raw = body.get(n.start..n.end).ok_or_else(|| Rejection::internal("provider_span"))?;
+                Some(
+                    serde_json::from_slice(raw)
+                        .map_err(|_| Rejection::bad_request("provider_invalid", "provider is not valid JSON"))?,
+                )
+            }
+            None => None,
+        };
+        let merged = pp.merge(client.as_ref()).map_err(|e| Rejection::bad_request("provider_invalid", e.0))?;
+        for n in &merged.notes {
+            audit.reason(n);
+        }
+        let rendered = merged.value.to_string();
+        let unchanged = root.get("provider").and_then(|n| body.get(n.start..n.end)) == Some(rendered.as_bytes());
+        if !unchanged {
+            set(root, "provider", rendered, edits, inserts);
+        }
+        audit.provider_injected = true;
+    }
+
+    if let Some(cap) = profile.max_tokens {
+        let fields = endpoint.token_limit_fields();
+        let mut any = false;
+        for f in fields {
+            let Some(n) = root.get(f) else { continue };
+            if matches!(n.kind, Kind::Null) {
+                continue;
+            }
+            any = true;
+            let v = match &n.kind {
+                Kind::Number(t) if t.bytes().all(|b| b.is_ascii_digit()) => t.parse::<u64>().unwrap_or(u64::MAX),
+                _ => {
+                    return Err(Rejection::bad_request(
+                        "max_tokens_invalid",
+                        format!("{f} must be a non-negative integer"),
+                    ))
+                }
+            };
+            if v > cap {
+                if profile.max_tokens_action == CapAction::Reject {
+                    return Err(Rejection::bad_request(
+                        "max_tokens_exceeded",
+                        format!("{f} exceeds the cap of {cap} for profile '{}'", profile.name),
+                    ));
+                }
+                edits.push(Edit { start: n.start, end: n.end, bytes: cap.to_string().into_bytes() });
+                audit.reason("max_tokens_clamped");
+            }
+        }
+        if let (false, Some(primary)) = (any, fields.first()) {
+            inserts.push(((*primary).to_string(), cap.to_string()));
+            audit.reason("max_tokens_inserted");
+        }
+    }
+
+    if policy.write_user {
+        if let Some(u) = &plan.trusted_user {
+            set(root, "user", json::json_string(u), edits, inserts);
+        }
+    }
+    Ok(())
+}

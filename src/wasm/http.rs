@@ -1,0 +1,174 @@
+//! `Guard`: one per HTTP stream. Each callback reads what Envoy has, calls the core, and applies
+//! the outcome (local reply, body replacement, header edits, audit record).
+
+use std::rc::Rc;
+
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+
+use crate::core::audit::AuditRecord;
+use crate::core::policy::Policy;
+use crate::core::reply::Rejection;
+use crate::core::request::{self, Plan, RequestHead};
+use crate::core::timefmt::rfc3339_millis;
+use crate::wasm::host;
+
+/// Per-stream state.
+pub struct Guard {
+    context_id: u32,
+    policy: Rc<Policy>,
+    /// Whether this request is bound for OpenRouter.
+    governed: bool,
+    /// Set once the filter answered the request itself.
+    replied: bool,
+    plan: Option<Plan>,
+    audit: AuditRecord,
+    /// Nanoseconds spent inside request-path callbacks.
+    busy_ns: u64,
+}
+
+impl Guard {
+    /// A stream context sharing `policy`.
+    pub fn new(context_id: u32, policy: Rc<Policy>) -> Self {
+        Self { context_id, policy, governed: false, replied: false, plan: None, audit: AuditRecord::new(), busy_ns: 0 }
+    }
+
+    /// Answers the request with `r`. Returns Pause: nothing more of this request may move.
+    fn reply(&mut self, r: &Rejection) -> Action {
+        self.replied = true;
+        if let Err(e) = host::send_json(r.status, &r.body()) {
+            host::log(LogLevel::Error, &format!("#{} openrouter-guard: local reply failed: {e:?}", self.context_id));
+        }
+        Action::Pause
+    }
+
+    /// Publishes the audit record as filter state. Called once, from `on_log`, which Envoy runs
+    /// before its access loggers (checked in Envoy 1.40), on every path including local replies.
+    fn publish_audit(&mut self) {
+        self.audit.filter_us = self.busy_ns / 1000;
+        if let Err(e) = host::set_audit(&self.audit.to_json()) {
+            host::log(
+                LogLevel::Error,
+                &format!("#{} openrouter-guard: cannot publish audit record: {e:?}", self.context_id),
+            );
+        }
+    }
+
+    fn on_headers(&mut self, end_of_stream: bool) -> Action {
+        let authority = host::header(MapType::HttpRequestHeaders, ":authority");
+        let cluster = host::property_string(vec!["xds", "cluster_name"]);
+        if !self.policy.traffic.is_governed(authority.as_deref(), cluster.as_deref()) {
+            return Action::Continue;
+        }
+        self.governed = true;
+        self.audit.ts = rfc3339_millis(host::now_ns() / 1_000_000);
+        let headers = match host::request_headers() {
+            Ok(h) => h,
+            Err(_) => {
+                let r = Rejection::internal("read_headers_failed");
+                request::record_rejection(&mut self.audit, &r);
+                return self.reply(&r);
+            }
+        };
+        let policy = Rc::clone(&self.policy);
+        let plan = match request::on_head(&policy, RequestHead { headers: &headers, end_of_stream }, &mut self.audit) {
+            Ok(p) => p,
+            Err(r) => return self.reply(&r),
+        };
+        for name in &plan.remove_headers {
+            if host::remove_request_header(name).is_err() {
+                let r = Rejection::internal("header_edit_failed");
+                request::record_rejection(&mut self.audit, &r);
+                return self.reply(&r);
+            }
+        }
+        if end_of_stream {
+            // No body follows: decide now, on an empty body.
+            if let Err(r) = request::on_body(&policy, &plan, &[], &mut self.audit) {
+                return self.reply(&r);
+            }
+            self.plan = Some(plan);
+            return Action::Continue;
+        }
+        self.plan = Some(plan);
+        // Hold the headers (needs allow_on_headers_stop_iteration) so no upstream request starts
+        // before the body is decided.
+        Action::Pause
+    }
+
+    fn on_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let policy = Rc::clone(&self.policy);
+        if body_size as u64 > policy.max_body_bytes {
+            let r = request::body_too_large(&policy, &mut self.audit);
+            return self.reply(&r);
+        }
+        if !end_of_stream {
+            return Action::Pause; // keep buffering
+        }
+        let Some(plan) = self.plan.take() else {
+            let r = Rejection::internal("missing_plan");
+            request::record_rejection(&mut self.audit, &r);
+            return self.reply(&r);
+        };
+        let body = match host::buffer(BufferType::HttpRequestBody, body_size) {
+            Ok(b) => b,
+            Err(_) => {
+                let r = Rejection::internal("read_body_failed");
+                request::record_rejection(&mut self.audit, &r);
+                return self.reply(&r);
+            }
+        };
+        let outcome = request::on_body(&policy, &plan, &body, &mut self.audit);
+        self.plan = Some(plan);
+        match outcome {
+            Err(r) => self.reply(&r),
+            Ok(None) => Action::Continue,
+            Ok(Some(new_body)) => {
+                let written = host::replace_buffer(BufferType::HttpRequestBody, body_size, &new_body)
+                    .and_then(|_| host::set_request_header("content-length", &new_body.len().to_string()));
+                if written.is_err() {
+                    let r = Rejection::internal("write_body_failed");
+                    request::record_rejection(&mut self.audit, &r);
+                    return self.reply(&r);
+                }
+                Action::Continue
+            }
+        }
+    }
+}
+
+impl Context for Guard {}
+
+impl HttpContext for Guard {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let t0 = host::now_ns();
+        let action = self.on_headers(end_of_stream);
+        self.busy_ns += host::now_ns().saturating_sub(t0);
+        action
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.governed || self.replied {
+            return if self.replied { Action::Pause } else { Action::Continue };
+        }
+        let t0 = host::now_ns();
+        let action = self.on_body(body_size, end_of_stream);
+        self.busy_ns += host::now_ns().saturating_sub(t0);
+        action
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        if self.governed && !self.replied {
+            if let Some(s) = host::header(MapType::HttpResponseHeaders, ":status").and_then(|s| s.parse().ok()) {
+                self.audit.status = Some(s);
+            }
+        }
+        Action::Continue
+    }
+
+    fn on_log(&mut self) {
+        if self.governed {
+            self.publish_audit();
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `GuardRoot`: loads and compiles the configuration once per config change.
+
+use std::rc::Rc;
+
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{BufferType, ContextType, LogLevel};
+
+use crate::core::policy::Policy;
+use crate::wasm::host;
+use crate::wasm::http::Guard;
+
+/// The root context: holds the compiled policy, shared by pointer with every stream.
+#[derive(Default)]
+pub struct GuardRoot {
+    policy: Option<Rc<Policy>>,
+}
+
+impl Context for GuardRoot {}
+
+impl RootContext for GuardRoot {
+    fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
+        host::log(LogLevel::Info, concat!("openrouter-guard ", env!("CARGO_PKG_VERSION"), " starting"));
+        true
+    }
+
+    /// Parses and compiles the whole configuration. On any error the filter refuses to start
+    /// (returns false) and logs the JSON path; a previous policy is never half-replaced.
+    fn on_configure(&mut self, plugin_configuration_size: usize) -> bool {
+        let bytes = match host::buffer(BufferType::PluginConfiguration, plugin_configuration_size) {
+            Ok(b) => b,
+            Err(e) => {
+                host::log(LogLevel::Critical, &format!("openrouter-guard: cannot read plugin configuration: {e:?}"));
+                return false;
+            }
+        };
+        match Policy::from_json(&bytes) {
+            Ok(p) => {
+                host::log(
+                    LogLevel::Info,
+                    &format!("openrouter-guard: configuration loaded ({} profiles)", p.profiles.len()),
+                );
+                self.policy = Some(Rc::new(p));
+                true
+            }
+            Err(e) => {
+                host::log(LogLevel::Critical, &format!("openrouter-guard: {e}"));
+                false
+            }
+        }
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        // Without a policy there is no context: with FAIL_CLOSED Envoy then refuses the traffic.
+        let policy = self.policy.clone()?;
+        Some(Box::new(Guard::new(context_id, policy)))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
