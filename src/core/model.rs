@@ -6,19 +6,24 @@ use crate::core::glob::Glob;
 /// Longest model id accepted.
 const MAX_MODEL_ID: usize = 200;
 
-/// Canonical form of a model id: trimmed and lower-cased; `None` when it is empty, too long, or
-/// contains characters outside OpenRouter's model-id grammar (`a-z 0-9 - _ . / : @ ~ +`).
-/// Refusing odd characters (zero-width, confusables, spaces inside) means a spelling trick can
-/// never make a denied model look like an allowed one.
+/// Canonical form of a model id: trimmed and lower-cased; `None` unless it has OpenRouter's
+/// `author/slug[:variant…]` shape: exactly one `/`, an author of `a-z 0-9 - _ .` optionally
+/// prefixed by `~` (alias) or `@` (`@preset`), and a slug of `a-z 0-9 - _ . : +`.
+/// Refusing anything else (zero-width characters, confusables, spaces, e-mail addresses, bare
+/// API keys) means a spelling trick can never make a denied model look like an allowed one, and
+/// keeps stray secrets out of the audit record.
 pub fn canonical_model(raw: &str) -> Option<String> {
     let t = raw.trim();
     if t.is_empty() || t.len() > MAX_MODEL_ID {
         return None;
     }
-    let ok = t
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b':' | b'@' | b'~' | b'+'));
-    ok.then(|| t.to_ascii_lowercase())
+    let (author, slug) = t.split_once('/')?;
+    let author_body = author.strip_prefix(['~', '@']).unwrap_or(author);
+    let author_ok = !author_body.is_empty()
+        && author_body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let slug_ok = !slug.is_empty()
+        && slug.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'+'));
+    (author_ok && slug_ok).then(|| t.to_ascii_lowercase())
 }
 
 /// Effect of a rule.
@@ -127,9 +132,22 @@ mod tests {
         assert_eq!(canonical_model(" Anthropic/Claude-3.5-Sonnet \n").as_deref(), Some("anthropic/claude-3.5-sonnet"));
         assert_eq!(canonical_model("@preset/My-Preset").as_deref(), Some("@preset/my-preset"));
         assert_eq!(canonical_model("~anthropic/claude-latest").as_deref(), Some("~anthropic/claude-latest"));
-        for bad in
-            ["", "   ", "anthropic/\u{200b}claude", "anthropic /claude", "ａnthropic/claude", "a\"b", &"x".repeat(201)]
-        {
+        let long = "x/".to_string() + &"x".repeat(199);
+        for bad in [
+            "",
+            "   ",
+            "anthropic/\u{200b}claude",
+            "anthropic /claude",
+            "ａnthropic/claude",
+            "a\"b/c",
+            &long,
+            "claude",
+            "john.doe@example.com/x",
+            "sk-or-v1-0123456789abcdef",
+            "a/b/c",
+            "/claude",
+            "anthropic/",
+        ] {
             assert_eq!(canonical_model(bad), None, "{bad:?}");
         }
     }

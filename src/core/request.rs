@@ -435,3 +435,7 @@ fn top_level_edits(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -1,0 +1,294 @@
+//! Behaviour of the request path, end to end through the core (headers → body → edits).
+
+use serde_json::{json, Value};
+
+use super::*;
+
+const POLICY: &str = r#"{
+  "hosts": ["openrouter.ai"], "clusters": ["openrouter"], "default_profile": "confidential",
+  "user_header": "x-user-id", "max_body_bytes": 4096, "max_json_depth": 16,
+  "profiles": {
+    "confidential": {
+      "models": [{"deny": "*:free"}, {"allow": "anthropic/*"}, {"allow": "openai/gpt-4o*"}, {"allow": "@preset/approved"}],
+      "provider": {"order": ["anthropic", "openai"], "allow_fallbacks": false, "data_collection": "deny"},
+      "max_tokens": 1000
+    },
+    "restricted": {"models": [{"allow": "anthropic/*"}], "max_tokens": 100, "max_tokens_action": "reject", "reject_client_keys": true},
+    "public": {"models": []}
+  }
+}"#;
+
+fn policy() -> Policy {
+    Policy::from_json(POLICY.as_bytes()).unwrap()
+}
+
+fn headers(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut h: Vec<(String, String)> = [
+        (":method", "POST"),
+        (":path", "/api/v1/chat/completions"),
+        (":authority", "openrouter.ai"),
+        ("content-type", "application/json"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        h.retain(|(hk, _)| hk != k || k.starts_with("x-"));
+        h.push((k.to_string(), v.to_string()));
+    }
+    h
+}
+
+/// Runs both steps; returns the forwarded body (as JSON) or the rejection.
+fn run(extra: &[(&str, &str)], body: &str) -> (Result<Value, Rejection>, AuditRecord) {
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(extra);
+    let plan = match on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit) {
+        Ok(plan) => plan,
+        Err(r) => return (Err(r), audit),
+    };
+    let out = on_body(&p, &plan, body.as_bytes(), &mut audit)
+        .map(|b| serde_json::from_slice(b.as_deref().unwrap_or(body.as_bytes())).unwrap());
+    (out, audit)
+}
+
+fn reason(extra: &[(&str, &str)], body: &str) -> &'static str {
+    match run(extra, body).0 {
+        Err(r) => r.reason,
+        Ok(v) => panic!("expected a rejection, forwarded {v}"),
+    }
+}
+
+#[test]
+fn allowed_request_gets_policy_provider_and_token_cap_injected() {
+    let (out, audit) =
+        run(&[], r#"{"model":"anthropic/claude-3.5-sonnet","messages":[{"role":"user","content":"hi"}]}"#);
+    let v = out.unwrap();
+    assert_eq!(
+        v["provider"],
+        json!({"order": ["anthropic", "openai"], "allow_fallbacks": false, "data_collection": "deny"})
+    );
+    assert_eq!(v["max_tokens"], 1000);
+    assert_eq!(v["messages"][0]["content"], "hi");
+    assert_eq!(audit.decision, Decision::Allow);
+    assert_eq!(audit.profile.as_deref(), Some("confidential"));
+    assert_eq!(audit.model_requested.as_deref(), Some("anthropic/claude-3.5-sonnet"));
+    assert!(audit.provider_injected);
+    assert_eq!(audit.prompt_sha256.as_ref().map(String::len), Some(64));
+}
+
+#[test]
+fn forwarded_body_hash_is_of_the_bytes_sent() {
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    let body = br#"{"model":"anthropic/x","messages":[]}"#;
+    let out = on_body(&p, &plan, body, &mut audit).unwrap().unwrap();
+    assert_eq!(audit.prompt_sha256.unwrap(), sha256_hex(&out));
+    assert_eq!(audit.bytes_in, body.len() as u64);
+    assert_eq!(audit.bytes_out, out.len() as u64);
+}
+
+#[test]
+fn denied_models_are_refused_in_every_place_a_model_can_hide() {
+    for body in [
+        r#"{"model":"meta/llama"}"#,
+        r#"{"model":"anthropic/claude:free"}"#,
+        r#"{"model":"ANTHROPIC/CLAUDE:FREE"}"#,
+        r#"{"model":"anthropic/claude","models":["anthropic/claude","deepseek/r1"]}"#,
+        r#"{"model":"openrouter/auto"}"#,
+        r#"{"model":"@preset/other"}"#,
+        r#"{"model":"anthropic/claude","preset":"other"}"#,
+        r#"{"model":"~openai/gpt-latest"}"#,
+    ] {
+        assert_eq!(reason(&[], body), "model_denied", "{body}");
+    }
+    assert_eq!(
+        reason(&[(":path", "/api/v1/presets/other/chat/completions")], r#"{"model":"anthropic/x"}"#),
+        "model_denied"
+    );
+}
+
+#[test]
+fn model_spelling_is_normalised_before_matching() {
+    let (out, audit) = run(&[], r#"{"model":"  Anthropic/Claude-3.5-Sonnet \n"}"#);
+    assert!(out.is_ok());
+    assert_eq!(audit.model_requested.as_deref(), Some("anthropic/claude-3.5-sonnet"));
+    assert_eq!(reason(&[], r#"{"model":"anthropic/claude\u200b"}"#), "model_invalid");
+    assert_eq!(reason(&[], r#"{"model":"ａnthropic/claude"}"#), "model_invalid");
+}
+
+#[test]
+fn missing_or_malformed_models_are_refused() {
+    assert_eq!(reason(&[], r#"{"messages":[]}"#), "model_missing");
+    assert_eq!(reason(&[], r#"{"model":null}"#), "model_missing");
+    assert_eq!(reason(&[], r#"{"model":42}"#), "model_invalid");
+    assert_eq!(reason(&[], r#"{"model":["anthropic/x"]}"#), "model_invalid");
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","models":"deepseek/r1"}"#), "models_invalid");
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","models":[1]}"#), "models_invalid");
+    assert_eq!(reason(&[], ""), "model_missing");
+    assert_eq!(reason(&[], "[]"), "invalid_json");
+}
+
+#[test]
+fn empty_rule_list_denies_everything() {
+    assert_eq!(reason(&[("x-data-classification", "public")], r#"{"model":"anthropic/x"}"#), "model_denied");
+}
+
+#[test]
+fn bodies_that_cannot_be_checked_are_refused() {
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","model":"meta/llama"}"#), "duplicate_key");
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","mod\u0065l":"meta/llama"}"#), "duplicate_key");
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x""#), "invalid_json");
+    let deep = format!(r#"{{"model":"anthropic/x","messages":{}{}}}"#, "[".repeat(20), "]".repeat(20));
+    assert_eq!(reason(&[], &deep), "too_deep");
+    let big = format!(r#"{{"model":"anthropic/x","messages":"{}"}}"#, "a".repeat(5000));
+    assert_eq!(reason(&[], &big), "body_too_large");
+    assert_eq!(reason(&[("content-length", "99999")], "{}"), "body_too_large");
+    assert_eq!(reason(&[("content-type", "text/plain")], "{}"), "unsupported_media_type");
+    assert_eq!(reason(&[("content-encoding", "gzip")], "{}"), "unsupported_encoding");
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    assert_eq!(on_body(&p, &plan, b"{\"model\":\"anthropic/\xff\"}", &mut audit).unwrap_err().reason, "invalid_utf8");
+    assert_eq!(audit.decision, Decision::Reject);
+    assert_eq!(audit.status, Some(400));
+    assert!(audit.prompt_sha256.is_none());
+}
+
+#[test]
+fn json_content_types_with_parameters_are_accepted() {
+    for ct in ["application/json; charset=utf-8", "Application/JSON", "application/vnd.api+json"] {
+        assert!(run(&[("content-type", ct)], r#"{"model":"anthropic/x"}"#).0.is_ok(), "{ct}");
+    }
+}
+
+#[test]
+fn profile_header_selects_profile_and_unknown_values_are_refused() {
+    let (_, audit) = run(&[("x-data-classification", " Restricted ")], r#"{"model":"anthropic/x"}"#);
+    assert_eq!(audit.profile.as_deref(), Some("restricted"));
+    assert_eq!(reason(&[("x-data-classification", "nope")], "{}"), "unknown_profile");
+    assert_eq!(
+        reason(&[("x-data-classification", "public"), ("x-data-classification", "restricted")], "{}"),
+        "ambiguous_header"
+    );
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    assert_eq!(plan.remove_headers, vec!["x-data-classification".to_string(), "x-user-id".to_string()]);
+}
+
+#[test]
+fn client_keys_are_refused_where_the_profile_says_so() {
+    let h = [("x-data-classification", "restricted"), ("authorization", "Bearer sk-or-v1-abc")];
+    let (out, _) = run(&h, r#"{"model":"anthropic/x"}"#);
+    let r = out.unwrap_err();
+    assert_eq!((r.status, r.reason), (403, "client_key_rejected"));
+    assert!(!r.message.contains("sk-or"));
+    assert!(run(&[("authorization", "Bearer x")], r#"{"model":"anthropic/x"}"#).0.is_ok());
+}
+
+#[test]
+fn token_caps_clamp_or_reject() {
+    let v = run(&[], r#"{"model":"anthropic/x","max_tokens":50000,"max_completion_tokens":20}"#).0.unwrap();
+    assert_eq!((v["max_tokens"].clone(), v["max_completion_tokens"].clone()), (json!(1000), json!(20)));
+    let v = run(&[(":path", "/api/v1/responses")], r#"{"model":"anthropic/x","input":"hi"}"#).0.unwrap();
+    assert_eq!(v["max_output_tokens"], 1000);
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","max_tokens":"lots"}"#), "max_tokens_invalid");
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","max_tokens":1.5}"#), "max_tokens_invalid");
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","max_tokens":-1}"#), "max_tokens_invalid");
+    let restricted = [("x-data-classification", "restricted")];
+    assert_eq!(reason(&restricted, r#"{"model":"anthropic/x","max_tokens":101}"#), "max_tokens_exceeded");
+    assert_eq!(run(&restricted, r#"{"model":"anthropic/x","max_tokens":100}"#).0.unwrap()["max_tokens"], 100);
+}
+
+#[test]
+fn client_provider_can_narrow_but_not_widen() {
+    let v = run(
+        &[],
+        r#"{"model":"anthropic/x","provider":{"order":["openai","together"],"allow_fallbacks":true,"data_collection":"allow","ignore":["azure"]}}"#,
+    )
+    .0
+    .unwrap();
+    assert_eq!(v["provider"]["order"], json!(["openai"]));
+    assert_eq!(v["provider"]["allow_fallbacks"], false);
+    assert_eq!(v["provider"]["data_collection"], "deny");
+    assert_eq!(v["provider"]["ignore"], json!(["azure"]));
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","provider":"anthropic"}"#), "provider_invalid");
+    assert_eq!(reason(&[], r#"{"model":"anthropic/x","provider":{"allow_fallback":true}}"#), "provider_invalid");
+}
+
+#[test]
+fn trusted_user_header_wins_over_body_user() {
+    let (_, audit) = run(&[("x-user-id", "alice")], r#"{"model":"anthropic/x","user":"mallory"}"#);
+    assert_eq!((audit.user.as_deref(), audit.user_source), (Some("alice"), Some("header")));
+    let (_, audit) = run(&[], r#"{"model":"anthropic/x","user":"bob"}"#);
+    assert_eq!((audit.user.as_deref(), audit.user_source), (Some("bob"), Some("body")));
+}
+
+#[test]
+fn write_user_puts_the_trusted_id_in_the_body() {
+    let p = Policy::from_json(POLICY.replace("\"user_header\"", "\"write_user\": true, \"user_header\"").as_bytes())
+        .unwrap();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[("x-user-id", "alice")]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    let out = on_body(&p, &plan, br#"{"model":"anthropic/x","user":"mallory"}"#, &mut audit).unwrap().unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap()["user"], "alice");
+}
+
+#[test]
+fn unknown_endpoints_check_models_and_pass_without_injection() {
+    let other = [(":path", "/api/v1/keys")];
+    let v = run(&other, r#"{"name":"k"}"#).0.unwrap();
+    assert!(v.get("provider").is_none());
+    assert_eq!(reason(&other, r#"{"model":"meta/llama"}"#), "model_denied");
+}
+
+#[test]
+fn requests_without_body_need_a_model_only_on_inference_endpoints() {
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[(":method", "GET"), (":path", "/api/v1/models")]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: true }, &mut audit).unwrap();
+    assert_eq!(on_body(&p, &plan, b"", &mut audit), Ok(None));
+    let h = headers(&[]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: true }, &mut audit).unwrap();
+    assert_eq!(on_body(&p, &plan, b"", &mut audit).unwrap_err().reason, "model_missing");
+}
+
+#[test]
+fn unchanged_fields_keep_their_exact_bytes() {
+    let body = r#"{ "model" : "anthropic/x", "messages":[{"role":"user","content":"caf\u00e9 \"q\""}], "temperature": 0.70, "max_tokens": 10 }"#;
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    let out = String::from_utf8(on_body(&p, &plan, body.as_bytes(), &mut audit).unwrap().unwrap()).unwrap();
+    assert!(
+        out.contains(
+            r#""messages":[{"role":"user","content":"caf\u00e9 \"q\""}], "temperature": 0.70, "max_tokens": 10 }"#
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn rejection_messages_never_echo_request_content() {
+    let secret = "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    for body in [
+        format!(r#"{{"model":"{secret}"}}"#),
+        format!(r#"{{"model":"meta/x","messages":[{{"role":"user","content":"{secret}"}}]}}"#),
+        format!(r#"{{"model":"anthropic/x","provider":{{"{secret}":1}}}}"#),
+        format!(r#"{{"model":"anthropic/x","{secret}":1,"{secret}":2}}"#),
+    ] {
+        let (out, audit) = run(&[], &body);
+        let r = out.unwrap_err();
+        assert!(!r.message.contains("sk-or") && !String::from_utf8_lossy(&r.body()).contains("sk-or"), "{}", r.message);
+        assert!(!audit.to_json().contains("0123456789abcdef01234"), "{}", audit.to_json());
+    }
+}
