@@ -6,17 +6,19 @@ use std::rc::Rc;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
-use crate::core::audit::AuditRecord;
+use crate::core::audit::{AuditRecord, Decision};
 use crate::core::policy::Policy;
 use crate::core::reply::Rejection;
 use crate::core::request::{self, Plan, RequestHead};
 use crate::core::timefmt::rfc3339_millis;
 use crate::wasm::host;
+use crate::wasm::metrics::Metrics;
 
 /// Per-stream state.
 pub struct Guard {
     context_id: u32,
     policy: Rc<Policy>,
+    metrics: Rc<Metrics>,
     /// Whether this request is bound for OpenRouter.
     governed: bool,
     /// Set once the filter answered the request itself.
@@ -29,8 +31,17 @@ pub struct Guard {
 
 impl Guard {
     /// A stream context sharing `policy`.
-    pub fn new(context_id: u32, policy: Rc<Policy>) -> Self {
-        Self { context_id, policy, governed: false, replied: false, plan: None, audit: AuditRecord::new(), busy_ns: 0 }
+    pub fn new(context_id: u32, policy: Rc<Policy>, metrics: Rc<Metrics>) -> Self {
+        Self {
+            context_id,
+            policy,
+            metrics,
+            governed: false,
+            replied: false,
+            plan: None,
+            audit: AuditRecord::new(),
+            busy_ns: 0,
+        }
     }
 
     /// Answers the request with `r`. Returns Pause: nothing more of this request may move.
@@ -137,6 +148,59 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// Counts this request in Envoy stats (see docs/metrics.md).
+    fn emit_metrics(&self) {
+        let a = &self.audit;
+        let m = &self.metrics;
+        let profile = a.profile.as_deref().unwrap_or("none");
+        let decision = match a.decision {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Reject => "reject",
+            Decision::Error => "error",
+        };
+        m.count("openrouter_guard_requests_total", &[("decision", decision), ("profile", profile)], 1);
+        if a.decision != Decision::Allow {
+            if let Some(reason) = a.reasons.last() {
+                m.count("openrouter_guard_denials_total", &[("reason", reason)], 1);
+            }
+        }
+        if a.decision == Decision::Error {
+            m.count("openrouter_guard_fail_closed_total", &[], 1);
+        }
+        if a.reasons
+            .iter()
+            .any(|r| matches!(r.as_str(), "invalid_json" | "invalid_utf8" | "duplicate_key" | "too_deep"))
+        {
+            m.count("openrouter_guard_parse_failures_total", &[("kind", "request")], 1);
+        }
+        for (entity, actions) in &a.redactions {
+            if let Some(actions) = actions.as_object() {
+                for (action, n) in actions {
+                    m.count(
+                        "openrouter_guard_redactions_total",
+                        &[("entity", entity), ("action", action)],
+                        n.as_u64().unwrap_or(0),
+                    );
+                }
+            }
+        }
+        let r = &a.response;
+        m.count("openrouter_guard_prompt_tokens_total", &[("profile", profile)], r.prompt_tokens.unwrap_or(0));
+        m.count("openrouter_guard_completion_tokens_total", &[("profile", profile)], r.completion_tokens.unwrap_or(0));
+        if let Some(cost) = r.cost.filter(|c| c.is_finite() && *c > 0.0) {
+            // micro-dollars; saturating float-to-int conversion
+            m.count(
+                "openrouter_guard_cost_microdollars_total",
+                &[("profile", profile)],
+                (cost * 1_000_000.0).round() as u64,
+            );
+        }
+        m.record("openrouter_guard_filter_duration_us", a.filter_us);
+    }
+}
+
 impl Context for Guard {}
 
 impl HttpContext for Guard {
@@ -169,6 +233,7 @@ impl HttpContext for Guard {
     fn on_log(&mut self) {
         if self.governed {
             self.publish_audit();
+            self.emit_metrics();
         }
     }
 }

@@ -8,11 +8,13 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 use crate::core::policy::Policy;
 use crate::wasm::host;
 use crate::wasm::http::Guard;
+use crate::wasm::metrics::Metrics;
 
 /// The root context: holds the compiled policy, shared by pointer with every stream.
 #[derive(Default)]
 pub struct GuardRoot {
     policy: Option<Rc<Policy>>,
+    metrics: Rc<Metrics>,
 }
 
 impl Context for GuardRoot {}
@@ -52,7 +54,7 @@ impl RootContext for GuardRoot {
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         // Without a policy there is no context: with FAIL_CLOSED Envoy then refuses the traffic.
         let policy = self.policy.clone()?;
-        Some(Box::new(Guard::new(context_id, policy)))
+        Some(Box::new(Guard::new(context_id, policy, Rc::clone(&self.metrics))))
     }
 
     fn get_type(&self) -> Option<ContextType> {
