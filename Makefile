@@ -9,7 +9,7 @@ WASM_TARGET := wasm32-wasip1
 # Size budget for the .wasm (bytes).
 WASM_BUDGET := 614400
 
-.PHONY: help setup build size lint unit e2e test run bench fuzz soak accuracy oci verify-audit clean
+.PHONY: help setup build size lint unit e2e test run bench fuzz soak accuracy oci deploy-check verify-audit clean
 
 help:
 	@echo "make run    - build the filter and start Envoy with it on 127.0.0.1:10000 (UPSTREAM=..., PORT=..., POLICY=...)"
@@ -41,10 +41,19 @@ unit:
 	cargo test
 
 # ---- end-to-end (real Envoy + real .wasm + fake OpenRouter on 127.0.0.1) ----
+# PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS="-k sse"; ENVOY_BIN picks another Envoy.
 e2e: setup build
-	$(PY) -m pytest -q tests/e2e
+	$(PY) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
 
-test: lint unit size e2e
+test: lint unit size e2e deploy-check
+
+# ---- deployment (Istio): OCI image of the filter, manifest and image checks ----
+## oci: out/oci (OCI layout, Istio "compat" variant) + deploy/istio/generated/ (WasmPlugins stamped with its digest).
+oci: build
+	bash tools/oci/build.sh
+
+deploy-check: setup build
+	$(PY) -m pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
 
 # ---- run ----
 run: setup build

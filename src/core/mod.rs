@@ -1,6 +1,6 @@
 //! Host-agnostic core: bytes and header values in, decisions and edits out.
 //!
-//! Nothing in here may depend on `proxy_wasm`; `make lint` checks it.
+//! Nothing in here may depend on the proxy-wasm SDK; `make lint` checks it.
 
 pub mod audit;
 pub mod config;

@@ -23,6 +23,8 @@ pub struct Guard {
     governed: bool,
     /// Set once the filter answered the request itself.
     replied: bool,
+    /// Set once the request reached a decision (forwarded or answered).
+    decided: bool,
     plan: Option<Plan>,
     audit: AuditRecord,
     /// Nanoseconds spent inside request-path callbacks.
@@ -38,6 +40,7 @@ impl Guard {
             metrics,
             governed: false,
             replied: false,
+            decided: false,
             plan: None,
             audit: AuditRecord::new(),
             busy_ns: 0,
@@ -47,6 +50,7 @@ impl Guard {
     /// Answers the request with `r`. Returns Pause: nothing more of this request may move.
     fn reply(&mut self, r: &Rejection) -> Action {
         self.replied = true;
+        self.decided = true;
         if let Err(e) = host::send_json(r.status, &r.body()) {
             host::log(LogLevel::Error, &format!("#{} openrouter-guard: local reply failed: {e:?}", self.context_id));
         }
@@ -99,6 +103,7 @@ impl Guard {
                 return self.reply(&r);
             }
             self.plan = Some(plan);
+            self.decided = true;
             return Action::Continue;
         }
         self.plan = Some(plan);
@@ -131,6 +136,7 @@ impl Guard {
         };
         let outcome = request::on_body(&policy, &plan, &body, &mut self.audit);
         self.plan = Some(plan);
+        self.decided = true;
         match outcome {
             Err(r) => self.reply(&r),
             Ok(None) => Action::Continue,
@@ -232,6 +238,12 @@ impl HttpContext for Guard {
 
     fn on_log(&mut self) {
         if self.governed {
+            if !self.decided {
+                // The stream ended before the filter saw the whole request: the client went away,
+                // or Envoy itself refused it (e.g. its own buffer limit). Nothing was forwarded.
+                self.audit.decision = Decision::Reject;
+                self.audit.reason("request_incomplete");
+            }
             self.publish_audit();
             self.emit_metrics();
         }

@@ -1,0 +1,355 @@
+"""A fake OpenRouter on 127.0.0.1 that records every request exactly as received.
+
+Answers like https://openrouter.ai/api/v1: a JSON chat completion (with `X-Generation-Id`), or an SSE stream when
+the request body has `"stream": true`. Tests script the next responses with `FakeOpenRouter.script(Script(...))`:
+error statuses, served model/provider, SSE write sizes, a mid-stream error chunk, a connection reset mid-stream,
+slow answers. Standard library only. Never prints request content.
+"""
+from __future__ import annotations
+
+import dataclasses
+import http.server
+import json
+import socket
+import socketserver
+import struct
+import threading
+import time
+from typing import Any
+
+INFERENCE_SUFFIXES = ("/chat/completions", "/completions", "/responses", "/messages", "/embeddings", "/rerank")
+
+
+@dataclasses.dataclass
+class Recorded:
+    """One request as the upstream received it."""
+
+    method: str
+    path: str
+    headers: list[tuple[str, str]]  # original case and order
+    body: bytes  # de-chunked when chunked
+    chunked: bool
+    http_version: str
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def header_all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclasses.dataclass
+class Script:
+    """How to answer one request. Defaults give a normal successful answer."""
+
+    status: int = 200
+    # Error answer (`{"error": {...}}`) when status >= 400 and `body` is None.
+    error_message: str = "scripted error"
+    # Raw body to send instead of the generated one (bytes, or a JSON-able value).
+    body: Any = None
+    model: str | None = None  # served model; default: the requested one
+    provider: str = "Anthropic"
+    content: str = "Hello from the fake upstream."
+    usage: dict[str, Any] | None = None
+    # None: stream when the request says "stream": true; True/False forces it.
+    stream: bool | None = None
+    # SSE write pattern: "event" (one write per event), "byte" (1-byte writes), "large" (one write in all).
+    sse_split: str = "event"
+    # Send an error chunk (finish_reason "error") after the first content chunk and end the stream.
+    error_mid_stream: bool = False
+    # Reset the connection (RST) after the first content chunk.
+    reset_mid_stream: bool = False
+    delay: float = 0.0  # seconds before the response headers
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+def _usage(script: Script) -> dict[str, Any]:
+    if script.usage is not None:
+        return script.usage
+    return {"prompt_tokens": 12, "completion_tokens": 7, "total_tokens": 19, "cost": 0.000123}
+
+
+class FakeOpenRouter:
+    """A threaded HTTP/1.1 server on 127.0.0.1:<free port>."""
+
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
+        """tls=(certfile, keyfile) serves HTTPS (ALPN http/1.1) and records the SNI names in `sni_seen`."""
+        self._lock = threading.Lock()
+        self.sni_seen: list[str | None] = []
+        self._requests: list[Recorded] = []
+        self._scripts: list[Script] = []
+        self._gen = 0
+        self.errors: list[str] = []  # exception class names only (never content)
+        self.headers_seen = 0  # requests whose headers arrived (counted before their body is read)
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        if tls:
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            ctx.set_alpn_protocols(["http/1.1"])
+            ctx.sni_callback = lambda sslobj, name, c: self.sni_seen.append(name)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+            self.url = f"https://localhost:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openrouter", daemon=True)
+
+    # -- lifecycle
+    def start(self) -> "FakeOpenRouter":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "FakeOpenRouter":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test API
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._scripts.clear()
+            self.errors.clear()
+            self.headers_seen = 0
+
+    def script(self, *scripts: Script) -> None:
+        """Queue answers for the next requests (first in, first used); unscripted requests get Script()."""
+        with self._lock:
+            self._scripts.extend(scripts)
+
+    @property
+    def requests(self) -> list[Recorded]:
+        with self._lock:
+            return list(self._requests)
+
+    def wait_requests(self, n: int, timeout: float = 10.0) -> list[Recorded]:
+        deadline = time.monotonic() + timeout
+        while True:
+            reqs = self.requests
+            if len(reqs) >= n or time.monotonic() > deadline:
+                return reqs
+            time.sleep(0.01)
+
+    # -- internals used by the handler
+    def _record(self, rec: Recorded) -> Script:
+        with self._lock:
+            self._requests.append(rec)
+            return self._scripts.pop(0) if self._scripts else Script()
+
+    def _next_gen_id(self) -> str:
+        with self._lock:
+            self._gen += 1
+            return f"gen-{int(time.time())}-fake{self._gen:06d}"
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # no tracebacks with content
+        import sys
+
+        exc = sys.exc_info()[1]
+        owner = getattr(self.RequestHandlerClass, "owner", None)
+        if owner is not None and exc is not None:
+            owner.errors.append(type(exc).__name__)
+
+
+class _Reset(Exception):
+    """Raised after the connection was reset on purpose."""
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-openrouter"
+    sys_version = ""
+    timeout = 60
+    owner: FakeOpenRouter
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence; never log requests
+        pass
+
+    # Every method goes through one place.
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def _read_body(self) -> tuple[bytes, bool]:
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            out = bytearray()
+            while True:
+                line = self.rfile.readline(65537)
+                if not line:
+                    raise ConnectionError("eof in chunk size")
+                size = int(line.split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while True:  # trailers until the blank line
+                        t = self.rfile.readline(65537)
+                        if t in (b"\r\n", b"\n", b""):
+                            return bytes(out), True
+                out += self.rfile.read(size)
+                self.rfile.readline(3)  # CRLF after the chunk data
+        n = int(self.headers.get("Content-Length") or 0)
+        return (self.rfile.read(n) if n else b""), False
+
+    def _serve(self) -> None:
+        with self.owner._lock:
+            self.owner.headers_seen += 1
+        body, chunked = self._read_body()
+        rec = Recorded(self.command, self.path, list(self.headers.items()), body, chunked, self.request_version)
+        script = self.owner._record(rec)
+        if script.delay:
+            time.sleep(script.delay)
+        try:
+            self._answer(rec, script)
+        except _Reset:
+            self.close_connection = True
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _answer(self, rec: Recorded, script: Script) -> None:
+        try:
+            req = json.loads(rec.body) if rec.body else {}
+        except ValueError:
+            req = {}
+        if not isinstance(req, dict):
+            req = {}
+        gen_id = self.owner._next_gen_id()
+        model = script.model or (req.get("model") if isinstance(req.get("model"), str) else None) or "openai/gpt-4o"
+        headers = {"X-Generation-Id": gen_id, **script.headers}
+
+        if script.body is not None:
+            raw = script.body if isinstance(script.body, bytes) else json.dumps(script.body).encode()
+            self._send(script.status, {"Content-Type": "application/json", **headers}, raw)
+            return
+        if script.status >= 400:
+            err = {"error": {"code": script.status, "message": script.error_message,
+                             "metadata": {"provider_name": script.provider}}}
+            self._send(script.status, {"Content-Type": "application/json", **headers}, json.dumps(err).encode())
+            return
+        path = rec.path.split("?", 1)[0]
+        if rec.method == "GET":
+            listing = {"data": [{"id": "anthropic/claude-3.5-sonnet"}, {"id": "openai/gpt-4o"}]}
+            self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(listing).encode())
+            return
+        stream = script.stream if script.stream is not None else req.get("stream") is True
+        if stream:
+            self._stream(gen_id, model, script, headers)
+            return
+        created = int(time.time())
+        if path.endswith("/embeddings"):
+            doc: dict[str, Any] = {"object": "list", "model": model, "provider": script.provider,
+                                   "data": [{"object": "embedding", "index": 0, "embedding": [0.1, 0.2, 0.3]}],
+                                   "usage": _usage(script)}
+        else:
+            doc = {
+                "id": gen_id, "object": "chat.completion", "created": created, "model": model,
+                "provider": script.provider,
+                "choices": [{"index": 0, "finish_reason": "stop", "native_finish_reason": "stop",
+                             "message": {"role": "assistant", "content": script.content}}],
+                "usage": _usage(script),
+            }
+        self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(doc).encode())
+
+    def _stream(self, gen_id: str, model: str, script: Script, headers: dict[str, str]) -> None:
+        created = int(time.time())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+            doc = {"id": gen_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                   "provider": script.provider,
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+            return b"data: " + json.dumps(doc).encode() + b"\n\n"
+
+        words = script.content.split(" ")
+        events: list[bytes | str] = [b": OPENROUTER PROCESSING\n\n", chunk({"role": "assistant", "content": ""})]
+        events.append(chunk({"content": words[0]}))
+        if script.error_mid_stream:
+            events.append(chunk({"content": ""}, "error",
+                                error={"code": 502, "message": "provider error mid-stream"}))
+        elif script.reset_mid_stream:
+            events.append("RESET")
+        else:
+            events += [chunk({"content": " " + w}) for w in words[1:]]
+            events.append(chunk({}, "stop"))
+            usage_doc = {"id": gen_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                         "provider": script.provider, "choices": [], "usage": _usage(script)}
+            events.append(b"data: " + json.dumps(usage_doc).encode() + b"\n\n")
+            events.append(b"data: [DONE]\n\n")
+
+        self.send_response(script.status)
+        for k, v in {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **headers}.items():
+            self.send_header(k, v)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def write(data: bytes) -> None:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        if script.sse_split == "large":
+            pending = b"".join(e for e in events if isinstance(e, bytes))
+            if pending:
+                write(pending)
+        for ev in events:
+            if ev == "RESET":
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                raise _Reset()
+            if script.sse_split == "large":
+                continue
+            assert isinstance(ev, bytes)
+            if script.sse_split == "byte":
+                for i in range(len(ev)):
+                    write(ev[i:i + 1])
+            else:
+                write(ev)
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+def main() -> None:  # manual use: python3 tests/e2e/fake_openrouter.py
+    with FakeOpenRouter() as fake:
+        print(f"fake OpenRouter on {fake.url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

