@@ -65,8 +65,12 @@ pub struct AuditRecord {
     pub bytes_in: u64,
     /// Request body bytes sent upstream.
     pub bytes_out: u64,
-    /// Microseconds spent in the filter on the request path.
+    /// Microseconds spent in the filter (request and response callbacks).
     pub filter_us: u64,
+    /// Milliseconds from the request's arrival to the first response header.
+    pub latency_first_byte_ms: Option<u64>,
+    /// Milliseconds from the request's arrival to the end of the response.
+    pub latency_ms: Option<u64>,
     /// Findings per entity type and action: `{"EMAIL": {"redact": 2}}`.
     pub redactions: Map<String, Value>,
     /// Response-side summary (generation id, served model and provider, usage, cost, …).
@@ -93,14 +97,26 @@ pub struct ResponseFields {
     pub cost: Option<f64>,
     /// Last finish reason.
     pub finish_reason: Option<String>,
-    /// Upstream error code.
+    /// Cached prompt tokens.
+    pub cached_tokens: Option<u64>,
+    /// Reasoning tokens.
+    pub reasoning_tokens: Option<u64>,
+    /// Upstream error code (numeric `error.code`).
     pub error_code: Option<i64>,
+    /// Upstream error type (non-numeric `error.code`).
+    pub error_type: Option<String>,
+    /// HTTP status the upstream answered with.
+    pub upstream_status: Option<u16>,
     /// Response streamed as SSE.
     pub streamed: Option<bool>,
     /// Whether the response body was inspected.
     pub response_inspected: Option<bool>,
     /// Why not.
     pub response_not_inspected: Option<&'static str>,
+    /// Served provider/model check: `approved`, `unapproved`, `unknown`.
+    pub provider_verdict: Option<&'static str>,
+    /// Why (`in_order`, `not_in_only`, `model_denied`, `no_provider_reported`, …).
+    pub provider_verdict_reason: Option<&'static str>,
 }
 
 impl ResponseFields {
@@ -115,10 +131,16 @@ impl ResponseFields {
             total_tokens: s.total_tokens,
             cost: s.cost,
             finish_reason: s.finish_reason.clone(),
+            cached_tokens: s.cached_tokens,
+            reasoning_tokens: s.reasoning_tokens,
             error_code: s.error_code,
+            error_type: s.error_type.clone(),
+            upstream_status: s.status,
             streamed: Some(s.streamed),
             response_inspected: Some(s.inspected),
             response_not_inspected: s.not_inspected,
+            provider_verdict: None,
+            provider_verdict_reason: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Nothing in here may depend on the proxy-wasm SDK; `make lint` checks it.
 
 pub mod audit;
+pub mod chain;
 pub mod config;
 pub mod edit;
 pub mod endpoint;
@@ -16,5 +17,6 @@ pub mod provider;
 pub mod reply;
 pub mod request;
 pub mod response;
+pub mod served;
 pub mod timefmt;
 pub mod walk;

@@ -1,54 +1,65 @@
 //! `Guard`: one per HTTP stream. Each callback reads what Envoy has, calls the core, and applies
 //! the outcome (local reply, body replacement, header edits, audit record).
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use crate::core::audit::{AuditRecord, Decision};
+use crate::core::chain::AuditChain;
 use crate::core::policy::Policy;
 use crate::core::reply::Rejection;
 use crate::core::request::{self, Plan, RequestHead};
 use crate::core::timefmt::rfc3339_millis;
 use crate::wasm::host;
 use crate::wasm::metrics::Metrics;
+use crate::wasm::response::ResponseState;
 
 /// Per-stream state.
 pub struct Guard {
-    context_id: u32,
-    policy: Rc<Policy>,
-    metrics: Rc<Metrics>,
+    pub(super) context_id: u32,
+    pub(super) policy: Rc<Policy>,
+    pub(super) metrics: Rc<Metrics>,
+    pub(super) chain: Rc<RefCell<AuditChain>>,
     /// Whether this request is bound for OpenRouter.
-    governed: bool,
+    pub(super) governed: bool,
     /// Set once the filter answered the request itself.
-    replied: bool,
+    pub(super) replied: bool,
     /// Set once the request reached a decision (forwarded or answered).
-    decided: bool,
-    plan: Option<Plan>,
-    audit: AuditRecord,
-    /// Nanoseconds spent inside request-path callbacks.
-    busy_ns: u64,
+    pub(super) decided: bool,
+    pub(super) plan: Option<Plan>,
+    pub(super) audit: AuditRecord,
+    /// Nanoseconds spent inside filter callbacks.
+    pub(super) busy_ns: u64,
+    /// When the request headers arrived (ns since the epoch).
+    pub(super) start_ns: u64,
+    /// Response-side state, once response headers arrive.
+    pub(super) response: Option<ResponseState>,
 }
 
 impl Guard {
     /// A stream context sharing `policy`.
-    pub fn new(context_id: u32, policy: Rc<Policy>, metrics: Rc<Metrics>) -> Self {
+    pub fn new(context_id: u32, policy: Rc<Policy>, metrics: Rc<Metrics>, chain: Rc<RefCell<AuditChain>>) -> Self {
         Self {
             context_id,
             policy,
             metrics,
+            chain,
             governed: false,
             replied: false,
             decided: false,
             plan: None,
             audit: AuditRecord::new(),
             busy_ns: 0,
+            start_ns: 0,
+            response: None,
         }
     }
 
     /// Answers the request with `r`. Returns Pause: nothing more of this request may move.
-    fn reply(&mut self, r: &Rejection) -> Action {
+    pub(super) fn reply(&mut self, r: &Rejection) -> Action {
         self.replied = true;
         self.decided = true;
         if let Err(e) = host::send_json(r.status, &r.body()) {
@@ -57,11 +68,18 @@ impl Guard {
         Action::Pause
     }
 
-    /// Publishes the audit record as filter state. Called once, from `on_log`, which Envoy runs
-    /// before its access loggers (checked in Envoy 1.40), on every path including local replies.
+    /// Seals the audit record into this VM's chain and publishes it as filter state. Called once,
+    /// from `on_log`, which Envoy runs before its access loggers (checked in Envoy 1.40), on every
+    /// path including local replies; sealing there keeps chain order equal to log order.
     fn publish_audit(&mut self) {
         self.audit.filter_us = self.busy_ns / 1000;
-        if let Err(e) = host::set_audit(&self.audit.to_json()) {
+        let json = self.audit.to_json();
+        let line = match self.chain.try_borrow_mut().map(|mut c| c.seal_object(&json)) {
+            Ok(Ok(line)) => line,
+            _ => json, // unsealed beats missing; the verifier reports the gap
+        };
+        self.metrics.count("openrouter_guard_audit_records_total", &[], 1);
+        if let Err(e) = host::set_audit(&line) {
             host::log(
                 LogLevel::Error,
                 &format!("#{} openrouter-guard: cannot publish audit record: {e:?}", self.context_id),
@@ -76,7 +94,8 @@ impl Guard {
             return Action::Continue;
         }
         self.governed = true;
-        self.audit.ts = rfc3339_millis(host::now_ns() / 1_000_000);
+        self.start_ns = host::now_ns();
+        self.audit.ts = rfc3339_millis(self.start_ns / 1_000_000);
         let headers = match host::request_headers() {
             Ok(h) => h,
             Err(_) => {
@@ -154,59 +173,6 @@ impl Guard {
     }
 }
 
-impl Guard {
-    /// Counts this request in Envoy stats (see docs/metrics.md).
-    fn emit_metrics(&self) {
-        let a = &self.audit;
-        let m = &self.metrics;
-        let profile = a.profile.as_deref().unwrap_or("none");
-        let decision = match a.decision {
-            Decision::Allow => "allow",
-            Decision::Deny => "deny",
-            Decision::Reject => "reject",
-            Decision::Error => "error",
-        };
-        m.count("openrouter_guard_requests_total", &[("decision", decision), ("profile", profile)], 1);
-        if a.decision != Decision::Allow {
-            if let Some(reason) = a.reasons.last() {
-                m.count("openrouter_guard_denials_total", &[("reason", reason)], 1);
-            }
-        }
-        if a.decision == Decision::Error {
-            m.count("openrouter_guard_fail_closed_total", &[], 1);
-        }
-        if a.reasons
-            .iter()
-            .any(|r| matches!(r.as_str(), "invalid_json" | "invalid_utf8" | "duplicate_key" | "too_deep"))
-        {
-            m.count("openrouter_guard_parse_failures_total", &[("kind", "request")], 1);
-        }
-        for (entity, actions) in &a.redactions {
-            if let Some(actions) = actions.as_object() {
-                for (action, n) in actions {
-                    m.count(
-                        "openrouter_guard_redactions_total",
-                        &[("entity", entity), ("action", action)],
-                        n.as_u64().unwrap_or(0),
-                    );
-                }
-            }
-        }
-        let r = &a.response;
-        m.count("openrouter_guard_prompt_tokens_total", &[("profile", profile)], r.prompt_tokens.unwrap_or(0));
-        m.count("openrouter_guard_completion_tokens_total", &[("profile", profile)], r.completion_tokens.unwrap_or(0));
-        if let Some(cost) = r.cost.filter(|c| c.is_finite() && *c > 0.0) {
-            // micro-dollars; saturating float-to-int conversion
-            m.count(
-                "openrouter_guard_cost_microdollars_total",
-                &[("profile", profile)],
-                (cost * 1_000_000.0).round() as u64,
-            );
-        }
-        m.record("openrouter_guard_filter_duration_us", a.filter_us);
-    }
-}
-
 impl Context for Guard {}
 
 impl HttpContext for Guard {
@@ -227,25 +193,42 @@ impl HttpContext for Guard {
         action
     }
 
-    fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if self.governed && !self.replied {
-            if let Some(s) = host::header(MapType::HttpResponseHeaders, ":status").and_then(|s| s.parse().ok()) {
-                self.audit.status = Some(s);
-            }
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if !self.governed || self.replied {
+            return Action::Continue;
         }
-        Action::Continue
+        let t0 = host::now_ns();
+        let action = self.observe_response_headers(end_of_stream);
+        self.busy_ns += host::now_ns().saturating_sub(t0);
+        action
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.governed || self.replied || self.response.is_none() {
+            return Action::Continue;
+        }
+        let t0 = host::now_ns();
+        let action = self.observe_response_body(body_size, end_of_stream);
+        self.busy_ns += host::now_ns().saturating_sub(t0);
+        action
     }
 
     fn on_log(&mut self) {
-        if self.governed {
-            if !self.decided {
-                // The stream ended before the filter saw the whole request: the client went away,
-                // or Envoy itself refused it (e.g. its own buffer limit). Nothing was forwarded.
-                self.audit.decision = Decision::Reject;
-                self.audit.reason("request_incomplete");
-            }
-            self.publish_audit();
-            self.emit_metrics();
+        if !self.governed {
+            return;
         }
+        if !self.decided {
+            // The stream ended before the filter saw the whole request: the client went away,
+            // or Envoy itself refused it (e.g. its own buffer limit). Nothing was forwarded.
+            self.audit.decision = Decision::Reject;
+            self.audit.reason("request_incomplete");
+        }
+        self.finish_response(false);
+        let end = host::now_ns();
+        if self.start_ns > 0 {
+            self.audit.latency_ms = Some(end.saturating_sub(self.start_ns) / 1_000_000);
+        }
+        self.publish_audit();
+        self.metrics.emit(&self.audit);
     }
 }

@@ -7,6 +7,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use proxy_wasm::hostcalls;
+
+use crate::core::audit::{AuditRecord, Decision};
 use proxy_wasm::types::MetricType;
 
 /// Lazily defined metrics, cached by full name (one VM is single-threaded).
@@ -52,5 +54,65 @@ impl Metrics {
         if let Some(id) = self.id(MetricType::Histogram, name) {
             let _ = hostcalls::record_metric(id, value);
         }
+    }
+}
+
+impl Metrics {
+    /// Counts one finished request (see docs/metrics.md).
+    pub fn emit(&self, a: &AuditRecord) {
+        let profile = a.profile.as_deref().unwrap_or("none");
+        let decision = match a.decision {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Reject => "reject",
+            Decision::Error => "error",
+        };
+        self.count("openrouter_guard_requests_total", &[("decision", decision), ("profile", profile)], 1);
+        if a.decision != Decision::Allow {
+            if let Some(reason) = a.reasons.last() {
+                self.count("openrouter_guard_denials_total", &[("reason", reason)], 1);
+            }
+        }
+        if a.decision == Decision::Error {
+            self.count("openrouter_guard_fail_closed_total", &[], 1);
+        }
+        let request_parse = ["invalid_json", "invalid_utf8", "duplicate_key", "too_deep"]
+            .iter()
+            .any(|k| a.reasons.iter().any(|r| r == k));
+        if request_parse {
+            self.count("openrouter_guard_parse_failures_total", &[("kind", "request")], 1);
+        }
+        let r = &a.response;
+        if r.response_not_inspected == Some("bad_json") {
+            self.count("openrouter_guard_parse_failures_total", &[("kind", "response")], 1);
+        }
+        for (entity, actions) in &a.redactions {
+            if let Some(actions) = actions.as_object() {
+                for (action, n) in actions {
+                    let n = n.as_u64().unwrap_or(0);
+                    self.count("openrouter_guard_redactions_total", &[("entity", entity), ("action", action)], n);
+                }
+            }
+        }
+        self.count("openrouter_guard_prompt_tokens_total", &[("profile", profile)], r.prompt_tokens.unwrap_or(0));
+        self.count(
+            "openrouter_guard_completion_tokens_total",
+            &[("profile", profile)],
+            r.completion_tokens.unwrap_or(0),
+        );
+        if let Some(cost) = r.cost.filter(|c| c.is_finite() && *c > 0.0) {
+            // micro-dollars; `as` saturates
+            let micro = (cost * 1_000_000.0).round() as u64;
+            self.count("openrouter_guard_cost_microdollars_total", &[("profile", profile)], micro);
+        }
+        if r.provider_verdict == Some("unapproved") {
+            let verdict = r.provider_verdict_reason.unwrap_or("unapproved");
+            self.count(
+                "openrouter_guard_provider_verification_failures_total",
+                &[("profile", profile), ("verdict", verdict)],
+                1,
+            );
+        }
+        self.record("openrouter_guard_filter_duration_us", a.filter_us);
     }
 }

@@ -4,6 +4,7 @@
 mod host;
 mod http;
 mod metrics;
+mod response;
 mod root;
 
 use proxy_wasm::hostcalls;

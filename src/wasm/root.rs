@@ -1,20 +1,32 @@
 //! `GuardRoot`: loads and compiles the configuration once per config change.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
+use crate::core::chain::{random_chain_id, AuditChain};
 use crate::core::policy::Policy;
 use crate::wasm::host;
 use crate::wasm::http::Guard;
 use crate::wasm::metrics::Metrics;
 
 /// The root context: holds the compiled policy, shared by pointer with every stream.
-#[derive(Default)]
 pub struct GuardRoot {
     policy: Option<Rc<Policy>>,
     metrics: Rc<Metrics>,
+    /// This VM's audit chain (one per worker): records are sealed in the order they are logged.
+    chain: Rc<RefCell<AuditChain>>,
+}
+
+impl Default for GuardRoot {
+    fn default() -> Self {
+        // getrandom uses WASI random_get; if the host cannot provide randomness, fall back to the
+        // clock so chains still differ per VM (the id is an identifier, not a secret).
+        let id = random_chain_id().unwrap_or_else(|_| format!("{:016x}", host::now_ns()));
+        Self { policy: None, metrics: Rc::new(Metrics::default()), chain: Rc::new(RefCell::new(AuditChain::new(id))) }
+    }
 }
 
 impl Context for GuardRoot {}
@@ -54,7 +66,7 @@ impl RootContext for GuardRoot {
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         // Without a policy there is no context: with FAIL_CLOSED Envoy then refuses the traffic.
         let policy = self.policy.clone()?;
-        Some(Box::new(Guard::new(context_id, policy, Rc::clone(&self.metrics))))
+        Some(Box::new(Guard::new(context_id, policy, Rc::clone(&self.metrics), Rc::clone(&self.chain))))
     }
 
     fn get_type(&self) -> Option<ContextType> {

@@ -80,6 +80,10 @@ pub struct ProfileConfig {
     /// Whether a client-supplied `Authorization` header is refused (the key must be injected by Envoy).
     #[serde(default)]
     pub reject_client_keys: bool,
+    /// Replace a non-streaming response served by a provider or model outside the policy with a
+    /// 502 error (otherwise such responses are only flagged in the audit record and metrics).
+    #[serde(default)]
+    pub enforce_served: bool,
 }
 
 /// One model rule: `{"allow": "glob"}` or `{"deny": "glob"}`.

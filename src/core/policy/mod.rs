@@ -28,6 +28,8 @@ pub struct Profile {
     pub redactor: Redactor,
     /// Refuse client-supplied `Authorization` headers.
     pub reject_client_keys: bool,
+    /// Replace non-streaming responses from unapproved providers/models with a 502.
+    pub enforce_served: bool,
 }
 
 /// The whole compiled policy.
@@ -136,6 +138,7 @@ impl Policy {
                 max_tokens_action: p.max_tokens_action,
                 redactor,
                 reject_client_keys: p.reject_client_keys,
+                enforce_served: p.enforce_served,
             });
         }
         let default_profile = profiles

@@ -1,30 +1,82 @@
-//! Observing OpenRouter responses (placeholder; JSON and SSE parsing land with the response issue).
+//! Observing OpenRouter responses without slowing them: non-streaming JSON bodies (buffered up to
+//! a limit) and SSE streams (parsed incrementally, never buffered), summarised for the audit record,
+//! plus checks of the served provider and model against the policy.
+//!
+//! Use: one [`ResponseObserver`] per response; `on_headers`, `on_chunk` per new body bytes,
+//! `finish`; then [`verify_served`] / [`verify_served_model`] on the summary.
 
-/// What the filter learned from a response.
+mod json_body;
+mod observer;
+pub mod sse;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub use observer::{ObserverLimits, ResponseObserver};
+pub use verify::{same_provider, verify_served, verify_served_model, ServedVerdict, Subject, Verdict};
+
+/// Values of [`ResponseSummary::not_inspected`].
+pub mod reason {
+    /// A JSON body larger than `max_json_bytes`; it passed through unread.
+    pub const TOO_LARGE: &str = "too_large";
+    /// A content type that is neither JSON nor an event stream.
+    pub const NOT_JSON: &str = "not_json";
+    /// Declared (or presumed) JSON that did not parse.
+    pub const BAD_JSON: &str = "bad_json";
+    /// A `content-encoding` other than identity: the filter does not decompress responses.
+    pub const ENCODED: &str = "encoded";
+    /// The stream was cut (client abort, upstream reset) before its end.
+    pub const INCOMPLETE: &str = "incomplete";
+    /// No body.
+    pub const EMPTY: &str = "empty";
+    /// `finish` came without `on_headers`.
+    pub const NO_HEADERS: &str = "no_headers";
+}
+
+/// What the filter learned from a response. Never holds generated text or error messages.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResponseSummary {
-    /// Generation id (`id` / `X-Generation-Id`).
+    /// Generation id (`X-Generation-Id`, else the body's `id`).
     pub generation_id: Option<String>,
     /// Model that served the request.
     pub model_used: Option<String>,
-    /// Provider that served the request.
+    /// Provider that served the request (display name, as OpenRouter reports it).
     pub provider: Option<String>,
-    /// Prompt tokens.
+    /// Prompt tokens (`prompt_tokens`, or `input_tokens` on `/responses` and `/messages`).
     pub prompt_tokens: Option<u64>,
-    /// Completion tokens.
+    /// Completion tokens (`completion_tokens`, or `output_tokens`).
     pub completion_tokens: Option<u64>,
     /// Total tokens.
     pub total_tokens: Option<u64>,
     /// Cost in USD credits.
     pub cost: Option<f64>,
-    /// Last `finish_reason` seen.
+    /// `usage.prompt_tokens_details.cached_tokens`.
+    pub cached_tokens: Option<u64>,
+    /// `usage.completion_tokens_details.reasoning_tokens`.
+    pub reasoning_tokens: Option<u64>,
+    /// Last `finish_reason` seen (`other` when it is not a short token).
     pub finish_reason: Option<String>,
-    /// `error.code` of an error body or mid-stream error.
+    /// Numeric `error.code` of an error body or mid-stream error.
     pub error_code: Option<i64>,
+    /// A non-numeric `error.code` such as `server_error` (`other` when it is not a short token).
+    pub error_type: Option<String>,
+    /// HTTP status of the response.
+    pub status: Option<u16>,
     /// Whether the response was an SSE stream.
     pub streamed: bool,
     /// Whether the body was inspected (false: too large, or not JSON/SSE); see `not_inspected`.
     pub inspected: bool,
-    /// Why the body was not (fully) inspected.
+    /// Why the body was not (fully) inspected; one of the [`reason`] constants.
     pub not_inspected: Option<&'static str>,
+    /// Whether the stream ended with `data: [DONE]`.
+    pub done: bool,
+    /// Body bytes seen.
+    pub body_bytes: u64,
+    /// SSE events with data.
+    pub events: u32,
+    /// SSE events whose data was neither JSON nor `[DONE]`.
+    pub bad_events: u32,
+    /// SSE lines (or events) over the length limit, skipped.
+    pub skipped_lines: u32,
 }

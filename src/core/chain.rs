@@ -1,0 +1,219 @@
+//! Tamper-evident hash chain over audit records (see `docs/audit-chain.md`).
+//!
+//! Each worker VM owns one [`AuditChain`] with a random id. Sealing a record puts three fields
+//! first in the JSON object, `{"chain":"<id>","seq":<n>,"prev":"<hex>",...}`, where `seq` counts
+//! 1, 2, 3… per chain and `prev` is the hex SHA-256 of the previous sealed line of the same chain,
+//! exactly as returned (and, if the access log prints it verbatim, as written), without a newline.
+//! The first record's `prev` is [`GENESIS_PREV`]. The hashed form is the printed line itself, so a
+//! verifier recomputes it from the file with no canonicalisation (`tools/verify_audit.py`).
+
+use std::fmt;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// `prev` of the first record of every chain: 64 zeros.
+pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Why a record could not be sealed. The chain is unchanged when sealing fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainError {
+    /// The record is not one JSON object.
+    NotAnObject,
+    /// The record already has `chain`, `seq` or `prev`.
+    ReservedField(&'static str),
+    /// No randomness for a chain id.
+    Random,
+}
+
+impl fmt::Display for ChainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAnObject => f.write_str("audit record is not a JSON object"),
+            Self::ReservedField(name) => write!(f, "audit record already has field `{name}`"),
+            Self::Random => f.write_str("no randomness for the audit chain id"),
+        }
+    }
+}
+
+impl std::error::Error for ChainError {}
+
+/// The fields a record must not carry before sealing. Parsing into this also checks that the
+/// record is valid JSON, without allocating.
+#[derive(Deserialize)]
+struct Reserved {
+    #[serde(default)]
+    chain: Option<IgnoredAny>,
+    #[serde(default)]
+    seq: Option<IgnoredAny>,
+    #[serde(default)]
+    prev: Option<IgnoredAny>,
+}
+
+/// One chain of sealed audit records. Seal in the order the lines are written.
+#[derive(Debug, Clone)]
+pub struct AuditChain {
+    /// The chain id as a JSON string literal, quotes included.
+    id_json: String,
+    chain_id: String,
+    seq: u64,
+    prev: String,
+}
+
+impl AuditChain {
+    /// A new chain; the first sealed record gets `seq` 1 and `prev` [`GENESIS_PREV`].
+    pub fn new(chain_id: String) -> Self {
+        Self { id_json: Value::String(chain_id.clone()).to_string(), chain_id, seq: 0, prev: GENESIS_PREV.to_owned() }
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    /// `seq` of the last sealed record (0 before the first); also the number sealed.
+    pub fn last_seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Seals a serialised JSON object (without `chain`, `seq`, `prev`): returns the line to write,
+    /// without a trailing newline, and remembers its hash for the next record.
+    pub fn seal_object(&mut self, record: &str) -> Result<String, ChainError> {
+        let record = record.trim();
+        let inner = record.strip_prefix('{').and_then(|r| r.strip_suffix('}')).ok_or(ChainError::NotAnObject)?;
+        let reserved: Reserved = serde_json::from_str(record).map_err(|_| ChainError::NotAnObject)?;
+        for (name, present) in
+            [("chain", reserved.chain.is_some()), ("seq", reserved.seq.is_some()), ("prev", reserved.prev.is_some())]
+        {
+            if present {
+                return Err(ChainError::ReservedField(name));
+            }
+        }
+        let seq = self.seq.saturating_add(1);
+        let seq_text = seq.to_string();
+        let inner = inner.trim();
+        let mut line = String::with_capacity(record.len() + self.id_json.len() + seq_text.len() + self.prev.len() + 32);
+        line.push_str("{\"chain\":");
+        line.push_str(&self.id_json);
+        line.push_str(",\"seq\":");
+        line.push_str(&seq_text);
+        line.push_str(",\"prev\":\"");
+        line.push_str(&self.prev);
+        line.push('"');
+        if !inner.is_empty() {
+            line.push(',');
+            line.push_str(inner);
+        }
+        line.push('}');
+        self.seq = seq;
+        self.prev = sha256_hex(line.as_bytes());
+        Ok(line)
+    }
+
+    /// Seals a record given as a JSON map; see [`seal_object`](Self::seal_object).
+    pub fn seal_map(&mut self, record: &Map<String, Value>) -> Result<String, ChainError> {
+        let text = serde_json::to_string(record).map_err(|_| ChainError::NotAnObject)?;
+        self.seal_object(&text)
+    }
+}
+
+/// A fresh random chain id: 16 lowercase hex characters from the host's randomness.
+pub fn random_chain_id() -> Result<String, ChainError> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|_| ChainError::Random)?;
+    Ok(hex(&bytes))
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        for nibble in [b >> 4, b & 0x0f] {
+            out.push(char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Map<String, Value> {
+        match serde_json::from_str(line).unwrap() {
+            Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn it_starts_at_seq_one_with_the_genesis_prev() {
+        let mut chain = AuditChain::new("abcd".into());
+        let line = chain.seal_object(r#"{"status":200}"#).unwrap();
+        assert_eq!(line, format!(r#"{{"chain":"abcd","seq":1,"prev":"{GENESIS_PREV}","status":200}}"#));
+        assert_eq!(chain.last_seq(), 1);
+    }
+
+    #[test]
+    fn it_links_each_record_to_the_hash_of_the_previous_line() {
+        let mut chain = AuditChain::new("c1".into());
+        let first = chain.seal_object(r#"{"a":1}"#).unwrap();
+        let second = chain.seal_object(r#"{ "b" : [1, 2] }"#).unwrap();
+        let third = chain.seal_object("{}").unwrap();
+        let (second_m, third_m) = (parse(&second), parse(&third));
+        assert_eq!(second_m["seq"], 2);
+        assert_eq!(second_m["prev"], sha256_hex(first.as_bytes()));
+        assert_eq!(third_m["seq"], 3);
+        assert_eq!(third_m["prev"], sha256_hex(second.as_bytes()));
+        assert_eq!(third, format!(r#"{{"chain":"c1","seq":3,"prev":"{}"}}"#, third_m["prev"].as_str().unwrap()));
+    }
+
+    #[test]
+    fn it_refuses_records_with_reserved_fields_and_leaves_the_chain_unchanged() {
+        let mut chain = AuditChain::new("c".into());
+        assert_eq!(chain.seal_object(r#"{"seq":9}"#), Err(ChainError::ReservedField("seq")));
+        assert_eq!(chain.seal_object(r#"{"x":{"chain":1},"prev":"p"}"#), Err(ChainError::ReservedField("prev")));
+        assert_eq!(chain.last_seq(), 0);
+        let line = chain.seal_object(r#"{"x":{"chain":1}}"#).unwrap();
+        assert_eq!(parse(&line)["seq"], 1);
+    }
+
+    #[test]
+    fn it_refuses_anything_but_one_json_object() {
+        let mut chain = AuditChain::new("c".into());
+        for bad in ["", "[]", "-", r#"{"a":}"#, r#"{"a":1}{"b":2}"#, "{\"a\":1} x"] {
+            assert_eq!(chain.seal_object(bad), Err(ChainError::NotAnObject), "{bad}");
+        }
+        assert_eq!(chain.last_seq(), 0);
+    }
+
+    #[test]
+    fn it_escapes_a_chain_id_into_valid_json() {
+        let mut chain = AuditChain::new("we\"ird\n".into());
+        let line = chain.seal_object("{}").unwrap();
+        assert_eq!(parse(&line)["chain"], "we\"ird\n");
+    }
+
+    #[test]
+    fn it_seals_a_map_like_its_serialised_form() {
+        let mut a = AuditChain::new("m".into());
+        let mut b = AuditChain::new("m".into());
+        let map = parse(r#"{"status":200,"model_used":"openai/gpt-4o"}"#);
+        assert_eq!(a.seal_map(&map).unwrap(), b.seal_object(&Value::Object(map).to_string()).unwrap());
+    }
+
+    #[test]
+    fn it_hashes_like_sha256() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let id = random_chain_id().unwrap();
+        assert_eq!(id.len(), 16);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}

@@ -1,0 +1,101 @@
+//! The response side of `Guard`: feeds headers and body chunks to the core's
+//! [`ResponseObserver`] without holding streams back, and folds the summary into the audit record.
+
+use proxy_wasm::types::{Action, BufferType, MapType};
+
+use crate::core::audit::ResponseFields;
+use crate::core::response::{ObserverLimits, ResponseObserver, Verdict};
+use crate::core::served::{check_served, unapproved_reply, verdict_name};
+use crate::wasm::host;
+use crate::wasm::http::Guard;
+
+/// Per-response state.
+pub struct ResponseState {
+    observer: ResponseObserver,
+    /// Whole-body hold for `enforce_served` (non-streaming responses only).
+    held: bool,
+    finished: bool,
+}
+
+impl Guard {
+    /// Response headers: start observing; hold them only when the profile enforces the served
+    /// provider on a non-streaming response (it may have to be replaced by a 502).
+    pub(super) fn observe_response_headers(&mut self, end_of_stream: bool) -> Action {
+        let now = host::now_ns();
+        if self.start_ns > 0 {
+            self.audit.latency_first_byte_ms = Some(now.saturating_sub(self.start_ns) / 1_000_000);
+        }
+        let status = host::header(MapType::HttpResponseHeaders, ":status").and_then(|s| s.parse::<u16>().ok());
+        if let Some(s) = status {
+            self.audit.status = Some(s);
+        }
+        let content_type = host::header(MapType::HttpResponseHeaders, "content-type");
+        let encoding = host::header(MapType::HttpResponseHeaders, "content-encoding");
+        let generation = host::header(MapType::HttpResponseHeaders, "x-generation-id");
+        let mut observer = ResponseObserver::new(ObserverLimits::default());
+        observer.on_headers(status.unwrap_or(0), content_type.as_deref(), encoding.as_deref(), generation.as_deref());
+        let streaming =
+            content_type.as_deref().is_some_and(|c| c.to_ascii_lowercase().starts_with("text/event-stream"));
+        let enforce =
+            self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile)).is_some_and(|p| p.enforce_served);
+        let held = enforce && !streaming && !end_of_stream && status.is_some_and(|s| (200..300).contains(&s));
+        self.response = Some(ResponseState { observer, held, finished: false });
+        if end_of_stream {
+            return self.finish_response(true);
+        }
+        if held {
+            Action::Pause
+        } else {
+            Action::Continue
+        }
+    }
+
+    /// Response body: streams pass chunk by chunk (each callback sees only new bytes); a held
+    /// body is read once, whole, at its end.
+    pub(super) fn observe_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let Some(state) = self.response.as_mut() else { return Action::Continue };
+        if state.held && !end_of_stream {
+            return Action::Pause;
+        }
+        if let Ok(chunk) = host::buffer(BufferType::HttpResponseBody, body_size) {
+            state.observer.on_chunk(&chunk);
+        }
+        if end_of_stream {
+            return self.finish_response(true);
+        }
+        Action::Continue
+    }
+
+    /// Ends observation once (complete = the response ended normally); copies the summary and
+    /// the served-provider verdict into the audit record. A held, unapproved response is
+    /// replaced by a 502.
+    pub(super) fn finish_response(&mut self, complete: bool) -> Action {
+        let Some(state) = self.response.as_mut() else { return Action::Continue };
+        if state.finished {
+            return Action::Continue;
+        }
+        state.finished = true;
+        let held = state.held;
+        let summary = state.observer.finish(complete);
+        let mut fields = ResponseFields::from_summary(&summary);
+        let profile = self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile));
+        let mut unapproved = false;
+        if let Some(profile) = profile {
+            let verdict = check_served(profile, &summary);
+            fields.provider_verdict = Some(verdict_name(verdict.verdict));
+            fields.provider_verdict_reason = Some(verdict.reason);
+            unapproved = verdict.verdict == Verdict::Unapproved
+                || (held && summary.not_inspected.is_some() && verdict.verdict != Verdict::Approved);
+        }
+        self.audit.response = fields;
+        if held && unapproved {
+            // Fail closed: an enforced response that is unapproved, or could not be checked, is withheld.
+            self.audit.reason("served_unapproved");
+            let r = unapproved_reply();
+            self.audit.status = Some(r.status);
+            let _ = host::send_json(r.status, &r.body());
+            return Action::Pause;
+        }
+        Action::Continue
+    }
+}
