@@ -59,6 +59,11 @@ deploy-check: setup build
 run: setup build
 	$(PY) tools/run_envoy.py
 
+## verify-audit: check an audit log's hash chains (LOG=path, default out/audit.log).
+LOG ?= out/audit.log
+verify-audit:
+	python3 tools/verify_audit.py $(LOG)
+
 clean:
 	cargo clean
 	rm -rf $(VENV)
