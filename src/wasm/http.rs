@@ -223,7 +223,7 @@ impl HttpContext for Guard {
             self.audit.decision = Decision::Reject;
             self.audit.reason("request_incomplete");
         }
-        self.finish_response(false);
+        self.finish_response(false, false);
         let end = host::now_ns();
         if self.start_ns > 0 {
             self.audit.latency_ms = Some(end.saturating_sub(self.start_ns) / 1_000_000);

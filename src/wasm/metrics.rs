@@ -106,10 +106,10 @@ impl Metrics {
             self.count("openrouter_guard_cost_microdollars_total", &[("profile", profile)], micro);
         }
         if r.provider_verdict == Some("unapproved") {
-            let verdict = r.provider_verdict_reason.unwrap_or("unapproved");
+            let reason = r.provider_verdict_reason.unwrap_or("unapproved");
             self.count(
                 "openrouter_guard_provider_verification_failures_total",
-                &[("profile", profile), ("verdict", verdict)],
+                &[("profile", profile), ("reason", reason)],
                 1,
             );
         }

@@ -3,7 +3,7 @@
 
 use proxy_wasm::types::{Action, BufferType, MapType};
 
-use crate::core::audit::ResponseFields;
+use crate::core::audit::{Decision, ResponseFields};
 use crate::core::response::{ObserverLimits, ResponseObserver, Verdict};
 use crate::core::served::{check_served, unapproved_reply, verdict_name};
 use crate::wasm::host;
@@ -41,7 +41,7 @@ impl Guard {
         let held = enforce && !streaming && !end_of_stream && status.is_some_and(|s| (200..300).contains(&s));
         self.response = Some(ResponseState { observer, held, finished: false });
         if end_of_stream {
-            return self.finish_response(true);
+            return self.finish_response(true, true);
         }
         if held {
             Action::Pause
@@ -55,21 +55,28 @@ impl Guard {
     pub(super) fn observe_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         let Some(state) = self.response.as_mut() else { return Action::Continue };
         if state.held && !end_of_stream {
-            return Action::Pause;
+            if body_size <= ObserverLimits::default().max_json_bytes {
+                return Action::Pause;
+            }
+            // Too large to inspect: withhold it now rather than buffer up to Envoy's own limit.
+            let action = self.finish_response(false, true);
+            self.audit.response.response_not_inspected = Some(crate::core::response::reason::TOO_LARGE);
+            return action;
         }
         if let Ok(chunk) = host::buffer(BufferType::HttpResponseBody, body_size) {
             state.observer.on_chunk(&chunk);
         }
         if end_of_stream {
-            return self.finish_response(true);
+            return self.finish_response(true, true);
         }
         Action::Continue
     }
 
     /// Ends observation once (complete = the response ended normally); copies the summary and
-    /// the served-provider verdict into the audit record. A held, unapproved response is
-    /// replaced by a 502.
-    pub(super) fn finish_response(&mut self, complete: bool) -> Action {
+    /// the served-provider verdict into the audit record. A held response that is not approved
+    /// (or could not be checked) is replaced by a 502 — only when `may_reply`: from the log
+    /// callback the stream is already being torn down and a reply would crash Envoy.
+    pub(super) fn finish_response(&mut self, complete: bool, may_reply: bool) -> Action {
         let Some(state) = self.response.as_mut() else { return Action::Continue };
         if state.finished {
             return Action::Continue;
@@ -84,16 +91,20 @@ impl Guard {
             let verdict = check_served(profile, &summary);
             fields.provider_verdict = Some(verdict_name(verdict.verdict));
             fields.provider_verdict_reason = Some(verdict.reason);
-            unapproved = verdict.verdict == Verdict::Unapproved
-                || (held && summary.not_inspected.is_some() && verdict.verdict != Verdict::Approved);
+            // Under enforcement anything short of "approved" (unapproved, no provider reported, body
+            // not readable) is withheld: fail closed.
+            unapproved = verdict.verdict != Verdict::Approved;
         }
         self.audit.response = fields;
-        if held && unapproved {
-            // Fail closed: an enforced response that is unapproved, or could not be checked, is withheld.
+        if held && unapproved && may_reply {
             self.audit.reason("served_unapproved");
+            self.audit.decision = Decision::Deny;
             let r = unapproved_reply();
             self.audit.status = Some(r.status);
-            let _ = host::send_json(r.status, &r.body());
+            self.replied = true;
+            if host::send_json(r.status, &r.body()).is_err() {
+                let _ = host::reset_response();
+            }
             return Action::Pause;
         }
         Action::Continue

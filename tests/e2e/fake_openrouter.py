@@ -3,7 +3,7 @@
 Answers like https://openrouter.ai/api/v1: a JSON chat completion (with `X-Generation-Id`), or an SSE stream when
 the request body has `"stream": true`. Tests script the next responses with `FakeOpenRouter.script(Script(...))`:
 error statuses, served model/provider, SSE write sizes, a mid-stream error chunk, a connection reset mid-stream,
-slow answers. Standard library only. Never prints request content.
+slow answers, slow streams and bodies, truncated bodies. `sent_bodies` has every response body as sent. Standard library only. Never prints request content.
 """
 from __future__ import annotations
 
@@ -65,10 +65,20 @@ class Script:
     sse_split: str = "event"
     # Send an error chunk (finish_reason "error") after the first content chunk and end the stream.
     error_mid_stream: bool = False
+    # `error.code` of that chunk: OpenRouter sends a number or a string such as "server_error".
+    mid_stream_error_code: Any = 502
     # Reset the connection (RST) after the first content chunk.
     reset_mid_stream: bool = False
     delay: float = 0.0  # seconds before the response headers
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Seconds between SSE writes (a slow stream a client can walk away from).
+    event_delay: float = 0.0
+    # Non-streaming answers: send the first half of the body, wait this long, then the rest.
+    body_delay: float = 0.0
+    # Non-streaming answers: send the headers and the first half of the body, then reset (RST).
+    truncate_body: bool = False
+    # False: no `X-Generation-Id` header (the generation id is then only in the body's `id`).
+    generation_id_header: bool = True
 
 
 def _usage(script: Script) -> dict[str, Any]:
@@ -89,6 +99,7 @@ class FakeOpenRouter:
         self._gen = 0
         self.errors: list[str] = []  # exception class names only (never content)
         self.headers_seen = 0  # requests whose headers arrived (counted before their body is read)
+        self._sent: list[bytes] = []  # response bodies, as sent (de-chunked), recorded before sending
         fake = self
 
         class Handler(_Handler):
@@ -129,6 +140,7 @@ class FakeOpenRouter:
         with self._lock:
             self._requests.clear()
             self._scripts.clear()
+            self._sent.clear()
             self.errors.clear()
             self.headers_seen = 0
 
@@ -141,6 +153,13 @@ class FakeOpenRouter:
     def requests(self) -> list[Recorded]:
         with self._lock:
             return list(self._requests)
+
+    @property
+    def sent_bodies(self) -> list[bytes]:
+        """The response bodies sent so far (de-chunked), in order; each is recorded before its first byte
+        goes out. A reset stream records only what went out before the reset."""
+        with self._lock:
+            return list(self._sent)
 
     def wait_requests(self, n: int, timeout: float = 10.0) -> list[Recorded]:
         deadline = time.monotonic() + timeout
@@ -155,6 +174,10 @@ class FakeOpenRouter:
         with self._lock:
             self._requests.append(rec)
             return self._scripts.pop(0) if self._scripts else Script()
+
+    def _record_sent(self, body: bytes) -> None:
+        with self._lock:
+            self._sent.append(body)
 
     def _next_gen_id(self) -> str:
         with self._lock:
@@ -232,13 +255,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except _Reset:
             self.close_connection = True
 
-    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _send(self, status: int, headers: dict[str, str], body: bytes, script: Script | None = None) -> None:
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        half = len(body) // 2
+        if script is not None and script.truncate_body:
+            self.owner._record_sent(body[:half])
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            raise _Reset()
+        self.owner._record_sent(body)
+        if script is not None and script.body_delay:
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            time.sleep(script.body_delay)
+            self.wfile.write(body[half:])
+        else:
             self.wfile.write(body)
 
     def _answer(self, rec: Recorded, script: Script) -> None:
@@ -251,15 +290,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         gen_id = self.owner._next_gen_id()
         model = script.model or (req.get("model") if isinstance(req.get("model"), str) else None) or "openai/gpt-4o"
         headers = {"X-Generation-Id": gen_id, **script.headers}
+        if not script.generation_id_header:
+            headers = {k: v for k, v in headers.items() if k.lower() != "x-generation-id"}
 
         if script.body is not None:
             raw = script.body if isinstance(script.body, bytes) else json.dumps(script.body).encode()
-            self._send(script.status, {"Content-Type": "application/json", **headers}, raw)
+            self._send(script.status, {"Content-Type": "application/json", **headers}, raw, script)
             return
         if script.status >= 400:
             err = {"error": {"code": script.status, "message": script.error_message,
                              "metadata": {"provider_name": script.provider}}}
-            self._send(script.status, {"Content-Type": "application/json", **headers}, json.dumps(err).encode())
+            self._send(script.status, {"Content-Type": "application/json", **headers}, json.dumps(err).encode(),
+                       script)
             return
         path = rec.path.split("?", 1)[0]
         if rec.method == "GET":
@@ -283,7 +325,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                              "message": {"role": "assistant", "content": script.content}}],
                 "usage": _usage(script),
             }
-        self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(doc).encode())
+        self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(doc).encode(), script)
 
     def _stream(self, gen_id: str, model: str, script: Script, headers: dict[str, str]) -> None:
         created = int(time.time())
@@ -299,7 +341,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         events.append(chunk({"content": words[0]}))
         if script.error_mid_stream:
             events.append(chunk({"content": ""}, "error",
-                                error={"code": 502, "message": "provider error mid-stream"}))
+                                error={"code": script.mid_stream_error_code,
+                                       "message": "provider error mid-stream"}))
         elif script.reset_mid_stream:
             events.append("RESET")
         else:
@@ -310,6 +353,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             events.append(b"data: " + json.dumps(usage_doc).encode() + b"\n\n")
             events.append(b"data: [DONE]\n\n")
 
+        sent = b"".join(e for e in (events[:events.index("RESET")] if "RESET" in events else events)
+                        if isinstance(e, bytes))
+        self.owner._record_sent(sent)
         self.send_response(script.status)
         for k, v in {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **headers}.items():
             self.send_header(k, v)
@@ -324,7 +370,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pending = b"".join(e for e in events if isinstance(e, bytes))
             if pending:
                 write(pending)
-        for ev in events:
+        for n, ev in enumerate(events):
+            if n and script.event_delay and script.sse_split != "large":
+                time.sleep(script.event_delay)
             if ev == "RESET":
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()
