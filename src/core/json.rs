@@ -52,6 +52,8 @@ pub struct JStr<'a> {
 pub struct Member<'a> {
     /// The decoded key.
     pub key: Cow<'a, str>,
+    /// Byte offset of the key's opening quote.
+    pub key_start: usize,
     /// The value.
     pub value: Node<'a>,
 }
@@ -340,7 +342,7 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.ws();
             let value = self.value(depth)?;
-            members.push(Member { key, value });
+            members.push(Member { key, key_start: key_at, value });
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,

@@ -201,7 +201,7 @@ mod tests {
         assert_eq!(err(&GOOD.replace("8192", "0")).path, "profiles.confidential.max_tokens");
         assert_eq!(
             err(&GOOD.replace("{\"allow\": \"anthropic/*\"}", "{\"permit\": \"x\"}")).path,
-            "profiles.confidential.models[0]"
+            "profiles.confidential.models[0].permit"
         );
         assert_eq!(
             err(&GOOD.replace("\"deny\"}", "\"sometimes\"}")).path,
