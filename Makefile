@@ -55,6 +55,16 @@ oci: build
 deploy-check: setup build
 	$(PY) -m pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
 
+# ---- soak and fault injection (real Envoy + real .wasm, 127.0.0.1; not part of `make test`; docs/soak.md) ----
+## soak: >= 100k mixed requests, then leaks/audit/RSS/VM checks (SOAK_REQUESTS, SOAK_CONCURRENCY, SOAK_QUICK=1).
+.PHONY: faults
+soak: setup build
+	$(PY) soak/soak.py
+
+## faults: upstream resets/5xx/slowness, client aborts, buffer limits, reload under load; PASS/FAIL table.
+faults: setup build
+	$(PY) soak/faults.py
+
 # ---- run ----
 run: setup build
 	$(PY) tools/run_envoy.py
@@ -63,6 +73,11 @@ run: setup build
 LOG ?= out/audit.log
 verify-audit:
 	python3 tools/verify_audit.py $(LOG)
+
+# ---- benchmark: plain Envoy vs Envoy + filter -> bench/RESULTS.md (never fails on timing) ----
+# BENCH_QUICK=1 for a ~1-minute smoke run; other knobs in bench/bench.py.
+bench: setup build
+	bash bench/run.sh
 
 clean:
 	cargo clean

@@ -14,6 +14,9 @@ pub struct ResponseState {
     observer: ResponseObserver,
     /// Whole-body hold for `enforce_served` (non-streaming responses only).
     held: bool,
+    /// Whether the response came from the upstream (not a reply Envoy generated itself, such as
+    /// a 503 after an upstream reset or a 413 from its buffer limit).
+    from_upstream: bool,
     finished: bool,
 }
 
@@ -32,6 +35,8 @@ impl Guard {
         let content_type = host::header(MapType::HttpResponseHeaders, "content-type");
         let encoding = host::header(MapType::HttpResponseHeaders, "content-encoding");
         let generation = host::header(MapType::HttpResponseHeaders, "x-generation-id");
+        // Envoy marks responses relayed from the upstream with code details `via_upstream`.
+        let from_upstream = host::property_string(vec!["response", "code_details"]).is_none_or(|d| d == "via_upstream");
         let mut observer = ResponseObserver::new(ObserverLimits::default());
         observer.on_headers(status.unwrap_or(0), content_type.as_deref(), encoding.as_deref(), generation.as_deref());
         let streaming =
@@ -39,7 +44,7 @@ impl Guard {
         let enforce =
             self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile)).is_some_and(|p| p.enforce_served);
         let held = enforce && !streaming && !end_of_stream && status.is_some_and(|s| (200..300).contains(&s));
-        self.response = Some(ResponseState { observer, held, finished: false });
+        self.response = Some(ResponseState { observer, held, from_upstream, finished: false });
         if end_of_stream {
             return self.finish_response(true, true);
         }
@@ -85,6 +90,9 @@ impl Guard {
         let held = state.held;
         let summary = state.observer.finish(complete);
         let mut fields = ResponseFields::from_summary(&summary);
+        if !state.from_upstream {
+            fields.upstream_status = None;
+        }
         let profile = self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile));
         let mut unapproved = false;
         if let Some(profile) = profile {
