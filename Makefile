@@ -79,6 +79,11 @@ verify-audit:
 bench: setup build
 	bash bench/run.sh
 
+# ---- fuzzing (nightly + cargo-fuzz, installed when missing); see docs/fuzzing.md ----
+# FUZZ_SECONDS per target (default 60); FUZZ_TARGETS narrows the run.
+fuzz:
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash fuzz/run.sh
+
 clean:
 	cargo clean
 	rm -rf $(VENV)
