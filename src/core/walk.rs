@@ -31,6 +31,11 @@ const NON_TEXT_KEYS: &[&str] = &[
     "file_id",
 ];
 
+/// Keys whose values are payloads authored by the caller or a tool (tool-call arguments, tool
+/// inputs, JSON schemas): inside them every string is scanned, whatever its key, because the
+/// key names are the tool's, not the API's.
+const PAYLOAD_KEYS: &[&str] = &["arguments", "input", "parameters", "input_schema", "output"];
+
 /// Top-level keys never scanned in "scan every string" mode (routing and policy fields).
 const TOP_LEVEL_SKIP: &[&str] =
     &["model", "models", "provider", "preset", "route", "transforms", "plugins", "user", "session_id"];
@@ -53,7 +58,7 @@ impl<'r, 't> Walker<'r, 't> {
     /// Walks the top-level object: only `roots` when given, else every field but routing fields.
     pub fn walk_body(&mut self, root: &Node<'_>, roots: Option<&[&str]>) {
         let Kind::Object(members) = &root.kind else {
-            self.walk(root);
+            self.walk(root, false);
             return;
         };
         for m in members {
@@ -62,25 +67,27 @@ impl<'r, 't> Walker<'r, 't> {
                 None => !TOP_LEVEL_SKIP.contains(&m.key.as_ref()),
             };
             if take {
-                self.walk(&m.value);
+                self.walk(&m.value, false);
             }
         }
     }
 
-    fn walk(&mut self, node: &Node<'_>) {
+    /// Walks a value. In `payload` mode (inside tool arguments, tool inputs, schemas) no key is
+    /// skipped.
+    fn walk(&mut self, node: &Node<'_>, payload: bool) {
         match &node.kind {
             Kind::Str(_) => self.scan_string(node),
-            Kind::Array(items) => items.iter().for_each(|n| self.walk(n)),
+            Kind::Array(items) => items.iter().for_each(|n| self.walk(n, payload)),
             Kind::Object(members) => {
                 for m in members {
                     let key = m.key.as_ref();
-                    if NON_TEXT_KEYS.contains(&key) {
+                    if !payload && NON_TEXT_KEYS.contains(&key) {
                         continue;
                     }
                     if key == "arguments" && matches!(m.value.kind, Kind::Str(_)) {
                         self.scan_json_string(&m.value);
                     } else {
-                        self.walk(&m.value);
+                        self.walk(&m.value, payload || PAYLOAD_KEYS.contains(&key));
                     }
                 }
             }
@@ -111,7 +118,7 @@ impl<'r, 't> Walker<'r, 't> {
             return;
         };
         let mut sub = Walker::new(self.redactor, self.tally, self.max_depth);
-        sub.walk(&inner);
+        sub.walk(&inner, true);
         if sub.edits.is_empty() {
             return;
         }
@@ -129,6 +136,30 @@ impl<'r, 't> Walker<'r, 't> {
     }
 }
 
+/// A real base64 data URL (`data:<media type>;base64,<base64>`), skipped because binary payloads
+/// carry no text and scanning them only produces false positives. Anything else that merely
+/// starts like one (text after the payload, spaces in the media type) is scanned.
 fn is_data_url(s: &str) -> bool {
-    s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:")) && s.contains(";base64,")
+    let Some(rest) = s.get(..5).filter(|p| p.eq_ignore_ascii_case("data:")).and(s.get(5..)) else { return false };
+    let Some((media, payload)) = rest.split_once(";base64,") else { return false };
+    let media_ok = media.bytes().all(|b| b.is_ascii_alphanumeric() || b"/+-.=;_".contains(&b));
+    let payload_ok = !payload.is_empty()
+        && payload.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'));
+    media_ok && payload_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_data_url;
+
+    #[test]
+    fn only_real_base64_data_urls_are_skipped() {
+        assert!(is_data_url("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA"));
+        assert!(is_data_url("DATA:application/pdf;base64,JVBERi0xLjQK/+=="));
+        assert!(!is_data_url("data:text/plain;base64,AAAA my ssn is 123-45-6789"));
+        assert!(!is_data_url("DATA:;base64, mail bob@example.com"));
+        assert!(!is_data_url("data:text plain;base64,AAAA"));
+        assert!(!is_data_url("data:image/png;base64,"));
+        assert!(!is_data_url("hello"));
+    }
 }

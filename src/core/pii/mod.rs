@@ -1,16 +1,57 @@
-//! PII and secret detection and redaction (placeholder; the full engine lands with the redaction issue).
+//! PII and secret detection and redaction.
+//!
+//! [`Redactor::compile`] turns a profile's [`PiiConfig`] into a ready-to-run engine once, at
+//! configuration load; [`Redactor::scan`] then handles one decoded JSON string value per call:
+//!
+//! 1. [`normalize`]: a folded view when the string holds invisible, fullwidth or other-script
+//!    characters (none is made for plain text);
+//! 2. [`engine`]: one pass with byte anchors dispatching to [`detectors`], then dictionaries and
+//!    custom patterns through one multi-pattern [`dictionary`] automaton;
+//! 3. allow-list, overlap resolution, then per-entity actions: `redact` → `[EMAIL]`, `hash` →
+//!    `[EMAIL:1a2b3c4d5e6f]` (HMAC-SHA-256, [`hmac`]), `block` → [`PiiTally::blocked`], `flag` →
+//!    counted only.
+//!
+//! Nothing here logs or returns matched values; only the redacted text leaves.
 
-use serde::Deserialize;
+pub mod config;
+pub mod custom;
+pub mod detectors;
+pub mod dictionary;
+pub mod engine;
+pub mod entity;
+pub mod hmac;
+pub mod normalize;
+pub mod text;
+pub mod validate;
+
+#[cfg(test)]
+mod accuracy_tests;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+
+pub use config::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
+pub use entity::Entity;
 
 use crate::core::config::ConfigError;
+use custom::CustomPattern;
+use detectors::{Enabled, Finding, Kind, Sink};
+use dictionary::Automaton;
+use engine::{Plan, Target};
+use entity::{ENTITY_COUNT, SECRETS_GROUP};
+use hmac::HmacSha256;
+use normalize::View;
 
-/// Per-profile PII settings (`profiles.<name>.pii`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PiiConfig {}
+/// Shortest accepted `pseudonym_key`, in bytes.
+pub const MIN_KEY_BYTES: usize = 16;
+/// Longest dictionary term, in bytes.
+const MAX_TERM_BYTES: usize = 256;
+/// Most custom patterns per profile.
+const MAX_CUSTOM: usize = 200;
 
 /// Counts of findings per entity type and action for one request; never values.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PiiTally {
     /// (entity, action, count), in first-seen order.
     pub counts: Vec<(String, &'static str, u64)>,
@@ -18,23 +59,320 @@ pub struct PiiTally {
     pub blocked: Option<String>,
 }
 
-/// A compiled, ready-to-run redaction engine for one profile.
-#[derive(Debug, Clone, Default)]
-pub struct Redactor {}
+impl PiiTally {
+    /// Adds one finding of `entity` handled with `action`.
+    pub fn add(&mut self, entity: &str, action: &'static str) {
+        match self.counts.iter_mut().find(|(e, a, _)| e == entity && *a == action) {
+            Some(entry) => entry.2 += 1,
+            None => self.counts.push((entity.to_owned(), action, 1)),
+        }
+    }
+
+    /// Iterates (entity, action, count).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &'static str, u64)> {
+        self.counts.iter().map(|(e, a, n)| (e.as_str(), *a, *n))
+    }
+
+    /// Total findings counted.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|c| c.2).sum()
+    }
+}
+
+/// One finding of [`Redactor::detect`]: a byte span of the original text and its entity type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Detection<'a> {
+    /// Start byte in the original text.
+    pub start: usize,
+    /// End byte (exclusive) in the original text.
+    pub end: usize,
+    /// Entity name (`EMAIL`, a custom pattern or dictionary name).
+    pub entity: &'a str,
+    /// Configured action.
+    pub action: Action,
+}
+
+/// A compiled, ready-to-run redaction engine for one profile. Cheap to share behind an `Rc`;
+/// `Clone` copies the compiled tables.
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    active: bool,
+    on: Enabled,
+    actions: [Action; ENTITY_COUNT],
+    custom: Vec<CustomPattern>,
+    fallback: Vec<u16>,
+    dicts: Vec<(String, Action)>,
+    automaton: Option<Automaton>,
+    targets: Vec<Target>,
+    allow: HashSet<String>,
+    hmac: Option<HmacSha256>,
+}
+
+impl Default for Redactor {
+    /// The built-in defaults (same as compiling an absent `pii` object).
+    fn default() -> Self {
+        let actions = Entity::ALL.map(Entity::default_action);
+        Self::from_actions(actions)
+    }
+}
+
+fn names_list() -> String {
+    let mut v: Vec<&str> = Entity::ALL.iter().map(|e| e.name()).collect();
+    v.push(SECRETS_GROUP);
+    v.join(", ")
+}
 
 impl Redactor {
-    /// Compiles `cfg`; `path` is the JSON path of `cfg` in the plugin configuration, for errors.
-    pub fn compile(_cfg: &PiiConfig, _pseudonym_key: Option<&[u8]>, _path: &str) -> Result<Self, ConfigError> {
-        Ok(Self {})
+    fn from_actions(actions: [Action; ENTITY_COUNT]) -> Self {
+        let flags = actions.map(|a| a != Action::Off);
+        Self {
+            active: flags.iter().any(|f| *f),
+            on: Enabled::from_flags(&flags),
+            actions,
+            custom: Vec::new(),
+            fallback: Vec::new(),
+            dicts: Vec::new(),
+            automaton: None,
+            targets: Vec::new(),
+            allow: HashSet::new(),
+            hmac: None,
+        }
+    }
+
+    /// Compiles `cfg`; `path` is the JSON path of `cfg` in the plugin configuration (e.g.
+    /// `profiles.confidential.pii`), used in errors such as `profiles.confidential.pii.custom[2].pattern`.
+    /// `pseudonym_key` is the top-level key for the `hash` action.
+    pub fn compile(cfg: &PiiConfig, pseudonym_key: Option<&[u8]>, path: &str) -> Result<Self, ConfigError> {
+        let mut actions = if cfg.builtin_defaults {
+            Entity::ALL.map(Entity::default_action)
+        } else {
+            [Action::Off; ENTITY_COUNT]
+        };
+        if let Some(&a) = cfg.entities.get(SECRETS_GROUP) {
+            for e in Entity::ALL.iter().filter(|e| e.is_secret()) {
+                if let Some(slot) = actions.get_mut(e.index()) {
+                    *slot = a;
+                }
+            }
+        }
+        for (name, &a) in &cfg.entities {
+            if name == SECRETS_GROUP {
+                continue;
+            }
+            let e = Entity::from_name(name).ok_or_else(|| {
+                ConfigError::new(format!("{path}.entities.{name}"), format!("unknown entity; expected one of {}", names_list()))
+            })?;
+            if let Some(slot) = actions.get_mut(e.index()) {
+                *slot = a;
+            }
+        }
+        if !cfg.enabled {
+            actions = [Action::Off; ENTITY_COUNT];
+        }
+        let mut r = Self::from_actions(actions);
+        if !cfg.enabled {
+            return Ok(r);
+        }
+        let mut hash_users: Vec<String> = Vec::new();
+        for (name, &a) in &cfg.entities {
+            if a == Action::Hash {
+                hash_users.push(format!("{path}.entities.{name}"));
+            }
+        }
+        let mut taken: HashSet<String> = Entity::ALL.iter().map(|e| e.name().to_owned()).collect();
+        if cfg.custom.len() > MAX_CUSTOM {
+            return Err(ConfigError::new(format!("{path}.custom"), format!("at most {MAX_CUSTOM} patterns")));
+        }
+        let mut patterns: Vec<Vec<u8>> = Vec::new();
+        for (i, c) in cfg.custom.iter().enumerate() {
+            let cpath = format!("{path}.custom[{i}]");
+            if c.action == Action::Off {
+                continue;
+            }
+            let p = CustomPattern::compile(c, &cpath)?;
+            if !taken.insert(p.name.clone()) {
+                return Err(ConfigError::new(format!("{cpath}.name"), "name already used by another entity"));
+            }
+            if c.action == Action::Hash {
+                hash_users.push(format!("{cpath}.action"));
+            }
+            let k = r.custom.len() as u16;
+            match &p.prefix {
+                Some(prefix) => {
+                    patterns.push(prefix.folded.clone());
+                    r.targets.push(Target::Prefix(k));
+                }
+                None => r.fallback.push(k),
+            }
+            r.custom.push(p);
+        }
+        for (i, d) in cfg.dictionaries.iter().enumerate() {
+            let dpath = format!("{path}.dictionaries[{i}]");
+            if !custom::valid_name(&d.name) {
+                return Err(ConfigError::new(format!("{dpath}.name"), "must match [A-Z][A-Z0-9_]* and be at most 64 characters"));
+            }
+            if d.action == Action::Off {
+                continue;
+            }
+            if !taken.insert(d.name.clone()) {
+                return Err(ConfigError::new(format!("{dpath}.name"), "name already used by another entity"));
+            }
+            if d.action == Action::Hash {
+                hash_users.push(format!("{dpath}.action"));
+            }
+            let k = r.dicts.len() as u16;
+            for (j, t) in d.terms.iter().enumerate() {
+                let term = t.trim();
+                if term.is_empty() || term.len() > MAX_TERM_BYTES {
+                    return Err(ConfigError::new(
+                        format!("{dpath}.terms[{j}]"),
+                        format!("terms must be 1 to {MAX_TERM_BYTES} bytes after trimming"),
+                    ));
+                }
+                // Terms are matched in the normalised view; fold them the same way.
+                patterns.push(View::new(term).text().as_bytes().to_ascii_lowercase());
+                r.targets.push(Target::Dict(k));
+            }
+            r.dicts.push((d.name.clone(), d.action));
+        }
+        if !patterns.is_empty() {
+            r.automaton = Some(Automaton::build(&patterns).map_err(|m| ConfigError::new(format!("{path}.dictionaries"), m))?);
+        }
+        r.allow = cfg.allow.iter().map(|a| View::new(a.trim()).text().to_lowercase()).filter(|a| !a.is_empty()).collect();
+        if let Some(first) = hash_users.first() {
+            match pseudonym_key {
+                None => {
+                    return Err(ConfigError::new(first, "action `hash` needs a top-level `pseudonym_key`"));
+                }
+                Some(k) if k.len() < MIN_KEY_BYTES => {
+                    return Err(ConfigError::new("pseudonym_key", format!("must be at least {MIN_KEY_BYTES} bytes")));
+                }
+                Some(k) => r.hmac = Some(HmacSha256::new(k)),
+            }
+        }
+        r.active = r.active || !r.custom.is_empty() || !r.dicts.is_empty();
+        Ok(r)
     }
 
     /// Whether any detector is enabled (when false, callers may skip walking text fields).
     pub fn is_active(&self) -> bool {
-        false
+        self.active
     }
 
-    /// Scans one decoded string. Returns the replacement text when something must change.
-    pub fn scan(&self, _text: &str, _tally: &mut PiiTally) -> Option<String> {
-        None
+    /// The action configured for a built-in entity.
+    pub fn action(&self, e: Entity) -> Action {
+        self.actions.get(e.index()).copied().unwrap_or(Action::Off)
+    }
+
+    fn kind_info(&self, k: Kind) -> (&str, Action) {
+        match k {
+            Kind::Builtin(e) => (e.name(), self.action(e)),
+            Kind::Custom(i) => self.custom.get(usize::from(i)).map_or(("CUSTOM", Action::Flag), |c| (c.name.as_str(), c.action)),
+            Kind::Dict(i) => self.dicts.get(usize::from(i)).map_or(("DICTIONARY", Action::Flag), |d| (d.0.as_str(), d.1)),
+        }
+    }
+
+    /// Detected, allowed-filtered, non-overlapping findings in view coordinates.
+    fn findings(&self, view: &View) -> Vec<Finding> {
+        let mut sink = Sink { on: self.on, out: Vec::new() };
+        let plan = Plan {
+            custom: &self.custom,
+            fallback: &self.fallback,
+            automaton: self.automaton.as_ref(),
+            targets: &self.targets,
+        };
+        let t = view.text();
+        engine::detect(t, &plan, &mut sink);
+        let mut found = sink.out;
+        if !self.allow.is_empty() && !found.is_empty() {
+            found.retain(|f| t.get(f.start..f.end).is_none_or(|v| !self.allow.contains(&v.to_lowercase())));
+        }
+        engine::resolve(&mut found);
+        found
+    }
+
+    /// Findings as spans of the original `text` (for tests, benchmarks and accuracy reports).
+    pub fn detect(&self, text: &str) -> Vec<Detection<'_>> {
+        if !self.active || text.is_empty() {
+            return Vec::new();
+        }
+        let view = View::new(text);
+        self.findings(&view)
+            .into_iter()
+            .map(|f| {
+                let (start, end) = view.original_span(f.start, f.end);
+                let (entity, action) = self.kind_info(f.kind);
+                Detection { start, end, entity, action }
+            })
+            .collect()
+    }
+
+    /// Scans one decoded string. Returns the replacement text when something must change; counts
+    /// every finding in `tally`; on a `block` finding sets `tally.blocked` and returns `None`.
+    pub fn scan(&self, text: &str, tally: &mut PiiTally) -> Option<String> {
+        if !self.active || text.is_empty() {
+            return None;
+        }
+        let view = View::new(text);
+        let found = self.findings(&view);
+        if found.is_empty() {
+            return None;
+        }
+        let mut out: Option<String> = None;
+        let mut copied = 0usize;
+        for f in &found {
+            let (name, action) = self.kind_info(f.kind);
+            tally.add(name, action.as_str());
+            match action {
+                Action::Block => {
+                    if tally.blocked.is_none() {
+                        tally.blocked = Some(name.to_owned());
+                    }
+                    return None;
+                }
+                Action::Flag | Action::Off => continue,
+                Action::Redact | Action::Hash => {}
+            }
+            let (s, e) = view.original_span(f.start, f.end);
+            let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            buf.push_str(text.get(copied..s).unwrap_or(""));
+            buf.push('[');
+            buf.push_str(name);
+            if action == Action::Hash {
+                buf.push(':');
+                let value = view.text().get(f.start..f.end).unwrap_or("");
+                self.push_pseudonym(buf, f.kind, name, value);
+            }
+            buf.push(']');
+            copied = e;
+        }
+        let mut buf = out?;
+        buf.push_str(text.get(copied..).unwrap_or(""));
+        Some(buf)
+    }
+
+    /// Appends the 12-hex-digit keyed pseudonym of `value` (canonicalised per entity type, so
+    /// `415-555-0132` and `(415) 555 0132` share a token).
+    fn push_pseudonym(&self, buf: &mut String, kind: Kind, name: &str, value: &str) {
+        let canonical: String = match kind {
+            Kind::Builtin(Entity::Phone | Entity::UsSsn | Entity::CreditCard) => {
+                value.chars().filter(char::is_ascii_digit).collect()
+            }
+            Kind::Builtin(Entity::Iban) => value.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect(),
+            Kind::Builtin(Entity::Email | Entity::IpAddress | Entity::Person | Entity::Address) | Kind::Dict(_) => {
+                value.to_lowercase()
+            }
+            _ => value.to_owned(),
+        };
+        let Some(h) = &self.hmac else {
+            buf.push_str("000000000000");
+            return;
+        };
+        let mac = h.mac(&[name.as_bytes(), &[0], canonical.as_bytes()]);
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for byte in mac.iter().take(6) {
+            buf.push(char::from(HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0')));
+            buf.push(char::from(HEX.get(usize::from(byte & 15)).copied().unwrap_or(b'0')));
+        }
     }
 }

@@ -1,0 +1,147 @@
+//! `profiles.<name>.pii`: the configuration as users write it (serde input types).
+//!
+//! ```json
+//! {
+//!   "entities": {"EMAIL": "redact", "PHONE": "hash", "US_SSN": "block", "SECRETS": "block", "PERSON": "flag"},
+//!   "custom": [{"name": "EMPLOYEE_ID", "pattern": "EMP-[0-9]{6}", "action": "redact"}],
+//!   "dictionaries": [{"name": "CODENAME", "terms": ["Blue Heron", "Nightjar"], "action": "redact"}],
+//!   "allow": ["support@example.com"]
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// What to do with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Not detected at all.
+    Off,
+    /// Replace with a typed placeholder, `[EMAIL]`.
+    Redact,
+    /// Replace with a stable keyed pseudonym, `[EMAIL:1a2b3c4d5e6f]` (HMAC-SHA-256).
+    Hash,
+    /// Reject the whole request (403 naming the entity type).
+    Block,
+    /// Leave the text unchanged; count the finding in the audit record.
+    Flag,
+}
+
+impl Action {
+    /// The action's name as written in configuration and audit records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Off => "off",
+            Action::Redact => "redact",
+            Action::Hash => "hash",
+            Action::Block => "block",
+            Action::Flag => "flag",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn redact() -> Action {
+    Action::Redact
+}
+
+/// Per-profile PII settings (`profiles.<name>.pii`). The default (also used when `pii` is absent)
+/// redacts every high-confidence entity and every secret, and leaves PERSON and ADDRESS off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PiiConfig {
+    /// Master switch; `false` turns every detector of the profile off.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Start from the built-in defaults (`true`) or from everything off (`false`) before applying
+    /// `entities`.
+    #[serde(default = "yes")]
+    pub builtin_defaults: bool,
+    /// Action per built-in entity name (`EMAIL`, `PHONE`, …), or `SECRETS` for every credential
+    /// type at once (entity keys override the group).
+    #[serde(default)]
+    pub entities: BTreeMap<String, Action>,
+    /// Named regular expressions (regex-lite syntax).
+    #[serde(default)]
+    pub custom: Vec<CustomPatternConfig>,
+    /// Exact-term lists, matched case-insensitively on whole words.
+    #[serde(default)]
+    pub dictionaries: Vec<DictionaryConfig>,
+    /// Values that are never acted on (compared case-insensitively with the matched text).
+    #[serde(default)]
+    pub allow: Vec<String>,
+}
+
+impl Default for PiiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            builtin_defaults: true,
+            entities: BTreeMap::new(),
+            custom: Vec::new(),
+            dictionaries: Vec::new(),
+            allow: Vec::new(),
+        }
+    }
+}
+
+/// One custom pattern: `{"name": "EMPLOYEE_ID", "pattern": "EMP-[0-9]{6}", "action": "redact"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomPatternConfig {
+    /// Entity name used in placeholders and audit counts: `[A-Z][A-Z0-9_]*`, at most 64 chars.
+    pub name: String,
+    /// A regex-lite pattern that cannot match the empty string. A literal prefix (`EMP-…`) makes it
+    /// nearly free on text that does not contain the prefix.
+    pub pattern: String,
+    /// Action for matches; `redact` when absent.
+    #[serde(default = "redact")]
+    pub action: Action,
+}
+
+/// One dictionary: `{"name": "CODENAME", "terms": ["Nightjar"], "action": "redact"}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DictionaryConfig {
+    /// Entity name used in placeholders and audit counts: `[A-Z][A-Z0-9_]*`, at most 64 chars.
+    pub name: String,
+    /// Terms, matched case-insensitively (ASCII) on whole words; may contain spaces.
+    pub terms: Vec<String>,
+    /// Action for matches; `redact` when absent.
+    #[serde(default = "redact")]
+    pub action: Action,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absent_pii_object_means_builtin_defaults() {
+        let c: PiiConfig = serde_json::from_str("{}").unwrap();
+        assert!(c.enabled && c.builtin_defaults && c.entities.is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let e = serde_json::from_str::<PiiConfig>(r#"{"entites": {}}"#);
+        assert!(e.is_err());
+        let e = serde_json::from_str::<PiiConfig>(r#"{"custom": [{"name": "A", "pattern": "x", "actoin": "flag"}]}"#);
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn actions_parse_from_lower_case_names() {
+        let c: PiiConfig =
+            serde_json::from_str(r#"{"entities": {"EMAIL": "hash", "PHONE": "off", "US_SSN": "block", "IBAN": "flag"}}"#)
+                .unwrap();
+        assert_eq!(c.entities.get("EMAIL"), Some(&Action::Hash));
+        assert_eq!(c.entities.get("PHONE"), Some(&Action::Off));
+        assert!(serde_json::from_str::<PiiConfig>(r#"{"entities": {"EMAIL": "mask"}}"#).is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! Custom patterns from configuration (`profiles.<name>.pii.custom[i]`).
+//!
+//! A pattern that starts with a literal (`EMP-[0-9]{6}`, `(?i)proj-\w+`, `\bACME-\d+`) is found
+//! through its literal in the shared one-pass matcher ([`super::dictionary`]) and confirmed by
+//! running the regex anchored at that spot on a window of [`WINDOW`] bytes, so text without the
+//! literal costs nothing extra. Other patterns run once over each string (regex-lite).
+
+use regex_lite::{Regex, RegexBuilder};
+
+use super::config::{Action, CustomPatternConfig};
+use crate::core::config::ConfigError;
+
+/// Longest match of a prefixed custom pattern, in bytes.
+pub const WINDOW: usize = 1024;
+/// Longest pattern source accepted.
+const MAX_PATTERN_LEN: usize = 2048;
+
+/// The literal a pattern must start with, as found in its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix {
+    /// The literal, ASCII lower case (what the matcher looks for).
+    pub folded: Vec<u8>,
+    /// The literal exactly, when the pattern is case-sensitive (checked after a match).
+    pub exact: Option<Vec<u8>>,
+    /// The pattern started with `\b`: the byte before the literal must not be a word byte.
+    pub word_start: bool,
+}
+
+/// A compiled custom pattern.
+#[derive(Debug, Clone)]
+pub struct CustomPattern {
+    /// Entity name.
+    pub name: String,
+    /// Action on matches.
+    pub action: Action,
+    /// Required literal prefix, if the pattern has one.
+    pub prefix: Option<Prefix>,
+    anchored: Regex,
+    unanchored: Regex,
+}
+
+/// Validates an entity name for custom patterns and dictionaries: `[A-Z][A-Z0-9_]{0,63}`.
+pub fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && b.first().is_some_and(u8::is_ascii_uppercase)
+        && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+/// Extracts the literal prefix of a regex source, if it has one of at least two bytes.
+pub fn literal_prefix(pattern: &str) -> Option<Prefix> {
+    let mut p = pattern.as_bytes();
+    let mut ci = false;
+    if let Some(rest) = p.strip_prefix(b"(?i)") {
+        ci = true;
+        p = rest;
+    }
+    let mut word_start = false;
+    if let Some(rest) = p.strip_prefix(b"\\b") {
+        word_start = true;
+        p = rest;
+    }
+    // Any alternation may make the prefix optional; be conservative.
+    if pattern.contains('|') {
+        return None;
+    }
+    let mut lit = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = p.get(i) {
+        if c.is_ascii_alphanumeric() || b" -_:#@/=,;'\"<>!%&~`".contains(&c) {
+            lit.push(c);
+            i += 1;
+        } else if c == b'\\' {
+            match p.get(i + 1) {
+                Some(&e) if b".-+*?()[]{}|^$\\/#&~ ".contains(&e) => {
+                    lit.push(e);
+                    i += 2;
+                }
+                _ => break,
+            }
+        } else {
+            break;
+        }
+    }
+    // A quantifier after the literal makes its last byte optional or repeated-from-zero.
+    if matches!(p.get(i), Some(b'?' | b'*' | b'{')) {
+        lit.pop();
+    }
+    if lit.len() < 2 || (ci && !lit.is_ascii()) {
+        return None;
+    }
+    let folded = lit.to_ascii_lowercase();
+    let exact = if ci || folded == lit && !lit.iter().any(u8::is_ascii_alphabetic) { None } else { Some(lit) };
+    Some(Prefix { folded, exact, word_start })
+}
+
+fn build(src: &str) -> Result<Regex, String> {
+    RegexBuilder::new(src).size_limit(1 << 20).nest_limit(64).build().map_err(|e| e.to_string())
+}
+
+impl CustomPattern {
+    /// Compiles one configured pattern; `path` is `….custom[i]`.
+    pub fn compile(cfg: &CustomPatternConfig, path: &str) -> Result<Self, ConfigError> {
+        let ppath = format!("{path}.pattern");
+        if !valid_name(&cfg.name) {
+            return Err(ConfigError::new(format!("{path}.name"), "must match [A-Z][A-Z0-9_]* and be at most 64 characters"));
+        }
+        if cfg.pattern.is_empty() || cfg.pattern.len() > MAX_PATTERN_LEN {
+            return Err(ConfigError::new(ppath, format!("must be 1 to {MAX_PATTERN_LEN} characters")));
+        }
+        let unanchored = build(&cfg.pattern).map_err(|e| ConfigError::new(&ppath, format!("invalid regex: {e}")))?;
+        let anchored =
+            build(&format!("^(?:{})", cfg.pattern)).map_err(|e| ConfigError::new(&ppath, format!("invalid regex: {e}")))?;
+        // Probe for empty matches: at string edges, next to word and non-word bytes, at line ends.
+        for probe in ["", "a", " ", "a b", "0", "-", "\n", "a\nb", "EMP"] {
+            if unanchored.find_iter(probe).any(|m| m.is_empty()) {
+                return Err(ConfigError::new(ppath, "pattern can match the empty string"));
+            }
+        }
+        Ok(Self { name: cfg.name.clone(), action: cfg.action, prefix: literal_prefix(&cfg.pattern), anchored, unanchored })
+    }
+
+    /// With a prefix: confirms a match starting exactly at `start` (where the matcher found the
+    /// literal ending at `lit_end`); returns its end.
+    pub fn confirm_at(&self, text: &str, start: usize, lit_end: usize) -> Option<usize> {
+        let p = self.prefix.as_ref()?;
+        let b = text.as_bytes();
+        if let Some(exact) = &p.exact {
+            if b.get(start..lit_end) != Some(exact.as_slice()) {
+                return None;
+            }
+        }
+        if p.word_start && start > 0 && b.get(start - 1).is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'_') {
+            return None;
+        }
+        let mut end = (start + WINDOW).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let window = text.get(start..end)?;
+        self.anchored.find(window).filter(|m| !m.is_empty()).map(|m| start + m.end())
+    }
+
+    /// Without a prefix: every match in `text`, as (start, end).
+    pub fn find_all(&self, text: &str, mut f: impl FnMut(usize, usize)) {
+        for m in self.unanchored.find_iter(text) {
+            if !m.is_empty() {
+                f(m.start(), m.end());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(name: &str, pattern: &str) -> CustomPatternConfig {
+        CustomPatternConfig { name: name.into(), pattern: pattern.into(), action: Action::Redact }
+    }
+
+    #[test]
+    fn literal_prefixes_are_extracted_conservatively() {
+        let p = literal_prefix("EMP-[0-9]{6}").unwrap();
+        assert_eq!(p.folded, b"emp-");
+        assert_eq!(p.exact.as_deref(), Some(&b"EMP-"[..]));
+        let p = literal_prefix("(?i)\\bproj\\-\\w+").unwrap();
+        assert_eq!((p.folded.as_slice(), p.exact.is_none(), p.word_start), (&b"proj-"[..], true, true));
+        assert_eq!(literal_prefix("ABC?D").unwrap().folded, b"ab");
+        assert_eq!(literal_prefix("[0-9]{6}"), None);
+        assert_eq!(literal_prefix("A|B"), None);
+        assert_eq!(literal_prefix("X{2}"), None);
+    }
+
+    #[test]
+    fn bad_regexes_name_the_pattern_path() {
+        let e = CustomPattern::compile(&cfg("X", "EMP-[0-9"), "profiles.p.pii.custom[2]").unwrap_err();
+        assert_eq!(e.path, "profiles.p.pii.custom[2].pattern");
+        assert!(e.message.contains("invalid regex"));
+    }
+
+    #[test]
+    fn patterns_that_can_match_empty_are_refused() {
+        for p in ["a*", "(?:x)?", "\\b", "^", "$", "(?m)^", "x|"] {
+            let e = CustomPattern::compile(&cfg("X", p), "c[0]").unwrap_err();
+            assert!(e.message.contains("empty"), "{p}");
+        }
+    }
+
+    #[test]
+    fn bad_names_are_refused_with_the_name_path() {
+        for n in ["", "lower", "A B", "[X]", &"A".repeat(65)] {
+            let e = CustomPattern::compile(&cfg(n, "x+"), "c[0]").unwrap_err();
+            assert_eq!(e.path, "c[0].name");
+        }
+    }
+
+    #[test]
+    fn a_prefixed_pattern_is_confirmed_at_its_literal_only() {
+        let c = CustomPattern::compile(&cfg("EMPLOYEE_ID", "EMP-[0-9]{6}"), "c").unwrap();
+        let t = "id EMP-123456 and emp-123456 and EMP-12";
+        assert_eq!(c.confirm_at(t, 3, 7), Some(13));
+        assert_eq!(c.confirm_at(t, 18, 22), None); // case differs
+        assert_eq!(c.confirm_at(t, 33, 37), None);
+    }
+}

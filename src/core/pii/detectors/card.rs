@@ -1,0 +1,92 @@
+//! CREDIT_CARD: 13–19 digits, ungrouped or grouped by spaces, dashes or line breaks (4-4-4-4,
+//! 4-4-4-4-3, Amex 4-6-5, Diners 4-6-4, or one digit per group), Luhn-valid, with a known issuer
+//! prefix for its length.
+
+use super::numeric::{Cluster, Hit, DASH, NL, SP};
+use crate::core::pii::validate::{card_iin_ok, luhn};
+
+fn grouping_ok(c: &Cluster, s: usize, e: usize) -> bool {
+    let m = e - s;
+    if m == 1 {
+        return true;
+    }
+    let lens = |k: usize| c.len(s + k);
+    let fours = (0..m - 1).all(|k| lens(k) == 4) && (1..=4).contains(&lens(m - 1));
+    let amex_diners = m == 3 && lens(0) == 4 && lens(1) == 6 && (lens(2) == 5 || lens(2) == 4);
+    let singles = m >= 13 && (0..m).all(|k| lens(k) == 1);
+    fours || amex_diners || singles
+}
+
+/// A card number made of groups `s..` of the cluster.
+pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
+    if !c.left_ok(s) {
+        return None;
+    }
+    // Cards only span separators made of spaces, line breaks and dashes.
+    let mut max_e = s + 1;
+    while max_e < c.n.min(s + 19) {
+        let (m, l) = c.sep(max_e - 1);
+        if m & !(SP | NL | DASH) != 0 || l > 3 {
+            break;
+        }
+        max_e += 1;
+    }
+    let mut total: usize = (s..max_e).map(|k| c.len(k)).sum();
+    for e in (s + 1..=max_e).rev() {
+        if e < max_e {
+            total -= c.len(e);
+        }
+        if total < 13 {
+            return None;
+        }
+        if total > 19 {
+            continue;
+        }
+        if !grouping_ok(c, s, e) || !c.right_ok(e) {
+            continue;
+        }
+        let mut buf = [0u8; 19];
+        let n = c.collect(s, e, &mut buf)?;
+        let digits = buf.get(..n)?;
+        if luhn(digits) && card_iin_ok(digits) {
+            return Some(Hit { next: e, start: c.group(s).s, end: c.group(e - 1).e });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(t: &str) -> Option<&str> {
+        let i = t.find(|c: char| c.is_ascii_digit())?;
+        let c = Cluster::parse(t.as_bytes(), i);
+        (0..c.n).find_map(|s| at(&c, s)).map(|h| &t[h.start..h.end])
+    }
+
+    #[test]
+    fn it_finds_grouped_and_ungrouped_valid_cards() {
+        assert_eq!(card("pay 4111 1111 1111 1111 now"), Some("4111 1111 1111 1111"));
+        assert_eq!(card("pay 4111-1111-1111-1111."), Some("4111-1111-1111-1111"));
+        assert_eq!(card("pay 5555555555554444"), Some("5555555555554444"));
+        assert_eq!(card("amex 3782 822463 10005"), Some("3782 822463 10005"));
+    }
+
+    #[test]
+    fn it_finds_a_card_split_by_line_breaks() {
+        assert_eq!(card("4111 1111\n1111 1111"), Some("4111 1111\n1111 1111"));
+    }
+
+    #[test]
+    fn it_finds_a_card_followed_by_an_expiry_group() {
+        assert_eq!(card("4111 1111 1111 1111 12 27"), Some("4111 1111 1111 1111"));
+    }
+
+    #[test]
+    fn it_refuses_luhn_invalid_or_unknown_prefix_numbers() {
+        assert_eq!(card("4111 1111 1111 1112"), None);
+        assert_eq!(card("1234 5678 1234 5670"), None);
+        assert_eq!(card("order 4111111111111111x"), None);
+    }
+}

@@ -1,0 +1,109 @@
+//! EMAIL: `local@domain.tld`, anchored at `@`.
+//!
+//! Local part: `[A-Za-z0-9._%+-]{1,64}` (plus-tags included). Domain: dot-separated labels of
+//! `[A-Za-z0-9-]` (no leading/trailing `-`, at most 63 bytes each), at least two labels, and a top
+//! label of 2–24 letters or an `xn--` IDN label. File extensions that are not TLDs (`icon@2x.png`,
+//! `lib@1.2.3`) are refused.
+
+use crate::core::pii::text::{at, before};
+
+fn is_local(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+fn is_domain(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'.'
+}
+
+/// Extensions that look like a TLD but are not one: `name@2x.png` is a file, not an address.
+const NOT_TLDS: [&[u8]; 30] = [
+    b"png", b"jpg", b"jpeg", b"gif", b"svg", b"webp", b"ico", b"bmp", b"tiff", b"js", b"mjs", b"cjs", b"ts", b"tsx",
+    b"jsx", b"css", b"scss", b"html", b"htm", b"json", b"yaml", b"yml", b"xml", b"txt", b"csv", b"toml", b"lock",
+    b"pdf", b"wasm", b"md",
+];
+
+/// The span of an address around the `@` at `at_pos`, if there is one.
+pub fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
+    // Local part, leftwards, at most 64 bytes.
+    let mut s = at_pos;
+    while s > 0 && at_pos - s < 64 && is_local(before(b, s)) {
+        s -= 1;
+    }
+    if is_local(before(b, s)) && s > 0 {
+        return None; // longer than 64: not an address (and bounded work on hostile input)
+    }
+    while at(b, s) == b'.' && s < at_pos {
+        s += 1;
+    }
+    if s >= at_pos || before(b, at_pos) == b'.' {
+        return None;
+    }
+    // Domain, rightwards, at most 253 bytes.
+    let ds = at_pos + 1;
+    let mut e = ds;
+    while e - ds < 253 && is_domain(at(b, e)) {
+        e += 1;
+    }
+    while e > ds && matches!(before(b, e), b'.' | b'-') {
+        e -= 1;
+    }
+    let domain = b.get(ds..e)?;
+    if domain.is_empty() || at(b, e).is_ascii_alphanumeric() {
+        return None;
+    }
+    let mut labels = 0usize;
+    let mut last: &[u8] = &[];
+    for label in domain.split(|&c| c == b'.') {
+        if label.is_empty() || label.len() > 63 || label.first() == Some(&b'-') || label.last() == Some(&b'-') {
+            return None;
+        }
+        labels += 1;
+        last = label;
+    }
+    if labels < 2 {
+        return None;
+    }
+    let tld_ok = (2..=24).contains(&last.len()) && last.iter().all(u8::is_ascii_alphabetic)
+        || (last.len() > 4 && last.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--")));
+    if !tld_ok || NOT_TLDS.iter().any(|t| last.eq_ignore_ascii_case(t)) {
+        return None;
+    }
+    Some((s, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(s: &str) -> Option<&str> {
+        let at = s.find('@')?;
+        find(s.as_bytes(), at).map(|(a, b)| &s[a..b])
+    }
+
+    #[test]
+    fn it_finds_plus_tags_and_subdomains() {
+        assert_eq!(email("write to john.doe+billing@mail.corp.example.co.uk now"), Some("john.doe+billing@mail.corp.example.co.uk"));
+    }
+
+    #[test]
+    fn it_stops_at_brackets_mailto_and_sentence_dots() {
+        assert_eq!(email("<jane@example.org>"), Some("jane@example.org"));
+        assert_eq!(email("mailto:jane@example.org?subject=x"), Some("jane@example.org"));
+        assert_eq!(email("mail jane@example.org."), Some("jane@example.org"));
+    }
+
+    #[test]
+    fn it_refuses_shapes_without_a_real_tld() {
+        assert_eq!(email("icon@2x.png"), None);
+        assert_eq!(email("lodash@4.17.21"), None);
+        assert_eq!(email("root@localhost"), None);
+        assert_eq!(email("@decorator.route"), None);
+        assert_eq!(email("a@-x.com"), None);
+    }
+
+    #[test]
+    fn a_very_long_local_part_is_refused() {
+        let s = format!("{}@example.com", "a".repeat(100));
+        assert_eq!(email(&s), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! IP_ADDRESS: dotted IPv4 (four octets ≤ 255, not part of a longer dotted number, not after a
+//! version word or a `v`) and IPv6 in full, compressed (`::`) and IPv4-embedded forms.
+
+use super::numeric::{Cluster, Hit, NL, SP};
+use crate::core::pii::text::{at, before, context_before, is_word};
+
+const VERSION_WORDS: [&[u8]; 7] = [b"version", b"ver.", b"ver ", b"release", b"build", b"firmware", b"rev."];
+
+/// An IPv4 address of groups `s..s+4`.
+pub fn v4_at(c: &Cluster, s: usize) -> Option<Hit> {
+    if s + 4 > c.n {
+        return None;
+    }
+    for k in s..s + 4 {
+        if !(1..=3).contains(&c.len(k)) || c.value(k) > 255 {
+            return None;
+        }
+        if k < s + 3 && c.sep(k) != (super::numeric::DOT, 1) {
+            return None;
+        }
+    }
+    let left = if s == 0 { c.left_ok(0) && c.before(0) != b'.' } else { c.sep(s - 1).0 & (SP | NL) != 0 };
+    let right = if s + 4 == c.n {
+        let end = c.end();
+        let q = at(c.b, end);
+        !(is_word(q) || q == b'.' && at(c.b, end + 1).is_ascii_digit())
+    } else {
+        c.sep(s + 3).0 & (SP | NL) != 0
+    };
+    if !left || !right || context_before(c.b, c.group(s).s, 24, &VERSION_WORDS) {
+        return None;
+    }
+    Some(Hit { next: s + 4, start: c.group(s).s, end: c.group(s + 3).e })
+}
+
+fn is_v6(c: u8) -> bool {
+    c.is_ascii_hexdigit() || c == b':' || c == b'.'
+}
+
+/// Parses `t` as an IPv6 address (RFC 4291 text forms, no zone id). Requires at least two
+/// groups and four hex digits, so `::1` and `a::b` are not taken for addresses.
+pub fn parse_v6(t: &[u8]) -> bool {
+    if t.len() < 3 || t.len() > 45 {
+        return false;
+    }
+    let dc = t.windows(2).position(|w| w == b"::");
+    let (head, tail) = match dc {
+        Some(i) => (t.get(..i).unwrap_or(&[]), t.get(i + 2..).unwrap_or(&[])),
+        None => (t, &[][..]),
+    };
+    if tail.windows(2).any(|w| w == b"::") {
+        return false;
+    }
+    let (mut groups, mut digits) = (0usize, 0usize);
+    let halves = [(head, dc.is_none()), (tail, true)];
+    for (part, may_end_v4) in halves {
+        if part.is_empty() {
+            continue;
+        }
+        let n = part.split(|&c| c == b':').count();
+        for (k, g) in part.split(|&c| c == b':').enumerate() {
+            if may_end_v4 && k + 1 == n && g.contains(&b'.') {
+                if !v4_text(g) {
+                    return false;
+                }
+                groups += 2;
+                digits += 4;
+            } else if (1..=4).contains(&g.len()) && g.iter().all(u8::is_ascii_hexdigit) {
+                groups += 1;
+                digits += g.len();
+            } else {
+                return false;
+            }
+        }
+    }
+    let shape_ok = if dc.is_some() { groups <= 7 } else { groups == 8 };
+    shape_ok && groups >= 2 && digits >= 4
+}
+
+fn v4_text(p: &[u8]) -> bool {
+    let mut n = 0;
+    for o in p.split(|&c| c == b'.') {
+        n += 1;
+        if o.is_empty() || o.len() > 3 || !o.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let v = o.iter().fold(0u32, |a, &d| a * 10 + u32::from(d - b'0'));
+        if v > 255 {
+            return false;
+        }
+    }
+    n == 4
+}
+
+/// An IPv6 address around the `:` at `colon`. Returns the span if any, and the offset the scan of
+/// this candidate reached (the engine skips colons before it).
+pub fn find_v6(b: &[u8], colon: usize) -> (Option<(usize, usize)>, usize) {
+    let mut s = colon;
+    while s > 0 && colon - s < 45 && matches!(before(b, s), c if c.is_ascii_hexdigit() || c == b':') {
+        s -= 1;
+    }
+    let mut e = colon + 1;
+    while e - s < 46 && is_v6(at(b, e)) {
+        e += 1;
+    }
+    let reached = e;
+    // Sentence punctuation after an address: "fe80::1." or "host 2001:db8::1:".
+    while e > colon + 1 && matches!(before(b, e), b'.') {
+        e -= 1;
+    }
+    if before(b, e) == b':' && before(b, e - 1) != b':' {
+        e -= 1;
+    }
+    if is_word(before(b, s)) || is_word(at(b, e)) || before(b, s) == b':' {
+        return (None, reached);
+    }
+    match b.get(s..e) {
+        Some(t) if parse_v6(t) => (Some((s, e)), reached),
+        _ => (None, reached),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(t: &str) -> Option<&str> {
+        let i = t.find(|c: char| c.is_ascii_digit())?;
+        let c = Cluster::parse(t.as_bytes(), i);
+        (0..c.n).find_map(|s| v4_at(&c, s)).map(|h| &t[h.start..h.end])
+    }
+
+    fn v6(t: &str) -> Option<&str> {
+        let i = t.find(':')?;
+        find_v6(t.as_bytes(), i).0.map(|(a, b)| &t[a..b])
+    }
+
+    #[test]
+    fn it_finds_ipv4_addresses() {
+        assert_eq!(v4("host 192.168.1.20."), Some("192.168.1.20"));
+        assert_eq!(v4("10.0.0.1:8080"), Some("10.0.0.1"));
+        assert_eq!(v4("net 10.0.0.0/8"), Some("10.0.0.0"));
+    }
+
+    #[test]
+    fn versions_and_invalid_octets_are_not_ipv4() {
+        for t in ["version 1.2.3.4", "v1.2.3.4", "1.2.3.4.5", "256.1.1.1", "release 10.0.0.1", "1.2.3"] {
+            assert_eq!(v4(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn it_finds_ipv6_in_full_and_compressed_forms() {
+        assert_eq!(v6("at 2001:0db8:85a3:0000:0000:8a2e:0370:7334 ok"), Some("2001:0db8:85a3:0000:0000:8a2e:0370:7334"));
+        assert_eq!(v6("at fe80::1ff:fe23:4567:890a."), Some("fe80::1ff:fe23:4567:890a"));
+        assert_eq!(v6("[2001:db8::1]:443"), Some("2001:db8::1"));
+        assert_eq!(v6("::ffff:192.0.2.128 x"), Some("::ffff:192.0.2.128"));
+        assert_eq!(v6("prefix 2001:db8:: end"), Some("2001:db8::"));
+    }
+
+    #[test]
+    fn times_macs_and_paths_are_not_ipv6() {
+        for t in ["at 12:30:45", "mac 00:1a:2b:3c:4d:5e", "std::vec::Vec", "a:b", "::1", "Note: fine", "1:2:3:4:5:6:7:8:9"] {
+            assert_eq!(v6(t), None, "{t}");
+        }
+    }
+}

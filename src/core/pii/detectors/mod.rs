@@ -1,0 +1,90 @@
+//! Detectors for the built-in entities. Each is called by the engine's single pass at a cheap
+//! anchor (an `@`, the first digit of a run, a `:` between hex digits, the end of a long token)
+//! and looks only at a bounded window around it.
+
+pub mod address;
+pub mod card;
+pub mod email;
+pub mod iban;
+pub mod ip;
+pub mod numeric;
+pub mod person;
+pub mod phone;
+pub mod secrets;
+pub mod ssn;
+
+use super::entity::{Entity, ENTITY_COUNT};
+
+/// What a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A built-in entity.
+    Builtin(Entity),
+    /// Custom pattern number `n` of the profile.
+    Custom(u16),
+    /// Dictionary number `n` of the profile.
+    Dict(u16),
+}
+
+/// A detected span of the detection view; carries no text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    /// Start byte (inclusive).
+    pub start: usize,
+    /// End byte (exclusive).
+    pub end: usize,
+    /// Entity type.
+    pub kind: Kind,
+}
+
+/// The set of enabled built-in entities, as a bit mask.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Enabled(u32);
+
+impl Enabled {
+    /// Builds the mask from per-entity switches.
+    pub fn from_flags(flags: &[bool; ENTITY_COUNT]) -> Self {
+        let mut m = 0u32;
+        for (i, on) in flags.iter().enumerate() {
+            if *on {
+                m |= 1 << i;
+            }
+        }
+        Self(m)
+    }
+
+    /// Whether `e` is enabled.
+    #[inline]
+    pub fn has(self, e: Entity) -> bool {
+        self.0 & (1 << e.index()) != 0
+    }
+
+    /// Whether any of `es` is enabled.
+    pub fn any(self, es: &[Entity]) -> bool {
+        es.iter().any(|e| self.has(*e))
+    }
+
+    /// Whether any secret entity is enabled.
+    pub fn any_secret(self) -> bool {
+        Entity::ALL.iter().any(|e| e.is_secret() && self.has(*e))
+    }
+}
+
+/// Where detectors put findings.
+#[derive(Debug)]
+pub struct Sink {
+    /// Enabled built-in entities.
+    pub on: Enabled,
+    /// Findings so far, in no particular order.
+    pub out: Vec<Finding>,
+}
+
+impl Sink {
+    /// Records a built-in finding if the entity is enabled.
+    #[inline]
+    pub fn push(&mut self, start: usize, end: usize, e: Entity) {
+        if self.on.has(e) && end > start {
+            self.out.push(Finding { start, end, kind: Kind::Builtin(e) });
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Credentials, by exact shape. Called by the engine at the end of every token of at least ten
+//! `[A-Za-z0-9_+/-]` bytes, and after the word `Bearer`.
+//!
+//! | entity | shape |
+//! |---|---|
+//! | OPENROUTER_KEY | `sk-or-v1-` + 64 hex |
+//! | ANTHROPIC_KEY | `sk-ant-` + ≥ 32 of `[A-Za-z0-9_-]` |
+//! | OPENAI_KEY | `sk-` (incl. `sk-proj-`, `sk-svcacct-`) + ≥ 32 of `[A-Za-z0-9_-]` with letters and digits |
+//! | STRIPE_KEY | `sk_live_`, `rk_live_`, `sk_test_`, `rk_test_` + ≥ 16 alphanumerics |
+//! | GITHUB_TOKEN | `ghp_ gho_ ghu_ ghs_ ghr_` + ≥ 30 alphanumerics; `github_pat_` + ≥ 22 of `[A-Za-z0-9_]` |
+//! | SLACK_TOKEN | `xoxa- xoxb- xoxp- xoxr-` + ≥ 10 of `[A-Za-z0-9-]` |
+//! | GOOGLE_API_KEY | `AIza` + 35 of `[A-Za-z0-9_-]` |
+//! | AWS_ACCESS_KEY | `AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA ABIA ACCA` + 16 of `[A-Z0-9]` |
+//! | AWS_SECRET_KEY | 40 of `[A-Za-z0-9/+]` with upper, lower and digit-or-symbol, ≤ 96 bytes after "secret" |
+//! | JWT | `eyJ…` `.` payload `.` signature, header base64url-decoding to a JSON object with `"alg"` |
+//! | PRIVATE_KEY | `-----BEGIN … PRIVATE KEY-----` through `-----END …-----` (or to the end of the text) |
+//! | BEARER_TOKEN | after `Bearer `: ≥ 16 of `[A-Za-z0-9._~+/=-]` |
+
+use super::Sink;
+use crate::core::pii::entity::Entity;
+use crate::core::pii::text::{at, context_before, find_from, starts_with_ci};
+
+fn all(t: &[u8], f: impl Fn(u8) -> bool) -> bool {
+    t.iter().all(|&c| f(c))
+}
+
+fn b64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
+}
+
+const AWS_PREFIXES: [&[u8]; 10] = [b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA", b"AIPA", b"ANPA", b"ANVA", b"ABIA", b"ACCA"];
+
+fn classify(t: &[u8]) -> Option<Entity> {
+    let rest = |n: usize| t.get(n..).unwrap_or(&[]);
+    let has_digit_and_letter = |r: &[u8]| r.iter().any(u8::is_ascii_digit) && r.iter().any(u8::is_ascii_alphabetic);
+    if t.starts_with(b"sk-or-v1-") {
+        let r = rest(9);
+        return (r.len() == 64 && all(r, |c| c.is_ascii_hexdigit())).then_some(Entity::OpenrouterKey);
+    }
+    if t.starts_with(b"sk-ant-") {
+        let r = rest(7);
+        return (r.len() >= 32 && all(r, b64url)).then_some(Entity::AnthropicKey);
+    }
+    if t.starts_with(b"sk-") {
+        let r = rest(3);
+        return (r.len() >= 32 && all(r, b64url) && has_digit_and_letter(r)).then_some(Entity::OpenaiKey);
+    }
+    if [&b"sk_live_"[..], b"rk_live_", b"sk_test_", b"rk_test_"].iter().any(|p| t.starts_with(p)) {
+        let r = rest(8);
+        return (r.len() >= 16 && all(r, |c| c.is_ascii_alphanumeric())).then_some(Entity::StripeKey);
+    }
+    if t.starts_with(b"github_pat_") {
+        let r = rest(11);
+        return (r.len() >= 22 && all(r, |c| c.is_ascii_alphanumeric() || c == b'_')).then_some(Entity::GithubToken);
+    }
+    if t.len() > 4 && t.starts_with(b"gh") && at(t, 3) == b'_' && matches!(at(t, 2), b'p' | b'o' | b'u' | b's' | b'r') {
+        let r = rest(4);
+        return (r.len() >= 30 && all(r, |c| c.is_ascii_alphanumeric())).then_some(Entity::GithubToken);
+    }
+    if t.starts_with(b"xox") && matches!(at(t, 3), b'a' | b'b' | b'p' | b'r') && at(t, 4) == b'-' {
+        let r = rest(5);
+        return (r.len() >= 10 && all(r, |c| c.is_ascii_alphanumeric() || c == b'-')).then_some(Entity::SlackToken);
+    }
+    if t.starts_with(b"AIza") {
+        return (t.len() == 39 && all(t, b64url)).then_some(Entity::GoogleApiKey);
+    }
+    if t.len() == 20 && AWS_PREFIXES.iter().any(|p| t.starts_with(p)) {
+        return all(t, |c| c.is_ascii_uppercase() || c.is_ascii_digit()).then_some(Entity::AwsAccessKey);
+    }
+    None
+}
+
+fn aws_secret_shape(t: &[u8]) -> bool {
+    t.len() == 40
+        && all(t, |c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+')
+        && t.iter().any(u8::is_ascii_uppercase)
+        && t.iter().any(u8::is_ascii_lowercase)
+        && t.iter().any(|&c| c.is_ascii_digit() || c == b'/' || c == b'+')
+}
+
+fn b64_value(c: u8) -> Option<u32> {
+    Some(u32::from(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' | b'+' => 62,
+        b'_' | b'/' => 63,
+        _ => return None,
+    }))
+}
+
+/// Whether a base64url JWT header decodes to a JSON object naming an `alg`.
+fn jwt_header_ok(seg: &[u8]) -> bool {
+    if seg.len() > 2048 {
+        return false;
+    }
+    let mut out = Vec::with_capacity(seg.len());
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in seg {
+        let Some(v) = b64_value(c) else { return false };
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    let trimmed: &[u8] = out.trim_ascii();
+    trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}') && trimmed.windows(5).any(|w| w == b"\"alg\"")
+}
+
+fn jwt(b: &[u8], s: usize) -> Option<usize> {
+    let seg_end = |mut i: usize| {
+        while b64url(at(b, i)) {
+            i += 1;
+        }
+        i
+    };
+    let e1 = seg_end(s);
+    if at(b, e1) != b'.' {
+        return None;
+    }
+    let e2 = seg_end(e1 + 1);
+    if e2 < e1 + 3 || at(b, e2) != b'.' {
+        return None;
+    }
+    let e3 = seg_end(e2 + 1);
+    jwt_header_ok(b.get(s..e1)?).then_some(e3)
+}
+
+fn pem(b: &[u8], s: usize) -> Option<usize> {
+    let head_end = (s + 80).min(b.len());
+    let marker = find_from(b.get(..head_end)?, b"PRIVATE KEY", s)?;
+    let body = find_from(b.get(..head_end)?, b"-----", marker)?;
+    let end = match find_from(b, b"-----END", body + 5) {
+        Some(j) => find_from(b, b"-----", j + 8).map_or(b.len(), |k| k + 5),
+        None => b.len(), // a truncated key is still a key
+    };
+    Some(end)
+}
+
+/// Examines the token `s..e`; returns the offset the engine may skip to (past a PEM block).
+pub fn token(b: &[u8], s0: usize, e: usize, sink: &mut Sink) -> usize {
+    if e - s0 == 10 && b.get(s0..e) == Some(b"-----BEGIN") {
+        if sink.on.has(Entity::PrivateKey) {
+            if let Some(end) = pem(b, s0) {
+                sink.push(s0, end, Entity::PrivateKey);
+                return end;
+            }
+        }
+        return e;
+    }
+    let mut s = s0;
+    while matches!(at(b, s), b'/' | b'+') && s < e {
+        s += 1;
+    }
+    let Some(t) = b.get(s..e) else { return e };
+    if t.starts_with(b"eyJ") {
+        if let Some(end) = jwt(b, s) {
+            sink.push(s, end, Entity::Jwt);
+            return end;
+        }
+    }
+    if let Some(ent) = classify(t) {
+        sink.push(s, e, ent);
+    } else if sink.on.has(Entity::AwsSecretKey) {
+        let t0 = b.get(s0..e).unwrap_or(&[]);
+        if aws_secret_shape(t0) && context_before(b, s0, 96, &[b"secret"]) {
+            sink.push(s0, e, Entity::AwsSecretKey);
+        }
+    }
+    e
+}
+
+/// Called when the word `bearer` (any case) ends at `word_end`: records the value after it.
+pub fn bearer(b: &[u8], word_end: usize, sink: &mut Sink) {
+    let mut v = word_end;
+    while at(b, v) == b' ' && v - word_end < 4 {
+        v += 1;
+    }
+    if v == word_end {
+        return;
+    }
+    let mut e = v;
+    while matches!(at(b, e), c if c.is_ascii_alphanumeric() || b"._~+/=-".contains(&c)) && e - v < 8192 {
+        e += 1;
+    }
+    if e - v >= 16 {
+        sink.push(v, e, Entity::BearerToken);
+    }
+}
+
+/// Whether the six bytes ending at `e` are the word `bearer`.
+pub fn is_bearer_word(b: &[u8], s: usize, e: usize) -> bool {
+    e - s == 6 && starts_with_ci(b, s, b"bearer")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Enabled;
+    use super::*;
+    use crate::core::pii::entity::ENTITY_COUNT;
+
+    fn scan(t: &str) -> Vec<(Entity, &str)> {
+        let b = t.as_bytes();
+        let mut sink = Sink { on: Enabled::from_flags(&[true; ENTITY_COUNT]), out: Vec::new() };
+        let tok = |c: u8| c.is_ascii_alphanumeric() || b"_-/+".contains(&c);
+        let mut i = 0;
+        while i < b.len() {
+            if !tok(b[i]) {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < b.len() && tok(b[i]) {
+                i += 1;
+            }
+            if is_bearer_word(b, s, i) {
+                bearer(b, i, &mut sink);
+            }
+            if i - s >= 10 {
+                i = token(b, s, i, &mut sink).max(i);
+            }
+        }
+        sink.out
+            .iter()
+            .map(|f| match f.kind {
+                super::super::Kind::Builtin(e) => (e, &t[f.start..f.end]),
+                _ => panic!("only built-in findings here"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn it_recognises_each_provider_key_shape() {
+        let or = format!("sk-or-v1-{}", "a1".repeat(32));
+        let cases = [
+            (or.as_str(), Entity::OpenrouterKey),
+            ("sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0f", Entity::OpenaiKey),
+            ("sk-ant-api03-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0f-xyzAA", Entity::AnthropicKey),
+            ("sk_live_4eC39HqLyjWDarjtT1zdp7dc", Entity::StripeKey),
+            ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", Entity::GithubToken),
+            ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", Entity::GithubToken),
+            ("xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", Entity::SlackToken),
+            ("AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI", Entity::GoogleApiKey),
+            ("AKIAIOSFODNN7EXAMPLE", Entity::AwsAccessKey),
+        ];
+        for (t, want) in cases {
+            let text = format!("key: {t} ok");
+            assert_eq!(scan(&text), vec![(want, t)], "{t}");
+        }
+    }
+
+    #[test]
+    fn near_miss_shapes_are_not_keys() {
+        for t in ["sk-or-v1-abc", "sk-learn-is-a-library-name-ok", "ghp_short", "AKIAIOSFODNN7EXAMPL", "AIzaTooShort1234567"] {
+            assert!(scan(&format!("x {t} y")).is_empty(), "{t}");
+        }
+    }
+
+    #[test]
+    fn aws_secret_keys_need_a_secret_context_word() {
+        let k = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert_eq!(scan(&format!("aws_secret_access_key = {k}")), vec![(Entity::AwsSecretKey, k)]);
+        assert!(scan(&format!("token {k}")).is_empty());
+        assert!(scan("secret 3f786850e387550fdab836ed7e6dc881de23001b").is_empty()); // git sha
+    }
+
+    #[test]
+    fn jwts_need_a_header_with_alg() {
+        let j = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(scan(&format!("t={j};")), vec![(Entity::Jwt, j)]);
+        // {"foo":"bar"} has no alg.
+        assert!(scan("eyJmb28iOiJiYXIifQ.eyJzdWIiOiIxIn0.sig").is_empty());
+    }
+
+    #[test]
+    fn pem_blocks_are_taken_whole_and_truncated_ones_to_the_end() {
+        let k = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(scan(&format!("here:\n{k}\nthanks")), vec![(Entity::PrivateKey, k)]);
+        let t = "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk";
+        assert_eq!(scan(t), vec![(Entity::PrivateKey, &t[2..])]);
+        assert!(scan("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----").is_empty());
+    }
+
+    #[test]
+    fn bearer_values_are_taken_after_the_word() {
+        let t = "Authorization: Bearer abcdefghijklmnop.qrstuvwx~yz";
+        assert_eq!(scan(t), vec![(Entity::BearerToken, "abcdefghijklmnop.qrstuvwx~yz")]);
+        assert!(scan("the bearer short").is_empty());
+    }
+}

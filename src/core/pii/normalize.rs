@@ -1,0 +1,201 @@
+//! The normalised view a string is scanned in, with a map back to the original.
+//!
+//! Evasion characters are removed or folded before detection: format characters (zero-width
+//! space/joiner/non-joiner, word joiner, BOM, soft hyphen, bidi controls, tag characters, other
+//! other `Cf`), variation selectors and other invisible fillers, ASCII control characters; fullwidth
+//! forms (`４`, `＠`, `．`) and other Unicode decimal digits fold to ASCII; Unicode spaces fold to
+//! a space and Unicode dashes to `-`. A finding in the view maps back to the whole original span,
+//! so invisible characters inside a value are redacted with it.
+//!
+//! Fast path: a string of printable ASCII (plus tab, CR, LF) needs no view and none is built;
+//! neither is one for non-ASCII text whose characters all stay as they are.
+
+use std::borrow::Cow;
+
+/// What normalisation does with one character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    Keep,
+    Drop,
+    To(u8),
+}
+
+fn fold(c: char) -> Fold {
+    let u = c as u32;
+    if u < 0x80 {
+        return match u {
+            0x09 | 0x0a | 0x0d => Fold::Keep,
+            0x0b | 0x0c => Fold::To(b' '),
+            0x00..=0x1f | 0x7f => Fold::Drop,
+            _ => Fold::Keep,
+        };
+    }
+    match u {
+        // C1 controls, soft hyphen, combining grapheme joiner, Arabic/Syriac format marks.
+        0x80..=0x9f | 0xad | 0x34f | 0x61c | 0x600..=0x605 | 0x6dd | 0x70f | 0x8e2 => Fold::Drop,
+        0xa0 | 0x1680 | 0x2000..=0x200a | 0x202f | 0x205f | 0x3000 => Fold::To(b' '),
+        0x2028 | 0x2029 => Fold::To(b'\n'),
+        // Hangul fillers, Khmer inherent vowels, Mongolian selectors and vowel separator.
+        0x115f | 0x1160 | 0x17b4 | 0x17b5 | 0x180b..=0x180f | 0x3164 | 0xffa0 => Fold::Drop,
+        // Zero-width space/non-joiner/joiner, LRM/RLM, bidi embeddings, word joiner, invisible
+        // operators, bidi isolates, deprecated format chars.
+        0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0x2066..=0x206f => Fold::Drop,
+        0x2010..=0x2015 | 0x2212 | 0xfe58 | 0xfe63 => Fold::To(b'-'),
+        0x2024 | 0x3002 | 0xfe52 => Fold::To(b'.'),
+        0xfe6b => Fold::To(b'@'),
+        // Variation selectors, BOM / zero-width no-break space, interlinear annotation.
+        0xfe00..=0xfe0f | 0xfeff | 0xfff9..=0xfffb => Fold::Drop,
+        // Fullwidth ASCII: `！`..`～` map to `!`..`~`.
+        0xff01..=0xff5e => Fold::To((u - 0xfee0) as u8),
+        0x110bd | 0x110cd | 0x13430..=0x1343f | 0x1bca0..=0x1bca3 | 0x1d173..=0x1d17a => Fold::Drop,
+        // Tag characters and variation selectors supplement.
+        0xe0001 | 0xe0020..=0xe007f | 0xe0100..=0xe01ef => Fold::Drop,
+        // Mathematical alphanumeric digits: five styles of 0-9.
+        0x1d7ce..=0x1d7ff => Fold::To(b'0' + ((u - 0x1d7ce) % 10) as u8),
+        _ => match other_digit(u) {
+            Some(d) => Fold::To(b'0' + d),
+            None => Fold::Keep,
+        },
+    }
+}
+
+/// Zero of each common Unicode `Nd` block (Arabic-Indic … Myanmar, Thai, Lao, Tibetan, …).
+const DIGIT_ZEROS: [u32; 36] = [
+    0x0660, 0x06f0, 0x07c0, 0x0966, 0x09e6, 0x0a66, 0x0ae6, 0x0b66, 0x0be6, 0x0c66, 0x0ce6, 0x0d66, 0x0de6,
+    0x0e50, 0x0ed0, 0x0f20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0,
+    0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xaa50, 0xabf0, 0x104a0, 0x1fbf0,
+];
+
+fn other_digit(u: u32) -> Option<u8> {
+    if !(0x0660..=0x1fbf9).contains(&u) {
+        return None;
+    }
+    DIGIT_ZEROS.iter().find(|&&z| u >= z && u < z + 10).map(|&z| (u - z) as u8)
+}
+
+/// Whether a byte forces a look at normalisation: non-ASCII, or an ASCII control other than
+/// tab/CR/LF.
+#[inline]
+fn suspicious(b: u8) -> bool {
+    (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b >= 0x7f
+}
+
+/// Whether `text` could need normalisation; written so the compiler vectorises it.
+pub fn maybe_needs_view(text: &str) -> bool {
+    text.as_bytes().chunks(64).any(|c| c.iter().fold(false, |acc, &b| acc | suspicious(b)))
+}
+
+/// A string prepared for detection: either the original (no map) or a normalised copy with, for
+/// each byte of the copy, the byte offset in the original that produced it.
+#[derive(Debug)]
+pub struct View<'a> {
+    original: &'a str,
+    text: Cow<'a, str>,
+    map: Vec<u32>,
+}
+
+impl<'a> View<'a> {
+    /// Builds the view; borrows `text` when nothing needs folding.
+    pub fn new(text: &'a str) -> Self {
+        let plain = Self { original: text, text: Cow::Borrowed(text), map: Vec::new() };
+        if !maybe_needs_view(text) || text.len() > u32::MAX as usize {
+            return plain;
+        }
+        if text.chars().all(|c| fold(c) == Fold::Keep) {
+            return plain;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut map = Vec::with_capacity(text.len());
+        for (off, c) in text.char_indices() {
+            match fold(c) {
+                Fold::Drop => {}
+                Fold::To(b) => {
+                    out.push(char::from(b));
+                    map.push(off as u32);
+                }
+                Fold::Keep => {
+                    out.push(c);
+                    for k in 0..c.len_utf8() {
+                        map.push((off + k) as u32);
+                    }
+                }
+            }
+        }
+        Self { original: text, text: Cow::Owned(out), map }
+    }
+
+    /// The text to run detectors on.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the view differs from the original.
+    pub fn is_folded(&self) -> bool {
+        matches!(self.text, Cow::Owned(_))
+    }
+
+    /// Maps a span of the view to the span of the original that produced it (whole characters,
+    /// including any removed characters inside the span).
+    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        if !self.is_folded() || end <= start {
+            return (start, end);
+        }
+        // The end is where the next kept character starts, so removed characters right after the
+        // value go with it too.
+        let s = self.map.get(start).map_or(self.original.len(), |&o| o as usize);
+        let e = self.map.get(end).map_or(self.original.len(), |&o| o as usize);
+        (s, e.max(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_ascii_is_borrowed_without_a_map() {
+        let v = View::new("mail john@example.com");
+        assert!(!v.is_folded());
+        assert_eq!(v.original_span(5, 21), (5, 21));
+    }
+
+    #[test]
+    fn accented_text_without_evasion_characters_is_borrowed() {
+        assert!(!View::new("café René").is_folded());
+    }
+
+    #[test]
+    fn zero_width_and_soft_hyphen_are_dropped_and_spans_cover_them() {
+        let s = "x j\u{200b}ohn@ex\u{ad}ample.com y";
+        let v = View::new(s);
+        assert_eq!(v.text(), "x john@example.com y");
+        let (a, b) = v.original_span(2, 18);
+        assert_eq!(&s[a..b], "j\u{200b}ohn@ex\u{ad}ample.com");
+        // Removed characters right after a value go with it.
+        let s2 = "a\u{200b}b\u{200b} c";
+        let v2 = View::new(s2);
+        assert_eq!(v2.original_span(0, 2), (0, 8));
+    }
+
+    #[test]
+    fn fullwidth_and_other_script_digits_fold_to_ascii() {
+        let v = View::new("４１１１ １１１１ ＠ ． ٤٥ १२ 𝟗");
+        assert_eq!(v.text(), "4111 1111 @ . 45 12 9");
+        let (a, b) = v.original_span(0, 4);
+        assert_eq!(&"４１１１ １１１１ ＠ ． ٤٥ १२ 𝟗"[a..b], "４１１１");
+    }
+
+    #[test]
+    fn unicode_spaces_dashes_and_controls_fold() {
+        let v = View::new("415\u{2011}555\u{a0}0132\u{1}\u{feff}");
+        assert_eq!(v.text(), "415-555 0132");
+    }
+
+    #[test]
+    fn a_trailing_multibyte_character_maps_to_its_full_extent() {
+        let s = "ab\u{200b}é";
+        let v = View::new(s);
+        assert_eq!(v.text(), "abé");
+        assert_eq!(v.original_span(2, 4), (5, 7));
+    }
+}

@@ -1,0 +1,225 @@
+//! Behaviour of the whole redactor: configuration compilation, actions, evasion handling.
+
+use super::*;
+
+fn cfg(json: &str) -> PiiConfig {
+    serde_json::from_str(json).unwrap()
+}
+
+fn redactor(json: &str) -> Redactor {
+    Redactor::compile(&cfg(json), Some(b"0123456789abcdef0123"), "profiles.p.pii").unwrap()
+}
+
+fn scan(r: &Redactor, t: &str) -> (String, PiiTally) {
+    let mut tally = PiiTally::default();
+    let out = r.scan(t, &mut tally).unwrap_or_else(|| t.to_owned());
+    (out, tally)
+}
+
+#[test]
+fn defaults_redact_high_confidence_entities_and_secrets() {
+    let r = Redactor::compile(&PiiConfig::default(), None, "p").unwrap();
+    assert!(r.is_active());
+    let (out, tally) = scan(&r, "Email jane@corp.io or call 415-555-0132; key AKIAIOSFODNN7EXAMPLE.");
+    assert_eq!(out, "Email [EMAIL] or call [PHONE]; key [AWS_ACCESS_KEY].");
+    assert_eq!(tally.total(), 3);
+    assert!(tally.iter().all(|(_, a, _)| a == "redact"));
+}
+
+#[test]
+fn default_redactor_equals_compiled_defaults() {
+    let r = Redactor::default();
+    assert_eq!(r.action(Entity::Email), Action::Redact);
+    assert_eq!(r.action(Entity::Person), Action::Off);
+}
+
+#[test]
+fn clean_text_is_not_rewritten() {
+    let r = Redactor::default();
+    let mut tally = PiiTally::default();
+    assert_eq!(r.scan("Nothing to see here, version 1.2.3.4 released 2024-08-06.", &mut tally), None);
+    assert_eq!(tally, PiiTally::default());
+}
+
+#[test]
+fn hash_gives_stable_keyed_pseudonyms_that_ignore_formatting() {
+    let r = redactor(r#"{"entities": {"PHONE": "hash", "EMAIL": "hash"}}"#);
+    let (a, _) = scan(&r, "call 415-555-0132");
+    let (b, _) = scan(&r, "call (415) 555-0132");
+    assert_eq!(a, b);
+    assert!(a.starts_with("call [PHONE:") && a.len() == "call [PHONE:".len() + 13, "{a}");
+    let (e1, _) = scan(&r, "JANE@corp.io");
+    let (e2, _) = scan(&r, "jane@corp.io");
+    assert_eq!(e1, e2);
+    let other = Redactor::compile(&cfg(r#"{"entities": {"PHONE": "hash"}}"#), Some(b"another-key-0123456"), "p").unwrap();
+    assert_ne!(scan(&other, "call 415-555-0132").0, a);
+}
+
+#[test]
+fn hash_without_a_key_is_a_config_error_naming_the_field() {
+    let e = Redactor::compile(&cfg(r#"{"entities": {"EMAIL": "hash"}}"#), None, "profiles.c.pii").unwrap_err();
+    assert_eq!(e.path, "profiles.c.pii.entities.EMAIL");
+    let e = Redactor::compile(
+        &cfg(r#"{"custom": [{"name": "X", "pattern": "X-[0-9]+"}, {"name": "Y", "pattern": "Y-[0-9]+", "action": "hash"}]}"#),
+        None,
+        "profiles.c.pii",
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "profiles.c.pii.custom[1].action");
+    let e = Redactor::compile(&cfg(r#"{"entities": {"EMAIL": "hash"}}"#), Some(b"short"), "p").unwrap_err();
+    assert_eq!(e.path, "pseudonym_key");
+}
+
+#[test]
+fn unknown_entities_are_config_errors_with_their_path() {
+    let e = Redactor::compile(&cfg(r#"{"entities": {"EMAILS": "redact"}}"#), None, "profiles.c.pii").unwrap_err();
+    assert_eq!(e.path, "profiles.c.pii.entities.EMAILS");
+    assert!(e.message.contains("CREDIT_CARD"));
+}
+
+#[test]
+fn custom_pattern_errors_name_the_exact_index() {
+    let e = Redactor::compile(
+        &cfg(r#"{"custom": [{"name": "A", "pattern": "A-\\d+"}, {"name": "B", "pattern": "B-\\d+"}, {"name": "C", "pattern": "(unclosed"}]}"#),
+        None,
+        "profiles.confidential.pii",
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "profiles.confidential.pii.custom[2].pattern");
+    let e = Redactor::compile(&cfg(r#"{"custom": [{"name": "EMAIL", "pattern": "x+"}]}"#), None, "p").unwrap_err();
+    assert_eq!(e.path, "p.custom[0].name");
+    let e = Redactor::compile(&cfg(r#"{"dictionaries": [{"name": "D", "terms": ["ok", "  "]}]}"#), None, "p").unwrap_err();
+    assert_eq!(e.path, "p.dictionaries[0].terms[1]");
+}
+
+#[test]
+fn block_sets_the_entity_type_only() {
+    let r = redactor(r#"{"entities": {"US_SSN": "block"}}"#);
+    let mut tally = PiiTally::default();
+    assert_eq!(r.scan("mail a@b.co, ssn 123-45-6789", &mut tally), None);
+    assert_eq!(tally.blocked.as_deref(), Some("US_SSN"));
+}
+
+#[test]
+fn secrets_group_sets_every_credential_and_entities_override_it() {
+    let r = redactor(r#"{"entities": {"SECRETS": "block", "JWT": "flag"}}"#);
+    assert_eq!(r.action(Entity::GithubToken), Action::Block);
+    assert_eq!(r.action(Entity::Jwt), Action::Flag);
+    assert_eq!(r.action(Entity::Email), Action::Redact);
+}
+
+#[test]
+fn flag_counts_without_changing_text() {
+    let r = redactor(r#"{"entities": {"EMAIL": "flag"}}"#);
+    let mut tally = PiiTally::default();
+    assert_eq!(r.scan("a jane@corp.io b", &mut tally), None);
+    assert_eq!(tally.counts, vec![("EMAIL".to_owned(), "flag", 1)]);
+}
+
+#[test]
+fn builtin_defaults_false_starts_from_nothing() {
+    let r = redactor(r#"{"builtin_defaults": false, "entities": {"EMAIL": "redact"}}"#);
+    assert_eq!(scan(&r, "jane@corp.io 415-555-0132").0, "[EMAIL] 415-555-0132");
+    let off = redactor(r#"{"enabled": false, "custom": [{"name": "X", "pattern": "X-1+"}]}"#);
+    assert!(!off.is_active());
+}
+
+#[test]
+fn allow_listed_values_are_left_alone() {
+    let r = redactor(r#"{"allow": ["Support@Example.com"]}"#);
+    assert_eq!(scan(&r, "write support@example.com or jane@example.com").0, "write support@example.com or [EMAIL]");
+}
+
+#[test]
+fn custom_patterns_and_dictionaries_use_their_names_and_actions() {
+    let r = redactor(
+        r#"{"custom": [{"name": "EMPLOYEE_ID", "pattern": "EMP-[0-9]{6}"}, {"name": "TICKET", "pattern": "[A-Z]{3}-[0-9]{4}", "action": "flag"}],
+            "dictionaries": [{"name": "CODENAME", "terms": ["Blue Heron", "nightjar"]}]}"#,
+    );
+    let (out, tally) = scan(&r, "EMP-123456 on project blue heron (NIGHTJAR), not nightjars; ABC-1234");
+    assert_eq!(out, "[EMPLOYEE_ID] on project [CODENAME] ([CODENAME]), not nightjars; ABC-1234");
+    assert_eq!(tally.iter().find(|c| c.0 == "TICKET").map(|c| c.2), Some(1));
+}
+
+#[test]
+fn zero_width_and_soft_hyphen_inside_an_email_are_redacted_with_it() {
+    let r = Redactor::default();
+    assert_eq!(scan(&r, "mail j\u{200b}ohn@ex\u{ad}ample.com now").0, "mail [EMAIL] now");
+}
+
+#[test]
+fn fullwidth_digits_and_at_signs_are_detected() {
+    let r = Redactor::default();
+    assert_eq!(scan(&r, "card ４１１１ １１１１ １１１１ １１１１ ok").0, "card [CREDIT_CARD] ok");
+    assert_eq!(scan(&r, "ｊａｎｅ＠ｃｏｒｐ．ｉｏ").0, "[EMAIL]");
+    assert_eq!(scan(&r, "ssn ١٢٣-٤٥-٦٧٨٩").0, "ssn [US_SSN]");
+}
+
+#[test]
+fn line_breaks_inside_a_card_number_do_not_hide_it() {
+    let r = Redactor::default();
+    assert_eq!(scan(&r, "4111 1111\n1111 1111").0, "[CREDIT_CARD]");
+    assert_eq!(scan(&r, "4111-1111-\r\n1111-1111").0, "[CREDIT_CARD]");
+}
+
+#[test]
+fn a_key_split_by_zero_width_characters_is_redacted_whole() {
+    let r = Redactor::default();
+    let key = format!("sk-or-v1-{}", "ab12".repeat(16));
+    let split: String = key.chars().flat_map(|c| [c, '\u{200d}']).collect();
+    assert_eq!(scan(&r, &format!("use {split}!")).0, "use [OPENROUTER_KEY]!");
+    let bom = format!("\u{feff}{}\u{2060}{}", &key[..10], &key[10..]);
+    assert_eq!(scan(&r, &bom).0, "\u{feff}[OPENROUTER_KEY]");
+    assert_eq!(scan(&r, "x AKIAIOSFODNN7EXAMPLE\u{200b}\u{200b} y").0, "x [AWS_ACCESS_KEY] y");
+}
+
+#[test]
+fn mailto_tel_and_angle_brackets_are_unwrapped() {
+    let r = Redactor::default();
+    assert_eq!(scan(&r, "<mailto:jane@corp.io>").0, "<mailto:[EMAIL]>");
+    assert_eq!(scan(&r, "[call](tel:+14155550132)").0, "[call](tel:[PHONE])");
+    assert_eq!(scan(&r, "Jane <jane@corp.io>").0, "Jane <[EMAIL]>");
+}
+
+#[test]
+fn other_evasions_are_folded() {
+    let r = Redactor::default();
+    // Non-breaking hyphens, NBSP, bidi controls, tag characters.
+    assert_eq!(scan(&r, "call 415\u{2011}555\u{2011}0132").0, "call [PHONE]");
+    assert_eq!(scan(&r, "ssn 123\u{a0}45\u{a0}6789").0, "ssn [US_SSN]");
+    assert_eq!(scan(&r, "jane\u{202e}@corp.io").0, "[EMAIL]");
+    assert_eq!(scan(&r, "AKIA\u{e0041}IOSFODNN7EXAMPLE").0, "[AWS_ACCESS_KEY]");
+    assert_eq!(scan(&r, "41\u{0}11 1111 11\u{7}11 1111").0, "[CREDIT_CARD]");
+}
+
+#[test]
+fn person_and_address_are_opt_in() {
+    let r = redactor(r#"{"entities": {"PERSON": "redact", "ADDRESS": "redact"}}"#);
+    assert_eq!(
+        scan(&r, "Hi, my name is Maria Lopez and I live at 742 Evergreen Terrace, Springfield, IL 62704.").0,
+        "Hi, my name is [PERSON] and I live at [ADDRESS]."
+    );
+    assert_eq!(scan(&Redactor::default(), "my name is Maria Lopez").0, "my name is Maria Lopez");
+}
+
+#[test]
+fn multibyte_text_around_findings_is_kept_intact() {
+    let r = Redactor::default();
+    assert_eq!(scan(&r, "Grüße an jane@corp.io — danke ✓").0, "Grüße an [EMAIL] — danke ✓");
+}
+
+#[test]
+fn a_thousand_term_dictionary_matches_whole_words_only() {
+    let terms: Vec<String> = (0..1000).map(|i| format!("\"Codename{i}\"")).collect();
+    let r = redactor(&format!(r#"{{"dictionaries": [{{"name": "CODE", "terms": [{}]}}]}}"#, terms.join(",")));
+    assert_eq!(scan(&r, "see codename999, Codename12x and xCodename5").0, "see [CODE], Codename12x and xCodename5");
+}
+
+#[test]
+fn tally_accumulates_across_strings() {
+    let r = Redactor::default();
+    let mut tally = PiiTally::default();
+    let _ = r.scan("a@b.io c@d.io", &mut tally);
+    let _ = r.scan("e@f.io", &mut tally);
+    assert_eq!(tally.counts, vec![("EMAIL".to_owned(), "redact", 3)]);
+}
