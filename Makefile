@@ -84,6 +84,14 @@ bench: setup build
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash fuzz/run.sh
 
+## accuracy: PII detector recall/precision on generated labelled data (fixed seed).
+accuracy:
+	cargo run --quiet --release --example pii_accuracy
+
+## envoy-config: regenerate the committed static config envoy/envoy.yaml.
+envoy-config: setup
+	$(PY) tools/envoy_config.py --example -o envoy/envoy.yaml
+
 clean:
 	cargo clean
 	rm -rf $(VENV)

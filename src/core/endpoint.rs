@@ -77,8 +77,13 @@ impl Endpoint {
 /// do not change the result, so spelling tricks cannot move a request to a laxer treatment.
 pub fn classify(raw_path: &str) -> Route {
     let path = raw_path.split(['?', '#']).next().unwrap_or_default().to_string();
-    let lower = path.to_ascii_lowercase();
-    let segs: Vec<&str> = lower.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let lower = percent_decode(&path).to_ascii_lowercase();
+    // Path parameters (`;x`) are dropped from each segment, as servers commonly ignore them.
+    let segs: Vec<&str> = lower
+        .split('/')
+        .map(|s| s.split(';').next().unwrap_or_default())
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     let mut rest: &[&str] = &segs;
     if let [first, tail @ ..] = rest {
         if *first == "api" {
@@ -107,6 +112,31 @@ pub fn classify(raw_path: &str) -> Route {
     Route { endpoint, preset, path }
 }
 
+/// Decodes `%XX` escapes (invalid ones are kept as written). Decoding before classifying means
+/// `/api/v1/%63hat/completions` cannot dodge the chat field map.
+fn percent_decode(p: &str) -> String {
+    if !p.contains('%') {
+        return p.to_string();
+    }
+    let b = p.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let hex = |j: usize| b.get(j).and_then(|h| (*h as char).to_digit(16));
+        match (c, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'%'));
+                i += 3;
+            }
+            _ => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +156,9 @@ mod tests {
             ("/api/v1/rerank", Endpoint::Rerank),
             ("/api/v1/models", Endpoint::Other),
             ("/api/v1/chat/completions/x", Endpoint::Other),
+            ("/api/v1/chat/completions;x", Endpoint::ChatCompletions),
+            ("/api/v1/%63hat/%43ompletions", Endpoint::ChatCompletions),
+            ("/api/v1%2Fchat%2Fcompletions", Endpoint::ChatCompletions),
         ] {
             assert_eq!(classify(p).endpoint, e, "{p}");
         }

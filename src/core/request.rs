@@ -370,7 +370,8 @@ fn top_level_edits(
         }
     }
 
-    if let (Some(pp), true) = (&profile.provider, endpoint.is_inference() || root.get("model").is_some()) {
+    // Routing applies to every request that can reach a model, whatever its path.
+    if let (Some(pp), true) = (&profile.provider, endpoint.is_inference() || !audit.models.is_empty()) {
         let client: Option<Value> = match root.get("provider") {
             Some(n) => {
                 let raw = body.get(n.start..n.end).ok_or_else(|| Rejection::internal("provider_span"))?;
@@ -398,10 +399,14 @@ fn top_level_edits(
         let mut any = false;
         for f in fields {
             let Some(n) = root.get(f) else { continue };
+            any = true;
             if matches!(n.kind, Kind::Null) {
+                // `null` means "no limit" to OpenRouter: replace it (inserting a second key would
+                // leave a duplicate whose last value, the null, wins upstream).
+                edits.push(Edit { start: n.start, end: n.end, bytes: cap.to_string().into_bytes() });
+                audit.reason("max_tokens_inserted");
                 continue;
             }
-            any = true;
             let v = match &n.kind {
                 Kind::Number(t) if t.bytes().all(|b| b.is_ascii_digit()) => t.parse::<u64>().unwrap_or(u64::MAX),
                 _ => {
@@ -430,7 +435,11 @@ fn top_level_edits(
 
     if policy.write_user {
         if let Some(u) = &plan.trusted_user {
-            set(root, "user", json::json_string(u), edits, inserts);
+            let value = json::json_string(u);
+            let unchanged = root.get("user").and_then(|n| body.get(n.start..n.end)) == Some(value.as_bytes());
+            if !unchanged {
+                set(root, "user", value, edits, inserts);
+            }
         }
     }
     Ok(())

@@ -292,3 +292,47 @@ fn rejection_messages_never_echo_request_content() {
         assert!(!audit.to_json().contains("0123456789abcdef01234"), "{}", audit.to_json());
     }
 }
+
+#[test]
+fn a_null_max_tokens_is_replaced_by_the_cap_not_duplicated() {
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    let body =
+        r#"{"model":"anthropic/claude-3.5-sonnet","messages":[{"role":"user","content":"hi"}],"max_tokens":null}"#;
+    let out = on_body(&p, &plan, body.as_bytes(), &mut audit).unwrap().unwrap();
+    assert!(json::parse(&out, 64).is_ok(), "{}", String::from_utf8_lossy(&out));
+    assert_eq!(serde_json::from_slice::<Value>(&out).unwrap()["max_tokens"], 1000);
+}
+
+#[test]
+fn a_body_that_already_matches_policy_is_not_rewritten() {
+    let p = Policy::from_json(POLICY.replace("\"user_header\"", "\"write_user\": true, \"user_header\"").as_bytes())
+        .unwrap();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[("x-user-id", "alice")]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    let body = r#"{"model":"anthropic/claude-3.5-sonnet","messages":[],"max_tokens":5,"user":"alice","provider":{"allow_fallbacks":false,"data_collection":"deny","order":["anthropic","openai"]}}"#;
+    assert_eq!(on_body(&p, &plan, body.as_bytes(), &mut audit), Ok(None));
+}
+
+#[test]
+fn a_models_list_on_an_unknown_endpoint_still_gets_provider_routing() {
+    let (out, _) = run(
+        &[(":path", "/api/v1/something-new")],
+        r#"{"models":["anthropic/claude-3.5-sonnet"],"provider":{"allow_fallbacks":true,"data_collection":"allow"}}"#,
+    );
+    let v = out.unwrap();
+    assert_eq!(v["provider"]["allow_fallbacks"], false);
+    assert_eq!(v["provider"]["data_collection"], "deny");
+}
+
+#[test]
+fn path_parameters_and_percent_encoding_do_not_change_the_endpoint() {
+    let (out, audit) = run(&[(":path", "/api/v1/chat/completions;x")], r#"{"model":"anthropic/x","messages":[]}"#);
+    assert_eq!(out.unwrap()["max_tokens"], 1000);
+    assert_eq!(audit.endpoint, Some("chat/completions"));
+    let (_, audit) = run(&[(":path", "/api/v1/%63hat/completions")], r#"{"model":"anthropic/x","messages":[]}"#);
+    assert_eq!(audit.endpoint, Some("chat/completions"));
+}
