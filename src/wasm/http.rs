@@ -29,6 +29,8 @@ pub struct Guard {
     pub(super) replied: bool,
     /// Set once the request reached a decision (forwarded or answered).
     pub(super) decided: bool,
+    /// Set once the audit record was published (exactly once per governed request).
+    pub(super) published: bool,
     pub(super) plan: Option<Plan>,
     pub(super) audit: AuditRecord,
     /// Nanoseconds spent inside filter callbacks.
@@ -50,6 +52,7 @@ impl Guard {
             governed: false,
             replied: false,
             decided: false,
+            published: false,
             plan: None,
             audit: AuditRecord::new(),
             busy_ns: 0,
@@ -173,7 +176,12 @@ impl Guard {
     }
 }
 
-impl Context for Guard {}
+impl Context for Guard {
+    fn on_done(&mut self) -> bool {
+        self.finalize();
+        true
+    }
+}
 
 impl HttpContext for Guard {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
@@ -214,9 +222,20 @@ impl HttpContext for Guard {
     }
 
     fn on_log(&mut self) {
-        if !self.governed {
+        self.finalize();
+    }
+}
+
+impl Guard {
+    /// Completes, seals and publishes the audit record and counts the request — once. Runs from
+    /// `on_log` normally; from `on_done` when Envoy tears the stream down without calling the
+    /// log callback (seen in Envoy 1.40 when the upstream resets while the filter holds a
+    /// response), so every governed request still gets its record.
+    fn finalize(&mut self) {
+        if !self.governed || self.published {
             return;
         }
+        self.published = true;
         if !self.decided {
             // The stream ended before the filter saw the whole request: the client went away,
             // or Envoy itself refused it (e.g. its own buffer limit). Nothing was forwarded.
