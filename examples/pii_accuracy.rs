@@ -55,8 +55,11 @@ fn main() {
             }
         };
         for c in &cases {
-            let labels: Vec<serde_json::Value> =
-                c.labels.iter().map(|l| serde_json::json!({"start": l.start, "end": l.end, "entity": l.entity})).collect();
+            let labels: Vec<serde_json::Value> = c
+                .labels
+                .iter()
+                .map(|l| serde_json::json!({"start": l.start, "end": l.end, "entity": l.entity}))
+                .collect();
             let line = serde_json::json!({"text": c.text, "labels": labels, "decoy": c.decoy, "evasive": c.evasive});
             if writeln!(out, "{line}").is_err() {
                 eprintln!("{path}: write failed");

@@ -92,13 +92,24 @@ fn main() {
         .collect();
     let dict = redactor(&format!(r#"{{"dictionaries": [{{"name": "CODENAME", "terms": [{}]}}]}}"#, terms.join(",")));
     let prefixed: Vec<String> = (0..20)
-        .map(|i| format!(r#"{{"name": "CUSTOM_{i}", "pattern": "{}{i}-[0-9]{{6}}"}}"#, ["EMP", "PRJ", "CUST", "ACCT", "TKT"].get(i % 5).copied().unwrap_or("X")))
+        .map(|i| {
+            format!(
+                r#"{{"name": "CUSTOM_{i}", "pattern": "{}{i}-[0-9]{{6}}"}}"#,
+                ["EMP", "PRJ", "CUST", "ACCT", "TKT"].get(i % 5).copied().unwrap_or("X")
+            )
+        })
         .collect();
     let custom = redactor(&format!(r#"{{"custom": [{}]}}"#, prefixed.join(",")));
     let mut mixed: Vec<String> = prefixed.iter().take(15).cloned().collect();
-    for (i, p) in [r"\b[A-Z]{2}[0-9]{7}\b", r"\b[0-9]{3}[A-Z]{3}[0-9]{3}\b", r"[A-Z]{4}-[0-9]{4}-[A-Z]{4}", r"\bP[0-9]{8}\b", r"(?i)\b(?:proj|case)_[0-9]{5}\b"]
-        .iter()
-        .enumerate()
+    for (i, p) in [
+        r"\b[A-Z]{2}[0-9]{7}\b",
+        r"\b[0-9]{3}[A-Z]{3}[0-9]{3}\b",
+        r"[A-Z]{4}-[0-9]{4}-[A-Z]{4}",
+        r"\bP[0-9]{8}\b",
+        r"(?i)\b(?:proj|case)_[0-9]{5}\b",
+    ]
+    .iter()
+    .enumerate()
     {
         mixed.push(format!(r#"{{"name": "FREE_{i}", "pattern": "{}"}}"#, p.replace('\\', "\\\\")));
     }

@@ -61,9 +61,26 @@ pub const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 
 /// Entities the generator plants (PERSON and ADDRESS are opt-in in the engine).
 pub const ENTITIES: [&str; 20] = [
-    "EMAIL", "PHONE", "US_SSN", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "OPENROUTER_KEY", "OPENAI_KEY",
-    "ANTHROPIC_KEY", "AWS_ACCESS_KEY", "AWS_SECRET_KEY", "GITHUB_TOKEN", "SLACK_TOKEN", "GOOGLE_API_KEY",
-    "STRIPE_KEY", "JWT", "PRIVATE_KEY", "BEARER_TOKEN", "PERSON", "ADDRESS",
+    "EMAIL",
+    "PHONE",
+    "US_SSN",
+    "CREDIT_CARD",
+    "IBAN",
+    "IP_ADDRESS",
+    "OPENROUTER_KEY",
+    "OPENAI_KEY",
+    "ANTHROPIC_KEY",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "GITHUB_TOKEN",
+    "SLACK_TOKEN",
+    "GOOGLE_API_KEY",
+    "STRIPE_KEY",
+    "JWT",
+    "PRIVATE_KEY",
+    "BEARER_TOKEN",
+    "PERSON",
+    "ADDRESS",
 ];
 
 #[derive(Debug, Clone)]
@@ -91,9 +108,22 @@ const LAST: [&str; 24] = [
     "Smith", "Garcia", "Zhang", "Khan", "Murphy", "Rossi", "Tanaka", "Ivanova", "Silva", "Patel", "Brown", "Haddad",
     "Muller", "Martin", "Lopez", "Kim", "Nasser", "Popescu", "Wilson", "Costa", "Sharma", "Dubois", "Okafor", "Novak",
 ];
-const DOMAINS: [&str; 12] =
-    ["example", "acme-corp", "mail", "contoso", "globex", "initech", "umbrella", "hooli", "piedpiper", "wayne", "stark", "vandelay"];
-const TLDS: [&str; 14] = ["com", "org", "net", "io", "co.uk", "de", "fr", "ai", "dev", "app", "edu", "com.au", "info", "tech"];
+const DOMAINS: [&str; 12] = [
+    "example",
+    "acme-corp",
+    "mail",
+    "contoso",
+    "globex",
+    "initech",
+    "umbrella",
+    "hooli",
+    "piedpiper",
+    "wayne",
+    "stark",
+    "vandelay",
+];
+const TLDS: [&str; 14] =
+    ["com", "org", "net", "io", "co.uk", "de", "fr", "ai", "dev", "app", "edu", "com.au", "info", "tech"];
 
 /// Neutral sentence frames; `{}` is the value.
 const FRAMES: [&str; 16] = [
@@ -145,7 +175,15 @@ fn nxx(r: &mut Rng) -> String {
 
 fn phone(r: &mut Rng) -> (String, &'static str) {
     let (a, e, l) = (nxx(r), nxx(r), r.digits(4));
-    let v = match r.below(22) {
+    let v = match r.below(30) {
+        22 => format!("+44 (0) 20 {} {}", r.digits(4), r.digits(4)),
+        23 => format!("{a} {e}{l}"),
+        24 => format!("+1.{a}.{e}.{l}"),
+        25 => format!("+1 {a}-{e}-{l}"),
+        26 => format!("+49 (0)30 {}", r.digits(6)),
+        27 => format!("{a}-{e}-{l} ext. {}", r.range(1, 999)),
+        28 => format!("(+1) {a} {e} {l}"),
+        29 => format!("+1 ({a}){e}-{l}"),
         0 => format!("({a}) {e}-{l}"),
         1 => format!("{a}-{e}-{l}"),
         2 => format!("{a}.{e}.{l}"),
@@ -301,7 +339,11 @@ fn b64url(bytes: &[u8]) -> String {
 
 fn jwt(r: &mut Rng) -> String {
     let alg = r.pick(&["HS256", "RS256", "ES256", "none"]);
-    let header = if r.chance(0.5) { format!("{{\"alg\":\"{alg}\",\"typ\":\"JWT\"}}") } else { format!("{{\"typ\":\"JWT\",\"alg\":\"{alg}\"}}") };
+    let header = if r.chance(0.5) {
+        format!("{{\"alg\":\"{alg}\",\"typ\":\"JWT\"}}")
+    } else {
+        format!("{{\"typ\":\"JWT\",\"alg\":\"{alg}\"}}")
+    };
     let payload = format!("{{\"sub\":\"{}\",\"iat\":{}}}", r.digits(8), r.range(1_500_000_000, 1_800_000_000));
     let sig = if *alg == "none" { String::new() } else { r.chars_from(B64URL, 43) };
     format!("{}.{}.{}", b64url(header.as_bytes()), b64url(payload.as_bytes()), sig)
@@ -316,7 +358,10 @@ fn pem(r: &mut Rng) -> String {
 fn mixed40(r: &mut Rng) -> String {
     loop {
         let s = r.chars_from(B64, 40);
-        if s.bytes().any(|c| c.is_ascii_uppercase()) && s.bytes().any(|c| c.is_ascii_lowercase()) && s.bytes().any(|c| c.is_ascii_digit()) {
+        if s.bytes().any(|c| c.is_ascii_uppercase())
+            && s.bytes().any(|c| c.is_ascii_lowercase())
+            && s.bytes().any(|c| c.is_ascii_digit())
+        {
             return s;
         }
     }
@@ -340,9 +385,17 @@ fn secret_value(r: &mut Rng, entity: &str) -> String {
                 format!("gh{}_{}", r.pick(&["p", "o", "u", "s", "r"]), r.chars_from(ALNUM, 36))
             }
         }
-        "SLACK_TOKEN" => format!("xox{}-{}-{}-{}", r.pick(&["b", "p", "a", "r"]), r.digits(12), r.digits(13), r.chars_from(ALNUM, 24)),
+        "SLACK_TOKEN" => format!(
+            "xox{}-{}-{}-{}",
+            r.pick(&["b", "p", "a", "r"]),
+            r.digits(12),
+            r.digits(13),
+            r.chars_from(ALNUM, 24)
+        ),
         "GOOGLE_API_KEY" => format!("AIza{}", r.chars_from(B64URL, 35)),
-        "STRIPE_KEY" => format!("{}_{}_{}", r.pick(&["sk", "rk"]), r.pick(&["live", "test"]), r.set_between(ALNUM, 24, 99)),
+        "STRIPE_KEY" => {
+            format!("{}_{}_{}", r.pick(&["sk", "rk"]), r.pick(&["live", "test"]), r.set_between(ALNUM, 24, 99))
+        }
         "JWT" => jwt(r),
         "PRIVATE_KEY" => pem(r),
         _ => r.set_between(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~", 24, 64),
@@ -350,8 +403,33 @@ fn secret_value(r: &mut Rng, entity: &str) -> String {
 }
 
 fn address(r: &mut Rng) -> String {
-    let street = r.pick(&["Maple", "Oak", "Evergreen", "Baker", "Sunset", "Main", "Pine", "Lakeview", "Cedar Hill", "Martin Luther King"]);
-    let kind = r.pick(&["Street", "St", "Avenue", "Ave", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Drive", "Court", "Way", "Terrace"]);
+    let street = r.pick(&[
+        "Maple",
+        "Oak",
+        "Evergreen",
+        "Baker",
+        "Sunset",
+        "Main",
+        "Pine",
+        "Lakeview",
+        "Cedar Hill",
+        "Martin Luther King",
+    ]);
+    let kind = r.pick(&[
+        "Street",
+        "St",
+        "Avenue",
+        "Ave",
+        "Road",
+        "Rd",
+        "Boulevard",
+        "Blvd",
+        "Lane",
+        "Drive",
+        "Court",
+        "Way",
+        "Terrace",
+    ]);
     let base = format!("{} {street} {kind}", r.range(1, 9999));
     match r.below(3) {
         0 => base,
@@ -380,9 +458,18 @@ fn evade(r: &mut Rng, v: &str) -> String {
         }
         2 => v
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '@' || c == '.' { char::from_u32(c as u32 + 0xfee0).unwrap_or(c) } else { c })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '@' || c == '.' {
+                    char::from_u32(c as u32 + 0xfee0).unwrap_or(c)
+                } else {
+                    c
+                }
+            })
             .collect(),
-        _ => v.chars().map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 - 0x30 + 0x0660).unwrap_or(c) } else { c }).collect(),
+        _ => v
+            .chars()
+            .map(|c| if c.is_ascii_digit() { char::from_u32(c as u32 - 0x30 + 0x0660).unwrap_or(c) } else { c })
+            .collect(),
     }
 }
 
@@ -410,7 +497,10 @@ pub fn entity_case(r: &mut Rng, entity: &'static str, evasion_rate: f64) -> Case
         "US_SSN" => {
             let (a, g, s) = ssn_parts(r);
             match r.below(4) {
-                0 => (format!("{a}{g}{s}"), r.pick(&["SSN: {}", "my social security number is {}", "ssn {}"]).to_string()),
+                0 => (
+                    format!("{a}{g}{s}"),
+                    r.pick(&["SSN: {}", "my social security number is {}", "ssn {}"]).to_string(),
+                ),
                 1 => (format!("{a} {g} {s}"), r.pick(&FRAMES).to_string()),
                 _ => (format!("{a}-{g}-{s}"), r.pick(&FRAMES).to_string()),
             }
@@ -436,17 +526,44 @@ pub fn entity_case(r: &mut Rng, entity: &'static str, evasion_rate: f64) -> Case
         }
         "AWS_SECRET_KEY" => (
             secret_value(r, entity),
-            r.pick(&["aws_secret_access_key = {}", "AWS secret key: {}", "\"SecretAccessKey\": \"{}\"", "export AWS_SECRET_ACCESS_KEY={}"]).to_string(),
+            r.pick(&[
+                "aws_secret_access_key = {}",
+                "AWS secret key: {}",
+                "\"SecretAccessKey\": \"{}\"",
+                "export AWS_SECRET_ACCESS_KEY={}",
+            ])
+            .to_string(),
         ),
-        "BEARER_TOKEN" => (secret_value(r, entity), r.pick(&["Authorization: Bearer {}", "curl -H 'Authorization: Bearer {}' https://api.x.io", "\"authorization\": \"Bearer {}\""]).to_string()),
+        "BEARER_TOKEN" => (
+            secret_value(r, entity),
+            r.pick(&[
+                "Authorization: Bearer {}",
+                "curl -H 'Authorization: Bearer {}' https://api.x.io",
+                "\"authorization\": \"Bearer {}\"",
+            ])
+            .to_string(),
+        ),
         "PERSON" => {
             let name = format!("{} {}", r.pick(&FIRST), r.pick(&LAST));
-            (name, r.pick(&["Hi, my name is {} and I need help.", "Dear {},", "Name: {}\nRole: admin", "Best regards,\n{}", "Please ask Dr. {} about it."]).to_string())
+            (
+                name,
+                r.pick(&[
+                    "Hi, my name is {} and I need help.",
+                    "Dear {},",
+                    "Name: {}\nRole: admin",
+                    "Best regards,\n{}",
+                    "Please ask Dr. {} about it.",
+                ])
+                .to_string(),
+            )
         }
-        "ADDRESS" => (address(r), r.pick(&["Ship it to {} please.", "Address: {}\n", "I moved to {} last year."]).to_string()),
+        "ADDRESS" => {
+            (address(r), r.pick(&["Ship it to {} please.", "Address: {}\n", "I moved to {} last year."]).to_string())
+        }
         _ => (secret_value(r, entity), r.pick(&FRAMES).to_string()),
     };
-    let evasive = evasion_rate > 0.0 && r.chance(evasion_rate) && !matches!(entity, "PRIVATE_KEY" | "PERSON" | "ADDRESS");
+    let evasive =
+        evasion_rate > 0.0 && r.chance(evasion_rate) && !matches!(entity, "PRIVATE_KEY" | "PERSON" | "ADDRESS");
     let value = if evasive { evade(r, &value) } else { value };
     let (text, at) = fill(&frame, &value);
     Case { labels: vec![Label { start: at, end: at + value.len(), entity }], text, decoy: "", evasive }
@@ -454,7 +571,33 @@ pub fn entity_case(r: &mut Rng, entity: &'static str, evasion_rate: f64) -> Case
 
 /// A sentence that looks number- or key-like but holds no PII.
 pub fn decoy_case(r: &mut Rng) -> Case {
-    let (family, v): (&'static str, String) = match r.below(30) {
+    let (family, v): (&'static str, String) = match r.below(38) {
+        30 => (
+            "room_and_floor",
+            format!("room {} on floor {}, building {}", r.range(100, 999), r.range(1, 40), r.range(1, 9)),
+        ),
+        31 => ("serial", format!("serial no. {}", r.digits_between(9, 11))),
+        32 => ("dimensions", format!("{} x {} x {} mm", r.range(10, 999), r.range(10, 999), r.range(10, 999))),
+        33 => ("math", format!("{} + {} = {}", r.digits(4), r.digits(4), r.digits(5))),
+        34 => (
+            "list_of_years",
+            format!(
+                "{}, {}, {} and {}",
+                r.range(1990, 2030),
+                r.range(1990, 2030),
+                r.range(1990, 2030),
+                r.range(1990, 2030)
+            ),
+        ),
+        35 => (
+            "version_triplet_build",
+            format!("{}.{}.{} build {}", r.range(0, 20), r.range(0, 99), r.range(0, 99), r.digits(5)),
+        ),
+        36 => (
+            "time_range",
+            format!("{:02}:{:02}-{:02}:{:02}", r.range(0, 23), r.range(0, 59), r.range(0, 23), r.range(0, 59)),
+        ),
+        37 => ("amount_list", format!("{} {} {} and {}", r.digits(4), r.digits(4), r.digits(4), r.digits(4))),
         0 => {
             let mut n = card_number(r).into_bytes();
             let last = n.len() - 1;
@@ -469,9 +612,21 @@ pub fn decoy_case(r: &mut Rng) -> Case {
         5 => ("date", format!("{:02}/{:02}/{}", r.range(1, 12), r.range(1, 28), r.range(1990, 2030))),
         6 => ("date", format!("{:02}.{:02}.{}", r.range(1, 28), r.range(1, 12), r.range(1990, 2030))),
         7 => ("time", format!("{:02}:{:02}:{:02}", r.range(0, 23), r.range(0, 59), r.range(0, 59))),
-        8 => ("timestamp", format!("{}-{:02}-{:02}T{:02}:{:02}:00Z", r.range(2000, 2030), r.range(1, 12), r.range(1, 28), r.range(0, 23), r.range(0, 59))),
+        8 => (
+            "timestamp",
+            format!(
+                "{}-{:02}-{:02}T{:02}:{:02}:00Z",
+                r.range(2000, 2030),
+                r.range(1, 12),
+                r.range(1, 28),
+                r.range(0, 23),
+                r.range(0, 59)
+            ),
+        ),
         9 => ("version", format!("v{}.{}.{}.{}", r.range(0, 20), r.range(0, 99), r.range(0, 99), r.range(0, 999))),
-        10 => ("version", format!("version {}.{}.{}.{}", r.range(0, 20), r.range(0, 99), r.range(0, 99), r.range(0, 255))),
+        10 => {
+            ("version", format!("version {}.{}.{}.{}", r.range(0, 20), r.range(0, 99), r.range(0, 99), r.range(0, 255)))
+        }
         11 => ("semver", format!("{}.{}.{}", r.range(0, 20), r.range(0, 99), r.range(0, 99))),
         12 => {
             let h = r.chars_from(HEX, 32);
@@ -488,23 +643,52 @@ pub fn decoy_case(r: &mut Rng) -> Case {
         18 => {
             let (_, g, s) = ssn_parts(r);
             let area = r.pick(&["000", "666", "900", "987", "999"]).to_string();
-            ("invalid_ssn", match r.below(3) {
-                0 => format!("{area}-{g}-{s}"),
-                1 => format!("{:03}-00-{s}", r.range(1, 665)),
-                _ => format!("{:03}-{g}-0000", r.range(1, 665)),
-            })
+            (
+                "invalid_ssn",
+                match r.below(3) {
+                    0 => format!("{area}-{g}-{s}"),
+                    1 => format!("{:03}-00-{s}", r.range(1, 665)),
+                    _ => format!("{:03}-{g}-0000", r.range(1, 665)),
+                },
+            )
         }
         19 => {
             let mut v = iban(r).into_bytes();
             v[2] = b'0' + ((v[2] - b'0' + 1) % 10);
             ("invalid_iban", group(&String::from_utf8(v).unwrap_or_default(), &[4; 9], " "))
         }
-        20 => ("model_id", r.pick(&["openai/gpt-4o-2024-08-06", "anthropic/claude-3.5-sonnet-20240620", "meta-llama/llama-3.1-405b-instruct", "google/gemini-2.0-flash-001", "mistralai/mixtral-8x7b-instruct:free", "openai/gpt-4o-mini-2024-07-18"]).to_string()),
+        20 => (
+            "model_id",
+            r.pick(&[
+                "openai/gpt-4o-2024-08-06",
+                "anthropic/claude-3.5-sonnet-20240620",
+                "meta-llama/llama-3.1-405b-instruct",
+                "google/gemini-2.0-flash-001",
+                "mistralai/mixtral-8x7b-instruct:free",
+                "openai/gpt-4o-mini-2024-07-18",
+            ])
+            .to_string(),
+        ),
         21 => ("number", format!("{}.{}", r.range(0, 999), r.digits_between(2, 9))),
         22 => ("number", format!("{},{:03},{:03}", r.range(1, 999), r.range(0, 999), r.range(0, 999))),
         23 => ("coordinates", format!("{}.{}, -{}.{}", r.range(10, 60), r.digits(4), r.range(70, 130), r.digits(4))),
         24 => ("isbn", format!("978-{}-{}-{}-{}", r.range(0, 9), r.digits(2), r.digits(6), r.range(0, 9))),
-        25 => ("code_like", r.pick(&["icon@2x.png", "lodash@4.17.21", "@types/node", "std::vec::Vec", "#ff00aa", "user@localhost", "sk-learn", "a::b", "12:30", "00:1a:2b:3c:4d:5e"]).to_string()),
+        25 => (
+            "code_like",
+            r.pick(&[
+                "icon@2x.png",
+                "lodash@4.17.21",
+                "@types/node",
+                "std::vec::Vec",
+                "#ff00aa",
+                "user@localhost",
+                "sk-learn",
+                "a::b",
+                "12:30",
+                "00:1a:2b:3c:4d:5e",
+            ])
+            .to_string(),
+        ),
         26 => ("unix_time", r.digits(10).replacen(|_: char| true, "1", 1)),
         27 => ("zip_and_percent", format!("ZIP {} grew {}%", r.digits(5), r.range(1, 99))),
         28 => ("phone_like_id", format!("ticket {}-{}", r.digits(3), r.digits(4))),
@@ -532,12 +716,70 @@ pub fn cases(seed: u64, entities: &[&'static str], per_entity: usize, decoys: us
 }
 
 const WORDS: [&str; 64] = [
-    "the", "model", "should", "summarize", "report", "quarterly", "results", "and", "explain", "why", "revenue",
-    "changed", "in", "each", "region", "please", "keep", "it", "short", "use", "bullet", "points", "where", "helpful",
-    "our", "team", "reviewed", "proposal", "last", "week", "considered", "risks", "customer", "feedback", "was",
-    "mostly", "positive", "but", "some", "users", "asked", "for", "clearer", "documentation", "about", "setup",
-    "process", "We", "The", "However", "Meanwhile", "analysis", "suggests", "that", "latency", "improved", "after",
-    "migration", "to", "new", "infrastructure", "although", "costs", "rose",
+    "the",
+    "model",
+    "should",
+    "summarize",
+    "report",
+    "quarterly",
+    "results",
+    "and",
+    "explain",
+    "why",
+    "revenue",
+    "changed",
+    "in",
+    "each",
+    "region",
+    "please",
+    "keep",
+    "it",
+    "short",
+    "use",
+    "bullet",
+    "points",
+    "where",
+    "helpful",
+    "our",
+    "team",
+    "reviewed",
+    "proposal",
+    "last",
+    "week",
+    "considered",
+    "risks",
+    "customer",
+    "feedback",
+    "was",
+    "mostly",
+    "positive",
+    "but",
+    "some",
+    "users",
+    "asked",
+    "for",
+    "clearer",
+    "documentation",
+    "about",
+    "setup",
+    "process",
+    "We",
+    "The",
+    "However",
+    "Meanwhile",
+    "analysis",
+    "suggests",
+    "that",
+    "latency",
+    "improved",
+    "after",
+    "migration",
+    "to",
+    "new",
+    "infrastructure",
+    "although",
+    "costs",
+    "rose",
 ];
 
 /// PII-free prose (with ordinary numbers and capitals), about `bytes` long.
@@ -588,11 +830,33 @@ pub fn code(r: &mut Rng, bytes: usize) -> String {
     let mut s = String::with_capacity(bytes + 256);
     while s.len() < bytes {
         match r.below(6) {
-            0 => s.push_str(&format!("{{\"id\": \"{}\", \"count\": {}, \"ok\": true}},\n", r.chars_from(HEX, 24), r.range(0, 100000))),
-            1 => s.push_str(&format!("fn handle_{}(req: &Request) -> Result<Response, Error> {{\n    let x = req.body.len() * {};\n", r.below(100), r.range(1, 64))),
-            2 => s.push_str(&format!("    if value > {} && flags & 0x{:x} != 0 {{ return Err(Error::Invalid); }}\n", r.range(0, 9999), r.range(0, 255))),
-            3 => s.push_str(&format!("import {{ {} }} from \"./lib/{}\";\nconst url = \"https://api.example.com/v1/items/{}\";\n", r.pick(&WORDS), r.pick(&WORDS), r.range(1, 99999))),
-            4 => s.push_str(&format!("# commit {} on 2024-0{}-1{} by ci\n", r.chars_from(HEX, 40), r.range(1, 9), r.range(0, 9))),
+            0 => s.push_str(&format!(
+                "{{\"id\": \"{}\", \"count\": {}, \"ok\": true}},\n",
+                r.chars_from(HEX, 24),
+                r.range(0, 100000)
+            )),
+            1 => s.push_str(&format!(
+                "fn handle_{}(req: &Request) -> Result<Response, Error> {{\n    let x = req.body.len() * {};\n",
+                r.below(100),
+                r.range(1, 64)
+            )),
+            2 => s.push_str(&format!(
+                "    if value > {} && flags & 0x{:x} != 0 {{ return Err(Error::Invalid); }}\n",
+                r.range(0, 9999),
+                r.range(0, 255)
+            )),
+            3 => s.push_str(&format!(
+                "import {{ {} }} from \"./lib/{}\";\nconst url = \"https://api.example.com/v1/items/{}\";\n",
+                r.pick(&WORDS),
+                r.pick(&WORDS),
+                r.range(1, 99999)
+            )),
+            4 => s.push_str(&format!(
+                "# commit {} on 2024-0{}-1{} by ci\n",
+                r.chars_from(HEX, 40),
+                r.range(1, 9),
+                r.range(0, 9)
+            )),
             _ => s.push_str(&format!("    std::collections::HashMap::<String, u32>::new(); // {}\n", r.pick(&WORDS))),
         }
     }
@@ -655,13 +919,21 @@ impl Report {
     }
     /// A fixed-width table.
     pub fn table(&self) -> String {
-        let mut s = format!("{:<16} {:>7} {:>8} {:>10} {:>11}\n", "entity", "labels", "recall", "precision", "exact-span");
+        let mut s =
+            format!("{:<16} {:>7} {:>8} {:>10} {:>11}\n", "entity", "labels", "recall", "precision", "exact-span");
         for (e, st) in &self.stats {
             if st.labels == 0 && st.detections == 0 {
                 continue;
             }
             let exact = if st.found == 0 { 0.0 } else { st.exact as f64 / st.found as f64 };
-            s.push_str(&format!("{:<16} {:>7} {:>8.4} {:>10.4} {:>11.4}\n", e, st.labels, st.recall(), st.precision(), exact));
+            s.push_str(&format!(
+                "{:<16} {:>7} {:>8.4} {:>10.4} {:>11.4}\n",
+                e,
+                st.labels,
+                st.recall(),
+                st.precision(),
+                exact
+            ));
         }
         s.push_str(&format!(
             "decoys: {} cases, {} with a finding -> false-positive rate {:.4}\n",

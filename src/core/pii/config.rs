@@ -137,9 +137,10 @@ mod tests {
 
     #[test]
     fn actions_parse_from_lower_case_names() {
-        let c: PiiConfig =
-            serde_json::from_str(r#"{"entities": {"EMAIL": "hash", "PHONE": "off", "US_SSN": "block", "IBAN": "flag"}}"#)
-                .unwrap();
+        let c: PiiConfig = serde_json::from_str(
+            r#"{"entities": {"EMAIL": "hash", "PHONE": "off", "US_SSN": "block", "IBAN": "flag"}}"#,
+        )
+        .unwrap();
         assert_eq!(c.entities.get("EMAIL"), Some(&Action::Hash));
         assert_eq!(c.entities.get("PHONE"), Some(&Action::Off));
         assert!(serde_json::from_str::<PiiConfig>(r#"{"entities": {"EMAIL": "mask"}}"#).is_err());

@@ -66,7 +66,9 @@ impl Automaton {
                 st = if next == NONE {
                     let new = own.len();
                     if (new + 1) * stride > MAX_TABLE {
-                        return Err(format!("terms need more than {MAX_TABLE} table entries; use fewer or shorter terms"));
+                        return Err(format!(
+                            "terms need more than {MAX_TABLE} table entries; use fewer or shorter terms"
+                        ));
                     }
                     trans.extend(std::iter::repeat_n(NONE, stride));
                     own.push(Vec::new());

@@ -204,9 +204,7 @@ pub fn resolve(found: &mut Vec<Finding>) {
     if found.len() < 2 {
         return;
     }
-    found.sort_unstable_by(|a, b| {
-        a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(rank(a.kind).cmp(&rank(b.kind)))
-    });
+    found.sort_unstable_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(rank(a.kind).cmp(&rank(b.kind))));
     let mut last_end = 0usize;
     let mut first = true;
     found.retain(|f| {

@@ -143,11 +143,8 @@ impl Redactor {
     /// `profiles.confidential.pii`), used in errors such as `profiles.confidential.pii.custom[2].pattern`.
     /// `pseudonym_key` is the top-level key for the `hash` action.
     pub fn compile(cfg: &PiiConfig, pseudonym_key: Option<&[u8]>, path: &str) -> Result<Self, ConfigError> {
-        let mut actions = if cfg.builtin_defaults {
-            Entity::ALL.map(Entity::default_action)
-        } else {
-            [Action::Off; ENTITY_COUNT]
-        };
+        let mut actions =
+            if cfg.builtin_defaults { Entity::ALL.map(Entity::default_action) } else { [Action::Off; ENTITY_COUNT] };
         if let Some(&a) = cfg.entities.get(SECRETS_GROUP) {
             for e in Entity::ALL.iter().filter(|e| e.is_secret()) {
                 if let Some(slot) = actions.get_mut(e.index()) {
@@ -160,7 +157,10 @@ impl Redactor {
                 continue;
             }
             let e = Entity::from_name(name).ok_or_else(|| {
-                ConfigError::new(format!("{path}.entities.{name}"), format!("unknown entity; expected one of {}", names_list()))
+                ConfigError::new(
+                    format!("{path}.entities.{name}"),
+                    format!("unknown entity; expected one of {}", names_list()),
+                )
             })?;
             if let Some(slot) = actions.get_mut(e.index()) {
                 *slot = a;
@@ -209,7 +209,10 @@ impl Redactor {
         for (i, d) in cfg.dictionaries.iter().enumerate() {
             let dpath = format!("{path}.dictionaries[{i}]");
             if !custom::valid_name(&d.name) {
-                return Err(ConfigError::new(format!("{dpath}.name"), "must match [A-Z][A-Z0-9_]* and be at most 64 characters"));
+                return Err(ConfigError::new(
+                    format!("{dpath}.name"),
+                    "must match [A-Z][A-Z0-9_]* and be at most 64 characters",
+                ));
             }
             if d.action == Action::Off {
                 continue;
@@ -236,9 +239,11 @@ impl Redactor {
             r.dicts.push((d.name.clone(), d.action));
         }
         if !patterns.is_empty() {
-            r.automaton = Some(Automaton::build(&patterns).map_err(|m| ConfigError::new(format!("{path}.dictionaries"), m))?);
+            r.automaton =
+                Some(Automaton::build(&patterns).map_err(|m| ConfigError::new(format!("{path}.dictionaries"), m))?);
         }
-        r.allow = cfg.allow.iter().map(|a| View::new(a.trim()).text().to_lowercase()).filter(|a| !a.is_empty()).collect();
+        r.allow =
+            cfg.allow.iter().map(|a| View::new(a.trim()).text().to_lowercase()).filter(|a| !a.is_empty()).collect();
         if let Some(first) = hash_users.first() {
             match pseudonym_key {
                 None => {
@@ -267,8 +272,12 @@ impl Redactor {
     fn kind_info(&self, k: Kind) -> (&str, Action) {
         match k {
             Kind::Builtin(e) => (e.name(), self.action(e)),
-            Kind::Custom(i) => self.custom.get(usize::from(i)).map_or(("CUSTOM", Action::Flag), |c| (c.name.as_str(), c.action)),
-            Kind::Dict(i) => self.dicts.get(usize::from(i)).map_or(("DICTIONARY", Action::Flag), |d| (d.0.as_str(), d.1)),
+            Kind::Custom(i) => {
+                self.custom.get(usize::from(i)).map_or(("CUSTOM", Action::Flag), |c| (c.name.as_str(), c.action))
+            }
+            Kind::Dict(i) => {
+                self.dicts.get(usize::from(i)).map_or(("DICTIONARY", Action::Flag), |d| (d.0.as_str(), d.1))
+            }
         }
     }
 
@@ -358,7 +367,9 @@ impl Redactor {
             Kind::Builtin(Entity::Phone | Entity::UsSsn | Entity::CreditCard) => {
                 value.chars().filter(char::is_ascii_digit).collect()
             }
-            Kind::Builtin(Entity::Iban) => value.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect(),
+            Kind::Builtin(Entity::Iban) => {
+                value.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect()
+            }
             Kind::Builtin(Entity::Email | Entity::IpAddress | Entity::Person | Entity::Address) | Kind::Dict(_) => {
                 value.to_lowercase()
             }

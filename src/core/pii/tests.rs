@@ -51,7 +51,8 @@ fn hash_gives_stable_keyed_pseudonyms_that_ignore_formatting() {
     let (e1, _) = scan(&r, "JANE@corp.io");
     let (e2, _) = scan(&r, "jane@corp.io");
     assert_eq!(e1, e2);
-    let other = Redactor::compile(&cfg(r#"{"entities": {"PHONE": "hash"}}"#), Some(b"another-key-0123456"), "p").unwrap();
+    let other =
+        Redactor::compile(&cfg(r#"{"entities": {"PHONE": "hash"}}"#), Some(b"another-key-0123456"), "p").unwrap();
     assert_ne!(scan(&other, "call 415-555-0132").0, a);
 }
 
@@ -88,7 +89,8 @@ fn custom_pattern_errors_name_the_exact_index() {
     assert_eq!(e.path, "profiles.confidential.pii.custom[2].pattern");
     let e = Redactor::compile(&cfg(r#"{"custom": [{"name": "EMAIL", "pattern": "x+"}]}"#), None, "p").unwrap_err();
     assert_eq!(e.path, "p.custom[0].name");
-    let e = Redactor::compile(&cfg(r#"{"dictionaries": [{"name": "D", "terms": ["ok", "  "]}]}"#), None, "p").unwrap_err();
+    let e =
+        Redactor::compile(&cfg(r#"{"dictionaries": [{"name": "D", "terms": ["ok", "  "]}]}"#), None, "p").unwrap_err();
     assert_eq!(e.path, "p.dictionaries[0].terms[1]");
 }
 

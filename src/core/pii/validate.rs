@@ -37,10 +37,11 @@ pub fn card_iin_ok(digits: &[u8]) -> bool {
     let visa = p1 == 4 && matches!(len, 13 | 16 | 19);
     let mastercard = ((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) && len == 16;
     let amex = (p2 == 34 || p2 == 37) && len == 15;
-    let discover =
-        (p4 == 6011 || p2 == 65 || (644..=649).contains(&p3) || (622126..=622925).contains(&p6)) && (16..=19).contains(&len);
+    let discover = (p4 == 6011 || p2 == 65 || (644..=649).contains(&p3) || (622126..=622925).contains(&p6))
+        && (16..=19).contains(&len);
     let jcb = (3528..=3589).contains(&p4) && (16..=19).contains(&len);
-    let diners = ((300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&len);
+    let diners =
+        ((300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&len);
     let unionpay = p2 == 62 && (16..=19).contains(&len);
     let maestro = (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)) && (13..=19).contains(&len);
     let mir = (2200..=2204).contains(&p4) && (16..=19).contains(&len);

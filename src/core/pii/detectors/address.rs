@@ -7,17 +7,52 @@ use crate::core::pii::entity::Entity;
 use crate::core::pii::text::{at, before, digits_end, is_word};
 
 const STREET_TYPES: [&[u8]; 38] = [
-    b"street", b"st", b"avenue", b"ave", b"road", b"rd", b"boulevard", b"blvd", b"lane", b"ln", b"drive", b"dr",
-    b"court", b"ct", b"way", b"place", b"pl", b"terrace", b"ter", b"parkway", b"pkwy", b"highway", b"hwy",
-    b"circle", b"cir", b"square", b"sq", b"trail", b"trl", b"crescent", b"close", b"alley", b"plaza", b"loop",
-    b"row", b"strasse", b"walk", b"mews",
+    b"street",
+    b"st",
+    b"avenue",
+    b"ave",
+    b"road",
+    b"rd",
+    b"boulevard",
+    b"blvd",
+    b"lane",
+    b"ln",
+    b"drive",
+    b"dr",
+    b"court",
+    b"ct",
+    b"way",
+    b"place",
+    b"pl",
+    b"terrace",
+    b"ter",
+    b"parkway",
+    b"pkwy",
+    b"highway",
+    b"hwy",
+    b"circle",
+    b"cir",
+    b"square",
+    b"sq",
+    b"trail",
+    b"trl",
+    b"crescent",
+    b"close",
+    b"alley",
+    b"plaza",
+    b"loop",
+    b"row",
+    b"strasse",
+    b"walk",
+    b"mews",
 ];
 const UNITS: [&[u8]; 7] = [b"apt", b"apartment", b"suite", b"ste", b"unit", b"floor", b"fl"];
 const DIRECTIONS: [&[u8]; 8] = [b"n", b"s", b"e", b"w", b"nw", b"ne", b"sw", b"se"];
 
 /// End of the word starting at `i` (letters, digits, `'`, `-`).
 fn word_end(b: &[u8], mut i: usize) -> usize {
-    while at(b, i).is_ascii_alphanumeric() || (matches!(at(b, i), b'\'' | b'-') && at(b, i + 1).is_ascii_alphanumeric()) {
+    while at(b, i).is_ascii_alphanumeric() || (matches!(at(b, i), b'\'' | b'-') && at(b, i + 1).is_ascii_alphanumeric())
+    {
         i += 1;
     }
     i
@@ -55,9 +90,9 @@ fn street(b: &[u8], num: usize) -> Option<usize> {
             return Some(end);
         }
         let first = at(b, s);
-        let ordinal = first.is_ascii_digit() && b.get(e.saturating_sub(2)..e).is_some_and(|x| {
-            [&b"st"[..], b"nd", b"rd", b"th"].iter().any(|o| x.eq_ignore_ascii_case(o))
-        });
+        let ordinal = first.is_ascii_digit()
+            && b.get(e.saturating_sub(2)..e)
+                .is_some_and(|x| [&b"st"[..], b"nd", b"rd", b"th"].iter().any(|o| x.eq_ignore_ascii_case(o)));
         if !first.is_ascii_uppercase() && !ordinal {
             return None;
         }
@@ -96,7 +131,10 @@ fn tail(b: &[u8], mut end: usize) -> usize {
             }
         }
         let st = if at(b, c) == b',' { c + 2 } else { c + 1 };
-        let state_ok = matches!(at(b, st - 1), b' ') && at(b, st).is_ascii_uppercase() && at(b, st + 1).is_ascii_uppercase() && !is_word(at(b, st + 2));
+        let state_ok = matches!(at(b, st - 1), b' ')
+            && at(b, st).is_ascii_uppercase()
+            && at(b, st + 1).is_ascii_uppercase()
+            && !is_word(at(b, st + 2));
         if state_ok {
             end = st + 2;
             if at(b, end) == b' ' && digits_end(b, end + 1) == end + 6 {
@@ -143,9 +181,15 @@ mod tests {
 
     #[test]
     fn it_finds_street_addresses_with_units_and_zip() {
-        assert_eq!(addrs("Ship to 742 Evergreen Terrace, Springfield, IL 62704 today"), vec!["742 Evergreen Terrace, Springfield, IL 62704"]);
+        assert_eq!(
+            addrs("Ship to 742 Evergreen Terrace, Springfield, IL 62704 today"),
+            vec!["742 Evergreen Terrace, Springfield, IL 62704"]
+        );
         assert_eq!(addrs("at 221B Baker Street."), vec!["221B Baker Street"]);
-        assert_eq!(addrs("1600 Pennsylvania Ave NW, Washington, DC 20500"), vec!["1600 Pennsylvania Ave NW, Washington, DC 20500"]);
+        assert_eq!(
+            addrs("1600 Pennsylvania Ave NW, Washington, DC 20500"),
+            vec!["1600 Pennsylvania Ave NW, Washington, DC 20500"]
+        );
         assert_eq!(addrs("10 Downing St, Apt 4B"), vec!["10 Downing St, Apt 4B"]);
     }
 

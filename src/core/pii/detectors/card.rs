@@ -17,6 +17,25 @@ fn grouping_ok(c: &Cluster, s: usize, e: usize) -> bool {
     fours || amex_diners || singles
 }
 
+/// If groups `s..` look like a card grouped by fours (three or more groups, 13–19 digits) that
+/// failed validation, the group after them: their digits are not re-read as a phone number.
+pub fn shaped_end(c: &Cluster, s: usize) -> Option<usize> {
+    let mut e = s;
+    let mut total = 0;
+    while e < c.n && c.len(e) == 4 && total + 4 <= 19 {
+        total += 4;
+        e += 1;
+        if e < c.n && c.sep(e - 1).0 & !(SP | DASH) != 0 {
+            break;
+        }
+    }
+    if e > s && e < c.n && (1..=4).contains(&c.len(e)) && total + c.len(e) <= 19 && c.sep(e - 1).0 & !(SP | DASH) == 0 {
+        total += c.len(e);
+        e += 1;
+    }
+    (e - s >= 3 && (13..=19).contains(&total)).then_some(e)
+}
+
 /// A card number made of groups `s..` of the cluster.
 pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
     if !c.left_ok(s) {
@@ -81,6 +100,13 @@ mod tests {
     #[test]
     fn it_finds_a_card_followed_by_an_expiry_group() {
         assert_eq!(card("4111 1111 1111 1111 12 27"), Some("4111 1111 1111 1111"));
+    }
+
+    #[test]
+    fn an_invalid_card_grouped_by_fours_is_shaped() {
+        let t = b"3678 0718 1922 90.";
+        assert_eq!(shaped_end(&Cluster::parse(t, 0), 0), Some(4));
+        assert_eq!(shaped_end(&Cluster::parse(b"020 7946 0958", 0), 0), None);
     }
 
     #[test]

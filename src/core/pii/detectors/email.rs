@@ -82,7 +82,10 @@ mod tests {
 
     #[test]
     fn it_finds_plus_tags_and_subdomains() {
-        assert_eq!(email("write to john.doe+billing@mail.corp.example.co.uk now"), Some("john.doe+billing@mail.corp.example.co.uk"));
+        assert_eq!(
+            email("write to john.doe+billing@mail.corp.example.co.uk now"),
+            Some("john.doe+billing@mail.corp.example.co.uk")
+        );
     }
 
     #[test]

@@ -62,7 +62,7 @@ fn find_inner(b: &[u8], p: usize, shape: &mut Shape) -> Option<usize> {
             n += 1;
             i += 1;
         } else if n >= 4 && matches!(x, b' ' | b'-' | b'\t' | b'\n') && at(b, i + 1).is_ascii_alphanumeric() {
-            strict &= n % 4 == 0;
+            strict &= n.is_multiple_of(4);
             i += 1;
         } else {
             return None;

@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn it_finds_ipv6_in_full_and_compressed_forms() {
-        assert_eq!(v6("at 2001:0db8:85a3:0000:0000:8a2e:0370:7334 ok"), Some("2001:0db8:85a3:0000:0000:8a2e:0370:7334"));
+        assert_eq!(
+            v6("at 2001:0db8:85a3:0000:0000:8a2e:0370:7334 ok"),
+            Some("2001:0db8:85a3:0000:0000:8a2e:0370:7334")
+        );
         assert_eq!(v6("at fe80::1ff:fe23:4567:890a."), Some("fe80::1ff:fe23:4567:890a"));
         assert_eq!(v6("[2001:db8::1]:443"), Some("2001:db8::1"));
         assert_eq!(v6("::ffff:192.0.2.128 x"), Some("::ffff:192.0.2.128"));
@@ -160,7 +163,9 @@ mod tests {
 
     #[test]
     fn times_macs_and_paths_are_not_ipv6() {
-        for t in ["at 12:30:45", "mac 00:1a:2b:3c:4d:5e", "std::vec::Vec", "a:b", "::1", "Note: fine", "1:2:3:4:5:6:7:8:9"] {
+        for t in
+            ["at 12:30:45", "mac 00:1a:2b:3c:4d:5e", "std::vec::Vec", "a:b", "::1", "Note: fine", "1:2:3:4:5:6:7:8:9"]
+        {
             assert_eq!(v6(t), None, "{t}");
         }
     }

@@ -203,8 +203,15 @@ pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
         let hit = None
             .or_else(|| on.has(Entity::IpAddress).then(|| ip::v4_at(&c, s)).flatten().map(|h| (h, Entity::IpAddress)))
             .or_else(|| on.has(Entity::CreditCard).then(|| card::at(&c, s)).flatten().map(|h| (h, Entity::CreditCard)))
-            .or_else(|| on.has(Entity::UsSsn).then(|| ssn::at(&c, s)).flatten().map(|h| (h, Entity::UsSsn)))
-            .or_else(|| on.has(Entity::Phone).then(|| phone::at(&c, s)).flatten().map(|h| (h, Entity::Phone)));
+            .or_else(|| on.has(Entity::UsSsn).then(|| ssn::at(&c, s)).flatten().map(|h| (h, Entity::UsSsn)));
+        if hit.is_none() && c.left_ok(s) {
+            // A card-shaped number that failed Luhn/IIN is not re-read as a phone number.
+            if let Some(e) = card::shaped_end(&c, s) {
+                s = e;
+                continue;
+            }
+        }
+        let hit = hit.or_else(|| on.has(Entity::Phone).then(|| phone::at(&c, s)).flatten().map(|h| (h, Entity::Phone)));
         match hit {
             Some((h, e)) => {
                 sink.push(h.start, h.end, e);

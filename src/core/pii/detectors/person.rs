@@ -7,18 +7,84 @@ use crate::core::pii::entity::Entity;
 use crate::core::pii::text::{at, before, starts_with_ci};
 
 const CUES: [&[u8]; 34] = [
-    b"my name is", b"name is", b"full name:", b"name:", b"i am", b"i'm", b"this is", b"dear", b"hi", b"hello",
-    b"hey", b"mr.", b"mrs.", b"ms.", b"dr.", b"mr", b"mrs", b"ms", b"dr", b"prof.", b"sincerely,", b"regards,",
-    b"thanks,", b"cheers,", b"best,", b"signed,", b"from:", b"to:", b"attn:", b"patient:", b"customer:",
-    b"employee:", b"contact:", b"called",
+    b"my name is",
+    b"name is",
+    b"full name:",
+    b"name:",
+    b"i am",
+    b"i'm",
+    b"this is",
+    b"dear",
+    b"hi",
+    b"hello",
+    b"hey",
+    b"mr.",
+    b"mrs.",
+    b"ms.",
+    b"dr.",
+    b"mr",
+    b"mrs",
+    b"ms",
+    b"dr",
+    b"prof.",
+    b"sincerely,",
+    b"regards,",
+    b"thanks,",
+    b"cheers,",
+    b"best,",
+    b"signed,",
+    b"from:",
+    b"to:",
+    b"attn:",
+    b"patient:",
+    b"customer:",
+    b"employee:",
+    b"contact:",
+    b"called",
 ];
 
 /// Capitalised words that follow cues without being names ("Hi Team", "Dear Customer").
 const STOP: [&[u8]; 40] = [
-    b"the", b"team", b"all", b"there", b"everyone", b"sir", b"madam", b"customer", b"support", b"friend",
-    b"friends", b"folks", b"guys", b"again", b"i", b"thanks", b"thank", b"please", b"good", b"hope", b"just",
-    b"not", b"sorry", b"here", b"looking", b"going", b"writing", b"happy", b"glad", b"interested", b"a", b"an",
-    b"my", b"your", b"our", b"we", b"it", b"this", b"that", b"user",
+    b"the",
+    b"team",
+    b"all",
+    b"there",
+    b"everyone",
+    b"sir",
+    b"madam",
+    b"customer",
+    b"support",
+    b"friend",
+    b"friends",
+    b"folks",
+    b"guys",
+    b"again",
+    b"i",
+    b"thanks",
+    b"thank",
+    b"please",
+    b"good",
+    b"hope",
+    b"just",
+    b"not",
+    b"sorry",
+    b"here",
+    b"looking",
+    b"going",
+    b"writing",
+    b"happy",
+    b"glad",
+    b"interested",
+    b"a",
+    b"an",
+    b"my",
+    b"your",
+    b"our",
+    b"we",
+    b"it",
+    b"this",
+    b"that",
+    b"user",
 ];
 
 fn name_word(b: &[u8], i: usize) -> Option<usize> {
@@ -89,7 +155,10 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
             continue;
         }
         let mut next = i + 1;
-        if matches!(c.to_ascii_lowercase(), b'm' | b'n' | b'f' | b'i' | b't' | b'd' | b'h' | b'p' | b's' | b'r' | b'c' | b'b' | b'a' | b'e') {
+        if matches!(
+            c.to_ascii_lowercase(),
+            b'm' | b'n' | b'f' | b'i' | b't' | b'd' | b'h' | b'p' | b's' | b'r' | b'c' | b'b' | b'a' | b'e'
+        ) {
             for cue in CUES {
                 let end = i + cue.len();
                 let last = cue.last().copied().unwrap_or(b' ');

@@ -17,7 +17,7 @@ const CONTEXT: [&[u8]; 11] =
     [b"phone", b"call", b"tel", b"mobile", b"cell", b"fax", b"sms", b"text me", b"whatsapp", b"dial", b"reach me"];
 
 /// Words right before a bare number that make it an identifier, not a phone number.
-pub const NOT_PHONE: [&[u8]; 7] = [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"#"];
+pub const NOT_PHONE: [&[u8]; 8] = [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"#", b"serial"];
 
 fn phone_sep(c: &Cluster, k: usize) -> bool {
     let (m, l) = c.sep(k);
@@ -89,11 +89,20 @@ fn nanp(c: &Cluster, s: usize) -> Option<Hit> {
         }
         k = s + 1;
     }
+    let single = |x: (u8, u8)| x.1 == 1 && matches!(x.0, SP | DASH | DOT);
+    // "415 5550132": area code, then the seven-digit local number (not "415.5550132", a decimal).
+    let sp_or_dash = |x: (u8, u8)| x.1 == 1 && matches!(x.0, SP | DASH);
+    if k + 1 < c.n && c.len(k) == 3 && c.len(k + 1) == 7 && sp_or_dash(c.sep(k)) && (k == s || c.sep(s).0 == c.sep(k).0)
+    {
+        if nanp_digits_ok(c.first(k), c.first(k + 1)) && c.right_ok(k + 2) {
+            return Some(Hit { next: k + 2, start: c.group(s).s, end: c.group(k + 1).e });
+        }
+        return None;
+    }
     if k + 2 >= c.n || c.len(k) != 3 || c.len(k + 1) != 3 || c.len(k + 2) != 4 {
         return None;
     }
     let (a, b) = (c.sep(k), c.sep(k + 1));
-    let single = |x: (u8, u8)| x.1 == 1 && matches!(x.0, SP | DASH | DOT);
     // "(415) 555-0132"; a parenthesis around the whole number is just a boundary.
     let paren = paren_before(c, k) && a.0 & CLOSE != 0 && a.0 & !(CLOSE | SP | DASH) == 0 && single(b);
     let seps_ok = paren || a == b && single(a) && (k == s || c.sep(s).0 == a.0);
@@ -180,6 +189,7 @@ mod tests {
         assert_eq!(phone("call (415) 555-0132"), Some("(415) 555-0132"));
         assert_eq!(phone("call (415)555-0132"), Some("(415)555-0132"));
         assert_eq!(phone("call 1-800-555-0199"), Some("1-800-555-0199"));
+        assert_eq!(phone("call 415 5550132"), Some("415 5550132"));
         assert_eq!(phone("tel:+14155550132"), Some("+14155550132"));
     }
 
@@ -206,7 +216,21 @@ mod tests {
 
     #[test]
     fn dates_ranges_versions_prices_and_ids_are_not_phones() {
-        for t in ["on 2024-08-06", "from 2019-2024", "v1.2.3", "$415.55", "id 415-555-01329", "at 10.30.2024", "x415-555-0132", "12/05/2024", "pi 3.14159265", "1.555.555.5555.5", "083-00-8551", "at 10:415-555-0132"] {
+        for t in [
+            "on 2024-08-06",
+            "from 2019-2024",
+            "v1.2.3",
+            "$415.55",
+            "id 415-555-01329",
+            "at 10.30.2024",
+            "x415-555-0132",
+            "12/05/2024",
+            "pi 3.14159265",
+            "1.555.555.5555.5",
+            "083-00-8551",
+            "at 10:415-555-0132",
+            "x 561.8216887",
+        ] {
             assert_eq!(phone(t), None, "{t}");
         }
     }

@@ -28,7 +28,8 @@ fn b64url(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
 }
 
-const AWS_PREFIXES: [&[u8]; 10] = [b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA", b"AIPA", b"ANPA", b"ANVA", b"ABIA", b"ACCA"];
+const AWS_PREFIXES: [&[u8]; 10] =
+    [b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA", b"AIPA", b"ANPA", b"ANVA", b"ABIA", b"ACCA"];
 
 fn classify(t: &[u8]) -> Option<Entity> {
     let rest = |n: usize| t.get(n..).unwrap_or(&[]);
@@ -254,7 +255,9 @@ mod tests {
 
     #[test]
     fn near_miss_shapes_are_not_keys() {
-        for t in ["sk-or-v1-abc", "sk-learn-is-a-library-name-ok", "ghp_short", "AKIAIOSFODNN7EXAMPL", "AIzaTooShort1234567"] {
+        for t in
+            ["sk-or-v1-abc", "sk-learn-is-a-library-name-ok", "ghp_short", "AKIAIOSFODNN7EXAMPL", "AIzaTooShort1234567"]
+        {
             assert!(scan(&format!("x {t} y")).is_empty(), "{t}");
         }
     }
@@ -264,7 +267,8 @@ mod tests {
         let k = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
         assert_eq!(scan(&format!("aws_secret_access_key = {k}")), vec![(Entity::AwsSecretKey, k)]);
         assert!(scan(&format!("token {k}")).is_empty());
-        assert!(scan("secret 3f786850e387550fdab836ed7e6dc881de23001b").is_empty()); // git sha
+        assert!(scan("secret 3f786850e387550fdab836ed7e6dc881de23001b").is_empty());
+        // git sha
     }
 
     #[test]

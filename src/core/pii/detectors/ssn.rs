@@ -21,7 +21,9 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
         }
         return None;
     }
-    if c.len(s) == 9 && c.right_ok(s + 1) && context_before(c.b, c.group(s).s, 40, &CONTEXT)
+    if c.len(s) == 9
+        && c.right_ok(s + 1)
+        && context_before(c.b, c.group(s).s, 40, &CONTEXT)
         && !context_before(c.b, c.group(s).s, 16, &super::phone::NOT_PHONE)
     {
         let v = c.value(s);
