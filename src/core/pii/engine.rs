@@ -189,7 +189,7 @@ pub fn detect(text: &str, plan: &Plan, sink: &mut Sink) {
     }
 }
 
-fn rank(k: Kind) -> u8 {
+pub(super) fn rank(k: Kind) -> u8 {
     match k {
         Kind::Builtin(Entity::BearerToken) => 3,
         Kind::Builtin(_) => 0,

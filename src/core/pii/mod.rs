@@ -296,8 +296,41 @@ impl Redactor {
         if !self.allow.is_empty() && !found.is_empty() {
             found.retain(|f| t.get(f.start..f.end).is_none_or(|v| !self.allow.contains(&v.to_lowercase())));
         }
-        engine::resolve(&mut found);
-        found
+        self.merge_overlaps(found)
+    }
+
+    /// Severity of a finding's action: a span that two findings claim gets the stricter one.
+    fn severity(&self, k: Kind) -> u8 {
+        match self.kind_info(k).1 {
+            Action::Block => 4,
+            Action::Hash | Action::Redact => 3,
+            Action::Flag => 1,
+            Action::Off => 0,
+        }
+    }
+
+    /// Orders findings and folds overlapping ones into one span with the stricter action (ties:
+    /// the more specific entity). Keeping only the leftmost-longest and dropping the rest let a
+    /// value leak past its neighbour — a `Bearer` value running into a PEM header hid the whole
+    /// private-key block (fuzz finding F7).
+    fn merge_overlaps(&self, mut found: Vec<Finding>) -> Vec<Finding> {
+        found.sort_unstable_by(|a, b| {
+            a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(engine::rank(a.kind).cmp(&engine::rank(b.kind)))
+        });
+        let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
+        for f in found {
+            match merged.last_mut() {
+                Some(last) if f.start < last.end => {
+                    last.end = last.end.max(f.end);
+                    let (sf, sl) = (self.severity(f.kind), self.severity(last.kind));
+                    if sf > sl || (sf == sl && engine::rank(f.kind) < engine::rank(last.kind)) {
+                        last.kind = f.kind;
+                    }
+                }
+                _ => merged.push(f),
+            }
+        }
+        merged
     }
 
     /// Findings as spans of the original `text` (for tests, benchmarks and accuracy reports).

@@ -225,3 +225,11 @@ fn tally_accumulates_across_strings() {
     let _ = r.scan("e@f.io", &mut tally);
     assert_eq!(tally.counts, vec![("EMAIL".to_owned(), "redact", 3)]);
 }
+
+#[test]
+fn a_bearer_value_running_into_a_pem_header_does_not_hide_the_key() {
+    let r = Redactor::default();
+    let key = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCAb3dEf6hIj9kLm2n";
+    let (out, _) = scan(&r, &format!("Bearer ......-----BEGIN PRIVATE KEY-----\n{key}\n-----END PRIVATE KEY-----"));
+    assert!(!out.contains(key), "{out}");
+}
