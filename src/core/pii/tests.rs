@@ -233,3 +233,12 @@ fn a_bearer_value_running_into_a_pem_header_does_not_hide_the_key() {
     let (out, _) = scan(&r, &format!("Bearer ......-----BEGIN PRIVATE KEY-----\n{key}\n-----END PRIVATE KEY-----"));
     assert!(!out.contains(key), "{out}");
 }
+
+#[test]
+fn a_card_or_ssn_after_many_short_digit_groups_is_still_redacted() {
+    let r = Redactor::default();
+    let card = "4111 1111 1111 1111";
+    assert!(!scan(&r, &format!("{} {card} ok", "1 ".repeat(21).trim())).0.contains(card));
+    let ssn = "219-09-9999";
+    assert!(!scan(&r, &format!("{} {ssn} ok", "1 ".repeat(22).trim())).0.contains(ssn));
+}

@@ -220,8 +220,20 @@ pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
             None => s += 1,
         }
     }
+    // A full cluster was cut at MAX_GROUPS: resume a few groups back, so a value straddling the
+    // cut (a card or SSN after a long run of short digit groups, fuzz finding F3) is parsed whole
+    // by the next cluster. Findings seen twice are folded by the redactor's overlap merge.
+    if c.n >= MAX_GROUPS {
+        if let Some(g) = c.groups.get(MAX_GROUPS - RESCAN_GROUPS) {
+            return g.s;
+        }
+    }
     c.end()
 }
+
+/// Groups re-read after a cut: more than any single value spans (an Amex card in 5 groups, a
+/// phone with country code in 5).
+const RESCAN_GROUPS: usize = 8;
 
 #[cfg(test)]
 mod tests {
