@@ -78,15 +78,21 @@ verify-audit:
 # BENCH_QUICK=1 for a ~1-minute smoke run; other knobs in bench/bench.py.
 bench: setup build
 	bash bench/run.sh
+	bash bench/pii/run.sh --quick
 
 # ---- fuzzing (nightly + cargo-fuzz, installed when missing); see docs/fuzzing.md ----
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS narrows the run.
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash fuzz/run.sh
 
-## accuracy: PII detector recall/precision on generated labelled data (fixed seed).
+## accuracy: PII detector recall/precision on generated labelled data (fixed seed); PII_PRESIDIO=1
+## also scores Presidio's pattern recognizers on the same cases.
 accuracy:
-	cargo run --quiet --release --example pii_accuracy
+	bash bench/pii/accuracy.sh
+
+## bench-pii: PII engine MB/s natively and compiled to wasm32-wasip1 (under wasmtime).
+bench-pii: setup
+	bash bench/pii/run.sh
 
 ## envoy-config: regenerate the committed static config envoy/envoy.yaml.
 envoy-config: setup

@@ -195,6 +195,15 @@ fn other_evasions_are_folded() {
 }
 
 #[test]
+fn redaction_is_idempotent_on_a_glued_international_number() {
+    // fuzz F6: the national reading of the tail used to win and leave "+44 20 7946" behind.
+    let r = Redactor::default();
+    let (once, _) = scan(&r, "call +44 20 7946 09581-2345 now");
+    assert_eq!(once, "call [PHONE] now");
+    assert_eq!(scan(&r, &once).0, once);
+}
+
+#[test]
 fn person_and_address_are_opt_in() {
     let r = redactor(r#"{"entities": {"PERSON": "redact", "ADDRESS": "redact"}}"#);
     assert_eq!(

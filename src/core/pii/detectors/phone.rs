@@ -63,10 +63,24 @@ fn international(c: &Cluster, s: usize) -> Option<Hit> {
         total += c.len(k + 1);
         k += 1;
     }
-    let e = k + 1;
+    let mut e = k + 1;
     let dots_ok = all_dots || (s..k).all(|j| c.sep(j).0 & DOT == 0);
-    if !(8..=max).contains(&total) || opens != 0 || !dots_ok || !c.right_ok(e) {
+    if !(8..=max).contains(&total) || opens != 0 || !dots_ok {
         return None;
+    }
+    if !c.right_ok(e) {
+        // Glued to more digits ("+44 20 7946 09581-2345"): a `+` number is strong evidence, so
+        // take the whole run rather than let a national reading claim only its tail (fuzz F6).
+        let mut t = total;
+        while e < c.n && phone_sep(c, e - 1) && c.sep(e - 1).0 & DOT == 0 && t + c.len(e) <= 20 {
+            t += c.len(e);
+            e += 1;
+        }
+        if e == k + 1 || !c.right_ok(e) {
+            return None;
+        }
+        let start = if plus { c.group(s).s - 1 } else { c.group(s).s };
+        return Some(Hit { next: e, start, end: c.group(e - 1).e });
     }
     if cc_first == b'1' {
         let mut buf = [0u8; 15];
@@ -205,6 +219,11 @@ mod tests {
         assert_eq!(phone("[call](tel:05 74 91 59 05)"), Some("05 74 91 59 05"));
         assert_eq!(phone("notes (020 7946 0958) end"), Some("020 7946 0958"));
         assert_eq!(phone("notes (415.555.0132) end"), Some("415.555.0132"));
+    }
+
+    #[test]
+    fn a_plus_number_glued_to_more_digits_is_taken_whole() {
+        assert_eq!(phone("x +44 20 7946 09581-2345 y"), Some("+44 20 7946 09581-2345"));
     }
 
     #[test]
