@@ -62,24 +62,30 @@ fn add_class(set: &mut [bool; 256], esc: u8) -> bool {
     true
 }
 
+/// Splits a leading `(?i)` and `\b` off a pattern: `(rest, case_insensitive, word_start)`.
+/// `None` when the pattern has an alternation anywhere, which may make any head optional; the
+/// prefilters then stay off (conservative).
+fn pattern_head(pattern: &str) -> Option<(&[u8], bool, bool)> {
+    if pattern.contains('|') {
+        return None;
+    }
+    let mut p = pattern.as_bytes();
+    let ci = p.starts_with(b"(?i)");
+    if ci {
+        p = p.get(4..).unwrap_or_default();
+    }
+    let word_start = p.starts_with(b"\\b");
+    if word_start {
+        p = p.get(2..).unwrap_or_default();
+    }
+    Some((p, ci, word_start))
+}
+
 /// Derives [`FirstByte`] from the start of a pattern: `(?i)`, `\b`, then one of a bracket class
 /// without negation, `\d`, `\w`, `\s` or a literal byte, not followed by `?`, `*` or `{0`.
 /// Anything else (groups, alternation, `.`) gives `None` and the pattern runs over the whole text.
 pub fn first_byte(pattern: &str) -> Option<FirstByte> {
-    let mut p = pattern.as_bytes();
-    let mut ci = false;
-    if let Some(rest) = p.strip_prefix(b"(?i)") {
-        ci = true;
-        p = rest;
-    }
-    let mut word_start = false;
-    if let Some(rest) = p.strip_prefix(b"\\b") {
-        word_start = true;
-        p = rest;
-    }
-    if pattern.contains('|') {
-        return None;
-    }
+    let (p, ci, word_start) = pattern_head(pattern)?;
     let mut set = [false; 256];
     let after = match p.first()? {
         b'[' => {
@@ -173,21 +179,7 @@ pub fn valid_name(name: &str) -> bool {
 
 /// Extracts the literal prefix of a regex source, if it has one of at least two bytes.
 pub fn literal_prefix(pattern: &str) -> Option<Prefix> {
-    let mut p = pattern.as_bytes();
-    let mut ci = false;
-    if let Some(rest) = p.strip_prefix(b"(?i)") {
-        ci = true;
-        p = rest;
-    }
-    let mut word_start = false;
-    if let Some(rest) = p.strip_prefix(b"\\b") {
-        word_start = true;
-        p = rest;
-    }
-    // Any alternation may make the prefix optional; be conservative.
-    if pattern.contains('|') {
-        return None;
-    }
+    let (p, ci, word_start) = pattern_head(pattern)?;
     let mut lit = Vec::new();
     let mut i = 0;
     while let Some(&c) = p.get(i) {
