@@ -171,24 +171,15 @@ class Envoy:
         else:
             self.stop()
             raise RuntimeError(f"Envoy {self.name} not ready after 60 s")
-        listeners = json.loads(self._get("/listeners?format=json"))
-        self.port = listeners["listener_statuses"][0]["local_address"]["socket_address"]["port_value"]
+        self.port = ec.listener_port(self.admin)
         return self
 
     def _get(self, path: str) -> str:
-        with urllib.request.urlopen(f"http://{self.admin}{path}", timeout=5) as r:
-            return r.read().decode()
+        return ec.admin_get(self.admin, path)
 
     def _ready(self) -> bool:
-        if not self.admin:
-            try:
-                self.admin = self.admin_addr_path.read_text().strip()
-            except FileNotFoundError:
-                return False
-        try:
-            return bool(self.admin) and self._get("/ready").strip() == "LIVE"
-        except OSError:
-            return False
+        self.admin = self.admin or ec.read_admin_address(self.admin_addr_path)
+        return ec.admin_ready(self.admin)
 
     @property
     def pid(self) -> int:

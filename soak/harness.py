@@ -133,22 +133,14 @@ class EnvoyProc:
             tail = self.log_text()[-3000:]
             self.stop()
             raise RuntimeError(f"Envoy did not become ready:\n{tail}")
-        listeners = json.loads(self.admin_get("/listeners?format=json"))
-        self.port = listeners["listener_statuses"][0]["local_address"]["socket_address"]["port_value"]
+        self.port = ec.listener_port(self.admin)
 
     def _ready(self) -> bool:
-        if not self.admin:
-            try:
-                self.admin = self.admin_path.read_text().strip()
-            except FileNotFoundError:
-                return False
-        try:
-            return bool(self.admin) and self.admin_get("/ready").strip() == "LIVE"
-        except OSError:
-            return False
+        self.admin = self.admin or ec.read_admin_address(self.admin_path)
+        return ec.admin_ready(self.admin)
 
     def admin_get(self, path: str, method: str = "GET") -> str:
-        return http_get(f"http://{self.admin}{path}", method=method)
+        return ec.admin_get(self.admin, path, method=method, timeout=10.0)
 
     def stats(self, prefix: str = "") -> dict[str, int]:
         out: dict[str, int] = {}

