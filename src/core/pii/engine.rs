@@ -189,6 +189,8 @@ pub fn detect(text: &str, plan: &Plan, sink: &mut Sink) {
     }
 }
 
+/// Tie-break order between findings on the same span: built-in over custom over dictionary, a
+/// specific secret over a generic bearer value (lower is preferred).
 pub(super) fn rank(k: Kind) -> u8 {
     match k {
         Kind::Builtin(Entity::BearerToken) => 3,
@@ -198,31 +200,33 @@ pub(super) fn rank(k: Kind) -> u8 {
     }
 }
 
-/// Keeps the leftmost-longest non-overlapping findings (ties: built-in over custom over
-/// dictionary, a specific secret over a generic bearer value).
-pub fn resolve(found: &mut Vec<Finding>) {
-    if found.len() < 2 {
-        return;
-    }
-    found.sort_unstable_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(rank(a.kind).cmp(&rank(b.kind))));
-    let mut last_end = 0usize;
-    let mut first = true;
-    found.retain(|f| {
-        if first || f.start >= last_end {
-            first = false;
-            last_end = f.end;
-            true
-        } else {
-            false
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::detectors::Enabled;
     use super::super::entity::ENTITY_COUNT;
     use super::*;
+
+    /// Test helper: keeps the leftmost-longest non-overlapping findings (the redactor itself folds
+    /// overlaps instead, see `Redactor::merge_overlaps`).
+    fn resolve(found: &mut Vec<Finding>) {
+        if found.len() < 2 {
+            return;
+        }
+        found.sort_unstable_by(|a, b| {
+            a.start.cmp(&b.start).then(b.end.cmp(&a.end)).then(rank(a.kind).cmp(&rank(b.kind)))
+        });
+        let mut last_end = 0usize;
+        let mut first = true;
+        found.retain(|f| {
+            if first || f.start >= last_end {
+                first = false;
+                last_end = f.end;
+                true
+            } else {
+                false
+            }
+        });
+    }
 
     fn kinds(t: &str) -> Vec<(Entity, &str)> {
         let mut sink = Sink { on: Enabled::from_flags(&[true; ENTITY_COUNT]), out: Vec::new() };
