@@ -189,14 +189,16 @@ class Envoy:
     def truncate_stdout(self) -> None:
         os.truncate(self.stdout_path, 0)
 
-    def filter_us(self) -> list[int]:
+    def filter_us(self, body_bytes: int) -> list[int]:
+        """The filter's own time of the audited requests whose body had `body_bytes` bytes (lines of
+        earlier runs that Envoy's flush thread writes late are left out)."""
         out = []
         for line in self.stdout_path.read_bytes().splitlines():
             try:
                 rec = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(rec, dict) and isinstance(rec.get("filter_us"), int):
+            if isinstance(rec, dict) and isinstance(rec.get("filter_us"), int) and rec.get("bytes_in") == body_bytes:
                 out.append(rec["filter_us"])
         return out
 
@@ -249,7 +251,7 @@ def run_latency_pair(plain: Envoy, guard: Envoy, body: Path, n: int, stream: boo
             a["ttfb_us"] += r["ttfb_us"]
             a["total_us"] += r["total_us"]
     time.sleep(0.3)  # access logs are flushed by Envoy's flush thread
-    fus = guard.filter_us()
+    fus = guard.filter_us(body.stat().st_size)
     out = []
     for e in (plain, guard):
         a = acc[e.name]

@@ -9,8 +9,6 @@
 
 use std::fmt;
 
-use serde::de::IgnoredAny;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -40,16 +38,23 @@ impl fmt::Display for ChainError {
 
 impl std::error::Error for ChainError {}
 
-/// The fields a record must not carry before sealing. Parsing into this also checks that the
-/// record is valid JSON, without allocating.
-#[derive(Deserialize)]
-struct Reserved {
-    #[serde(default)]
-    chain: Option<IgnoredAny>,
-    #[serde(default)]
-    seq: Option<IgnoredAny>,
-    #[serde(default)]
-    prev: Option<IgnoredAny>,
+/// The fields a record must not carry before sealing: the chain puts them first itself.
+const RESERVED: [&str; 3] = ["chain", "seq", "prev"];
+
+/// Nesting accepted in a record (far more than an audit record has).
+const MAX_DEPTH: u32 = 64;
+
+/// Checks that `record` is one JSON object (strictly: valid UTF-8, no duplicate keys) without
+/// a reserved field at its top level.
+fn check_record(record: &str) -> Result<(), ChainError> {
+    let root = crate::core::json::parse(record.as_bytes(), MAX_DEPTH).map_err(|_| ChainError::NotAnObject)?;
+    let crate::core::json::Kind::Object(members) = &root.kind else {
+        return Err(ChainError::NotAnObject);
+    };
+    match RESERVED.iter().find(|name| members.iter().any(|m| m.key == **name)) {
+        Some(name) => Err(ChainError::ReservedField(name)),
+        None => Ok(()),
+    }
 }
 
 /// One chain of sealed audit records. Seal in the order the lines are written.
@@ -83,14 +88,7 @@ impl AuditChain {
     pub fn seal_object(&mut self, record: &str) -> Result<String, ChainError> {
         let record = record.trim();
         let inner = record.strip_prefix('{').and_then(|r| r.strip_suffix('}')).ok_or(ChainError::NotAnObject)?;
-        let reserved: Reserved = serde_json::from_str(record).map_err(|_| ChainError::NotAnObject)?;
-        for (name, present) in
-            [("chain", reserved.chain.is_some()), ("seq", reserved.seq.is_some()), ("prev", reserved.prev.is_some())]
-        {
-            if present {
-                return Err(ChainError::ReservedField(name));
-            }
-        }
+        check_record(record)?;
         let seq = self.seq.saturating_add(1);
         let seq_text = seq.to_string();
         let inner = inner.trim();

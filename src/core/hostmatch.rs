@@ -38,18 +38,22 @@ impl TrafficMatcher {
 
     /// Whether a request with this authority, routed to this cluster, is bound for OpenRouter.
     pub fn is_governed(&self, authority: Option<&str>, cluster: Option<&str>) -> bool {
-        if let Some(a) = authority {
-            let c = canonical_authority(a);
-            if self.hosts.contains(&c) {
-                return true;
-            }
-        }
-        if let Some(c) = cluster {
-            if self.clusters.iter().any(|k| k == c) {
-                return true;
-            }
-        }
-        false
+        self.host_is_governed(authority) || self.cluster_is_governed(cluster)
+    }
+
+    /// Whether this authority alone makes a request governed.
+    pub fn host_is_governed(&self, authority: Option<&str>) -> bool {
+        authority.is_some_and(|a| self.hosts.contains(&canonical_authority(a)))
+    }
+
+    /// Whether this upstream cluster alone makes a request governed.
+    pub fn cluster_is_governed(&self, cluster: Option<&str>) -> bool {
+        cluster.is_some_and(|c| self.clusters.iter().any(|k| k == c))
+    }
+
+    /// Whether any cluster is configured (else the cluster need not be looked up).
+    pub fn has_clusters(&self) -> bool {
+        !self.clusters.is_empty()
     }
 }
 

@@ -30,6 +30,11 @@ pub fn request_headers() -> Result<Vec<(String, String)>, Status> {
     hostcalls::get_map(MapType::HttpRequestHeaders)
 }
 
+/// All response headers.
+pub fn response_headers() -> Result<Vec<(String, String)>, Status> {
+    hostcalls::get_map(MapType::HttpResponseHeaders)
+}
+
 /// A property as UTF-8 text.
 pub fn property_string(path: Vec<&str>) -> Option<String> {
     hostcalls::get_property(path).ok().flatten().and_then(|b| String::from_utf8(b).ok())

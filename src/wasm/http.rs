@@ -92,8 +92,13 @@ impl Guard {
 
     fn on_headers(&mut self, end_of_stream: bool) -> Action {
         let authority = host::header(MapType::HttpRequestHeaders, ":authority");
-        let cluster = host::property_string(vec!["xds", "cluster_name"]);
-        if !self.policy.traffic.is_governed(authority.as_deref(), cluster.as_deref()) {
+        let traffic = &self.policy.traffic;
+        // The cluster is looked up only when the host alone does not decide (one host call less
+        // on every governed request).
+        let governed = traffic.host_is_governed(authority.as_deref())
+            || (traffic.has_clusters()
+                && traffic.cluster_is_governed(host::property_string(vec!["xds", "cluster_name"]).as_deref()));
+        if !governed {
             return Action::Continue;
         }
         self.governed = true;

@@ -1,7 +1,7 @@
 //! The response side of `Guard`: feeds headers and body chunks to the core's
 //! [`ResponseObserver`] without holding streams back, and folds the summary into the audit record.
 
-use proxy_wasm::types::{Action, BufferType, MapType};
+use proxy_wasm::types::{Action, BufferType};
 
 use crate::core::audit::{Decision, ResponseFields};
 use crate::core::response::{ObserverLimits, ResponseObserver, Verdict};
@@ -28,19 +28,21 @@ impl Guard {
         if self.start_ns > 0 {
             self.audit.latency_first_byte_ms = Some(now.saturating_sub(self.start_ns) / 1_000_000);
         }
-        let status = host::header(MapType::HttpResponseHeaders, ":status").and_then(|s| s.parse::<u16>().ok());
+        // One host call for all response headers instead of one per header.
+        let headers = host::response_headers().unwrap_or_default();
+        let find = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let status = find(":status").and_then(|s| s.parse::<u16>().ok());
         if let Some(s) = status {
             self.audit.status = Some(s);
         }
-        let content_type = host::header(MapType::HttpResponseHeaders, "content-type");
-        let encoding = host::header(MapType::HttpResponseHeaders, "content-encoding");
-        let generation = host::header(MapType::HttpResponseHeaders, "x-generation-id");
+        let content_type = find("content-type");
+        let encoding = find("content-encoding");
+        let generation = find("x-generation-id");
         // Envoy marks responses relayed from the upstream with code details `via_upstream`.
         let from_upstream = host::property_string(vec!["response", "code_details"]).is_none_or(|d| d == "via_upstream");
         let mut observer = ResponseObserver::new(ObserverLimits::default());
-        observer.on_headers(status.unwrap_or(0), content_type.as_deref(), encoding.as_deref(), generation.as_deref());
-        let streaming =
-            content_type.as_deref().is_some_and(|c| c.to_ascii_lowercase().starts_with("text/event-stream"));
+        observer.on_headers(status.unwrap_or(0), content_type, encoding, generation);
+        let streaming = content_type.is_some_and(|c| c.to_ascii_lowercase().starts_with("text/event-stream"));
         let enforce =
             self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile)).is_some_and(|p| p.enforce_served);
         let held = enforce && !streaming && !end_of_stream && status.is_some_and(|s| (200..300).contains(&s));

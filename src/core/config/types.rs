@@ -189,18 +189,18 @@ pub struct MaxPrice {
     pub audio: Option<f64>,
 }
 
-fn default_hosts() -> Vec<String> {
+pub(super) fn default_hosts() -> Vec<String> {
     vec!["openrouter.ai".into(), "eu.openrouter.ai".into(), "us.openrouter.ai".into()]
 }
 
-fn default_max_body_bytes() -> u64 {
+pub(super) fn default_max_body_bytes() -> u64 {
     1024 * 1024
 }
 
-fn default_max_json_depth() -> u32 {
+pub(super) fn default_max_json_depth() -> u32 {
     64
 }
 
-fn default_profile_header() -> String {
+pub(super) fn default_profile_header() -> String {
     "x-data-classification".into()
 }

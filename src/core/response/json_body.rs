@@ -1,152 +1,106 @@
 //! The fields the filter reads from an OpenRouter JSON body or SSE chunk, and how they fold into a
 //! [`ResponseSummary`].
 //!
-//! One borrowed view serves both shapes: a non-streaming body and each streamed chunk carry the
-//! same top-level names (`id`, `model`, `provider`, `usage`, `choices`, `error`). Everything else,
-//! including all generated text, is skipped by serde without being copied. Error `message`s are
-//! never read: they can echo prompt content.
+//! One reader serves both shapes: a non-streaming body and each streamed chunk carry the same
+//! top-level names (`id`, `model`, `provider`, `usage`, `choices`, `error`). The filter's own
+//! parser ([`crate::core::json`]) validates the payload and borrows from it; everything else,
+//! including all generated text, is never decoded or copied. Error `message`s are never read:
+//! they can echo prompt content.
 //!
 //! Also understood, because OpenRouter serves them too: `/responses` stream events wrap the
 //! response in `response`, and `/messages` (Anthropic shape) uses `message`, `input_tokens`,
 //! `output_tokens` and `stop_reason`.
 
-use std::borrow::Cow;
-
-use serde::{Deserialize, Deserializer};
-use serde_json::Value;
+use crate::core::json::{self, Kind, Node};
 
 use super::ResponseSummary;
 
 /// Longest id / model / provider / reason kept in a summary, in bytes.
 const MAX_FIELD: usize = 256;
 
-/// Top-level view of a body or chunk.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Payload<'a> {
-    #[serde(default, borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    model: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    provider: Option<Cow<'a, str>>,
-    #[serde(default)]
-    usage: Option<Usage>,
-    #[serde(default, borrow)]
-    choices: Option<Vec<Choice<'a>>>,
-    #[serde(default)]
-    error: Option<ErrorView>,
-    #[serde(default, borrow)]
-    stop_reason: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
-    delta: Option<Delta<'a>>,
-    #[serde(default, borrow)]
-    response: Option<Box<Payload<'a>>>,
-    #[serde(default, borrow)]
-    message: Option<Box<Payload<'a>>>,
+/// Nesting accepted in a response body or chunk (serde_json's own recursion limit).
+const MAX_DEPTH: u32 = 128;
+
+/// A body or chunk that is not a JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotAPayload;
+
+/// Parses one body or chunk with the filter's own JSON parser and folds it into `summary`: id,
+/// model and provider are kept from the first payload that has them; usage fields and the finish
+/// reason from the last. Fields of an unexpected type are ignored (a number sent as a string is
+/// still read), so one odd field never hides the rest.
+pub(crate) fn apply(bytes: &[u8], summary: &mut ResponseSummary) -> Result<(), NotAPayload> {
+    let root = json::parse(bytes, MAX_DEPTH).map_err(|_| NotAPayload)?;
+    if !matches!(root.kind, Kind::Object(_)) {
+        return Err(NotAPayload);
+    }
+    apply_payload(&root, summary);
+    Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-struct Choice<'a> {
-    #[serde(default, borrow)]
-    finish_reason: Option<Cow<'a, str>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Delta<'a> {
-    #[serde(default, borrow)]
-    stop_reason: Option<Cow<'a, str>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorView {
-    /// A number (HTTP status) in error bodies; a string such as `"server_error"` mid-stream.
-    #[serde(default)]
-    code: Option<Value>,
-}
-
-/// Token counts: numbers are read leniently (a string or a wrong type yields `None`, not a
-/// failed parse of the whole chunk).
-#[derive(Debug, Deserialize)]
-struct Usage {
-    #[serde(default, deserialize_with = "lenient_u64")]
-    prompt_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    completion_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    total_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    input_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    output_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_f64")]
-    cost: Option<f64>,
-    #[serde(default)]
-    prompt_tokens_details: Option<Details>,
-    #[serde(default)]
-    completion_tokens_details: Option<Details>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Details {
-    #[serde(default, deserialize_with = "lenient_u64")]
-    cached_tokens: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_u64")]
-    reasoning_tokens: Option<u64>,
-}
-
-fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-fn lenient_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
-}
-
-impl Payload<'_> {
-    /// Folds this body or chunk into `summary`: id, model and provider are kept from the first
-    /// payload that has them; usage fields and the finish reason from the last.
-    pub(crate) fn apply(&self, summary: &mut ResponseSummary) {
-        fill_once(&mut summary.generation_id, self.id.as_deref());
-        fill_once(&mut summary.model_used, self.model.as_deref());
-        fill_once(&mut summary.provider, self.provider.as_deref());
-        if let Some(usage) = &self.usage {
-            usage.apply(summary);
+/// Folds one payload object (top level, or the `response` / `message` wrapper inside it).
+fn apply_payload(p: &Node<'_>, summary: &mut ResponseSummary) {
+    fill_once(&mut summary.generation_id, text(p.get("id")).as_deref());
+    fill_once(&mut summary.model_used, text(p.get("model")).as_deref());
+    fill_once(&mut summary.provider, text(p.get("provider")).as_deref());
+    if let Some(usage) = p.get("usage").filter(|u| matches!(u.kind, Kind::Object(_))) {
+        apply_usage(usage, summary);
+    }
+    if let Some(Node { kind: Kind::Array(choices), .. }) = p.get("choices") {
+        for choice in choices {
+            set_reason(&mut summary.finish_reason, text(choice.get("finish_reason")).as_deref());
         }
-        for choice in self.choices.iter().flatten() {
-            set_reason(&mut summary.finish_reason, choice.finish_reason.as_deref());
-        }
-        set_reason(&mut summary.finish_reason, self.stop_reason.as_deref());
-        if let Some(delta) = &self.delta {
-            set_reason(&mut summary.finish_reason, delta.stop_reason.as_deref());
-        }
-        if let Some(error) = &self.error {
-            apply_error_code(summary, error.code.as_ref());
-        }
-        for inner in [&self.response, &self.message].into_iter().flatten() {
-            inner.apply(summary);
+    }
+    set_reason(&mut summary.finish_reason, text(p.get("stop_reason")).as_deref());
+    if let Some(delta) = p.get("delta") {
+        set_reason(&mut summary.finish_reason, text(delta.get("stop_reason")).as_deref());
+    }
+    match p.get("error") {
+        None | Some(Node { kind: Kind::Null, .. }) => {}
+        Some(error) => apply_error_code(summary, error.get("code")),
+    }
+    for key in ["response", "message"] {
+        if let Some(inner) = p.get(key).filter(|n| matches!(n.kind, Kind::Object(_))) {
+            apply_payload(inner, summary);
         }
     }
 }
 
-impl Usage {
-    fn apply(&self, s: &mut ResponseSummary) {
-        overwrite(&mut s.prompt_tokens, self.prompt_tokens.or(self.input_tokens));
-        overwrite(&mut s.completion_tokens, self.completion_tokens.or(self.output_tokens));
-        overwrite(&mut s.total_tokens, self.total_tokens);
-        overwrite(&mut s.cost, self.cost);
-        let cached = self.prompt_tokens_details.as_ref();
-        overwrite(&mut s.cached_tokens, cached.and_then(|d| d.cached_tokens));
-        let reasoning = self.completion_tokens_details.as_ref();
-        overwrite(&mut s.reasoning_tokens, reasoning.and_then(|d| d.reasoning_tokens));
+/// Token counts and cost; `input_tokens` / `output_tokens` are the `/responses` and `/messages`
+/// names.
+fn apply_usage(u: &Node<'_>, s: &mut ResponseSummary) {
+    let n = |key: &str| lenient_u64(u.get(key));
+    overwrite(&mut s.prompt_tokens, n("prompt_tokens").or_else(|| n("input_tokens")));
+    overwrite(&mut s.completion_tokens, n("completion_tokens").or_else(|| n("output_tokens")));
+    overwrite(&mut s.total_tokens, n("total_tokens"));
+    overwrite(&mut s.cost, lenient_f64(u.get("cost")));
+    let detail = |outer: &str, inner: &str| lenient_u64(u.get(outer).and_then(|d| d.get(inner)));
+    overwrite(&mut s.cached_tokens, detail("prompt_tokens_details", "cached_tokens"));
+    overwrite(&mut s.reasoning_tokens, detail("completion_tokens_details", "reasoning_tokens"));
+}
+
+/// A string value, decoded.
+fn text<'a>(node: Option<&Node<'a>>) -> Option<std::borrow::Cow<'a, str>> {
+    node.and_then(Node::as_str)
+}
+
+/// A non-negative integer written as a JSON integer or as a string; anything else is `None`.
+fn lenient_u64(node: Option<&Node<'_>>) -> Option<u64> {
+    match &node?.kind {
+        Kind::Number(n) => n.parse().ok(),
+        Kind::Str(s) => s.decode().trim().parse().ok(),
+        _ => None,
     }
+}
+
+/// A number written as a JSON number or as a string; anything else is `None`.
+fn lenient_f64(node: Option<&Node<'_>>) -> Option<f64> {
+    let v: f64 = match &node?.kind {
+        Kind::Number(n) => n.parse().ok()?,
+        Kind::Str(s) => s.decode().trim().parse().ok()?,
+        _ => return None,
+    };
+    v.is_finite().then_some(v)
 }
 
 fn overwrite<T>(slot: &mut Option<T>, value: Option<T>) {
@@ -176,23 +130,29 @@ fn set_reason(slot: &mut Option<String>, value: Option<&str>) {
 
 /// A numeric code (or a numeric string) goes to `error_code`; a token such as `server_error` to
 /// `error_type`. Free text is never copied.
-fn apply_error_code(s: &mut ResponseSummary, code: Option<&Value>) {
-    let kind = match code {
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(c) => {
-                s.error_code = Some(c);
-                return;
-            }
-            None => "other",
-        },
-        Some(Value::String(t)) => match t.trim().parse::<i64>() {
+fn apply_error_code(s: &mut ResponseSummary, code: Option<&Node<'_>>) {
+    let kind = match code.map(|c| &c.kind) {
+        Some(Kind::Number(n)) => match n.parse::<i64>() {
             Ok(c) => {
                 s.error_code = Some(c);
                 return;
             }
-            Err(_) if is_token(t) => t.as_str(),
             Err(_) => "other",
         },
+        Some(Kind::Str(t)) => {
+            let t = t.decode();
+            match t.trim().parse::<i64>() {
+                Ok(c) => {
+                    s.error_code = Some(c);
+                    return;
+                }
+                Err(_) if is_token(&t) => {
+                    s.error_type = Some(t.into_owned());
+                    return;
+                }
+                Err(_) => "other",
+            }
+        }
         _ => "unknown",
     };
     s.error_type = Some(kind.to_owned());
@@ -219,7 +179,7 @@ mod tests {
 
     fn summary_of(json: &str) -> ResponseSummary {
         let mut s = ResponseSummary::default();
-        serde_json::from_str::<Payload>(json).unwrap().apply(&mut s);
+        apply(json.as_bytes(), &mut s).unwrap();
         s
     }
 
@@ -232,11 +192,8 @@ mod tests {
         assert_eq!(s.generation_id.as_deref(), Some("gen-1"));
         assert_eq!(s.prompt_tokens, Some(12));
         let mut s2 = s.clone();
-        serde_json::from_str::<Payload>(
-            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":40}}"#,
-        )
-        .unwrap()
-        .apply(&mut s2);
+        apply(br#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":40}}"#, &mut s2)
+            .unwrap();
         assert_eq!(s2.completion_tokens, Some(40));
         assert_eq!(s2.prompt_tokens, Some(12));
         assert_eq!(s2.finish_reason.as_deref(), Some("end_turn"));
@@ -268,6 +225,21 @@ mod tests {
         assert_eq!(s.prompt_tokens, Some(5));
         assert_eq!(s.completion_tokens, None);
         assert_eq!(s.cost, None);
+    }
+
+    #[test]
+    fn it_refuses_what_is_not_a_json_object_and_reads_an_error_without_an_object() {
+        let mut s = ResponseSummary::default();
+        assert_eq!(apply(b"[1,2]", &mut s), Err(NotAPayload));
+        assert_eq!(apply(b"{\"id\":", &mut s), Err(NotAPayload));
+        assert_eq!(apply(b"{\"a\":1,\"a\":2}", &mut s), Err(NotAPayload));
+        assert_eq!(s, ResponseSummary::default());
+        let s = summary_of(r#"{"error":"rate limited","choices":[1,{"finish_reason":"stop"}],"usage":null}"#);
+        assert_eq!(s.error_type.as_deref(), Some("unknown"));
+        assert_eq!(s.finish_reason.as_deref(), Some("stop"));
+        let s =
+            summary_of(r#"{"usage":{"prompt_tokens":5.0,"completion_tokens":-1,"total_tokens":" 7 ","cost":"1e400"}}"#);
+        assert_eq!((s.prompt_tokens, s.completion_tokens, s.total_tokens, s.cost), (None, None, Some(7), None));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Per-response observer: headers, then each new body chunk, then `finish`. It never changes or
 //! holds back the response; it only reads.
 
-use super::json_body::Payload;
+use super::json_body;
 use super::sse::SseParser;
 use super::{reason, ResponseSummary};
 
@@ -121,9 +121,8 @@ impl ResponseObserver {
             Mode::Json { too_large: true, .. } => Some(reason::TOO_LARGE),
             Mode::Json { .. } if !complete => Some(reason::INCOMPLETE),
             Mode::Json { body, .. } if body.is_empty() => Some(reason::EMPTY),
-            Mode::Json { body, .. } => match serde_json::from_slice::<Payload>(&body) {
-                Ok(payload) => {
-                    payload.apply(&mut s);
+            Mode::Json { body, .. } => match json_body::apply(&body, &mut s) {
+                Ok(()) => {
                     s.inspected = true;
                     None
                 }
@@ -155,9 +154,8 @@ fn on_event(summary: &mut ResponseSummary, data: &[u8]) {
         summary.done = true;
         return;
     }
-    match serde_json::from_slice::<Payload>(data) {
-        Ok(payload) => payload.apply(summary),
-        Err(_) => summary.bad_events = summary.bad_events.saturating_add(1),
+    if json_body::apply(data, summary).is_err() {
+        summary.bad_events = summary.bad_events.saturating_add(1);
     }
 }
 
