@@ -15,11 +15,14 @@ pub struct Edit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EditConflict;
 
-/// Applies `edits` (any order) to `src`, producing a new buffer sized for the result.
+/// Applies `edits` (any order) to `src`, producing a new buffer of exactly the result's size
+/// (one allocation, each source byte copied once).
 pub fn apply(src: &[u8], mut edits: Vec<Edit>) -> Result<Vec<u8>, EditConflict> {
     edits.sort_by_key(|e| (e.start, e.end));
-    let grow: usize = edits.iter().map(|e| e.bytes.len()).sum();
-    let mut out = Vec::with_capacity(src.len() + grow);
+    let added: usize = edits.iter().map(|e| e.bytes.len()).sum();
+    // Saturating: overlapping edits would remove some bytes twice; they are refused below.
+    let removed: usize = edits.iter().map(|e| e.end.saturating_sub(e.start)).sum();
+    let mut out = Vec::with_capacity(src.len().saturating_sub(removed).saturating_add(added));
     let mut at = 0usize;
     for e in &edits {
         if e.start < at || e.end < e.start || e.end > src.len() {

@@ -131,6 +131,7 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -228,10 +229,9 @@ impl<'a> Parser<'a> {
         let start = self.i;
         let mut escaped = false;
         loop {
-            // Fast path: skip plain bytes.
+            // Fast path: skip plain bytes, sixteen at a time (see `swar`).
             let rest = self.b.get(self.i..).ok_or_else(|| self.err())?;
-            let run = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
-            let Some(run) = run else {
+            let Some(run) = swar::find_special(rest) else {
                 self.i = self.b.len();
                 return Err(self.err());
             };
@@ -356,15 +356,17 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Decodes the escapes of an already validated raw JSON string.
+/// Decodes the escapes of an already validated raw JSON string. Runs without a backslash are
+/// copied whole.
 fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
+    let mut rest = raw;
+    while let Some(at) = swar::find_byte(rest.as_bytes(), b'\\') {
+        // `at` is the offset of an ASCII byte, hence a char boundary.
+        let Some((plain, escape)) = rest.split_at_checked(at) else { break };
+        out.push_str(plain);
+        let mut chars = escape.chars();
+        chars.next(); // the backslash
         match chars.next() {
             Some('n') => out.push('\n'),
             Some('t') => out.push('\t'),
@@ -386,7 +388,9 @@ fn unescape(raw: &str) -> String {
             Some(other) => out.push(other), // '"', '\\', '/'
             None => {}
         }
+        rest = chars.as_str();
     }
+    out.push_str(rest);
     out
 }
 
@@ -399,29 +403,146 @@ fn read_hex4(chars: &mut std::str::Chars<'_>) -> u32 {
 }
 
 /// Appends `s` as a JSON string literal (with quotes) to `out`. Non-ASCII stays UTF-8.
+///
+/// Runs of bytes that need no escape are found a word at a time and copied whole; only `"`, `\`
+/// and control characters are escaped.
 pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut last = 0;
-    for (i, &c) in bytes.iter().enumerate() {
-        let esc: Option<&[u8]> = match c {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0..=0x1f => None,
-            _ => continue,
-        };
-        out.extend_from_slice(bytes.get(last..i).unwrap_or_default());
-        match esc {
-            Some(e) => out.extend_from_slice(e),
-            None => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
-        }
-        last = i + 1;
+    let mut rest = s.as_bytes();
+    while let Some(at) = swar::find_special(rest) {
+        let Some((plain, tail)) = rest.split_at_checked(at) else { break };
+        let Some((&c, after)) = tail.split_first() else { break };
+        out.extend_from_slice(plain);
+        write_escape(c, out);
+        rest = after;
     }
-    out.extend_from_slice(bytes.get(last..).unwrap_or_default());
+    out.extend_from_slice(rest);
     out.push(b'"');
+}
+
+/// Appends the JSON escape of `c`, one of `"`, `\` or a control character (below 0x20).
+fn write_escape(c: u8, out: &mut Vec<u8>) {
+    match c {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        _ => {
+            // `\u00XX`, lower-case hex.
+            let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'0');
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex(c >> 4), hex(c)]);
+        }
+    }
+}
+
+const HEX: [u8; 16] = *b"0123456789abcdef";
+
+/// Scanning eight bytes at a time in a `u64` ("SWAR": SIMD within a register). Every byte of every
+/// string in a body passes through these loops (parsing, decoding, re-encoding), so they are the
+/// parser's hottest code. Portable: plain integer arithmetic, no `unsafe`, no target features.
+mod swar {
+    /// `0x01` in every byte.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    /// `0x80` (the high bit) in every byte.
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+    /// Sets the high bit of each byte of `x` that is below `n` (`1 <= n <= 0x80`).
+    ///
+    /// `x - n` (per byte) sets a byte's high bit when that byte was below `n`; `& !x` discards
+    /// bytes whose high bit was already set (0x80 and up, never below `n`). The subtraction borrows
+    /// across bytes, but a borrow only starts at a byte that really is below `n`, so it can only
+    /// flag bytes *above* a true match: the lowest flagged byte is always exact, which is all
+    /// [`first_flag`] uses.
+    #[inline(always)]
+    const fn below(x: u64, n: u8) -> u64 {
+        x.wrapping_sub(ONES * n as u64) & !x & HIGHS
+    }
+
+    /// Sets the high bit of each byte of `x` equal to `b` (same exactness as [`below`]): XOR turns
+    /// those bytes into zero, and zero is the only byte below 1.
+    #[inline(always)]
+    const fn equal(x: u64, b: u8) -> u64 {
+        below(x ^ (ONES * b as u64), 1)
+    }
+
+    /// What [`find`] looks for, as a word test and a byte test. A trait rather than closures: the
+    /// filter is built for size (opt-level "z"), which would otherwise leave a call per word.
+    trait Needle {
+        /// Flags (high bits) for the matching bytes of eight bytes read little-endian.
+        fn word(&self, x: u64) -> u64;
+        /// Whether one byte matches.
+        fn byte(&self, c: u8) -> bool;
+    }
+
+    /// `"`, `\`, or a control character: the bytes that end a plain run of a JSON string.
+    struct Special;
+
+    impl Needle for Special {
+        #[inline(always)]
+        fn word(&self, x: u64) -> u64 {
+            equal(x, b'"') | equal(x, b'\\') | below(x, 0x20)
+        }
+
+        #[inline(always)]
+        fn byte(&self, c: u8) -> bool {
+            c == b'"' || c == b'\\' || c < 0x20
+        }
+    }
+
+    /// One given byte.
+    struct Byte(u8);
+
+    impl Needle for Byte {
+        #[inline(always)]
+        fn word(&self, x: u64) -> u64 {
+            equal(x, self.0)
+        }
+
+        #[inline(always)]
+        fn byte(&self, c: u8) -> bool {
+            c == self.0
+        }
+    }
+
+    /// Offset of the first `"`, `\` or control character in `bytes`.
+    pub(super) fn find_special(bytes: &[u8]) -> Option<usize> {
+        find(bytes, Special)
+    }
+
+    /// Offset of the first byte `b` in `bytes`.
+    pub(super) fn find_byte(bytes: &[u8], b: u8) -> Option<usize> {
+        find(bytes, Byte(b))
+    }
+
+    /// Offset of the first byte of `bytes` matching `needle`.
+    ///
+    /// Sixteen bytes (two words) per step: the test is cheap, so the loop's own overhead matters.
+    #[inline(always)]
+    fn find(bytes: &[u8], needle: impl Needle) -> Option<usize> {
+        let mut done = 0;
+        for chunk in bytes.chunks_exact(16) {
+            let Ok(sixteen) = <[u8; 16]>::try_from(chunk) else { break };
+            // Little-endian: the first byte in memory is the least significant one, so the low
+            // half holds the first eight bytes.
+            let both = u128::from_le_bytes(sixteen);
+            let (first, second) = (needle.word(both as u64), needle.word((both >> 64) as u64));
+            if first | second != 0 {
+                let at = if first != 0 { first_flag(first) } else { 8 + first_flag(second) };
+                return Some(done + at);
+            }
+            done += 16;
+        }
+        // The tail (fewer than sixteen bytes), one at a time.
+        bytes.get(done..)?.iter().position(|&c| needle.byte(c)).map(|at| done + at)
+    }
+
+    /// Index of the lowest byte whose high bit is set in `flags` (non-zero).
+    #[inline(always)]
+    const fn first_flag(flags: u64) -> usize {
+        (flags.trailing_zeros() / 8) as usize
+    }
 }
 
 /// `s` as a JSON string literal.
@@ -507,5 +628,162 @@ mod tests {
         let enc = json_string(s);
         assert_eq!(p(&enc).unwrap().as_str().unwrap(), s);
         assert_eq!(serde_json::from_str::<String>(&enc).unwrap(), s);
+    }
+
+    /// Bytes around the SWAR thresholds and masks: specials, their neighbours, and the same with the
+    /// high bit set (UTF-8 continuation/lead bytes).
+    const EDGE_BYTES: &[u8] = &[
+        0x00, 0x01, 0x08, 0x0a, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x2f, 0x5b, 0x5c, 0x5d, 0x7e, 0x7f, 0x80, 0x81, 0x9f,
+        0xa0, 0xa2, 0xdc, 0xe0, 0xfe, 0xff, b'a',
+    ];
+
+    fn special_ref(bytes: &[u8]) -> Option<usize> {
+        bytes.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+    }
+
+    #[test]
+    fn swar_find_matches_a_byte_loop_for_every_pair_at_every_offset() {
+        // Two arbitrary bytes side by side (borrows between lanes), at offsets around the 8-byte
+        // words and 16-byte steps, in buffers long enough for whole steps and a tail.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                for at in [0, 6, 7, 8, 15, 16, 23, 31] {
+                    for len in [at + 2, 19.max(at + 2), 37] {
+                        let mut buf = vec![b'x'; len];
+                        buf[at] = a;
+                        buf[at + 1] = b;
+                        assert_eq!(swar::find_special(&buf), special_ref(&buf), "{a:#x} {b:#x} at {at} len {len}");
+                        assert_eq!(
+                            swar::find_byte(&buf, b'\\'),
+                            buf.iter().position(|&c| c == b'\\'),
+                            "{a:#x} {b:#x} at {at} len {len}"
+                        );
+                    }
+                }
+            }
+        }
+        for len in 0..40 {
+            assert_eq!(swar::find_special(&vec![b'z'; len]), None);
+            assert_eq!(swar::find_byte(&vec![0xff; len], b'\\'), None);
+        }
+    }
+
+    #[test]
+    fn swar_find_reports_the_first_of_several_matches() {
+        for len in 1..26 {
+            for first in 0..len {
+                for &c in EDGE_BYTES.iter().filter(|&&c| c == b'"' || c == b'\\' || c < 0x20) {
+                    // First match at `first`, then a different special everywhere after it.
+                    let mut buf = vec![b'q'; len];
+                    buf[first] = c;
+                    for (k, slot) in buf.iter_mut().enumerate().skip(first + 1) {
+                        *slot = [0u8, b'"', b'\\', 0x1f, 0xff][k % 5];
+                    }
+                    assert_eq!(swar::find_special(&buf), Some(first), "{buf:?}");
+                }
+            }
+        }
+    }
+
+    /// The byte-at-a-time encoder this module used before the SWAR one: the reference.
+    fn write_json_string_ref(s: &str) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for c in s.chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\0'..='\u{1f}' => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+                _ => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    /// Every interesting character at every offset around the 8-byte words, alone and in pairs.
+    fn strings_with_specials() -> Vec<String> {
+        let specials: Vec<char> = (0u8..0x20)
+            .map(char::from)
+            .chain(['"', '\\', '/', ' ', '!', '#', '[', ']', '\u{7f}', '\u{80}', 'é', '€', '😀', '\u{FFFD}'])
+            .collect();
+        let mut out = Vec::new();
+        for len in 0..34 {
+            for at in 0..=len {
+                for &c in &specials {
+                    let mut s: String = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ".chars().take(len).collect();
+                    s.insert(at, c);
+                    out.push(s.clone());
+                    s.push(c);
+                    out.push(s);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn write_json_string_escapes_every_character_at_every_offset() {
+        for s in strings_with_specials() {
+            let enc = json_string(&s);
+            assert_eq!(enc.as_bytes(), write_json_string_ref(&s), "{s:?}");
+            assert_eq!(serde_json::from_str::<String>(&enc).unwrap(), s, "{s:?}");
+            let parsed = p(&enc).unwrap();
+            assert_eq!(parsed.as_str().unwrap(), s, "{s:?}");
+            assert_eq!((parsed.start, parsed.end), (0, enc.len()));
+        }
+    }
+
+    #[test]
+    fn strings_parse_and_decode_like_serde_at_every_offset() {
+        // Raw (unescaped) forms too: control characters must be rejected wherever they sit.
+        for s in strings_with_specials() {
+            for text in [json_string(&s), format!("\"{s}\""), format!("[\"{s}\",1]")] {
+                let ours = p(&text);
+                let theirs = serde_json::from_str::<serde_json::Value>(&text);
+                assert_eq!(ours.is_ok(), theirs.is_ok(), "{text:?}");
+                if let (Ok(n), Ok(v)) = (ours, theirs) {
+                    let n = match &n.kind {
+                        Kind::Array(items) => items[0].clone(),
+                        _ => n,
+                    };
+                    let v = v.as_array().map(|a| a[0].clone()).unwrap_or(v);
+                    assert_eq!(n.as_str().unwrap(), v.as_str().unwrap(), "{text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_decode_at_every_offset() {
+        let escapes = [
+            (r"\n", "\n"),
+            (r"\t", "\t"),
+            (r"\r", "\r"),
+            (r"\b", "\u{8}"),
+            (r"\f", "\u{c}"),
+            (r"\/", "/"),
+            (r#"\""#, "\""),
+            (r"\\", "\\"),
+            (r"\u0000", "\0"),
+            (r"\u00e9", "é"),
+            (r"\u20AC", "€"),
+            (r"\ud83d\ude00", "😀"),
+        ];
+        for len in 0..34 {
+            for at in 0..=len {
+                for (raw, decoded) in escapes {
+                    let plain: String = "0123456789abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+                    let (a, b) = plain.split_at(at);
+                    let text = format!("\"{a}{raw}{b}{raw}\"");
+                    assert_eq!(p(&text).unwrap().as_str().unwrap(), format!("{a}{decoded}{b}{decoded}"), "{text}");
+                }
+            }
+        }
+        for bad in [r#""\x""#, r#""\u12""#, r#""\ud800x""#, r#""abcdefgh\"#, r#""abcdefghijklmnop"#] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
     }
 }

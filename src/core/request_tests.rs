@@ -336,3 +336,34 @@ fn path_parameters_and_percent_encoding_do_not_change_the_endpoint() {
     let (_, audit) = run(&[(":path", "/api/v1/%63hat/completions")], r#"{"model":"anthropic/x","messages":[]}"#);
     assert_eq!(audit.endpoint, Some("chat/completions"));
 }
+
+#[test]
+fn redacted_strings_are_re_encoded_exactly_whatever_surrounds_them() {
+    // Escapes, control characters and non-ASCII at every offset around the parser's 8/16-byte
+    // scanning steps, before and after a finding: the rewritten string must decode to the same text
+    // with only the e-mail replaced, and untouched strings keep their bytes.
+    let p = policy();
+    let h = headers(&[]);
+    for pad in 0..20 {
+        for odd in ["\n", "\"", "\\", "\u{1}", "\u{1f}", "é", "😀", "/", "\u{7f}"] {
+            let head = format!("{}{odd}", "a".repeat(pad));
+            let tail = format!("{odd}{}", "z".repeat(19 - pad));
+            let text = format!("{head} mail bob@example.com {tail}");
+            let other = format!("{head}{tail}");
+            let body = json!({
+                "model": "anthropic/x",
+                "messages": [{"role": "user", "content": text}, {"role": "user", "content": other}]
+            })
+            .to_string();
+            let mut audit = AuditRecord::new();
+            let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+            let out = on_body(&p, &plan, body.as_bytes(), &mut audit).unwrap().unwrap();
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v["messages"][0]["content"], format!("{head} mail [EMAIL] {tail}"), "{body}");
+            assert_eq!(v["messages"][1]["content"], other);
+            let untouched = json::json_string(&other);
+            assert!(String::from_utf8_lossy(&out).contains(&untouched), "{body}");
+            assert_eq!(audit.prompt_sha256.as_deref(), Some(sha256_hex(&out).as_str()));
+        }
+    }
+}

@@ -4,6 +4,8 @@
 //!                                                          with a phase split (parse / PII walk / sha256)
 //!   bench-hotpath POLICY_JSON BODY_FILE --iters N --only   just N full requests (for callgrind/perf;
 //!                                                          the measured loop is `hot_loop`)
+//!   ... --iters N --only --phase parse|walk|sha256        N runs of one phase only (for instruction or
+//!                                                          wasm fuel counts per phase)
 //!
 //! Native x86-64 code, not wasm under V8: absolute numbers are lower than in Envoy, the split is what
 //! transfers.
@@ -59,6 +61,32 @@ fn hot_loop(policy: &Policy, hdrs: &[(String, String)], body: &[u8], iters: u64)
     acc
 }
 
+/// `n` runs of one phase of the request path: `parse`, `utf8` (the UTF-8 check alone), `walk`
+/// (PII walk over an already parsed body) or `sha256`.
+#[inline(never)]
+fn phase_loop(policy: &Policy, hdrs: &[(String, String)], body: &[u8], n: u64, phase: &str) -> usize {
+    let depth = policy.max_json_depth;
+    let mut acc = 0;
+    match phase {
+        "parse" => (0..n).for_each(|_| acc += usize::from(json::parse(black_box(body), depth).is_ok())),
+        "utf8" => (0..n).for_each(|_| acc += usize::from(std::str::from_utf8(black_box(body)).is_ok())),
+        "sha256" => (0..n).for_each(|_| acc += sha256_hex(black_box(body)).len()),
+        "walk" => {
+            let plan = plan_for(policy, hdrs).expect("plan");
+            let profile = &policy.profiles[plan.profile];
+            let root = json::parse(body, depth).expect("json");
+            for _ in 0..n {
+                let mut tally = PiiTally::default();
+                let mut w = Walker::new(&profile.redactor, &mut tally, depth);
+                w.walk_body(black_box(&root), plan.route.endpoint.text_roots());
+                acc += w.edits.len();
+            }
+        }
+        other => panic!("unknown phase {other}"),
+    }
+    acc
+}
+
 fn plan_for(policy: &Policy, hdrs: &[(String, String)]) -> Option<Plan> {
     let mut audit = AuditRecord::new();
     request::on_head(policy, RequestHead { headers: hdrs, end_of_stream: false }, &mut audit).ok()
@@ -81,6 +109,7 @@ fn main() {
     let mut files = Vec::new();
     let mut seconds = 0.5f64;
     let mut iters: Option<u64> = None;
+    let mut phase = String::from("full");
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -90,6 +119,10 @@ fn main() {
             }
             "--iters" => {
                 iters = Some(args[i + 1].parse().expect("iters"));
+                i += 1;
+            }
+            "--phase" => {
+                phase = args[i + 1].clone();
                 i += 1;
             }
             "--only" => {}
@@ -104,7 +137,11 @@ fn main() {
         for f in &files {
             let body = std::fs::read(f).expect("body");
             let hdrs = headers(body.len());
-            black_box(hot_loop(&policy, &hdrs, &body, n));
+            if phase == "full" {
+                black_box(hot_loop(&policy, &hdrs, &body, n));
+            } else {
+                black_box(phase_loop(&policy, &hdrs, &body, n, &phase));
+            }
         }
         return;
     }
@@ -123,6 +160,9 @@ fn main() {
                 let depth = policy.max_json_depth;
                 let parse = time_it(seconds / 2.0, || {
                     black_box(json::parse(black_box(&body), depth).is_ok());
+                });
+                let utf8 = time_it(seconds / 4.0, || {
+                    black_box(std::str::from_utf8(black_box(&body)).is_ok());
                 });
                 let sha = time_it(seconds / 4.0, || {
                     black_box(sha256_hex(black_box(&body)));
@@ -145,7 +185,7 @@ fn main() {
                     .sum();
                 format!(
                     "{{\"file\":{:?},\"bytes\":{},\"bytes_out\":{},\"decision\":{:?},\"findings\":{},\
-\"full_ns\":{:.0},\"parse_ns\":{:.0},\"walk_ns\":{:.0},\"sha256_ns\":{:.0},\"mb_per_s\":{:.1}}}",
+\"full_ns\":{:.0},\"parse_ns\":{:.0},\"utf8_ns\":{:.0},\"walk_ns\":{:.0},\"sha256_ns\":{:.0},\"mb_per_s\":{:.1}}}",
                     std::path::Path::new(f).file_name().and_then(|s| s.to_str()).unwrap_or(f),
                     body.len(),
                     out_len,
@@ -153,6 +193,7 @@ fn main() {
                     findings,
                     full,
                     parse,
+                    utf8,
                     walk,
                     sha,
                     body.len() as f64 / full * 1e3,
