@@ -233,9 +233,8 @@ impl HttpContext for Guard {
 
 impl Guard {
     /// Completes, seals and publishes the audit record and counts the request — once. Runs from
-    /// `on_log` normally; from `on_done` when Envoy tears the stream down without calling the
-    /// log callback (seen in Envoy 1.40 when the upstream resets while the filter holds a
-    /// response), so every governed request still gets its record.
+    /// `on_log` normally; `on_done` calls it too, as a safety net should Envoy ever tear a stream
+    /// down without the log callback, so every governed request still gets its record.
     fn finalize(&mut self) {
         if !self.governed || self.published {
             return;
