@@ -5,10 +5,11 @@
 #   bench/pii/accuracy.sh [--per-entity N] [--decoys N] [--seed S] [--show N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+tgt=${CARGO_TARGET_DIR:-target}
 cargo build -q --release --example pii_accuracy
 dump=$(mktemp --suffix=.jsonl)
 trap 'rm -f "$dump"' EXIT
-./target/release/examples/pii_accuracy "$@" --dump "$dump"
+"$tgt"/release/examples/pii_accuracy "$@" --dump "$dump"
 
 py=${PII_PY:-}
 if [[ -z "$py" ]]; then

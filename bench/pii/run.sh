@@ -5,6 +5,7 @@
 # Python: $PII_PY, else .venv/bin/python, else a venv in /tmp; wasmtime is pip-installed if missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+tgt=${CARGO_TARGET_DIR:-target}
 ARGS=("$@")
 
 py=${PII_PY:-}
@@ -22,8 +23,8 @@ cargo build -q --release --target wasm32-wasip1 --example pii_bench
 
 native=$(mktemp); wasm=$(mktemp)
 trap 'rm -f "$native" "$wasm"' EXIT
-./target/release/examples/pii_bench "${ARGS[@]}" >"$native"
-"$py" bench/pii/wasm_run.py target/wasm32-wasip1/release/examples/pii_bench.wasm "${ARGS[@]}" >"$wasm"
+"$tgt"/release/examples/pii_bench "${ARGS[@]}" >"$native"
+"$py" bench/pii/wasm_run.py "$tgt"/wasm32-wasip1/release/examples/pii_bench.wasm "${ARGS[@]}" >"$wasm"
 
 head -1 "$native"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | xargs) x $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -467,8 +467,8 @@ mod swar {
         below(x ^ (ONES * b as u64), 1)
     }
 
-    /// What [`find`] looks for, as a word test and a byte test. A trait rather than closures: the
-    /// filter is built for size (opt-level "z"), which would otherwise leave a call per word.
+    /// What [`find`] looks for, as a word test and a byte test. A trait rather than closures: a
+    /// size-optimised build (opt-level "z") would otherwise leave a call per word.
     trait Needle {
         /// Flags (high bits) for the matching bytes of eight bytes read little-endian.
         fn word(&self, x: u64) -> u64;

@@ -4,14 +4,14 @@
 //!
 //! Anchors, from a 256-entry class table: the first digit of a digit run (digit clusters, IBAN
 //! after two letters), `@` (EMAIL), `:` between hex digits (IPv6), and the end of every token of
-//! `[A-Za-z0-9_+/-]` that is at least ten bytes long (secrets) or is the word `bearer`. On prose
-//! almost every byte is a table lookup and a predictable branch.
+//! `[A-Za-z0-9_+/-]` that is at least ten bytes long (secrets) or is the word `bearer`. Runs of
+//! letters, which never anchor anything, are skipped a word at a time (see [`main_pass`]).
 
 use super::custom::CustomPattern;
 use super::detectors::{address, email, iban, ip, numeric, person, secrets, Finding, Kind, Sink};
 use super::dictionary::Automaton;
 use super::entity::Entity;
-use super::text::{at, before, digits_end, is_word};
+use super::text::{alpha_end, at, before, digits_end, is_digit, is_word, lower_end};
 
 const TOK: u8 = 1;
 const DIG: u8 = 2;
@@ -108,7 +108,49 @@ fn v6_anchor(b: &[u8], i: usize) -> bool {
     (p.is_ascii_hexdigit() || p == b':') && (n.is_ascii_hexdigit() || n == b':')
 }
 
+/// The class bits of byte `x`.
+#[inline(always)]
+fn class(x: u8) -> u8 {
+    CLASS.get(usize::from(x)).copied().unwrap_or(0)
+}
+
+/// Whether the digit at `i` starts a digit run that [`on_digit`] would look at as an IBAN: two
+/// letters before it that start a word (`iban::scan` rejects a country code glued to a word).
+#[inline]
+fn iban_candidate(b: &[u8], i: usize) -> bool {
+    i >= 2 && before(b, i).is_ascii_alphabetic() && before(b, i - 1).is_ascii_alphabetic() && !is_word(before(b, i - 2))
+}
+
+/// Inside a token, from `i`: skips letters, and digit runs that directly follow a letter, as long
+/// as skipping them is what the byte-by-byte pass would do anyway. Such a run reaches
+/// [`on_digit`] only to be stepped over (`p` alphabetic, no IBAN candidate) or not at all; its
+/// start is past `digit_done` and the byte after it is not a digit, so leaving `digit_done` as it
+/// is changes no later decision. Returns where the byte-by-byte pass must continue: a byte that is
+/// not a letter or digit, a digit after `_+/-`, an IBAN candidate, or a run before `digit_done`.
+fn skip_inner(b: &[u8], mut i: usize, digit_done: usize, digit_anchor: bool, iban_on: bool) -> usize {
+    loop {
+        i = alpha_end(b, i);
+        if !is_digit(at(b, i)) {
+            return i;
+        }
+        let skippable = !digit_anchor
+            || (i >= digit_done && before(b, i).is_ascii_alphabetic() && !(iban_on && iban_candidate(b, i)));
+        if !skippable {
+            return i;
+        }
+        i = digits_end(b, i);
+    }
+}
+
 /// The single built-in pass over `b`.
+///
+/// Only digits (anchors) and bytes outside tokens (token ends, `@`, `:`) change the pass's state;
+/// letters and `_+/-` never do, so runs of letters are skipped eight bytes at a time
+/// ([`lower_end`], [`alpha_end`]). A token that is a plain word, `[A-Za-z][a-z]*`, cannot be any
+/// secret shape (each needs a digit, a `-`/`_`/`/`/`+`, or a second capital: `AIza`, `AKIA…`,
+/// `eyJ`); for it only the word `bearer` matters, so it is settled where it starts and the
+/// secrets check at its end is skipped. On prose that leaves about two table lookups and one word
+/// load per word.
 fn main_pass(b: &[u8], sink: &mut Sink) {
     let on = sink.on;
     let digits_on = on.any(&[Entity::Phone, Entity::UsSsn, Entity::CreditCard, Entity::IpAddress]);
@@ -116,20 +158,46 @@ fn main_pass(b: &[u8], sink: &mut Sink) {
     let email_on = on.has(Entity::Email);
     let v6_on = on.has(Entity::IpAddress);
     let secrets_on = on.any_secret();
+    let bearer_on = on.has(Entity::BearerToken);
     let digit_anchor = digits_on || iban_on;
     let mut tok_start = 0usize;
     let mut digit_done = 0usize;
     let mut colon_done = 0usize;
     let mut skip = 0usize;
-    for (i, &x) in b.iter().enumerate() {
-        let c = CLASS.get(usize::from(x)).copied().unwrap_or(0);
+    // End of the last token settled as a plain word (its end needs no secrets check).
+    let mut plain_end = usize::MAX;
+    let mut i = 0usize;
+    while let Some(&x) = b.get(i) {
+        let c = class(x);
         if c & TOK != 0 {
-            if c & DIG != 0 && i >= digit_done && digit_anchor {
-                digit_done = on_digit(b, i, digits_on, iban_on, sink).max(i + 1);
+            if c & DIG != 0 {
+                if i >= digit_done && digit_anchor {
+                    digit_done = on_digit(b, i, digits_on, iban_on, sink).max(i + 1);
+                }
+                i += 1;
+            } else if i == tok_start && x.is_ascii_alphabetic() {
+                let e = lower_end(b, i + 1);
+                if class(at(b, e)) & TOK == 0 {
+                    if e - i == 6
+                        && x | 0x20 == b'b'
+                        && secrets_on
+                        && bearer_on
+                        && e >= skip
+                        && secrets::is_bearer_word(b, i, e)
+                    {
+                        secrets::bearer(b, e, sink);
+                    }
+                    plain_end = e;
+                    i = e;
+                } else {
+                    i = skip_inner(b, e, digit_done, digit_anchor, iban_on);
+                }
+            } else {
+                i = skip_inner(b, i + 1, digit_done, digit_anchor, iban_on);
             }
             continue;
         }
-        if secrets_on && i >= skip && i - tok_start >= 6 {
+        if secrets_on && i >= skip && i - tok_start >= 6 && i != plain_end {
             skip = on_token(b, tok_start, i, sink);
         }
         if c & AT != 0 && email_on {
@@ -144,9 +212,11 @@ fn main_pass(b: &[u8], sink: &mut Sink) {
             }
         }
         tok_start = i + 1;
+        i += 1;
     }
-    if secrets_on && b.len() >= skip && b.len() - tok_start >= 6 {
-        on_token(b, tok_start, b.len(), sink);
+    let n = b.len();
+    if secrets_on && n >= skip && n - tok_start >= 6 && n != plain_end {
+        on_token(b, tok_start, n, sink);
     }
 }
 

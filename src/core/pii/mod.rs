@@ -42,6 +42,7 @@ use engine::{Plan, Target};
 use entity::{ENTITY_COUNT, SECRETS_GROUP};
 use hmac::HmacSha256;
 use normalize::View;
+use text::{at, before};
 
 /// Shortest accepted `pseudonym_key`, in bytes.
 pub const MIN_KEY_BYTES: usize = 16;
@@ -49,6 +50,50 @@ pub const MIN_KEY_BYTES: usize = 16;
 const MAX_TERM_BYTES: usize = 256;
 /// Most custom patterns per profile.
 const MAX_CUSTOM: usize = 200;
+
+/// Most passes [`Redactor::scan`] makes over one string (the first plus rescans of its output).
+const MAX_PASSES: usize = 4;
+
+/// What one pass of [`Redactor::scan`] did.
+enum Pass {
+    /// Nothing to rewrite.
+    Unchanged,
+    /// A `block` finding.
+    Blocked,
+    /// The rewritten text; `glued` when a placeholder touches [`glue`] (see [`glued_at`]).
+    Changed { text: String, glued: bool },
+}
+
+/// Whether `x`, a neighbour of a redacted value, may have steered what the detectors decided about
+/// the text on its other side, `beyond` being the next byte out. Word characters and non-ASCII
+/// always may. Punctuation may when the detectors read it as joining text to the value: `.-+/@%`
+/// (e-mail, key and digit-group characters) unless `beyond` ends the run (whitespace, a quote or
+/// bracket, `;!?*`, the end of the text), so a sentence's `.` is not glue; `,()` only before a
+/// digit (a number's neighbour); `:` only before a hex digit or `:` (a number, an IPv6 address), so
+/// `mailto:` is not glue. Nothing else is: `=`, `$` or a space leave the other side's decision as it
+/// was.
+fn glue(x: u8, beyond: u8) -> bool {
+    let ends_run = beyond == 0 || beyond.is_ascii_whitespace() || b"\"'`<>[]{};!?*".contains(&beyond);
+    match x {
+        b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z' | b'_' | 0x80..=0xff => true,
+        b'.' | b'-' | b'+' | b'/' | b'@' | b'%' => !ends_run,
+        b',' | b'(' | b')' => beyond.is_ascii_digit(),
+        b':' => beyond.is_ascii_hexdigit() || beyond == b':',
+        _ => false,
+    }
+}
+
+/// Whether the value `start..end` of `t` touches [`glue`], or starts (ends) with a digit and has
+/// another within the three separator bytes a digit cluster may span before (after) it:
+/// `1111 1111 [EMAIL]` ended a card-shaped cluster that the value `1111x@ex.com` had continued.
+fn glued_at(t: &[u8], start: usize, end: usize) -> bool {
+    let digit = |i: usize| at(t, i).is_ascii_digit();
+    let left = start.checked_sub(1).map_or(0, |p| before(t, p));
+    glue(before(t, start), left)
+        || glue(at(t, end), at(t, end + 1))
+        || (digit(start) && (2..=4).any(|k| start.checked_sub(k).is_some_and(digit)))
+        || (end > start && digit(end - 1) && (1..4).any(|k| digit(end + k)))
+}
 
 /// Counts of findings per entity type and action for one request; never values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -351,30 +396,64 @@ impl Redactor {
 
     /// Scans one decoded string. Returns the replacement text when something must change; counts
     /// every finding in `tally`; on a `block` finding sets `tally.blocked` and returns `None`.
+    ///
+    /// Detectors look at a value's neighbours (a number glued to a word or to more digits is not
+    /// a phone number, a word inside a longer word is not a dictionary term). A placeholder
+    /// replaces a neighbour with `[…]`, which can turn a rest that was glued to it into a value of
+    /// its own: `50364555-5555my` with a custom pattern taking `64555-5555` left `503[ZIPPY]`, and
+    /// `004 503644 503` was a PHONE on a second scan (fuzz finding F6). So when a placeholder
+    /// lands next to such glue (see [`glue`]), the output is scanned again, up to
+    /// [`MAX_PASSES`] times in all; text whose findings are set apart by spaces or brackets, the
+    /// usual case, is scanned once.
     pub fn scan(&self, text: &str, tally: &mut PiiTally) -> Option<String> {
         if !self.active || text.is_empty() {
             return None;
         }
+        let mut out: Option<String> = None;
+        for pass in 0..MAX_PASSES {
+            let current = out.as_deref().unwrap_or(text);
+            match self.scan_pass(current, tally, pass == 0) {
+                Pass::Blocked => return None,
+                Pass::Unchanged => break,
+                Pass::Changed { text, glued } => {
+                    out = Some(text);
+                    if !glued {
+                        break;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// One pass of [`Redactor::scan`]. Findings whose action only counts (`flag`) are still in
+    /// the text on a later pass, so they are counted on the first pass only.
+    fn scan_pass(&self, text: &str, tally: &mut PiiTally, first: bool) -> Pass {
         let view = View::new(text);
         let found = self.findings(&view);
         if found.is_empty() {
-            return None;
+            return Pass::Unchanged;
         }
+        let vt = view.text().as_bytes();
         let mut out: Option<String> = None;
+        let mut glued = false;
         let mut copied = 0usize;
         for f in &found {
             let (name, action) = self.kind_info(f.kind);
-            tally.add(name, action.as_str());
+            if first || matches!(action, Action::Block | Action::Redact | Action::Hash) {
+                tally.add(name, action.as_str());
+            }
             match action {
                 Action::Block => {
                     if tally.blocked.is_none() {
                         tally.blocked = Some(name.to_owned());
                     }
-                    return None;
+                    return Pass::Blocked;
                 }
                 Action::Flag | Action::Off => continue,
                 Action::Redact | Action::Hash => {}
             }
+            glued |= glued_at(vt, f.start, f.end);
             let (s, e) = view.original_span(f.start, f.end);
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
             buf.push_str(text.get(copied..s).unwrap_or(""));
@@ -388,9 +467,13 @@ impl Redactor {
             buf.push(']');
             copied = e;
         }
-        let mut buf = out?;
-        buf.push_str(text.get(copied..).unwrap_or(""));
-        Some(buf)
+        match out {
+            Some(mut buf) => {
+                buf.push_str(text.get(copied..).unwrap_or(""));
+                Pass::Changed { text: buf, glued }
+            }
+            None => Pass::Unchanged,
+        }
     }
 
     /// Appends the 12-hex-digit keyed pseudonym of `value` (canonicalised per entity type, so

@@ -12,6 +12,8 @@
 
 use std::borrow::Cow;
 
+use super::text::{HIGHS, ONES};
+
 /// What normalisation does with one character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fold {
@@ -80,9 +82,29 @@ fn suspicious(b: u8) -> bool {
     (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b >= 0x7f
 }
 
-/// Whether `text` could need normalisation; written so the compiler vectorises it.
+/// SWAR: the high bit of each byte of the result is set when that byte of `w` is ≥ 0x7f or < 0x20
+/// (a superset of [`suspicious`]: tab, CR and LF are flagged too and sorted out byte by byte).
+///
+/// With `lo = w & 0x7f..` no per-byte addition carries: `lo + 0x01` reaches the high bit only for
+/// 0x7f, `lo + 0x60` for bytes ≥ 0x20 (so its *clear* high bit means < 0x20); `w` itself carries
+/// the high bit of non-ASCII bytes.
+#[inline(always)]
+fn flagged(w: u64) -> u64 {
+    let lo = w & !HIGHS;
+    (w | lo.wrapping_add(ONES) | !lo.wrapping_add(0x60 * ONES)) & HIGHS
+}
+
+/// Whether `text` could need normalisation: eight bytes per step, plain ASCII words cost a few
+/// integer operations (no SIMD needed, so the same code is fast in wasm).
 pub fn maybe_needs_view(text: &str) -> bool {
-    text.as_bytes().chunks(64).any(|c| c.iter().fold(false, |acc, &b| acc | suspicious(b)))
+    let mut words = text.as_bytes().chunks_exact(8);
+    for chunk in words.by_ref() {
+        let w = <[u8; 8]>::try_from(chunk).map_or(u64::MAX, u64::from_le_bytes);
+        if flagged(w) != 0 && chunk.iter().any(|&b| suspicious(b)) {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| suspicious(b))
 }
 
 /// A string prepared for detection: either the original (no map) or a normalised copy with, for
@@ -151,6 +173,28 @@ impl<'a> View<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_word_at_a_time_check_agrees_with_the_byte_test() {
+        for x in 0..=255u8 {
+            for lane in 0..8 {
+                let mut w = [b'a'; 8];
+                w[lane] = x;
+                let flag = flagged(u64::from_le_bytes(w)) & (0x80u64 << (8 * lane)) != 0;
+                assert!(flag || !suspicious(x), "{x:#x} lane {lane}");
+                assert_eq!(flag, !(0x20..0x7f).contains(&x), "{x:#x} lane {lane}");
+            }
+        }
+        for len in 0..20 {
+            for pos in 0..len {
+                let mut v = vec![b'a'; len];
+                v[pos] = 0x01;
+                assert!(maybe_needs_view(std::str::from_utf8(&v).unwrap()), "{len} {pos}");
+                v[pos] = b'\n';
+                assert!(!maybe_needs_view(std::str::from_utf8(&v).unwrap()), "{len} {pos}");
+            }
+        }
+    }
 
     #[test]
     fn plain_ascii_is_borrowed_without_a_map() {

@@ -204,6 +204,39 @@ fn redaction_is_idempotent_on_a_glued_international_number() {
 }
 
 #[test]
+fn redaction_is_idempotent_when_a_custom_pattern_cuts_a_digit_cluster() {
+    // fuzz F6 (fuzz/regressions/pii_scan/f6-second-scan-finds-more, config 1): `[0-9]{5}-[0-9]{4}`
+    // took `64555-5555` out of `…503644 50364555-5555my`; the rest `004 503644 503` was glued to
+    // more digits before and became a PHONE on a second scan.
+    let r = redactor(r#"{"custom": [{"name": "ZIPPY", "pattern": "[0-9]{5}-[0-9]{4}"}]}"#);
+    let t = "to\u{1}\0\0\0\0\0\0\u{0}04 004 50364\u{0}4 50364\0\0\u{0}555-5555my name is ";
+    let (once, _) = scan(&r, t);
+    assert_eq!(scan(&r, &once).0, once);
+    // Same shape in plain text, and an e-mail that ends a card-shaped cluster.
+    for t in ["call 004 503644 50364555-5555my", "+4111 1111 1111 1111x@ex.com ok"] {
+        let (once, _) = scan(&r, t);
+        assert_eq!(scan(&r, &once).0, once, "{t}");
+    }
+}
+
+#[test]
+fn a_placeholder_is_not_a_context_word_on_a_second_scan() {
+    // `[US_SSN]` must not make the next bare nine digits an SSN on a rescan.
+    let r = Redactor::default();
+    let (once, _) = scan(&r, "my name is 219-09-9999  \u{e9}123452345");
+    assert_eq!(once, "my name is [US_SSN]  \u{e9}123452345");
+    assert_eq!(scan(&r, &once).0, once);
+}
+
+#[test]
+fn a_rescan_counts_flagged_findings_once() {
+    let r =
+        redactor(r#"{"entities": {"EMAIL": "flag"}, "custom": [{"name": "ZIPPY", "pattern": "[0-9]{5}-[0-9]{4}"}]}"#);
+    let (_, tally) = scan(&r, "a@b.io 503644 50364555-5555my");
+    assert_eq!(tally.iter().find(|c| c.0 == "EMAIL").map(|c| c.2), Some(1));
+}
+
+#[test]
 fn person_and_address_are_opt_in() {
     let r = redactor(r#"{"entities": {"PERSON": "redact", "ADDRESS": "redact"}}"#);
     assert_eq!(

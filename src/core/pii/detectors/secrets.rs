@@ -24,6 +24,7 @@ fn all(t: &[u8], f: impl Fn(u8) -> bool) -> bool {
     t.iter().all(|&c| f(c))
 }
 
+#[inline(always)]
 fn b64url(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
 }
@@ -32,6 +33,10 @@ const AWS_PREFIXES: [&[u8]; 10] =
     [b"AKIA", b"ASIA", b"AGPA", b"AIDA", b"AROA", b"AIPA", b"ANPA", b"ANVA", b"ABIA", b"ACCA"];
 
 fn classify(t: &[u8]) -> Option<Entity> {
+    // Every prefix below starts with one of these bytes; most tokens stop here.
+    if !matches!(t.first(), Some(b's' | b'r' | b'g' | b'x' | b'A')) {
+        return None;
+    }
     let rest = |n: usize| t.get(n..).unwrap_or(&[]);
     let has_digit_and_letter = |r: &[u8]| r.iter().any(u8::is_ascii_digit) && r.iter().any(u8::is_ascii_alphabetic);
     if t.starts_with(b"sk-or-v1-") {
