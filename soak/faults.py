@@ -443,6 +443,18 @@ def case_envoy_limit_below_filter(up: h.Upstream, work: Path) -> Case:
         for cl in doc["static_resources"]["clusters"]:
             cl["per_connection_buffer_limit_bytes"] = 256 * KB
 
+        def routes(node: object) -> None:  # and the route's stream limit (the shipped config raises it)
+            if isinstance(node, dict):
+                if "request_body_buffer_limit" in node:
+                    node["request_body_buffer_limit"] = 256 * KB
+                for v in node.values():
+                    routes(v)
+            elif isinstance(node, list):
+                for v in node:
+                    routes(v)
+
+        routes(doc)
+
     env = h.EnvoyProc(h.ec.EnvoyConfig(port=0, admin_port=0, upstream=up.url), work / "small-buffer", tweak=tweak)
     try:
         b = Bench(up, env)

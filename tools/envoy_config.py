@@ -396,6 +396,10 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
     limit = cfg.buffer_limit()
     openrouter_route = {
         "match": {"prefix": "/"},
+        # One socket read can hand the filter up to the listener limit at once (an idle machine reads a
+        # fast 3 MB upload in one go); the route's stream limit sits above that so the filter, not
+        # Envoy's plain-text 413, answers an oversize body.
+        "request_body_buffer_limit": 2 * limit + 1024 * 1024,
         "route": {
             "cluster": "openrouter",
             "timeout": "0s",

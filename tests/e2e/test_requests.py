@@ -257,6 +257,38 @@ def test_oversize_chunked_body_gets_the_filters_json_413_not_envoys(envoy, fake,
     assert_rejected(envoy, fake, audit_for, r, 413, "body_too_large")
 
 
+def test_oversize_body_read_in_one_burst_gets_the_filters_json_413(envoy_factory, fake) -> None:
+    # A 3 MB body in one write: the filter's JSON 413, never Envoy's plain-text one. Envoy can read about
+    # its whole connection limit in one go; the route's stream limit (tools/envoy_config.py) sits above
+    # that. Here the reads stay small enough either way; `make faults` ("body > Envoy buffer limit and >
+    # filter limit", 1 MiB policy, idle machine) is the case that failed before the route limit.
+    envoy = envoy_factory(None)
+    payload = b'{"model":"anthropic/claude-3.5-sonnet","pad":"' + b"x" * (3 * 1024 * 1024) + b'"}'
+    rid = "e2e-oversize-one-burst"
+    head = (f"POST {CHAT} HTTP/1.1\r\nhost: openrouter.ai\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(payload)}\r\nx-request-id: {rid}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", envoy.port), timeout=10) as s:
+        try:
+            s.sendall(head + payload)
+        except OSError:
+            pass  # Envoy may close while we are still writing; its answer is already on the socket
+        data = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+    status_line, _, rest = data.partition(b"\r\n")
+    assert b" 413 " in status_line, data[:300]
+    body = rest.partition(b"\r\n\r\n")[2]
+    assert json.loads(body)["error"]["reason"] == "body_too_large", data[:400]
+    assert fake.requests == [], "an oversize request reached the upstream"
+    assert envoy.wait_logged(rid)
+
+
 def test_chunked_flood_far_past_envoys_buffer_limit_fails_closed(envoy, fake, audit_for) -> None:
     # 8x max_body_bytes, far past Envoy's own buffer limit. Which 413 the client gets depends on how
     # much one socket read hands Envoy before the filter's body callback runs (the filter's JSON one
