@@ -223,9 +223,15 @@ class Envoy:
 
     def wait_logged(self, rid: str, timeout: float = 10.0) -> bool:
         """Waits until the operator access log (stderr) has the line of request `rid`: its stream ended and
-        every access logger (the audit ones run first) has written."""
+        every access logger (the audit ones run first) has written. The audit file is a separate file that
+        Envoy flushes on its own, so this then also waits (up to 1 s; nothing is written for an ungoverned
+        request) until a line naming `rid` is in it."""
         needle = f"req={rid}"
-        return bool(wait_until(lambda: needle in self.stderr_text(), timeout))
+        if not wait_until(lambda: needle in self.stderr_text(), timeout):
+            return False
+        mark = f'"request_id":{json.dumps(rid)}'.encode()
+        wait_until(lambda: self.audit_path.exists() and mark in self.audit_path.read_bytes(), 1.0)
+        return True
 
     # -- audit
     def audit_size(self) -> int:
