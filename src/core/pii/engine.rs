@@ -299,7 +299,7 @@ mod tests {
     }
 
     fn kinds(t: &str) -> Vec<(Entity, &str)> {
-        let mut sink = Sink { on: Enabled::from_flags(&[true; ENTITY_COUNT]), out: Vec::new() };
+        let mut sink = Sink { on: Enabled::from_flags(&[true; ENTITY_COUNT]), out: Vec::new(), near_miss: false };
         let plan = Plan { custom: &[], fallback: &[], automaton: None, targets: &[] };
         detect(t, &plan, &mut sink);
         resolve(&mut sink.out);

@@ -328,7 +328,13 @@ impl Redactor {
 
     /// Detected, allowed-filtered, non-overlapping findings in view coordinates.
     fn findings(&self, view: &View) -> Vec<Finding> {
-        let mut sink = Sink { on: self.on, out: Vec::new() };
+        self.findings_and_near_miss(view).0
+    }
+
+    /// [`findings`](Self::findings), and whether a candidate was turned down only for want of a
+    /// context word ([`Sink::near_miss`]).
+    fn findings_and_near_miss(&self, view: &View) -> (Vec<Finding>, bool) {
+        let mut sink = Sink { on: self.on, out: Vec::new(), near_miss: false };
         let plan = Plan {
             custom: &self.custom,
             fallback: &self.fallback,
@@ -341,7 +347,7 @@ impl Redactor {
         if !self.allow.is_empty() && !found.is_empty() {
             found.retain(|f| t.get(f.start..f.end).is_none_or(|v| !self.allow.contains(&v.to_lowercase())));
         }
-        self.merge_overlaps(found)
+        (self.merge_overlaps(found), sink.near_miss)
     }
 
     /// Severity of a finding's action: a span that two findings claim gets the stricter one.
@@ -430,7 +436,7 @@ impl Redactor {
     /// the text on a later pass, so they are counted on the first pass only.
     fn scan_pass(&self, text: &str, tally: &mut PiiTally, first: bool) -> Pass {
         let view = View::new(text);
-        let found = self.findings(&view);
+        let (found, near_miss) = self.findings_and_near_miss(&view);
         if found.is_empty() {
             return Pass::Unchanged;
         }
@@ -470,7 +476,9 @@ impl Redactor {
         match out {
             Some(mut buf) => {
                 buf.push_str(text.get(copied..).unwrap_or(""));
-                Pass::Changed { text: buf, glued }
+                // A placeholder changes distances, so a candidate turned down for a context word out
+                // of range may be in range now (F8): scan again, as for glue.
+                Pass::Changed { text: buf, glued: glued || near_miss }
             }
             None => Pass::Unchanged,
         }

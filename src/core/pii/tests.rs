@@ -284,3 +284,45 @@ fn a_card_or_ssn_after_many_short_digit_groups_is_still_redacted() {
     let ssn = "219-09-9999";
     assert!(!scan(&r, &format!("{} {ssn} ok", "1 ".repeat(22).trim())).0.contains(ssn));
 }
+
+#[test]
+fn redaction_is_idempotent_when_a_placeholder_brings_a_context_word_into_range() {
+    // Fuzz finding F8: `secret` is more than 96 bytes before the AWS-secret-shaped token, so the
+    // token alone is no finding; hashing the Anthropic key in between shortens the text and brings
+    // the word into range. The first scan must already give what a second scan would.
+    let r = redactor(r#"{"entities": {"SECRETS": "hash"}}"#);
+    let t = "aws_secret_access_kn ; sk-ant-api03-Zq7Xw2Lm9Kp4Rt6Yv3Nb8Hc5Zq7Xw2Lm9Kp4Rt6Yv3Nb8Hc5 ; nnnn \
+             Stnnnney = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let (once, _) = scan(&r, t);
+    let (twice, t2) = scan(&r, &once);
+    assert_eq!(twice, once, "second scan changed it: {:?}", t2.counts);
+    // Likewise a bare 9-digit number whose SSN context word a shorter placeholder brings into range.
+    let r = redactor("{}");
+    let t = format!("ssn on file {} then 123456789 here", "jane.doe.long.local.part@example-corporation.com");
+    let (once, _) = scan(&r, &t);
+    let (twice, _) = scan(&r, &once);
+    assert_eq!(twice, once);
+}
+
+#[test]
+fn redaction_is_idempotent_when_a_version_word_inside_a_finding_disappears() {
+    // Fuzz finding F8, negative-context variant: `ver` at the end of an e-mail's domain made the
+    // next dotted quad a version number; once the e-mail is a placeholder, a second scan took it
+    // for an IP address. The first scan must already give what a second scan would.
+    let r = redactor("{}");
+    let t = "o 9mver  47.0.0.19m@example.comver  47.0.0.1,\u{1e}0.0.1,\u{1e} om 12.0.0.1, 44.";
+    let (once, _) = scan(&r, t);
+    let (twice, t2) = scan(&r, &once);
+    assert_eq!(twice, once, "second scan changed it: {:?}", t2.counts);
+}
+
+#[test]
+fn redaction_is_idempotent_when_a_placeholder_brings_a_pem_header_end_into_range() {
+    // Fuzz finding F9: the header's closing dashes were more than 80 bytes after `-----BEGIN`
+    // until the e-mail in between became `[EMAIL]`; a second scan then took the block.
+    let r = redactor("{}");
+    let t = "War@-----BEGIN PRIVATE KEY- ; jane.doe+fuzz@example-corp.com ; ----++++++++++++i,4EY-----+++++4333333";
+    let (once, _) = scan(&r, t);
+    let (twice, t2) = scan(&r, &once);
+    assert_eq!(twice, once, "second scan changed it: {:?}", t2.counts);
+}

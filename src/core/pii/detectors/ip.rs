@@ -8,15 +8,33 @@ const VERSION_WORDS: [&[u8]; 7] = [b"version", b"ver.", b"ver ", b"release", b"b
 
 /// An IPv4 address of groups `s..s+4`.
 pub fn v4_at(c: &Cluster, s: usize) -> Option<Hit> {
-    if s + 4 > c.n {
+    if !v4_shape(c, s) || version_word_before(c, s) {
         return None;
+    }
+    Some(Hit { next: s + 4, start: c.group(s).s, end: c.group(s + 3).e })
+}
+
+/// Whether groups `s..s+4` are an IPv4 address turned down only because a version word precedes
+/// them: a near miss (see `Sink::near_miss`), since that word may sit inside another finding.
+pub fn v4_version_near_miss(c: &Cluster, s: usize) -> bool {
+    v4_shape(c, s) && version_word_before(c, s)
+}
+
+fn version_word_before(c: &Cluster, s: usize) -> bool {
+    context_before(c.b, c.group(s).s, 24, &VERSION_WORDS)
+}
+
+/// Four dotted octets ≤ 255, not part of a longer dotted number.
+fn v4_shape(c: &Cluster, s: usize) -> bool {
+    if s + 4 > c.n {
+        return false;
     }
     for k in s..s + 4 {
         if !(1..=3).contains(&c.len(k)) || c.value(k) > 255 {
-            return None;
+            return false;
         }
         if k < s + 3 && c.sep(k) != (super::numeric::DOT, 1) {
-            return None;
+            return false;
         }
     }
     let left = if s == 0 { c.left_ok(0) && c.before(0) != b'.' } else { c.sep(s - 1).0 & (SP | NL) != 0 };
@@ -27,10 +45,7 @@ pub fn v4_at(c: &Cluster, s: usize) -> Option<Hit> {
     } else {
         c.sep(s + 3).0 & (SP | NL) != 0
     };
-    if !left || !right || context_before(c.b, c.group(s).s, 24, &VERSION_WORDS) {
-        return None;
-    }
-    Some(Hit { next: s + 4, start: c.group(s).s, end: c.group(s + 3).e })
+    left && right
 }
 
 fn is_v6(c: u8) -> bool {

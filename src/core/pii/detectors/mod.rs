@@ -77,6 +77,12 @@ pub struct Sink {
     pub on: Enabled,
     /// Findings so far, in no particular order.
     pub out: Vec<Finding>,
+    /// Set when a candidate was turned down only because of what lies within a byte window around
+    /// it: no context word before a bare 9- to 11-digit number or an AWS-secret-shaped token, a
+    /// version word before a dotted quad, a `-----BEGIN` header not closed within 80 bytes. A
+    /// placeholder elsewhere in the text, shorter or longer than its value, can change that: the
+    /// redactor then scans its output again (fuzz findings F8, F9).
+    pub near_miss: bool,
 }
 
 impl Sink {

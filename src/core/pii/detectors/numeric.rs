@@ -217,7 +217,14 @@ pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
                 sink.push(h.start, h.end, e);
                 s = h.next.max(s + 1);
             }
-            None => s += 1,
+            None => {
+                // A bare 9- to 11-digit number is an SSN or a phone number only after a context word;
+                // a dotted quad is no IP address after a version word.
+                if (9..=11).contains(&c.len(s)) || (on.has(Entity::IpAddress) && ip::v4_version_near_miss(&c, s)) {
+                    sink.near_miss = true;
+                }
+                s += 1;
+            }
         }
     }
     // A full cluster was cut at MAX_GROUPS: resume a few groups back, so a value straddling the
