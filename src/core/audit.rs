@@ -181,17 +181,8 @@ impl AuditRecord {
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let d = Sha256::digest(bytes);
-    let mut s = String::with_capacity(64);
-    for b in d {
-        for nibble in [b >> 4, b & 15] {
-            s.push(char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0')));
-        }
-    }
-    s
+    crate::core::hex::to_hex(&Sha256::digest(bytes))
 }
-
-const HEX: [u8; 16] = *b"0123456789abcdef";
 
 #[cfg(test)]
 mod tests {

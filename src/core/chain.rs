@@ -10,7 +10,9 @@
 use std::fmt;
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+
+use crate::core::audit::sha256_hex;
+use crate::core::hex::to_hex;
 
 /// `prev` of the first record of every chain: 64 zeros.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -121,23 +123,7 @@ impl AuditChain {
 pub fn random_chain_id() -> Result<String, ChainError> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|_| ChainError::Random)?;
-    Ok(hex(&bytes))
-}
-
-/// Lowercase hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        for nibble in [b >> 4, b & 0x0f] {
-            out.push(char::from(DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'0')));
-        }
-    }
-    out
+    Ok(to_hex(&bytes))
 }
 
 #[cfg(test)]

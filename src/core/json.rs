@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::core::hex;
+
 /// A parsed JSON value with the byte span `[start, end)` of its token(s) in the source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node<'a> {
@@ -431,22 +433,16 @@ fn write_escape(c: u8, out: &mut Vec<u8>) {
         b'\t' => out.extend_from_slice(b"\\t"),
         _ => {
             // `\u00XX`, lower-case hex.
-            let hex = |n: u8| HEX.get(usize::from(n & 15)).copied().unwrap_or(b'0');
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex(c >> 4), hex(c)]);
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex::digit(c >> 4), hex::digit(c)]);
         }
     }
 }
-
-const HEX: [u8; 16] = *b"0123456789abcdef";
 
 /// Scanning eight bytes at a time in a `u64` ("SWAR": SIMD within a register). Every byte of every
 /// string in a body passes through these loops (parsing, decoding, re-encoding), so they are the
 /// parser's hottest code. Portable: plain integer arithmetic, no `unsafe`, no target features.
 mod swar {
-    /// `0x01` in every byte.
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    /// `0x80` (the high bit) in every byte.
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    use crate::core::swar::{first_flag, HIGHS, ONES};
 
     /// Sets the high bit of each byte of `x` that is below `n` (`1 <= n <= 0x80`).
     ///
@@ -536,12 +532,6 @@ mod swar {
         }
         // The tail (fewer than sixteen bytes), one at a time.
         bytes.get(done..)?.iter().position(|&c| needle.byte(c)).map(|at| done + at)
-    }
-
-    /// Index of the lowest byte whose high bit is set in `flags` (non-zero).
-    #[inline(always)]
-    const fn first_flag(flags: u64) -> usize {
-        (flags.trailing_zeros() / 8) as usize
     }
 }
 

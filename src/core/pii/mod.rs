@@ -504,10 +504,6 @@ impl Redactor {
             return;
         };
         let mac = h.mac(&[name.as_bytes(), &[0], canonical.as_bytes()]);
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for byte in mac.iter().take(6) {
-            buf.push(char::from(HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0')));
-            buf.push(char::from(HEX.get(usize::from(byte & 15)).copied().unwrap_or(b'0')));
-        }
+        crate::core::hex::push_hex(buf, mac.get(..6).unwrap_or(&[]));
     }
 }

@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use super::text::{HIGHS, ONES};
+use crate::core::swar::{HIGHS, ONES};
 
 /// What normalisation does with one character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

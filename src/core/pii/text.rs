@@ -6,6 +6,8 @@
 //! used before it fit its budget at opt-level 3) they stayed calls in the hottest loops; the
 //! attribute keeps every build profile fast.
 
+use crate::core::swar::{first_flag, HIGHS, ONES};
+
 /// The byte at `i`, or 0 past either end.
 #[inline(always)]
 pub fn at(b: &[u8], i: usize) -> u8 {
@@ -58,11 +60,6 @@ fn tail_word(tail: &[u8]) -> u64 {
     tail.iter().take(8).rev().fold(0u64, |w, &x| (w << 8) | u64::from(x))
 }
 
-/// 0x01 in every byte of a word.
-pub const ONES: u64 = 0x0101_0101_0101_0101;
-/// 0x80 (the high bit) in every byte of a word.
-pub const HIGHS: u64 = 0x8080_8080_8080_8080;
-
 /// SWAR (SIMD within a register): the high bit of each byte of the result is set when that byte of
 /// `w` is *not* an ASCII lower-case letter `a..=z`; the other bits are 0.
 ///
@@ -93,8 +90,7 @@ pub fn run_end(b: &[u8], mut i: usize, mask: impl Fn(u64) -> u64) -> usize {
     loop {
         let m = mask(word_at(b, i));
         if m != 0 {
-            // Little-endian: byte k of the word owns bits 8k..8k+7.
-            return i + (m.trailing_zeros() / 8) as usize;
+            return i + first_flag(m);
         }
         i += 8;
     }
