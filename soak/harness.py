@@ -90,13 +90,7 @@ class Upstream:
         http_get(self.url + "/__soak/reset", method="POST")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        ec.stop_process(self.proc, grace=5)
         self.log.close()
 
 
@@ -203,13 +197,7 @@ class EnvoyProc:
         return mine()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        ec.stop_process(self.proc, grace=15)
         self._out.close()
         self._err.close()
 

@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -535,6 +536,19 @@ def read_admin_address(path: Path | str) -> str:
         return Path(path).read_text().strip()
     except FileNotFoundError:
         return ""
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """Stops `proc` (Envoy, a fake upstream): SIGTERM, then SIGKILL if it is still running after `grace`
+    seconds. Does nothing if it has already exited."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)
 
 
 def admin_ready(admin: str) -> bool:

@@ -202,13 +202,7 @@ class Envoy:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        ec.stop_process(self.proc)
         self.returncode = self.proc.returncode
 
     # -- logs
