@@ -6,8 +6,8 @@ VENV        ?= .venv
 PY          := $(VENV)/bin/python
 WASM        := target/wasm32-wasip1/release/openrouter_guard.wasm
 WASM_TARGET := wasm32-wasip1
-# Size budget for the .wasm (bytes).
-WASM_BUDGET := 614400
+# Size budget for the .wasm (bytes): 1 MiB, room for numbering-plan data (issue 14).
+WASM_BUDGET := 1048576
 
 .PHONY: help setup build size lint unit e2e test run bench fuzz soak accuracy oci deploy-check verify-audit clean
 
