@@ -112,6 +112,9 @@ class EnvoyConfig:
     ecds_file: Path | str | None = None
     # Render file paths relative to this directory instead of absolute (run Envoy from there).
     base_dir: Path | str | None = None
+    # False renders the filter without allow_on_headers_stop_iteration (what Istio's WasmPlugin generates):
+    # tests use it to show the filter refuses governed requests with 503 instead of hanging (wasm/hold.rs).
+    hold_headers: bool = True
 
     def path(self, p: Path | str) -> str:
         """A file path as the config names it: absolute, or relative to base_dir."""
@@ -298,7 +301,7 @@ def _inline_wasm_filter(cfg: EnvoyConfig) -> dict[str, Any]:
                 },
                 "failure_policy": "FAIL_CLOSED",
                 # Pause in the headers callback until the body decision (Envoy >= 1.35).
-                "allow_on_headers_stop_iteration": True,
+                "allow_on_headers_stop_iteration": cfg.hold_headers,
             },
         },
     }

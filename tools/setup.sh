@@ -17,6 +17,10 @@ PINS=(
   "PyYAML==6.0.3"
   "jsonschema==4.26.0"
   "openai==3.54.0"
+  # HTTP/2 client for the e2e framing matrix (trailers, empty DATA frames, exact frames): tests/e2e/h2client.py
+  "h2==4.3.0"
+  "hpack==4.2.0"
+  "hyperframe==6.1.0"
 )
 
 if command -v rustup >/dev/null 2>&1; then

@@ -8,6 +8,7 @@ pub mod config;
 pub mod edit;
 pub mod endpoint;
 pub mod glob;
+pub mod headers;
 pub mod hex;
 pub mod hostmatch;
 pub mod json;

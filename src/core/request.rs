@@ -67,9 +67,11 @@ fn is_json_media_type(ct: &str) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-/// Step 1: request headers. Returns the plan, or a rejection (audit already filled).
-pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) -> Result<Plan, Rejection> {
-    let h = head.headers;
+/// Fills the fields of the audit record that describe the request (method, authority, id, path,
+/// endpoint) and returns the classified path. `on_head` calls it; the adapter also calls it for a
+/// request it refuses before `on_head` (a header that is not UTF-8, core/headers.rs).
+pub fn describe_head(headers: &[(String, String)], audit: &mut AuditRecord) -> Route {
+    let h = headers;
     let path = first(h, ":path").unwrap_or("/");
     let route = classify(path);
     audit.method = first(h, ":method").map(str::to_string);
@@ -77,6 +79,12 @@ pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) 
     audit.request_id = first(h, "x-request-id").map(str::to_string);
     audit.path = Some(route.path.clone());
     audit.endpoint = Some(route.endpoint.name());
+    route
+}
+
+/// Step 1: request headers. Returns the plan, or a rejection (audit already filled).
+pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) -> Result<Plan, Rejection> {
+    let route = describe_head(head.headers, audit);
 
     let result = check_head(policy, head, route);
     if let Ok(plan) = &result {

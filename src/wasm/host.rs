@@ -1,80 +1,96 @@
-//! Host calls wrapped so that every failure is a value, never a panic (the SDK's trait helpers
-//! unwrap inside).
+//! The host calls the adapter uses, in the shapes it needs. Every call goes through [`abi`]
+//! (never the SDK's `hostcalls`, whose wrappers panic) and every failure is a value.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use proxy_wasm::types::{BufferType, LogLevel, MapType};
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::{BufferType, LogLevel, MapType, Status};
+use crate::core::headers::RawHeader;
+use crate::wasm::abi::{self, HostError};
 
 /// Logs at `level`; logging failures are ignored (there is nowhere to report them).
 pub fn log(level: LogLevel, msg: &str) {
-    let _ = hostcalls::log(level, msg);
+    abi::log(level, msg);
 }
 
 /// Current wall time in nanoseconds since the epoch (0 if the host cannot tell).
 pub fn now_ns() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t: SystemTime| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    abi::now_ns().unwrap_or(0)
 }
 
-/// A request or response header value.
-pub fn header(map: MapType, name: &str) -> Option<String> {
-    hostcalls::get_map_value(map, name).ok().flatten()
+/// A request or response header value, as bytes.
+pub fn header_bytes(map: MapType, name: &str) -> Option<Vec<u8>> {
+    abi::header_value(map, name).ok().flatten()
 }
 
-/// All request headers.
-pub fn request_headers() -> Result<Vec<(String, String)>, Status> {
-    hostcalls::get_map(MapType::HttpRequestHeaders)
+/// Every header of a map, as bytes.
+pub fn headers(map: MapType) -> Result<Vec<RawHeader>, HostError> {
+    abi::header_pairs(map)
 }
 
-/// All response headers.
-pub fn response_headers() -> Result<Vec<(String, String)>, Status> {
-    hostcalls::get_map(MapType::HttpResponseHeaders)
+/// A property as UTF-8 text (`None` when absent, unreadable or not UTF-8).
+pub fn property_string(path: &[&str]) -> Option<String> {
+    abi::property(path).ok().flatten().and_then(|b| String::from_utf8(b).ok())
 }
 
-/// A property as UTF-8 text.
-pub fn property_string(path: Vec<&str>) -> Option<String> {
-    hostcalls::get_property(path).ok().flatten().and_then(|b| String::from_utf8(b).ok())
+/// A property holding a little-endian integer (Envoy's encoding of int/uint attributes).
+pub fn property_u64(path: &[&str]) -> Option<u64> {
+    let b = abi::property(path).ok().flatten()?;
+    let arr: [u8; 8] = b.as_slice().try_into().ok()?;
+    Some(u64::from_le_bytes(arr))
 }
 
-/// Reads `size` bytes of a buffer from its start.
-pub fn buffer(kind: BufferType, size: usize) -> Result<Vec<u8>, Status> {
-    Ok(hostcalls::get_buffer(kind, 0, size)?.unwrap_or_default())
+/// Whether a property is present (and readable).
+pub fn has_property(path: &[&str]) -> bool {
+    matches!(abi::property(path), Ok(Some(b)) if !b.is_empty())
+}
+
+/// Reads up to `max` bytes of a buffer from its start.
+pub fn buffer(kind: BufferType, max: usize) -> Result<Vec<u8>, HostError> {
+    abi::buffer(kind, max)
 }
 
 /// Replaces the first `old_size` bytes of a buffer with `bytes`.
-pub fn replace_buffer(kind: BufferType, old_size: usize, bytes: &[u8]) -> Result<(), Status> {
-    hostcalls::set_buffer(kind, 0, old_size, bytes)
+pub fn replace_buffer(kind: BufferType, old_size: usize, bytes: &[u8]) -> Result<(), HostError> {
+    abi::replace_buffer(kind, old_size, bytes)
 }
 
 /// Sets (or replaces) a request header.
-pub fn set_request_header(name: &str, value: &str) -> Result<(), Status> {
-    hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
+pub fn set_request_header(name: &str, value: &str) -> Result<(), HostError> {
+    abi::set_header(MapType::HttpRequestHeaders, name, value.as_bytes())
 }
 
 /// Removes a request header (every value).
-pub fn remove_request_header(name: &str) -> Result<(), Status> {
-    hostcalls::remove_map_value(MapType::HttpRequestHeaders, name)
+pub fn remove_request_header(name: &str) -> Result<(), HostError> {
+    abi::remove_header(MapType::HttpRequestHeaders, name.as_bytes())
+}
+
+/// Removes every request trailer; returns how many there were.
+pub fn drop_request_trailers() -> Result<usize, HostError> {
+    let trailers = abi::header_pairs(MapType::HttpRequestTrailers)?;
+    for (name, _) in &trailers {
+        abi::remove_header(MapType::HttpRequestTrailers, name)?;
+    }
+    Ok(trailers.len())
 }
 
 /// Publishes the audit record as filter state `wasm.audit`.
-pub fn set_audit(json: &str) -> Result<(), Status> {
-    hostcalls::set_property(vec!["audit"], Some(json.as_bytes()))
+pub fn set_audit(json: &str) -> Result<(), HostError> {
+    abi::set_property(&["audit"], json.as_bytes())
 }
 
+/// Response code details of the filter's own replies (`%RESPONSE_CODE_DETAILS%`).
+const REPLY_DETAILS: &str = "openrouter_guard_reply";
+
 /// Sends a local reply with a JSON body.
-pub fn send_json(status: u16, body: &[u8]) -> Result<(), Status> {
-    hostcalls::send_http_response(
+pub fn send_json(status: u16, body: &[u8]) -> Result<(), HostError> {
+    abi::send_local_response(
         u32::from(status),
-        vec![("content-type", "application/json"), ("x-openrouter-guard", "rejected")],
-        Some(body),
+        REPLY_DETAILS,
+        &[("content-type", "application/json"), ("x-openrouter-guard", "rejected")],
+        body,
     )
 }
 
 /// Resets the response stream (the last resort when a replacement reply cannot be sent).
-pub fn reset_response() -> Result<(), Status> {
-    hostcalls::reset_http_response()
+pub fn reset_response() -> Result<(), HostError> {
+    abi::reset_response()
 }

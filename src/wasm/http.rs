@@ -1,5 +1,12 @@
 //! `Guard`: one per HTTP stream. Each callback reads what Envoy has, calls the core, and applies
 //! the outcome (local reply, body replacement, header edits, audit record).
+//!
+//! Which callbacks decide (docs/design.md, "No path escapes the decision"): a governed request is
+//! held from its headers on; the decision is taken exactly where the request ends — the headers
+//! callback when they carry end-of-stream, the body callback with end-of-stream (last DATA frame,
+//! an empty DATA frame, content-length reached, last chunk), or the trailers callback (HTTP/2
+//! trailers; HTTP/1.1 chunked trailers when the codec keeps them). Response headers that arrive
+//! for a governed request no callback decided mean the filter lost control: they are replaced.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,13 +16,22 @@ use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use crate::core::audit::{AuditRecord, Decision};
 use crate::core::chain::AuditChain;
+use crate::core::headers::{self, REASON_PASSED};
 use crate::core::policy::Policy;
 use crate::core::reply::Rejection;
 use crate::core::request::{self, Plan, RequestHead};
 use crate::core::timefmt::rfc3339_millis;
+use crate::wasm::hold::HoldWatch;
 use crate::wasm::host;
 use crate::wasm::metrics::Metrics;
 use crate::wasm::response::ResponseState;
+
+/// Audit reason and metric for a stream whose request reached the upstream without a decision.
+pub(super) const REASON_BYPASSED: &str = "filter_bypassed";
+/// Audit note: request trailers were removed before forwarding.
+const REASON_TRAILERS_DROPPED: &str = "request_trailers_dropped";
+/// Counter of streams that took a path the filter does not expect (docs/metrics.md).
+pub(super) const METRIC_UNEXPECTED: &str = "openrouter_guard_unexpected_path_total";
 
 /// Per-stream state.
 pub struct Guard {
@@ -23,6 +39,7 @@ pub struct Guard {
     pub(super) policy: Rc<Policy>,
     pub(super) metrics: Rc<Metrics>,
     pub(super) chain: Rc<RefCell<AuditChain>>,
+    pub(super) hold: Rc<HoldWatch>,
     /// Whether this request is bound for OpenRouter.
     pub(super) governed: bool,
     /// Set once the filter answered the request itself.
@@ -33,6 +50,8 @@ pub struct Guard {
     pub(super) published: bool,
     pub(super) plan: Option<Plan>,
     pub(super) audit: AuditRecord,
+    /// Size of the buffered request body at the last body callback.
+    body_seen: usize,
     /// Nanoseconds spent inside filter callbacks.
     pub(super) busy_ns: u64,
     /// When the request headers arrived (ns since the epoch).
@@ -43,18 +62,26 @@ pub struct Guard {
 
 impl Guard {
     /// A stream context sharing `policy`.
-    pub fn new(context_id: u32, policy: Rc<Policy>, metrics: Rc<Metrics>, chain: Rc<RefCell<AuditChain>>) -> Self {
+    pub fn new(
+        context_id: u32,
+        policy: Rc<Policy>,
+        metrics: Rc<Metrics>,
+        chain: Rc<RefCell<AuditChain>>,
+        hold: Rc<HoldWatch>,
+    ) -> Self {
         Self {
             context_id,
             policy,
             metrics,
             chain,
+            hold,
             governed: false,
             replied: false,
             decided: false,
             published: false,
             plan: None,
             audit: AuditRecord::new(),
+            body_seen: 0,
             busy_ns: 0,
             start_ns: 0,
             response: None,
@@ -65,10 +92,17 @@ impl Guard {
     pub(super) fn reply(&mut self, r: &Rejection) -> Action {
         self.replied = true;
         self.decided = true;
+        self.hold.release(self.context_id);
         if let Err(e) = host::send_json(r.status, &r.body()) {
             host::log(LogLevel::Error, &format!("#{} openrouter-guard: local reply failed: {e:?}", self.context_id));
         }
         Action::Pause
+    }
+
+    /// Records `r` in the audit record and answers with it.
+    fn refuse(&mut self, r: &Rejection) -> Action {
+        request::record_rejection(&mut self.audit, r);
+        self.reply(r)
     }
 
     /// Seals the audit record into this VM's chain and publishes it as filter state. Called once,
@@ -91,37 +125,45 @@ impl Guard {
     }
 
     fn on_headers(&mut self, end_of_stream: bool) -> Action {
-        let authority = host::header(MapType::HttpRequestHeaders, ":authority");
+        // Read as bytes: a value that is not UTF-8 (Latin-1 `é` from Python clients) is normal
+        // network input. Such an authority matches no configured host name; the cluster still can.
+        let authority = host::header_bytes(MapType::HttpRequestHeaders, ":authority");
+        let authority = authority.as_deref().and_then(|a| std::str::from_utf8(a).ok());
         let traffic = &self.policy.traffic;
         // The cluster is looked up only when the host alone does not decide (one host call less
         // on every governed request).
-        let governed = traffic.host_is_governed(authority.as_deref())
+        let governed = traffic.host_is_governed(authority)
             || (traffic.has_clusters()
-                && traffic.cluster_is_governed(host::property_string(vec!["xds", "cluster_name"]).as_deref()));
+                && traffic.cluster_is_governed(host::property_string(&["xds", "cluster_name"]).as_deref()));
         if !governed {
             return Action::Continue;
         }
         self.governed = true;
         self.start_ns = host::now_ns();
         self.audit.ts = rfc3339_millis(self.start_ns / 1_000_000);
-        let headers = match host::request_headers() {
+        let raw = match host::headers(MapType::HttpRequestHeaders) {
             Ok(h) => h,
-            Err(_) => {
-                let r = Rejection::internal("read_headers_failed");
-                request::record_rejection(&mut self.audit, &r);
-                return self.reply(&r);
-            }
+            Err(_) => return self.refuse(&Rejection::internal("read_headers_failed")),
         };
         let policy = Rc::clone(&self.policy);
-        let plan = match request::on_head(&policy, RequestHead { headers: &headers, end_of_stream }, &mut self.audit) {
+        let mut interpreted = vec![policy.profile_header.as_str()];
+        interpreted.extend(policy.user_header.as_deref());
+        let text = headers::request_text(&raw, &interpreted);
+        if text.passed_opaque > 0 {
+            self.audit.reason(REASON_PASSED);
+        }
+        if let Some(r) = &text.refused {
+            request::describe_head(&text.headers, &mut self.audit);
+            return self.refuse(r);
+        }
+        let head = RequestHead { headers: &text.headers, end_of_stream };
+        let plan = match request::on_head(&policy, head, &mut self.audit) {
             Ok(p) => p,
             Err(r) => return self.reply(&r),
         };
         for name in &plan.remove_headers {
             if host::remove_request_header(name).is_err() {
-                let r = Rejection::internal("header_edit_failed");
-                request::record_rejection(&mut self.audit, &r);
-                return self.reply(&r);
+                return self.refuse(&Rejection::internal("header_edit_failed"));
             }
         }
         if end_of_stream {
@@ -135,49 +177,99 @@ impl Guard {
         }
         self.plan = Some(plan);
         // Hold the headers (needs allow_on_headers_stop_iteration) so no upstream request starts
-        // before the body is decided.
+        // before the body is decided. The watch notices when Envoy cannot hold them (wasm/hold.rs).
+        self.hold.watch(self.context_id);
         Action::Pause
     }
 
     fn on_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        let policy = Rc::clone(&self.policy);
-        if body_size as u64 > policy.max_body_bytes {
-            let r = request::body_too_large(&policy, &mut self.audit);
+        self.hold.release(self.context_id);
+        self.body_seen = body_size;
+        if body_size as u64 > self.policy.max_body_bytes {
+            let r = request::body_too_large(&self.policy, &mut self.audit);
             return self.reply(&r);
         }
         if !end_of_stream {
             return Action::Pause; // keep buffering
         }
-        let Some(plan) = self.plan.take() else {
-            let r = Rejection::internal("missing_plan");
-            request::record_rejection(&mut self.audit, &r);
-            return self.reply(&r);
-        };
-        let body = match host::buffer(BufferType::HttpRequestBody, body_size) {
-            Ok(b) => b,
-            Err(_) => {
-                let r = Rejection::internal("read_body_failed");
-                request::record_rejection(&mut self.audit, &r);
-                return self.reply(&r);
+        match host::buffer(BufferType::HttpRequestBody, body_size) {
+            Ok(body) => self.decide(&body),
+            Err(_) => self.refuse(&Rejection::internal("read_body_failed")),
+        }
+    }
+
+    /// The request ends with trailers: the body buffered so far is the whole body (Envoy 1.40
+    /// keeps it readable and replaceable here, and the headers are still held). Trailers are
+    /// never forwarded unread: they are removed, then the body is decided like at end-of-stream.
+    fn on_trailers(&mut self) -> Action {
+        self.hold.release(self.context_id);
+        match host::drop_request_trailers() {
+            Ok(0) => {}
+            Ok(_) => self.audit.reason(REASON_TRAILERS_DROPPED),
+            Err(_) => return self.refuse(&Rejection::internal("trailers_edit_failed")),
+        }
+        // Read one byte past the limit to tell "at the limit" from "over it".
+        let limit = usize::try_from(self.policy.max_body_bytes).unwrap_or(usize::MAX).saturating_add(1);
+        match host::buffer(BufferType::HttpRequestBody, limit.max(self.body_seen)) {
+            Ok(body) if body.len() as u64 > self.policy.max_body_bytes => {
+                let r = request::body_too_large(&self.policy, &mut self.audit);
+                self.reply(&r)
             }
+            Ok(body) => self.decide(&body),
+            Err(_) => self.refuse(&Rejection::internal("read_body_failed")),
+        }
+    }
+
+    /// Decides on the whole request body: forward (possibly rewritten with an exact
+    /// content-length) or answer.
+    fn decide(&mut self, body: &[u8]) -> Action {
+        let policy = Rc::clone(&self.policy);
+        let Some(plan) = self.plan.take() else {
+            return self.refuse(&Rejection::internal("missing_plan"));
         };
-        let outcome = request::on_body(&policy, &plan, &body, &mut self.audit);
+        let outcome = request::on_body(&policy, &plan, body, &mut self.audit);
         self.plan = Some(plan);
         self.decided = true;
         match outcome {
             Err(r) => self.reply(&r),
             Ok(None) => Action::Continue,
             Ok(Some(new_body)) => {
-                let written = host::replace_buffer(BufferType::HttpRequestBody, body_size, &new_body)
+                let written = host::replace_buffer(BufferType::HttpRequestBody, body.len(), &new_body)
                     .and_then(|_| host::set_request_header("content-length", &new_body.len().to_string()));
                 if written.is_err() {
-                    let r = Rejection::internal("write_body_failed");
-                    request::record_rejection(&mut self.audit, &r);
-                    return self.reply(&r);
+                    return self.refuse(&Rejection::internal("write_body_failed"));
                 }
                 Action::Continue
             }
         }
+    }
+
+    /// Whether this stream's request reached an upstream host (Envoy's `upstream.address`).
+    pub(super) fn reached_upstream() -> bool {
+        host::has_property(&["upstream", "address"])
+    }
+
+    /// The filter lost control of a governed stream: its request went upstream although no
+    /// callback decided it (a path the filter does not expect). Recorded as its own reason,
+    /// counted and logged at error level; the caller replaces the response when it still can.
+    pub(super) fn lost_control(&mut self, during: &str) {
+        self.audit.decision = Decision::Error;
+        self.audit.reason(REASON_BYPASSED);
+        // What was forwarded: the body as received (nothing rewrote it); its digest is unknown.
+        self.audit.prompt_sha256 = None;
+        if let Some(n) = host::property_u64(&["request", "size"]) {
+            self.audit.bytes_in = n;
+            self.audit.bytes_out = n;
+        }
+        self.metrics.count(METRIC_UNEXPECTED, &[], 1);
+        host::log(
+            LogLevel::Error,
+            &format!(
+                "#{} openrouter-guard: a governed request reached the upstream without a decision ({during}); \
+                 the filter lost control of this stream",
+                self.context_id
+            ),
+        );
     }
 }
 
@@ -197,11 +289,21 @@ impl HttpContext for Guard {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        if !self.governed || self.replied {
+        if !self.governed || self.replied || self.decided {
             return if self.replied { Action::Pause } else { Action::Continue };
         }
         let t0 = host::now_ns();
         let action = self.on_body(body_size, end_of_stream);
+        self.busy_ns += host::now_ns().saturating_sub(t0);
+        action
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if !self.governed || self.replied || self.decided {
+            return if self.replied { Action::Pause } else { Action::Continue };
+        }
+        let t0 = host::now_ns();
+        let action = self.on_trailers();
         self.busy_ns += host::now_ns().saturating_sub(t0);
         action
     }
@@ -240,11 +342,23 @@ impl Guard {
             return;
         }
         self.published = true;
+        if let Some(r) = self.hold.take_refused(self.context_id) {
+            // The hold watch answered this stream (headers could not be held).
+            request::record_rejection(&mut self.audit, &r);
+            self.decided = true;
+            self.replied = true;
+        }
         if !self.decided {
-            // The stream ended before the filter saw the whole request: the client went away,
-            // or Envoy itself refused it (e.g. its own buffer limit). Nothing was forwarded.
-            self.audit.decision = Decision::Reject;
-            self.audit.reason("request_incomplete");
+            if Self::reached_upstream() {
+                // Forwarded although no callback decided: never expected (see lost_control).
+                self.lost_control("stream end");
+            } else {
+                // The stream ended before the filter saw the whole request: the client went
+                // away, or Envoy itself refused it (e.g. its own buffer limit). Nothing was
+                // forwarded.
+                self.audit.decision = Decision::Reject;
+                self.audit.reason("request_incomplete");
+            }
         }
         self.finish_response(false, false);
         let end = host::now_ns();

@@ -6,9 +6,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use proxy_wasm::hostcalls;
-
 use crate::core::audit::{AuditRecord, Decision};
+use crate::wasm::abi;
 use proxy_wasm::types::MetricType;
 
 /// Lazily defined metrics, cached by full name (one VM is single-threaded).
@@ -27,7 +26,7 @@ impl Metrics {
         if let Some(id) = self.ids.borrow().get(name) {
             return Some(*id);
         }
-        let id = hostcalls::define_metric(kind, name).ok()?;
+        let id = abi::define_metric(kind, name).ok()?;
         self.ids.borrow_mut().insert(name.to_string(), id);
         Some(id)
     }
@@ -45,14 +44,14 @@ impl Metrics {
             name.push_str(&label(v));
         }
         if let Some(id) = self.id(MetricType::Counter, &name) {
-            let _ = hostcalls::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
+            let _ = abi::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
 
     /// Records `value` in histogram `name`.
     pub fn record(&self, name: &str, value: u64) {
         if let Some(id) = self.id(MetricType::Histogram, name) {
-            let _ = hostcalls::record_metric(id, value);
+            let _ = abi::record_metric(id, value);
         }
     }
 }

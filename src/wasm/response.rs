@@ -1,13 +1,15 @@
 //! The response side of `Guard`: feeds headers and body chunks to the core's
 //! [`ResponseObserver`] without holding streams back, and folds the summary into the audit record.
 
-use proxy_wasm::types::{Action, BufferType};
+use proxy_wasm::types::{Action, BufferType, MapType};
 
 use crate::core::audit::{Decision, ResponseFields};
+use crate::core::headers::{response_text, REASON_RESPONSE};
+use crate::core::reply::Rejection;
 use crate::core::response::{ObserverLimits, ResponseObserver, Verdict};
 use crate::core::served::{check_served, unapproved_reply, verdict_name};
 use crate::wasm::host;
-use crate::wasm::http::Guard;
+use crate::wasm::http::{Guard, REASON_BYPASSED};
 
 /// Per-response state.
 pub struct ResponseState {
@@ -24,22 +26,63 @@ impl Guard {
     /// Response headers: start observing; hold them only when the profile enforces the served
     /// provider on a non-streaming response (it may have to be replaced by a 502).
     pub(super) fn observe_response_headers(&mut self, end_of_stream: bool) -> Action {
+        if self.hold.was_refused(self.context_id) {
+            // The hold watch answered this stream (wasm/hold.rs): this is its reply.
+            self.replied = true;
+            return Action::Continue;
+        }
         let now = host::now_ns();
         if self.start_ns > 0 {
             self.audit.latency_first_byte_ms = Some(now.saturating_sub(self.start_ns) / 1_000_000);
         }
-        // One host call for all response headers instead of one per header.
-        let headers = host::response_headers().unwrap_or_default();
-        let find = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
-        let status = find(":status").and_then(|s| s.parse::<u16>().ok());
+        // One host call for all response headers, read as bytes: an upstream may send any byte.
+        let headers = host::headers(MapType::HttpResponseHeaders).unwrap_or_default();
+        let mut lossy = false;
+        let mut find = |name: &str| -> Option<String> {
+            let (_, v) = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes()))?;
+            let (text, was_lossy) = response_text(v);
+            lossy |= was_lossy;
+            Some(text)
+        };
+        // A status or generation id that is not UTF-8 is treated as absent; a content type or
+        // encoding as lossy text, which never equals a known token (the body is then not read).
+        let status_text = find(":status");
+        let content_type = find("content-type");
+        let encoding = find("content-encoding");
+        let generation_text = find("x-generation-id");
+        let status = status_text.as_deref().and_then(|s| s.parse::<u16>().ok());
+        let generation = generation_text.filter(|g| !g.contains('\u{fffd}'));
+        if lossy {
+            self.audit.reason(REASON_RESPONSE);
+        }
+        // Envoy marks responses relayed from the upstream with code details `via_upstream`.
+        let from_upstream = host::property_string(&["response", "code_details"]).is_none_or(|d| d == "via_upstream");
+        if !self.decided && (from_upstream || Self::reached_upstream()) {
+            // Response headers for a request no callback decided: the request went upstream
+            // unread. Replace the response: the client must not receive what an undecided
+            // request produced.
+            self.lost_control("response headers");
+            self.audit.response.upstream_status = status;
+            let r = Rejection::new(
+                502,
+                "internal_error",
+                REASON_BYPASSED,
+                "openrouter-guard lost control of this request; the response was withheld",
+            );
+            self.audit.status = Some(r.status);
+            self.replied = true;
+            self.decided = true;
+            if host::send_json(r.status, &r.body()).is_err() {
+                let _ = host::reset_response();
+            }
+            return Action::Pause;
+        }
         if let Some(s) = status {
             self.audit.status = Some(s);
         }
-        let content_type = find("content-type");
-        let encoding = find("content-encoding");
-        let generation = find("x-generation-id");
-        // Envoy marks responses relayed from the upstream with code details `via_upstream`.
-        let from_upstream = host::property_string(vec!["response", "code_details"]).is_none_or(|d| d == "via_upstream");
+        let content_type = content_type.as_deref();
+        let encoding = encoding.as_deref();
+        let generation = generation.as_deref();
         let mut observer = ResponseObserver::new(ObserverLimits::default());
         observer.on_headers(status.unwrap_or(0), content_type, encoding, generation);
         let streaming = content_type.is_some_and(|c| c.to_ascii_lowercase().starts_with("text/event-stream"));

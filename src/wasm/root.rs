@@ -8,9 +8,12 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
 use crate::core::chain::{random_chain_id, AuditChain};
 use crate::core::policy::Policy;
+use crate::wasm::abi;
+use crate::wasm::hold::{HoldWatch, TICK_MS};
 use crate::wasm::host;
 use crate::wasm::http::Guard;
 use crate::wasm::metrics::Metrics;
+use crate::wasm::unconfigured::Unconfigured;
 
 /// The root context: holds the compiled policy, shared by pointer with every stream.
 pub struct GuardRoot {
@@ -18,14 +21,25 @@ pub struct GuardRoot {
     metrics: Rc<Metrics>,
     /// This VM's audit chain (one per worker): records are sealed in the order they are logged.
     chain: Rc<RefCell<AuditChain>>,
+    /// Streams held in their headers callback (wasm/hold.rs).
+    hold: Rc<HoldWatch>,
+    /// This root context's id (to restore after acting on a stream from the tick).
+    context_id: u32,
 }
 
-impl Default for GuardRoot {
-    fn default() -> Self {
+impl GuardRoot {
+    /// The root context `context_id`.
+    pub fn new(context_id: u32) -> Self {
         // getrandom uses WASI random_get; if the host cannot provide randomness, fall back to the
         // clock so chains still differ per VM (the id is an identifier, not a secret).
         let id = random_chain_id().unwrap_or_else(|_| format!("{:016x}", host::now_ns()));
-        Self { policy: None, metrics: Rc::new(Metrics::default()), chain: Rc::new(RefCell::new(AuditChain::new(id))) }
+        Self {
+            policy: None,
+            metrics: Rc::new(Metrics::default()),
+            chain: Rc::new(RefCell::new(AuditChain::new(id))),
+            hold: Rc::new(HoldWatch::default()),
+            context_id,
+        }
     }
 }
 
@@ -54,6 +68,9 @@ impl RootContext for GuardRoot {
                     &format!("openrouter-guard: configuration loaded ({} profiles)", p.profiles.len()),
                 );
                 self.policy = Some(Rc::new(p));
+                if abi::set_tick_period_ms(TICK_MS).is_err() {
+                    host::log(LogLevel::Warn, "openrouter-guard: no tick: the hold watch (wasm/hold.rs) is off");
+                }
                 true
             }
             Err(e) => {
@@ -63,10 +80,22 @@ impl RootContext for GuardRoot {
         }
     }
 
+    fn on_tick(&mut self) {
+        self.hold.on_tick(self.context_id, &self.metrics);
+    }
+
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        // Without a policy there is no context: with FAIL_CLOSED Envoy then refuses the traffic.
-        let policy = self.policy.clone()?;
-        Some(Box::new(Guard::new(context_id, policy, Rc::clone(&self.metrics), Rc::clone(&self.chain))))
+        // Never None: the SDK's dispatcher panics on None ("create_http_context returned None").
+        // Without a policy (Envoy does not create streams after a failed on_configure, so this
+        // is defensive) every request is answered with 500: fail closed.
+        let Some(policy) = self.policy.clone() else { return Some(Box::new(Unconfigured)) };
+        Some(Box::new(Guard::new(
+            context_id,
+            policy,
+            Rc::clone(&self.metrics),
+            Rc::clone(&self.chain),
+            Rc::clone(&self.hold),
+        )))
     }
 
     fn get_type(&self) -> Option<ContextType> {
