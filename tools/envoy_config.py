@@ -299,7 +299,9 @@ def _inline_wasm_filter(cfg: EnvoyConfig) -> dict[str, Any]:
                     "@type": "type.googleapis.com/google.protobuf.StringValue",
                     "value": cfg.policy_json(),
                 },
-                "failure_policy": "FAIL_CLOSED",
+                # A VM that traps at run time is replaced by a fresh one (after a 1 s backoff; requests meanwhile get
+                # 503, never pass unfiltered); a policy the filter refuses still fails the load (docs/design.md).
+                "failure_policy": "FAIL_RELOAD",
                 # Pause in the headers callback until the body decision (Envoy >= 1.35).
                 "allow_on_headers_stop_iteration": cfg.hold_headers,
             },

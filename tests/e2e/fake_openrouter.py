@@ -70,6 +70,8 @@ class Script:
     # Reset the connection (RST) after the first content chunk.
     reset_mid_stream: bool = False
     delay: float = 0.0  # seconds before the response headers
+    # Extra response headers. Values are written as Latin-1 bytes (http.server), so "Caf\u00e9" sends the byte 0xE9:
+    # the non-UTF-8 response-header mode of the framing matrix (test_framing.py).
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     # Seconds between SSE writes (a slow stream a client can walk away from).
     event_delay: float = 0.0

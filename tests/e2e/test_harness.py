@@ -135,7 +135,7 @@ def test_rendered_config_shape_matches_the_policy() -> None:
     hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
     assert hcm["codec_type"] == "AUTO" and hcm["normalize_path"] and hcm["merge_slashes"]
     wasm = hcm["http_filters"][0]["typed_config"]["config"]
-    assert wasm["root_id"] == "openrouter_guard" and wasm["failure_policy"] == "FAIL_CLOSED"
+    assert wasm["root_id"] == "openrouter_guard" and wasm["failure_policy"] == "FAIL_RELOAD"
     assert wasm["allow_on_headers_stop_iteration"] is True
     assert wasm["vm_config"]["runtime"] == "envoy.wasm.runtime.v8"
     assert json.loads(wasm["configuration"]["value"]) == policy
@@ -189,7 +189,7 @@ def test_plain_envoy_passes_requests_through_untouched(envoy_factory: EnvoyFacto
 
 @pytest.mark.parametrize("bad", ['{"profiles": 1}', "not json", '{"default_profile":"x","profiles":{},"bogus":1}'])
 def test_bad_policy_makes_envoy_refuse_to_start(envoy_factory: EnvoyFactory, bad: str) -> None:
-    # Envoy 1.40, failure_policy FAIL_CLOSED: on_configure returning false fails the plugin load, the
+    # Envoy 1.40, failure_policy FAIL_RELOAD (only run-time traps reload): on_configure returning false fails the plugin load, the
     # listener is never created and the server exits 1 ("Unable to create Wasm plugin openrouter_guard").
     env = envoy_factory(policy_text=bad, expect_ready=False)
     assert env.returncode == 1

@@ -206,6 +206,6 @@ def test_ecds_render_shape() -> None:
     assert doc["node"] == ec.NODE
     res = ec.filter_resource(cfg)["resources"][0]
     assert res["name"] == ec.ECDS_FILTER_NAME
-    assert res["typed_config"]["config"]["failure_policy"] == "FAIL_CLOSED"
+    assert res["typed_config"]["config"]["failure_policy"] == "FAIL_RELOAD"
     assert res["typed_config"] == ec.build(ec.EnvoyConfig())["static_resources"]["listeners"][0][
         "filter_chains"][0]["filters"][0]["typed_config"]["http_filters"][0]["typed_config"]
