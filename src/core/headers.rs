@@ -200,7 +200,8 @@ mod tests {
             assert_eq!((r.status, r.reason), (400, REASON_REFUSED), "{name}");
             assert!(!r.message.contains('\u{e9}'));
         }
-        let r = request_text(&raw(&[("X-Data-Classification", b"conf\xe9")]), &["x-data-classification"]).refused.unwrap();
+        let r =
+            request_text(&raw(&[("X-Data-Classification", b"conf\xe9")]), &["x-data-classification"]).refused.unwrap();
         assert_eq!(r.reason, REASON_REFUSED);
         assert!(r.message.contains("x-data-classification"));
     }
