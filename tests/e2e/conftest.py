@@ -158,12 +158,14 @@ class Envoy:
         self.port = 0
         self.admin = ""
         self.returncode: int | None = None
+        # The config text to run instead of ec.render(cfg) (a test that hand-edits the rendered bootstrap).
+        self.render_text: str | None = None
 
     def start(self, *, expect_ready: bool = True) -> "Envoy":
         if self.cfg.with_filter and not Path(self.cfg.wasm).is_file():
             pytest.fail(f"{self.cfg.wasm} is missing: build it with `make build` (`make e2e` does it first)",
                         pytrace=False)
-        self.config_path.write_text(ec.render(self.cfg))
+        self.config_path.write_text(self.render_text if self.render_text is not None else ec.render(self.cfg))
         for p in (self.admin_addr_path, self.audit_path):
             p.unlink(missing_ok=True)
         self.audit_path.touch()
@@ -253,7 +255,8 @@ class Envoy:
 
 
 def make_config(fake: FakeOpenRouter, policy: dict[str, Any] | None = None, **options: Any) -> ec.EnvoyConfig:
-    opts: dict[str, Any] = {"upstream": fake.url, "passthrough": True, "wasm": WASM}
+    # restrict_endpoints off: the filter is tested on any path (test_deploy_envoy.py tests the restriction).
+    opts: dict[str, Any] = {"upstream": fake.url, "passthrough": True, "wasm": WASM, "restrict_endpoints": False}
     opts.update(options)
     return ec.EnvoyConfig(port=0, admin_port=0, policy=policy, **opts)
 

@@ -131,8 +131,9 @@ def test_committed_envoy_yaml_is_production_shaped_and_portable() -> None:
     assert cluster["type"] == "LOGICAL_DNS" and cluster["transport_socket"]["typed_config"]["sni"] == "openrouter.ai"
     filters = cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"][
         "http_filters"]
-    assert [f["name"] for f in filters] == ["envoy.filters.http.credential_injector", "envoy.filters.http.upstream_codec"]
-    assert filters[0]["typed_config"]["overwrite"] is True
+    assert [f["name"] for f in filters] == ["envoy.filters.http.header_mutation", "envoy.filters.http.credential_injector",
+                                            "envoy.filters.http.upstream_codec"]
+    assert filters[1]["typed_config"]["overwrite"] is True
     hcm = doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     wasm = hcm["http_filters"][0]["typed_config"]["config"]
     assert wasm["vm_config"]["code"]["local"]["filename"] == "target/wasm32-wasip1/release/openrouter_guard.wasm"

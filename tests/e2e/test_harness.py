@@ -144,7 +144,7 @@ def test_rendered_config_shape_matches_the_policy() -> None:
     tls = cluster["transport_socket"]["typed_config"]
     assert tls["sni"] == "openrouter.ai"
     assert tls["common_tls_context"]["validation_context"]["trusted_ca"]["filename"] == ec.CA_BUNDLE
-    route = hcm["route_config"]["virtual_hosts"][-1]["routes"][-1]["route"]
+    route = next(r["route"] for r in hcm["route_config"]["virtual_hosts"][-1]["routes"] if "route" in r)
     assert route["host_rewrite_literal"] == "openrouter.ai" and route["timeout"] == "0s"
     plain = ec.build(ec.EnvoyConfig(policy=policy, with_filter=False))
     plain_hcm = plain["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
