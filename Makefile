@@ -42,18 +42,20 @@ unit:
 
 # ---- end-to-end (real Envoy + real .wasm + fake OpenRouter on 127.0.0.1) ----
 # PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS="-k sse"; ENVOY_BIN picks another Envoy.
+# tests/no_skip.py turns a skipped test into a failure: everything must run from the repository + make setup.
+PYTEST      := PYTHONPATH=tests $(PY) -m pytest -q -p no:cacheprovider -p no_skip -rs
 e2e: setup build
-	$(PY) -m pytest -q -p no:cacheprovider tests/e2e $(PYTEST_ARGS)
+	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 test: lint unit size e2e deploy-check
 
 # ---- deployment (Istio): OCI image of the filter, manifest and image checks ----
-## oci: out/oci (OCI layout, Istio "compat" variant) + deploy/istio/generated/ (WasmPlugins stamped with its digest).
+## oci: out/oci (OCI layout, Istio "compat" variant) + deploy/istio/generated/ (the EnvoyFilter pinned to its digest).
 oci: build
 	bash tools/oci/build.sh
 
 deploy-check: setup build
-	$(PY) -m pytest -q -p no:cacheprovider tests/deploy $(PYTEST_ARGS)
+	$(PYTEST) tests/deploy $(PYTEST_ARGS)
 
 # ---- soak and fault injection (real Envoy + real .wasm, 127.0.0.1; not part of `make test`; docs/soak.md) ----
 ## soak: >= 100k mixed requests, then leaks/audit/RSS/VM checks (SOAK_REQUESTS, SOAK_CONCURRENCY, SOAK_QUICK=1).

@@ -1,8 +1,8 @@
 """Shared helpers for the deployment checks (Istio manifests, OCI image).
 
 Nothing here talks to a cluster or to the network: the manifests are checked against Istio's own CRD
-schemas (read from the shared schema directory, never copied into the project), against each other, and
-against the filter's own configuration parser.
+schemas (kept in the repository as test data: tests/deploy/istio-crd-schemas/, source and licence in its
+SOURCE.md), against each other, and against the filter itself.
 """
 from __future__ import annotations
 
@@ -83,10 +83,13 @@ def one(kind: str, name: str) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- Istio CRD schemas
 
+SCHEMA_DIR = Path(__file__).resolve().parent / "istio-crd-schemas"
+
+
 def schema_root() -> Path | None:
-    """$ISTIO_CRD_SCHEMAS if set (and nothing else then), else <repo>/../shared/istio-crd-schemas."""
+    """$ISTIO_CRD_SCHEMAS if set (another schema set), else tests/deploy/istio-crd-schemas."""
     env = os.environ.get("ISTIO_CRD_SCHEMAS")
-    candidate = Path(env) if env else ROOT.parent / "shared" / "istio-crd-schemas"
+    candidate = Path(env) if env else SCHEMA_DIR
     return candidate if (candidate / schema_label() / "index.json").is_file() else None
 
 
@@ -97,11 +100,8 @@ def schema_label() -> str:
 def require_schemas() -> Path:
     root = schema_root()
     if root is None:
-        pytest.skip(
-            f"Istio CRD schemas not found (label {schema_label()}, ISTIO_CRD_SCHEMA_LABEL): set ISTIO_CRD_SCHEMAS "
-            f"to the directory holding <label>/index.json, or put them at "
-            f"{ROOT.parent / 'shared' / 'istio-crd-schemas'}"
-        )
+        pytest.fail(f"Istio CRD schemas not found (label {schema_label()}): {SCHEMA_DIR} is part of the repository; "
+                    f"ISTIO_CRD_SCHEMAS/ISTIO_CRD_SCHEMA_LABEL point elsewhere", pytrace=False)
     return root
 
 

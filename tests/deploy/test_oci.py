@@ -1,8 +1,8 @@
 """The OCI image of the filter (tools/oci/build.sh, `make oci`): a layout Istio can pull, built
-deterministically, whose digest is the one stamped into the deployable WasmPlugins.
+deterministically, whose digest is the one stamped into the deployable EnvoyFilter.
 
-Istio's rule, from pkg/wasm (cache.go, imagefetcher.go, release 1.30): for an oci:// url the WasmPlugin's
-`sha256` is compared with the digest of the image MANIFEST (go-containerregistry's img.Digest()), then the
+Istio's rule, from pkg/wasm (cache.go, imagefetcher.go, convert.go, release 1.30): for an oci:// url the remote
+`sha256` of an ECDS Wasm config is compared with the digest of the image MANIFEST (go-containerregistry's img.Digest()), then the
 module is extracted from the image's last layer: for the "compat" variant a gzip'd tar of media type
 application/vnd.oci.image.layer.v1.tar+gzip, in which the first entry whose base name is plugin.wasm is
 the module. For http(s):// urls `sha256` is the module's own sha256; file:// urls ignore it.
@@ -35,7 +35,7 @@ REPO = "registry.test/platform/openrouter-guard"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-TEMPLATES = ("wasmplugin-egress.yaml", "wasmplugin-sidecar.yaml")
+TEMPLATE = "envoyfilter-openrouter-guard.yaml"
 APT_TIMEOUT = 600
 BUILD_TIMEOUT = 300
 
@@ -208,44 +208,41 @@ def test_a_real_oci_tool_reads_the_layout(built, layout):
     assert "sha256:" + sha256(raw) == layout.tagged(cargo_version())["digest"]
 
 
-# ---------------------------------------------------------------- the WasmPlugins carry the digest Istio checks
+# ---------------------------------------------------------------- the EnvoyFilter carries the digest Istio checks
 
-def generated(built: Path, name: str) -> tuple[str, dict[str, Any]]:
+def generated(built: Path, name: str = TEMPLATE) -> tuple[str, dict[str, Any]]:
     text = (built / "generated" / name).read_text()
     return text, yaml.safe_load(text)
 
 
-@pytest.mark.parametrize("name", TEMPLATES)
-def test_generated_wasmplugin_pins_the_image_manifest_digest(built, layout, wasm_bytes, name):
-    text, doc = generated(built, name)
+def remote_code(doc: dict[str, Any]) -> dict[str, Any]:
+    (ext,) = [p["patch"]["value"] for p in doc["spec"]["configPatches"] if p["applyTo"] == "EXTENSION_CONFIG"]
+    return ext["typed_config"]["config"]["vm_config"]["code"]["remote"]
+
+
+def test_generated_envoyfilter_pins_the_image_manifest_digest(built, layout, wasm_bytes):
+    _, doc = generated(built)
     digest = layout.tagged(cargo_version())["digest"].removeprefix("sha256:")
-    assert doc["spec"]["url"] == f"oci://{REPO}:{cargo_version()}"
-    assert doc["spec"]["sha256"] == digest, "for oci:// Istio compares sha256 with the manifest digest"
-    assert doc["spec"]["sha256"] != sha256(wasm_bytes), "the module's sha256 is the value for https:// only"
-    assert f"module sha256 (the value for an https:// url instead): {sha256(wasm_bytes)}" in text
+    remote = remote_code(doc)
+    assert remote["http_uri"]["uri"] == f"oci://{REPO}@sha256:{digest}", "referenced by digest, not by tag"
+    assert remote["sha256"] == digest, "for oci:// Istio compares sha256 with the manifest digest"
+    assert remote["sha256"] != sha256(wasm_bytes), "the module's sha256 is the value for https:// only"
 
 
-@pytest.mark.parametrize("name", TEMPLATES)
-def test_generated_wasmplugin_differs_from_its_template_only_in_url_and_digest(built, name):
-    text, doc = generated(built, name)
-    template_text = (ISTIO_DIR / name).read_text()
-    template = yaml.safe_load(template_text)
-    for key in ("url", "sha256"):
-        template["spec"].pop(key)
-        doc["spec"].pop(key)
+def test_generated_envoyfilter_differs_from_its_template_only_in_url_and_digest(built):
+    _, doc = generated(built)
+    template = yaml.safe_load((ISTIO_DIR / TEMPLATE).read_text())
+    for d in (doc, template):
+        remote = remote_code(d)
+        remote.pop("sha256")
+        remote["http_uri"].pop("uri")
     assert doc == template
-    body = [line for line in text.splitlines() if not line.startswith("# GENERATED") and not line.startswith("# image:")
-            and not line.startswith("# module sha256")]
-    changed = [(a, b) for a, b in zip(template_text.splitlines(), body) if a != b]
-    assert len(body) == len(template_text.splitlines())
-    assert [a.split(":")[0] for a, _ in changed] == ["  url", "  sha256"], changed
 
 
-@pytest.mark.parametrize("name", TEMPLATES)
-def test_generated_wasmplugin_is_valid_against_the_crd_schema(built, name):
+def test_generated_envoyfilter_is_valid_against_the_crd_schema(built):
     root = require_schemas()
-    _, body = generated(built, name)
-    schema = crd_schema(str(root), schema_label(), "extensions.istio.io", "v1alpha1", "WasmPlugin")
+    _, body = generated(built)
+    schema = crd_schema(str(root), schema_label(), "networking.istio.io", "v1alpha3", "EnvoyFilter")
     errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(body)]
     violated, unknown = cel_check(schema, body)
     assert not errors and not violated and not unknown, errors + violated + unknown
@@ -272,9 +269,9 @@ def test_a_different_tag_gives_a_different_digest(built, layout, tmp_path):
     assert res.returncode == 0, res.stderr
     other = Layout(tmp_path / "oci").tagged("9.9.9-test")["digest"]
     assert other != layout.tagged(cargo_version())["digest"]
-    _, doc = generated(tmp_path, "wasmplugin-egress.yaml")
-    assert doc["spec"]["sha256"] == other.removeprefix("sha256:")
-    assert doc["spec"]["url"].endswith(":9.9.9-test")
+    _, doc = generated(tmp_path)
+    assert remote_code(doc)["sha256"] == other.removeprefix("sha256:")
+    assert remote_code(doc)["http_uri"]["uri"].endswith("@" + other)
 
 
 def test_the_build_refuses_what_is_not_a_wasm_module(built, tmp_path):
@@ -352,10 +349,13 @@ def test_pushed_image_is_served_with_the_stamped_digest_and_yields_the_module(
     assert res.returncode == 0, res.stderr
     base = f"http://{local_registry}/v2/platform/openrouter-guard"
     raw, headers = registry_get(f"{base}/manifests/{tag}", accept=OCI_MANIFEST)
-    _, doc = generated(built, "wasmplugin-egress.yaml")
+    _, doc = generated(built)
     # What Istio's fetcher computes (img.Digest(): sha256 of the manifest bytes the registry serves).
-    assert sha256(raw) == doc["spec"]["sha256"]
-    assert headers["docker-content-digest"] == "sha256:" + doc["spec"]["sha256"]
+    assert sha256(raw) == remote_code(doc)["sha256"]
+    assert headers["docker-content-digest"] == "sha256:" + remote_code(doc)["sha256"]
+    # The digest reference the EnvoyFilter names resolves to the same manifest.
+    by_digest, _ = registry_get(f"{base}/manifests/sha256:{remote_code(doc)['sha256']}", accept=OCI_MANIFEST)
+    assert by_digest == raw
     manifest = json.loads(raw)
     layers = [(d["mediaType"], registry_get(f"{base}/blobs/{d['digest']}")[0]) for d in manifest["layers"]]
     assert istio_extract_compat(layers) == wasm_bytes
