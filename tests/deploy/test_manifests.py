@@ -457,7 +457,10 @@ def test_the_filter_holds_headers_fails_closed_and_runs_after_authorization():
     config = ext["typed_config"]["config"]
     assert ext["typed_config"]["@type"] == "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
     assert config["allow_on_headers_stop_iteration"] is True, "without it every governed request with a body hangs"
-    assert config["failure_policy"] == "FAIL_CLOSED", "Istio's agent installs deny-all when the module cannot be fetched"
+    # Not FAIL_OPEN: Istio's agent installs deny-all when the module cannot be fetched (httpWasmFailOpen), and a
+    # VM that traps is reloaded (FAIL_RELOAD), never bypassed. The same policy as plain Envoy's.
+    assert config["failure_policy"] == ec.wasm_typed_config(ec.EnvoyConfig())["config"]["failure_policy"]
+    assert config["failure_policy"] in ("FAIL_CLOSED", "FAIL_RELOAD")
     remote = config["vm_config"]["code"]["remote"]
     assert remote["http_uri"]["uri"].startswith("oci://") and "@sha256:" in remote["http_uri"]["uri"], "pinned by digest"
     assert remote["http_uri"]["uri"].endswith("@sha256:" + remote["sha256"])
