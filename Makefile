@@ -20,8 +20,12 @@ help:
 setup:
 	@bash tools/setup.sh
 
+# Reproducible: the toolchain is pinned (rust-toolchain.toml) and no machine path reaches the .wasm (panic
+# locations of dependencies name their source files): $CARGO_HOME and this checkout are remapped.
+CARGO_HOME_DIR := $(or $(CARGO_HOME),$(HOME)/.cargo)
+WASM_RUSTFLAGS := --remap-path-prefix=$(CARGO_HOME_DIR)=/cargo --remap-path-prefix=$(CURDIR)=/openrouter-guard
 build: setup-rust
-	cargo build --target $(WASM_TARGET) --release
+	RUSTFLAGS="$(WASM_RUSTFLAGS)" cargo build --target $(WASM_TARGET) --release
 	@ls -l $(WASM) | awk '{print "wasm size: " $$5 " bytes"}'
 
 .PHONY: setup-rust
