@@ -48,8 +48,15 @@ unit:
 # PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS="-k sse"; ENVOY_BIN picks another Envoy.
 # tests/no_skip.py turns a skipped test into a failure: everything must run from the repository + make setup.
 PYTEST      := PYTHONPATH=tests $(PY) -m pytest -q -p no:cacheprovider -p no_skip -rs
-e2e: setup build
+e2e: setup build build-test-hooks
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
+
+## build-test-hooks: the filter with test-only hooks (a VM trap, an undecided forward) for tests/e2e/test_failure.py,
+## in its own target dir so the shipped .wasm never has them.
+HOOKS_WASM := target/test-hooks/$(WASM_TARGET)/release/openrouter_guard.wasm
+.PHONY: build-test-hooks
+build-test-hooks: setup-rust
+	cargo build --target $(WASM_TARGET) --release --features test-hooks --target-dir target/test-hooks
 
 test: lint unit size e2e deploy-check
 

@@ -166,6 +166,11 @@ impl Guard {
                 return self.refuse(&Rejection::internal("header_edit_failed"));
             }
         }
+        #[cfg(feature = "test-hooks")]
+        if let Some(action) = crate::wasm::test_hooks::on_governed_headers() {
+            self.plan = Some(plan);
+            return action;
+        }
         if end_of_stream {
             // No body follows: decide now, on an empty body.
             if let Err(r) = request::on_body(&policy, &plan, &[], &mut self.audit) {

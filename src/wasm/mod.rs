@@ -8,6 +8,8 @@ mod http;
 mod metrics;
 mod response;
 mod root;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod unconfigured;
 
 use proxy_wasm::types::LogLevel;
