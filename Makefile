@@ -53,7 +53,6 @@ e2e: setup build build-test-hooks
 
 ## build-test-hooks: the filter with test-only hooks (a VM trap, an undecided forward) for tests/e2e/test_failure.py,
 ## in its own target dir so the shipped .wasm never has them.
-HOOKS_WASM := target/test-hooks/$(WASM_TARGET)/release/openrouter_guard.wasm
 .PHONY: build-test-hooks
 build-test-hooks: setup-rust
 	cargo build --target $(WASM_TARGET) --release --features test-hooks --target-dir target/test-hooks
