@@ -10,10 +10,11 @@ use crate::core::config::{CapAction, UnknownEndpoints};
 use crate::core::edit::{self, Edit};
 use crate::core::endpoint::{classify, Endpoint, Route};
 use crate::core::json::{self, JsonError, Kind, Node};
-use crate::core::model::canonical_model;
+use crate::core::model::{canonical_model, ModelRules};
 use crate::core::pii::PiiTally;
 use crate::core::policy::{Policy, Profile};
 use crate::core::reply::Rejection;
+use crate::core::urlpath;
 use crate::core::walk::Walker;
 
 /// Longest user id taken from a header or the body.
@@ -39,6 +40,9 @@ pub struct Plan {
     pub trusted_user: Option<String>,
     /// Headers to remove before the upstream.
     pub remove_headers: Vec<String>,
+    /// The normalised `:path` to forward, when it differs from the one received: the upstream
+    /// must see the path the request was classified by.
+    pub rewrite_path: Option<String>,
 }
 
 /// Finds the single value of header `name`; more than one value is an error.
@@ -68,25 +72,39 @@ fn is_json_media_type(ct: &str) -> bool {
 }
 
 /// Fills the fields of the audit record that describe the request (method, authority, id, path,
-/// endpoint) and returns the classified path. `on_head` calls it; the adapter also calls it for a
-/// request it refuses before `on_head` (a header that is not UTF-8, core/headers.rs).
-pub fn describe_head(headers: &[(String, String)], audit: &mut AuditRecord) -> Route {
+/// endpoint) and normalises and classifies its path: the route and the `:path` to forward when it
+/// differs from the one received, or `400 invalid_path` ([`urlpath::normalize`]). `on_head` calls
+/// it; the adapter also calls it for a request it refuses before `on_head` (a header that is not
+/// UTF-8, core/headers.rs).
+pub fn describe_head(
+    headers: &[(String, String)],
+    audit: &mut AuditRecord,
+) -> Result<(Route, Option<String>), Rejection> {
     let h = headers;
-    let path = first(h, ":path").unwrap_or("/");
-    let route = classify(path);
+    let raw_path = first(h, ":path").unwrap_or("/");
     audit.method = first(h, ":method").map(str::to_string);
     audit.authority = first(h, ":authority").map(str::to_string);
     audit.request_id = first(h, "x-request-id").map(str::to_string);
+    let normal = match urlpath::normalize(raw_path) {
+        Ok(n) => n,
+        Err(e) => {
+            audit.path = Some(raw_path.split('?').next().unwrap_or_default().to_string());
+            return Err(Rejection::bad_request("invalid_path", e.message()));
+        }
+    };
+    let route = classify(&normal.path);
     audit.path = Some(route.path.clone());
     audit.endpoint = Some(route.endpoint.name());
-    route
+    let target = normal.target();
+    let rewrite_path = (target != raw_path).then_some(target);
+    Ok((route, rewrite_path))
 }
 
 /// Step 1: request headers. Returns the plan, or a rejection (audit already filled).
 pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) -> Result<Plan, Rejection> {
-    let route = describe_head(head.headers, audit);
+    let (route, rewrite_path) = describe_head(head.headers, audit).inspect_err(|r| record_rejection(audit, r))?;
 
-    let result = check_head(policy, head, route);
+    let result = check_head(policy, head, route, rewrite_path);
     if let Ok(plan) = &result {
         if let Some(p) = policy.profiles.get(plan.profile) {
             audit.profile = Some(p.name.clone());
@@ -99,7 +117,12 @@ pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) 
     result.inspect_err(|r| record_rejection(audit, r))
 }
 
-fn check_head(policy: &Policy, head: RequestHead<'_>, route: Route) -> Result<Plan, Rejection> {
+fn check_head(
+    policy: &Policy,
+    head: RequestHead<'_>,
+    route: Route,
+    rewrite_path: Option<String>,
+) -> Result<Plan, Rejection> {
     let h = head.headers;
     let profile = match header(h, &policy.profile_header)? {
         None => policy.default_profile,
@@ -117,7 +140,7 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, route: Route) -> Result<Pl
     if let Some(u) = &policy.user_header {
         remove_headers.push(u.clone());
     }
-    let plan = Plan { profile, route, trusted_user, remove_headers };
+    let plan = Plan { profile, route, trusted_user, remove_headers, rewrite_path };
 
     let prof = policy.profiles.get(profile).ok_or_else(|| Rejection::internal("profile_index"))?;
     if prof.reject_client_keys && (first(h, "authorization").is_some() || first(h, "x-api-key").is_some()) {
@@ -346,7 +369,7 @@ fn check_models(profile: &Profile, plan: &Plan, root: &Node<'_>, audit: &mut Aud
         if !v.allowed {
             let why = match v.rule {
                 Some(n) => format!("rule #{n} ({})", profile.models.describe(n)),
-                None => "no rule matched (default deny)".to_string(),
+                None => ModelRules::why_unmatched(m),
             };
             return Err(Rejection::forbidden(
                 "model_denied",

@@ -14,7 +14,8 @@ const POLICY: &str = r#"{
       "max_tokens": 1000
     },
     "restricted": {"models": [{"allow": "anthropic/*"}], "max_tokens": 100, "max_tokens_action": "reject", "reject_client_keys": true},
-    "public": {"models": []}
+    "public": {"models": []},
+    "wild": {"models": [{"deny": "*:free"}, {"allow": "*/claude-*"}]}
   }
 }"#;
 
@@ -39,16 +40,24 @@ fn headers(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     h
 }
 
+/// The test policy with `unknown_endpoints: "scan"`.
+fn scan_policy() -> Policy {
+    Policy::from_json(POLICY.replacen('{', r#"{"unknown_endpoints": "scan","#, 1).as_bytes()).unwrap()
+}
+
 /// Runs both steps; returns the forwarded body (as JSON) or the rejection.
 fn run(extra: &[(&str, &str)], body: &str) -> (Result<Value, Rejection>, AuditRecord) {
-    let p = policy();
+    run_in(&policy(), extra, body)
+}
+
+fn run_in(p: &Policy, extra: &[(&str, &str)], body: &str) -> (Result<Value, Rejection>, AuditRecord) {
     let mut audit = AuditRecord::new();
     let h = headers(extra);
-    let plan = match on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit) {
+    let plan = match on_head(p, RequestHead { headers: &h, end_of_stream: false }, &mut audit) {
         Ok(plan) => plan,
         Err(r) => return (Err(r), audit),
     };
-    let out = on_body(&p, &plan, body.as_bytes(), &mut audit)
+    let out = on_body(p, &plan, body.as_bytes(), &mut audit)
         .map(|b| serde_json::from_slice(b.as_deref().unwrap_or(body.as_bytes())).unwrap());
     (out, audit)
 }
@@ -108,6 +117,41 @@ fn denied_models_are_refused_in_every_place_a_model_can_hide() {
     assert_eq!(
         reason(&[(":path", "/api/v1/presets/other/chat/completions")], r#"{"model":"anthropic/x"}"#),
         "model_denied"
+    );
+}
+
+#[test]
+fn wildcard_allows_reach_no_router_preset_alias_or_free_variant_in_any_model_field() {
+    let wild = [("x-data-classification", "wild")];
+    assert!(run(&wild, r#"{"model":"anthropic/claude-3","models":["openai/claude-x:nitro"]}"#).0.is_ok());
+    for body in [
+        r#"{"model":"@preset/claude-anything"}"#,
+        r#"{"model":"~anthropic/claude-latest"}"#,
+        r#"{"model":"openrouter/claude-router"}"#,
+        r#"{"model":"anthropic/claude-3","models":["anthropic/claude-4","@preset/claude-x"]}"#,
+        r#"{"model":"anthropic/claude-3","models":["~anthropic/claude-latest"]}"#,
+        r#"{"model":"anthropic/claude-3","preset":"claude-x"}"#,
+        r#"{"model":"anthropic/claude-3","preset":"@preset/claude-x"}"#,
+        r#"{"model":"openai/claude-3:free:nitro"}"#,
+        r#"{"model":"openai/claude-3:nitro:free"}"#,
+        r#"{"model":"anthropic/claude-3","models":["anthropic/claude-3:online:free"]}"#,
+    ] {
+        assert_eq!(reason(&wild, body), "model_denied", "{body}");
+    }
+    let (r, audit) = run(
+        &[("x-data-classification", "wild"), (":path", "/api/v1/presets/claude-x/chat/completions")],
+        r#"{"model":"anthropic/claude-3"}"#,
+    );
+    assert_eq!(r.unwrap_err().reason, "model_denied");
+    assert_eq!(audit.models, ["anthropic/claude-3", "@preset/claude-x"]);
+    let (r, _) = run(&wild, r#"{"model":"@preset/claude-x"}"#);
+    assert!(r.unwrap_err().message.contains("a preset is allowed only by a rule that names it"));
+    // Unknown and repeated variants are not model ids at all.
+    assert_eq!(reason(&wild, r#"{"model":"anthropic/claude-3:free:free"}"#), "model_invalid");
+    assert_eq!(reason(&wild, r#"{"model":"anthropic/claude-3:turbo"}"#), "model_invalid");
+    assert_eq!(
+        reason(&wild, r#"{"model":"anthropic/claude-3","models":["anthropic/claude-3:nitro:nitro"]}"#),
+        "models_invalid"
     );
 }
 
@@ -242,11 +286,28 @@ fn write_user_puts_the_trusted_id_in_the_body() {
 }
 
 #[test]
-fn unknown_endpoints_check_models_and_pass_without_injection() {
+fn unknown_endpoints_are_refused_by_default_when_they_carry_a_body() {
+    for path in ["/api/v1/keys", "/api/v1/audio/speech", "/api/v1/images/generations", "/api/v2/chat/completions"] {
+        let other = [(":path", path)];
+        for body in [r#"{"name":"k"}"#, r#"{"model":"anthropic/x","input":"hi"}"#] {
+            let r = run(&other, body).0.unwrap_err();
+            assert_eq!((r.status, r.reason), (404, "unknown_endpoint"), "{path} {body}");
+        }
+    }
+    // Without a body (GET /models) they pass.
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[(":method", "GET"), (":path", "/api/v1/models")]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: true }, &mut audit).unwrap();
+    assert_eq!(on_body(&p, &plan, b"", &mut audit), Ok(None));
+}
+
+#[test]
+fn unknown_endpoints_in_scan_mode_check_models_and_pass_without_injection() {
     let other = [(":path", "/api/v1/keys")];
-    let v = run(&other, r#"{"name":"k"}"#).0.unwrap();
+    let v = run_in(&scan_policy(), &other, r#"{"name":"k"}"#).0.unwrap();
     assert!(v.get("provider").is_none());
-    assert_eq!(reason(&other, r#"{"model":"meta/llama"}"#), "model_denied");
+    assert_eq!(run_in(&scan_policy(), &other, r#"{"model":"meta/llama"}"#).0.unwrap_err().reason, "model_denied");
 }
 
 #[test]
@@ -319,7 +380,8 @@ fn a_body_that_already_matches_policy_is_not_rewritten() {
 
 #[test]
 fn a_models_list_on_an_unknown_endpoint_still_gets_provider_routing() {
-    let (out, _) = run(
+    let (out, _) = run_in(
+        &scan_policy(),
         &[(":path", "/api/v1/something-new")],
         r#"{"models":["anthropic/claude-3.5-sonnet"],"provider":{"allow_fallbacks":true,"data_collection":"allow"}}"#,
     );
@@ -328,13 +390,74 @@ fn a_models_list_on_an_unknown_endpoint_still_gets_provider_routing() {
     assert_eq!(v["provider"]["data_collection"], "deny");
 }
 
+fn head_only(extra: &[(&str, &str)]) -> (Result<Plan, Rejection>, AuditRecord) {
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(extra);
+    (on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit), audit)
+}
+
 #[test]
-fn path_parameters_and_percent_encoding_do_not_change_the_endpoint() {
-    let (out, audit) = run(&[(":path", "/api/v1/chat/completions;x")], r#"{"model":"anthropic/x","messages":[]}"#);
-    assert_eq!(out.unwrap()["max_tokens"], 1000);
-    assert_eq!(audit.endpoint, Some("chat/completions"));
-    let (_, audit) = run(&[(":path", "/api/v1/%63hat/completions")], r#"{"model":"anthropic/x","messages":[]}"#);
-    assert_eq!(audit.endpoint, Some("chat/completions"));
+fn paths_are_normalised_before_classifying_and_the_normal_form_is_forwarded() {
+    for raw in [
+        "/api/v1/x/../chat/completions",
+        "/api/v1/x/%2e%2e/chat/completions",
+        "/api/v1/x/%2E%2E/chat/completions",
+        "/api/v1/x/..\\chat/completions",
+        "/api/v1/x%5c..%5cchat%2fcompletions",
+        "//api//v1//chat/completions",
+        "/api/v1/./%63hat/completions",
+    ] {
+        let (plan, audit) = head_only(&[(":path", raw)]);
+        let plan = plan.unwrap();
+        assert_eq!(plan.route.endpoint, Endpoint::ChatCompletions, "{raw}");
+        assert_eq!(plan.rewrite_path.as_deref(), Some("/api/v1/chat/completions"), "{raw}");
+        assert_eq!(audit.path.as_deref(), Some("/api/v1/chat/completions"));
+        // A body without a model on such a path is an inference request without a model.
+        assert_eq!(reason(&[(":path", raw)], r#"{"messages":[]}"#), "model_missing", "{raw}");
+    }
+    let (plan, _) = head_only(&[(":path", "/api/v1/x/../chat/completions?a=%2e%2e")]);
+    assert_eq!(plan.unwrap().rewrite_path.as_deref(), Some("/api/v1/chat/completions?a=%2e%2e"));
+    let (plan, _) = head_only(&[(":path", "/api/v1/chat/completions?x=1")]);
+    assert_eq!(plan.unwrap().rewrite_path, None);
+}
+
+#[test]
+fn paths_that_cannot_be_classified_safely_are_refused_and_audited() {
+    for raw in [
+        "/api/v1/chat/completions;x",
+        "/api/v1/x;/../chat/completions",
+        "/api/v1/x/%252e%252e/chat/completions",
+        "/api/v1/chat%3fcompletions",
+        "/../api/v1/chat/completions",
+        "/api/v1/chat/completions%",
+        "*",
+    ] {
+        let (plan, audit) = head_only(&[(":path", raw)]);
+        let r = plan.unwrap_err();
+        assert_eq!((r.status, r.reason), (400, "invalid_path"), "{raw}");
+        assert_eq!(audit.decision, Decision::Reject);
+        assert_eq!(audit.status, Some(400));
+        assert!(audit.to_json().contains("invalid_path"));
+    }
+    // Refused with no body too (a GET is governed the same way).
+    let p = policy();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[(":method", "GET"), (":path", "/api/v1/models;x")]);
+    let r = on_head(&p, RequestHead { headers: &h, end_of_stream: true }, &mut audit).unwrap_err();
+    assert_eq!(r.reason, "invalid_path");
+}
+
+#[test]
+fn the_alpha_responses_api_is_inference() {
+    let alpha = [(":path", "/api/alpha/responses")];
+    assert_eq!(reason(&alpha, r#"{"input":"hi"}"#), "model_missing");
+    assert_eq!(reason(&alpha, r#"{"model":"meta/llama","input":"hi"}"#), "model_denied");
+    let (out, audit) = run(&alpha, r#"{"model":"anthropic/x","input":"hi","max_output_tokens":5000}"#);
+    let v = out.unwrap();
+    assert_eq!(v["max_output_tokens"], 1000);
+    assert_eq!(v["provider"]["data_collection"], "deny");
+    assert_eq!(audit.endpoint, Some("responses"));
 }
 
 #[test]
