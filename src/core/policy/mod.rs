@@ -80,16 +80,7 @@ impl Policy {
         if cfg.hosts.is_empty() && cfg.clusters.is_empty() {
             return Err(ConfigError::new("hosts", "at least one host or cluster is required, or nothing is governed"));
         }
-        for (i, h) in cfg.hosts.iter().enumerate() {
-            if h.trim().is_empty() || h.contains('/') || h.contains(char::is_whitespace) {
-                return Err(ConfigError::new(format!("hosts[{i}]"), "not a host name"));
-            }
-        }
-        for (i, c) in cfg.clusters.iter().enumerate() {
-            if c.is_empty() {
-                return Err(ConfigError::new(format!("clusters[{i}]"), "empty cluster name"));
-            }
-        }
+        let traffic = TrafficMatcher::compile(&cfg.hosts, &cfg.clusters)?;
         if cfg.max_body_bytes == 0 || cfg.max_body_bytes > 64 * 1024 * 1024 {
             return Err(ConfigError::new("max_body_bytes", "must be between 1 and 67108864"));
         }
@@ -146,7 +137,7 @@ impl Policy {
             .position(|p| p.name == cfg.default_profile)
             .ok_or_else(|| ConfigError::new("default_profile", "names no profile in `profiles`"))?;
         Ok(Self {
-            traffic: TrafficMatcher::new(&cfg.hosts, &cfg.clusters),
+            traffic,
             max_body_bytes: cfg.max_body_bytes,
             max_json_depth: cfg.max_json_depth,
             profile_header,
@@ -219,6 +210,21 @@ mod tests {
         );
         assert_eq!(err(&GOOD.replace("{\"hosts\"", "{\"write_user\": true, \"hosts\"")).path, "write_user");
         assert_eq!(err(&GOOD.replace("{\"hosts\"", "{\"pseudonym_key\": \"short\", \"hosts\"")).path, "pseudonym_key");
+    }
+
+    #[test]
+    fn host_names_that_govern_nothing_are_refused_at_load_with_their_path() {
+        for (hosts, path) in [
+            (r#"["openrouter.ai", "*.openrouter.ai:443"]"#, "hosts[1]"),
+            (r#"["openrouter.ai:https"]"#, "hosts[0]"),
+            (r#"["openrouter.*"]"#, "hosts[0]"),
+            (r#"["https://openrouter.ai/"]"#, "hosts[0]"),
+        ] {
+            assert_eq!(err(&GOOD.replace(r#"["openrouter.ai"]"#, hosts)).path, path, "{hosts}");
+        }
+        let p = Policy::from_json(GOOD.replace(r#"["openrouter.ai"]"#, r#"["*.openrouter.ai"]"#).as_bytes()).unwrap();
+        assert!(p.traffic.host_is_governed(Some("eu.openrouter.ai")));
+        assert!(!p.traffic.host_is_governed(Some("openrouter.ai")));
     }
 
     #[test]
