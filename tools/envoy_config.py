@@ -147,6 +147,9 @@ class EnvoyConfig:
     restrict_endpoints: bool = True
     # Admin interface on this unix socket (mode 0600; keep its directory 0700) instead of 127.0.0.1:admin_port.
     admin_socket: Path | str | None = None
+    # False: Envoy leaves the path as sent (no normalize_path, merge_slashes or %2F unescaping), so the tests
+    # show the filter normalises (and forwards) the path itself.
+    normalize_path: bool = True
 
     def path(self, p: Path | str) -> str:
         """A file path as the config names it: absolute, or relative to base_dir."""
@@ -564,10 +567,10 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "openrouter_guard",
         "codec_type": "AUTO",
-        "normalize_path": True,
-        "merge_slashes": True,
+        "normalize_path": cfg.normalize_path,
+        "merge_slashes": cfg.normalize_path,
         # The filter decides by path: /api/v1%2Fchat/completions must not slip past it.
-        "path_with_escaped_slashes_action": "UNESCAPE_AND_FORWARD",
+        "path_with_escaped_slashes_action": "UNESCAPE_AND_FORWARD" if cfg.normalize_path else "KEEP_UNCHANGED",
         "stream_idle_timeout": STREAM_IDLE_TIMEOUT,
         "request_timeout": "0s",
         "generate_request_id": True,

@@ -26,7 +26,7 @@ pub struct Route {
     pub endpoint: Endpoint,
     /// Preset slug from a `/presets/{slug}/…` path (lower-cased).
     pub preset: Option<String>,
-    /// The path without query string (as sent), for the audit record.
+    /// The normalised path without query string (the one forwarded), for the audit record.
     pub path: String,
 }
 
@@ -73,27 +73,19 @@ impl Endpoint {
     }
 }
 
-/// Classifies a request path (`:path` header). Case, query strings, repeated and trailing slashes
-/// do not change the result, so spelling tricks cannot move a request to a laxer treatment.
-pub fn classify(raw_path: &str) -> Route {
-    let path = raw_path.split(['?', '#']).next().unwrap_or_default().to_string();
-    let lower = percent_decode(&path).to_ascii_lowercase();
-    // Path parameters (`;x`) are dropped from each segment, as servers commonly ignore them.
-    let segs: Vec<&str> = lower
-        .split('/')
-        .map(|s| s.split(';').next().unwrap_or_default())
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect();
+/// Classifies a normalised request path ([`crate::core::urlpath::normalize`]: decoded, no dot or
+/// empty segments, no query). Case and a trailing slash do not change the result, nor does the
+/// prefix: `/api/v1/…`, `/api/alpha/…` (OpenRouter's beta Responses API), `/v1/…` and none at all
+/// classify alike, so a spelling can never move a request to a laxer treatment.
+pub fn classify(normalized_path: &str) -> Route {
+    let lower = normalized_path.to_ascii_lowercase();
+    let segs: Vec<&str> = lower.split('/').filter(|s| !s.is_empty()).collect();
     let mut rest: &[&str] = &segs;
-    if let [first, tail @ ..] = rest {
-        if *first == "api" {
-            rest = tail;
-        }
+    if let ["api", tail @ ..] = rest {
+        rest = tail;
     }
-    if let [first, tail @ ..] = rest {
-        if *first == "v1" {
-            rest = tail;
-        }
+    if let ["v1" | "alpha", tail @ ..] = rest {
+        rest = tail;
     }
     let mut preset = None;
     if let ["presets", slug, tail @ ..] = rest {
@@ -109,32 +101,7 @@ pub fn classify(raw_path: &str) -> Route {
         ["rerank"] => Endpoint::Rerank,
         _ => Endpoint::Other,
     };
-    Route { endpoint, preset, path }
-}
-
-/// Decodes `%XX` escapes (invalid ones are kept as written). Decoding before classifying means
-/// `/api/v1/%63hat/completions` cannot dodge the chat field map.
-fn percent_decode(p: &str) -> String {
-    if !p.contains('%') {
-        return p.to_string();
-    }
-    let b = p.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        let hex = |j: usize| b.get(j).and_then(|h| (*h as char).to_digit(16));
-        match (c, hex(i + 1), hex(i + 2)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'%'));
-                i += 3;
-            }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    Route { endpoint, preset, path: normalized_path.to_string() }
 }
 
 #[cfg(test)]
@@ -145,20 +112,20 @@ mod tests {
     fn classifies_every_endpoint_and_spelling() {
         for (p, e) in [
             ("/api/v1/chat/completions", Endpoint::ChatCompletions),
-            ("/api/v1/chat/completions?x=1", Endpoint::ChatCompletions),
-            ("//api//v1/Chat/Completions/", Endpoint::ChatCompletions),
+            ("/api/v1/Chat/Completions/", Endpoint::ChatCompletions),
             ("/v1/chat/completions", Endpoint::ChatCompletions),
-            ("/api/v1/./chat/completions", Endpoint::ChatCompletions),
+            ("/chat/completions", Endpoint::ChatCompletions),
             ("/api/v1/completions", Endpoint::Completions),
             ("/api/v1/responses", Endpoint::Responses),
+            ("/api/alpha/responses", Endpoint::Responses),
+            ("/api/alpha/chat/completions", Endpoint::ChatCompletions),
             ("/api/v1/messages", Endpoint::Messages),
             ("/api/v1/embeddings", Endpoint::Embeddings),
             ("/api/v1/rerank", Endpoint::Rerank),
             ("/api/v1/models", Endpoint::Other),
             ("/api/v1/chat/completions/x", Endpoint::Other),
-            ("/api/v1/chat/completions;x", Endpoint::ChatCompletions),
-            ("/api/v1/%63hat/%43ompletions", Endpoint::ChatCompletions),
-            ("/api/v1%2Fchat%2Fcompletions", Endpoint::ChatCompletions),
+            ("/api/v2/chat/completions", Endpoint::Other),
+            ("/api/v1/x/chat/completions", Endpoint::Other),
         ] {
             assert_eq!(classify(p).endpoint, e, "{p}");
         }

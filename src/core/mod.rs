@@ -22,4 +22,5 @@ pub mod response;
 pub mod served;
 pub mod swar;
 pub mod timefmt;
+pub mod urlpath;
 pub mod walk;

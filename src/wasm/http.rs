@@ -153,7 +153,8 @@ impl Guard {
             self.audit.reason(REASON_PASSED);
         }
         if let Some(r) = &text.refused {
-            request::describe_head(&text.headers, &mut self.audit);
+            // Only for the audit record: the refusal below wins over any path problem.
+            let _ = request::describe_head(&text.headers, &mut self.audit);
             return self.refuse(r);
         }
         let head = RequestHead { headers: &text.headers, end_of_stream };
@@ -161,10 +162,14 @@ impl Guard {
             Ok(p) => p,
             Err(r) => return self.reply(&r),
         };
-        for name in &plan.remove_headers {
-            if host::remove_request_header(name).is_err() {
-                return self.refuse(&Rejection::internal("header_edit_failed"));
-            }
+        // The upstream must get the path the request was classified by.
+        let edited = plan
+            .rewrite_path
+            .as_deref()
+            .map_or(Ok(()), |p| host::set_request_header(":path", p))
+            .and_then(|()| plan.remove_headers.iter().try_for_each(|n| host::remove_request_header(n)));
+        if edited.is_err() {
+            return self.refuse(&Rejection::internal("header_edit_failed"));
         }
         #[cfg(feature = "test-hooks")]
         if let Some(action) = crate::wasm::test_hooks::on_governed_headers() {

@@ -28,6 +28,7 @@ def _profile(pii: dict[str, Any]) -> dict[str, Any]:
 
 POLICY: dict[str, Any] = {
     "clusters": ["openrouter"],
+    "unknown_endpoints": "scan",  # test_unknown_endpoint_scans_every_string_but_routing_fields
     "profile_header": PROFILE_HEADER,
     "default_profile": "redact",
     "pseudonym_key": PSEUDONYM_KEY,

@@ -159,7 +159,7 @@ fn defaults_are_serdes_defaults() {
     assert_eq!(cfg.hosts, ["openrouter.ai", "eu.openrouter.ai", "us.openrouter.ai"]);
     assert_eq!((cfg.max_body_bytes, cfg.max_json_depth), (1024 * 1024, 64));
     assert_eq!(cfg.profile_header, "x-data-classification");
-    assert_eq!(cfg.unknown_endpoints, UnknownEndpoints::Scan);
+    assert_eq!(cfg.unknown_endpoints, UnknownEndpoints::Reject);
     let p = &cfg.profiles["p"];
     assert_eq!(p.max_tokens_action, CapAction::Clamp);
     assert!(p.pii.enabled && p.pii.builtin_defaults);

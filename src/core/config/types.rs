@@ -48,14 +48,16 @@ pub struct GuardConfig {
     pub profiles: BTreeMap<String, ProfileConfig>,
 }
 
-/// Treatment of governed POST requests to paths without a known field map.
+/// Treatment of governed requests with a body on paths without a known field map.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnknownEndpoints {
-    /// Check the model if present, scan every string value for PII, inject nothing else.
-    #[default]
+    /// Check the model if present (and then inject provider routing), scan every string value
+    /// for PII; a body naming no model is forwarded with no model check.
     Scan,
-    /// Refuse them with 404.
+    /// Refuse them with 404 (the default: OpenRouter keeps adding endpoints that take a model —
+    /// audio, images, videos — and a body with no model would run the account's default model).
+    #[default]
     Reject,
 }
 
