@@ -17,6 +17,9 @@ MAX_BODY = 64 * 1024
 POLICY: dict[str, Any] = {
     "hosts": ["openrouter.ai", "eu.openrouter.ai", "us.openrouter.ai"],
     "clusters": ["openrouter"],
+    # The passthrough route's paths (/passthrough/...) are no OpenRouter endpoint: scan them, so a governed
+    # request there is judged by its model (the default, reject, is tested in test_paths_models.py).
+    "unknown_endpoints": "scan",
     "max_body_bytes": MAX_BODY,
     "max_json_depth": 32,
     "profile_header": "x-data-classification",
