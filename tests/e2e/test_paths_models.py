@@ -1,23 +1,19 @@
 """Paths, endpoints, model ids and host names through the real Envoy with a config that does NOT normalise paths
 (normalize_path, merge_slashes and %2F unescaping all off): the filter itself decodes the path, removes dot
 segments, classifies what it will forward and forwards exactly that (or refuses). Over HTTP/1.1 (http.client
-sends the path verbatim) and HTTP/2 cleartext (the `h2` package, frames as given)."""
+sends the path verbatim) and HTTP/2 cleartext (tests/e2e/wire.py)."""
 from __future__ import annotations
 
 import json
-import socket
-import time
 import uuid
 from typing import Any, Callable
 
-import h2.config
-import h2.connection
-import h2.events
 import pytest
 
 from conftest import Envoy, EnvoyFactory, Resp
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import assert_rejected
+from wire import H2Conn
 
 POLICY: dict[str, Any] = {
     "hosts": ["openrouter.ai"], "clusters": ["openrouter"], "default_profile": "p",
@@ -34,42 +30,13 @@ MSG = [{"role": "user", "content": "hello"}]
 
 
 def h2_request(port: int, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> Resp:
-    """One HTTP/2 cleartext (prior knowledge) request, the path exactly as given; HEADERS and the DATA frame (with
-    END_STREAM) go out in one write, so an early local reply cannot race the upload. (curl resets such uploads
-    with "Stream error in the HTTP/2 framing layer" about half the time.)"""
-    cfg = h2.config.H2Configuration(client_side=True, header_encoding=None, validate_outbound_headers=False)
-    conn = h2.connection.H2Connection(config=cfg)
-    conn.initiate_connection()
-    hdrs = [(b":method", method.encode()), (b":scheme", b"http"), (b":authority", headers["host"].encode()),
-            (b":path", path.encode())] + [(k.encode(), v.encode()) for k, v in headers.items() if k != "host"]
-    conn.send_headers(1, hdrs, end_stream=body is None)
-    if body is not None:
-        conn.send_data(1, body, end_stream=True)
-    status, resp_headers, data = 0, [], b""
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(conn.data_to_send())
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            done = False
-            for ev in conn.receive_data(chunk):
-                if isinstance(ev, h2.events.ResponseReceived):
-                    resp_headers = [(bytes(k).decode(), bytes(v).decode()) for k, v in ev.headers]
-                    status = int(dict(resp_headers)[":status"])
-                elif isinstance(ev, h2.events.DataReceived):
-                    data += ev.data
-                    conn.acknowledge_received_data(ev.flow_controlled_length, 1)
-                elif isinstance(ev, (h2.events.StreamEnded, h2.events.StreamReset, h2.events.ConnectionTerminated)):
-                    done = True
-            pending = conn.data_to_send()
-            if pending:
-                sock.sendall(pending)
-            if done:
-                break
-    assert status, "no HTTP/2 response"
-    return Resp(status, resp_headers, data, headers["x-request-id"])
+    """One HTTP/2 cleartext (prior knowledge) request, the path exactly as given. (curl resets uploads that get an
+    early local reply with "Stream error in the HTTP/2 framing layer" about half the time.)"""
+    with H2Conn(port) as conn:
+        w = conn.request(method, path, headers["host"], [(k, v) for k, v in headers.items() if k != "host"],
+                         data=[body] if body else (), end_on_headers=body is None)
+    assert w.status, "no HTTP/2 response"
+    return Resp(w.status, [(k.decode(), v.decode()) for k, v in w.headers], w.body, headers["x-request-id"])
 
 
 def send(envoy: Envoy, codec: str, path: str, body: Any = None, *, host: str = "openrouter.ai",
