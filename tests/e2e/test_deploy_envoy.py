@@ -23,14 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from h2.config import H2Configuration
-from h2.connection import H2Connection
-from h2.events import DataReceived, ResponseReceived, StreamEnded, StreamReset
 
 import envoy_config as ec
 from conftest import Envoy, EnvoyFactory, Resp, http_request, make_config, wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, chat
+from wire import H2Conn
 
 INJECTED = "sk-or-v1-" + "5eed" * 16
 CLIENT_KEY = "sk-or-v1-" + "c1e7" * 16
@@ -40,44 +38,14 @@ MIN_ENVOY_VERSION = "1.36."
 
 def h2_request(port: int, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
                host: str = "openrouter.ai", timeout: float = 30.0) -> Resp:
-    """One HTTP/2 (cleartext, prior knowledge) request to 127.0.0.1:port."""
+    """One HTTP/2 (cleartext, prior knowledge) request to 127.0.0.1:port, as a Resp (bodies up to one window)."""
     data = json.dumps(body).encode() if isinstance(body, (dict, list)) else (body or b"")
-    hdrs = [(":method", method), (":path", path), (":scheme", "http"), (":authority", host)]
-    if data:
-        hdrs += [("content-type", "application/json"), ("content-length", str(len(data)))]
-    hdrs += [(k.lower(), v) for k, v in (headers or {}).items()]
-    conn = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        conn.initiate_connection()
-        sid = conn.get_next_available_stream_id()
-        conn.send_headers(sid, hdrs, end_stream=not data)
-        s.sendall(conn.data_to_send())
-        status, resp_headers, out, done, sent = 0, [], b"", False, 0
-        for _ in range(100_000):
-            # Send what the flow-control window allows (a large body goes out as Envoy opens the window).
-            while sent < len(data) and not status:
-                n = min(conn.local_flow_control_window(sid), conn.max_outbound_frame_size, len(data) - sent)
-                if n <= 0:
-                    break
-                conn.send_data(sid, data[sent:sent + n], end_stream=sent + n == len(data))
-                sent += n
-            s.sendall(conn.data_to_send())
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            for ev in conn.receive_data(chunk):
-                if isinstance(ev, ResponseReceived):
-                    resp_headers = [(str(k), str(v)) for k, v in ev.headers]
-                    status = int(dict(resp_headers)[":status"])
-                elif isinstance(ev, DataReceived):
-                    out += ev.data
-                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-                elif isinstance(ev, (StreamEnded, StreamReset)):
-                    done = True
-            s.sendall(conn.data_to_send())
-            if done:
-                break
-    return Resp(status, [h for h in resp_headers if not h[0].startswith(":")], out, "")
+    hdrs = [("content-type", "application/json"), ("content-length", str(len(data)))] if data else []
+    hdrs += list((headers or {}).items())
+    with H2Conn(port, timeout) as conn:
+        r = conn.request(method, path, host, hdrs, data=[data] if data else (), end_on_headers=not data)
+    return Resp(r.status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in r.headers if not k.startswith(b":")],
+                r.body, "")
 
 
 def send(envoy: Envoy, proto: str, method: str, path: str, body: Any = None, **kw: Any) -> Resp:
