@@ -9,7 +9,7 @@ WASM_TARGET := wasm32-wasip1
 # Size budget for the .wasm (bytes): 1 MiB, room for numbering-plan data (issue 14).
 WASM_BUDGET := 1048576
 
-.PHONY: help setup build size lint unit e2e test run bench fuzz soak accuracy oci deploy-check verify-audit clean
+.PHONY: help setup build size lint unit e2e abi test run bench fuzz soak accuracy oci deploy-check verify-audit clean
 
 help:
 	@echo "make run    - build the filter and start Envoy with it on 127.0.0.1:10000 (UPSTREAM=..., PORT=..., POLICY=...)"
@@ -57,7 +57,13 @@ e2e: setup build build-test-hooks
 build-test-hooks: setup-rust
 	cargo build --target $(WASM_TARGET) --release --features test-hooks --target-dir target/test-hooks
 
-test: lint unit size e2e deploy-check
+## abi: the built .wasm under a fake proxy-wasm host (wasmtime), no Envoy: callback orders, random header bytes,
+## random callback orders and sizes, failing host calls (tests/abi).
+.PHONY: abi
+abi: setup build
+	$(PYTEST) tests/abi $(PYTEST_ARGS)
+
+test: lint unit size e2e abi deploy-check
 
 # ---- deployment (Istio): OCI image of the filter, manifest and image checks ----
 ## oci: out/oci (OCI layout, Istio "compat" variant) + deploy/istio/generated/ (the EnvoyFilter pinned to its digest).

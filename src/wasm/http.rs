@@ -40,6 +40,8 @@ pub struct Guard {
     pub(super) metrics: Rc<Metrics>,
     pub(super) chain: Rc<RefCell<AuditChain>>,
     pub(super) hold: Rc<HoldWatch>,
+    /// Set by the first request-headers callback.
+    headers_seen: bool,
     /// Whether this request is bound for OpenRouter.
     pub(super) governed: bool,
     /// Set once the filter answered the request itself.
@@ -75,6 +77,7 @@ impl Guard {
             metrics,
             chain,
             hold,
+            headers_seen: false,
             governed: false,
             replied: false,
             decided: false,
@@ -292,6 +295,11 @@ impl Context for Guard {
 
 impl HttpContext for Guard {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if self.headers_seen {
+            // Envoy calls this once per stream; a second call changes nothing already decided.
+            return if self.replied || (self.governed && !self.decided) { Action::Pause } else { Action::Continue };
+        }
+        self.headers_seen = true;
         let t0 = host::now_ns();
         let action = self.on_headers(end_of_stream);
         self.busy_ns += host::now_ns().saturating_sub(t0);
