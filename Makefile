@@ -44,6 +44,11 @@ lint: setup-rust
 unit:
 	cargo test
 
+## tools-test: Python tests of the repository's tools (generated tables reproducible, audit verifier).
+.PHONY: tools-test
+tools-test: setup
+	$(PYTEST) tests/tools $(PYTEST_ARGS)
+
 # ---- end-to-end (real Envoy + real .wasm + fake OpenRouter on 127.0.0.1) ----
 # PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS="-k sse"; ENVOY_BIN picks another Envoy.
 # tests/no_skip.py turns a skipped test into a failure: everything must run from the repository + make setup.
@@ -63,7 +68,7 @@ build-test-hooks: setup-rust
 abi: setup build
 	$(PYTEST) tests/abi $(PYTEST_ARGS)
 
-test: lint unit size e2e abi deploy-check
+test: lint unit tools-test size e2e abi deploy-check
 
 # ---- deployment (Istio): OCI image of the filter, manifest and image checks ----
 ## oci: out/oci (OCI layout, Istio "compat" variant) + deploy/istio/generated/ (the EnvoyFilter pinned to its digest).

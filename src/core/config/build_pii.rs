@@ -8,7 +8,8 @@ use crate::core::json::Node;
 use crate::core::pii::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
 
 /// Fields of [`PiiConfig`], in declaration order (as serde lists them).
-pub(super) const PII_FIELDS: &[&str] = &["enabled", "builtin_defaults", "entities", "custom", "dictionaries", "allow"];
+pub(super) const PII_FIELDS: &[&str] =
+    &["enabled", "builtin_defaults", "entities", "custom", "dictionaries", "allow", "keep_local_addresses"];
 
 /// Fields of [`CustomPatternConfig`].
 pub(super) const CUSTOM_FIELDS: &[&str] = &["name", "pattern", "action"];
@@ -31,6 +32,7 @@ pub fn pii(node: &Node<'_>, at: Path<'_>) -> Result<PiiConfig, ConfigError> {
             "custom" => out.custom = read::list(v, here, custom_pattern)?,
             "dictionaries" => out.dictionaries = read::list(v, here, dictionary)?,
             "allow" => out.allow = read::strings(v, here)?,
+            "keep_local_addresses" => out.keep_local_addresses = read::boolean(v, here)?,
             other => return Err(read::unknown_field(here, other, PII_FIELDS)),
         }
     }

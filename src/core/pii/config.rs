@@ -75,6 +75,10 @@ pub struct PiiConfig {
     /// Values that are never acted on (compared case-insensitively with the matched text).
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Leave the loopback and unspecified addresses `127.0.0.1` and `0.0.0.0` alone: they identify
+    /// nobody. `false` redacts them like any IP address.
+    #[serde(default = "yes")]
+    pub keep_local_addresses: bool,
 }
 
 impl Default for PiiConfig {
@@ -86,6 +90,7 @@ impl Default for PiiConfig {
             custom: Vec::new(),
             dictionaries: Vec::new(),
             allow: Vec::new(),
+            keep_local_addresses: true,
         }
     }
 }

@@ -8,7 +8,7 @@
 //! letters, which never anchor anything, are skipped a word at a time (see [`main_pass`]).
 
 use super::custom::CustomPattern;
-use super::detectors::{address, email, iban, ip, numeric, person, secrets, Finding, Kind, Sink};
+use super::detectors::{address, email, iban, ip, numeric, person, secrets, table, Finding, Kind, Sink};
 use super::dictionary::Automaton;
 use super::entity::Entity;
 use super::text::{alpha_end, at, before, digits_end, is_digit, is_word, lower_end};
@@ -229,6 +229,9 @@ fn word_boundary(b: &[u8], s: usize, e: usize) -> bool {
 pub fn detect(text: &str, plan: &Plan, sink: &mut Sink) {
     let b = text.as_bytes();
     main_pass(b, sink);
+    if sink.digits_left && sink.on.any(&[Entity::Phone, Entity::UsSsn, Entity::CreditCard]) {
+        table::scan(b, sink);
+    }
     if sink.on.has(Entity::Person) {
         person::scan(b, sink);
     }
@@ -299,7 +302,12 @@ mod tests {
     }
 
     fn kinds(t: &str) -> Vec<(Entity, &str)> {
-        let mut sink = Sink { on: Enabled::from_flags(&[true; ENTITY_COUNT]), out: Vec::new(), near_miss: false };
+        let mut sink = Sink {
+            on: Enabled::from_flags(&[true; ENTITY_COUNT]),
+            out: Vec::new(),
+            near_miss: false,
+            digits_left: false,
+        };
         let plan = Plan { custom: &[], fallback: &[], automaton: None, targets: &[] };
         detect(t, &plan, &mut sink);
         resolve(&mut sink.out);

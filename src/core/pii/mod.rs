@@ -19,6 +19,7 @@ pub mod detectors;
 pub mod dictionary;
 pub mod engine;
 pub mod entity;
+mod fold_table;
 pub mod hmac;
 pub mod normalize;
 pub mod text;
@@ -95,6 +96,12 @@ fn glued_at(t: &[u8], start: usize, end: usize) -> bool {
         || (end > start && digit(end - 1) && (1..4).any(|k| digit(end + k)))
 }
 
+/// The loopback and unspecified addresses `127.0.0.1` and `0.0.0.0`: they identify nobody. (`::1`
+/// is never an IPv6 finding: it has too few digits.) Other `127.x` addresses are reported.
+fn local_address(v: &str) -> bool {
+    v == "127.0.0.1" || v == "0.0.0.0"
+}
+
 /// Counts of findings per entity type and action for one request; never values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PiiTally {
@@ -150,6 +157,8 @@ pub struct Redactor {
     automaton: Option<Automaton>,
     targets: Vec<Target>,
     allow: HashSet<String>,
+    /// See [`PiiConfig::keep_local_addresses`].
+    keep_local: bool,
     hmac: Option<HmacSha256>,
 }
 
@@ -180,6 +189,7 @@ impl Redactor {
             automaton: None,
             targets: Vec::new(),
             allow: HashSet::new(),
+            keep_local: true,
             hmac: None,
         }
     }
@@ -287,6 +297,7 @@ impl Redactor {
             r.automaton =
                 Some(Automaton::build(&patterns).map_err(|m| ConfigError::new(format!("{path}.dictionaries"), m))?);
         }
+        r.keep_local = cfg.keep_local_addresses;
         r.allow =
             cfg.allow.iter().map(|a| View::new(a.trim()).text().to_lowercase()).filter(|a| !a.is_empty()).collect();
         if let Some(first) = hash_users.first() {
@@ -334,7 +345,7 @@ impl Redactor {
     /// [`findings`](Self::findings), and whether a candidate was turned down only for want of a
     /// context word ([`Sink::near_miss`]).
     fn findings_and_near_miss(&self, view: &View) -> (Vec<Finding>, bool) {
-        let mut sink = Sink { on: self.on, out: Vec::new(), near_miss: false };
+        let mut sink = Sink { on: self.on, out: Vec::new(), near_miss: false, digits_left: false };
         let plan = Plan {
             custom: &self.custom,
             fallback: &self.fallback,
@@ -344,6 +355,11 @@ impl Redactor {
         let t = view.text();
         engine::detect(t, &plan, &mut sink);
         let mut found = sink.out;
+        if self.keep_local && !found.is_empty() {
+            found.retain(|f| {
+                f.kind != Kind::Builtin(Entity::IpAddress) || !t.get(f.start..f.end).is_some_and(local_address)
+            });
+        }
         if !self.allow.is_empty() && !found.is_empty() {
             found.retain(|f| t.get(f.start..f.end).is_none_or(|v| !self.allow.contains(&v.to_lowercase())));
         }

@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 
+use super::fold_table::{DIGIT_RANGES, MARK_RANGES, TWO_DIGITS};
 use crate::core::swar::{HIGHS, ONES};
 
 /// What normalisation does with one character.
@@ -20,6 +21,10 @@ enum Fold {
     Keep,
     Drop,
     To(u8),
+    /// Two ASCII bytes (`⑩` → `10`).
+    Two(&'static str),
+    /// A combining mark: dropped after a digit (`4̲1̲` → `41`), kept elsewhere.
+    Mark,
 }
 
 fn fold(c: char) -> Fold {
@@ -54,11 +59,110 @@ fn fold(c: char) -> Fold {
         0xe0001 | 0xe0020..=0xe007f | 0xe0100..=0xe01ef => Fold::Drop,
         // Mathematical alphanumeric digits: five styles of 0-9.
         0x1d7ce..=0x1d7ff => Fold::To(b'0' + ((u - 0x1d7ce) % 10) as u8),
+        // Latin letters, CJK ideographs and Hangul syllables hold no digit or mark: skip the tables.
+        0xc0..=0x2ff | 0x3400..=0x9fff | 0xac00..=0xd7a3 => Fold::Keep,
         _ => match other_digit(u) {
             Some(d) => Fold::To(b'0' + d),
-            None => Fold::Keep,
+            None => compat(u),
         },
     }
+}
+
+/// The generated tables: NFKC digit forms of every script and compatibility block (superscript,
+/// subscript, circled, parenthesised, …) and combining marks.
+fn compat(u: u32) -> Fold {
+    let found = DIGIT_RANGES.binary_search_by(|&(lo, hi, _)| {
+        if hi < u {
+            std::cmp::Ordering::Less
+        } else if lo > u {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    if let Some(&(lo, _, first)) = found.ok().and_then(|i| DIGIT_RANGES.get(i)) {
+        return Fold::To(b'0' + (u32::from(first) + (u - lo)) as u8 % 10);
+    }
+    if let Ok(i) = TWO_DIGITS.binary_search_by_key(&u, |&(c, _)| c) {
+        if let Some(&(_, v)) = TWO_DIGITS.get(i) {
+            return Fold::Two(v);
+        }
+    }
+    let mark = MARK_RANGES.binary_search_by(|&(lo, hi)| {
+        if hi < u {
+            std::cmp::Ordering::Less
+        } else if lo > u {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    if mark.is_ok() {
+        Fold::Mark
+    } else {
+        Fold::Keep
+    }
+}
+
+/// An HTML character reference or a percent-encoded byte at `i` that stands for a printable
+/// ASCII character other than `%` and `&` (no second round of decoding): `&#64;`, `&#x40;`,
+/// `&commat;`, `%40`. Returns the character and the length of the escape.
+fn escape_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
+    let at = |k: usize| b.get(i + k).copied().unwrap_or(0);
+    let printable = |v: u32| (0x20..0x7f).contains(&v) && v != u32::from(b'%') && v != u32::from(b'&');
+    match at(0) {
+        b'%' => {
+            let h = |x: u8| char::from(x).to_digit(16);
+            let v = h(at(1))? * 16 + h(at(2))?;
+            printable(v).then_some((v as u8, 3))
+        }
+        b'&' if at(1) == b'#' => {
+            let hex = matches!(at(2), b'x' | b'X');
+            let mut k = if hex { 3 } else { 2 };
+            let radix = if hex { 16 } else { 10 };
+            let mut v = 0u32;
+            let first = k;
+            while let Some(d) = char::from(at(k)).to_digit(radix) {
+                v = v.saturating_mul(radix).saturating_add(d);
+                k += 1;
+                if k - first > 7 {
+                    return None;
+                }
+            }
+            (k > first && at(k) == b';' && printable(v)).then_some((v as u8, k + 1))
+        }
+        b'&' => {
+            let rest = b.get(i + 1..).unwrap_or(&[]);
+            NAMED.iter().find(|(n, _)| rest.starts_with(n)).map(|&(n, c)| (c, n.len() + 1))
+        }
+        _ => None,
+    }
+}
+
+/// HTML named references for the characters detectors join values with.
+const NAMED: [(&[u8], u8); 10] = [
+    (b"commat;", b'@'),
+    (b"period;", b'.'),
+    (b"plus;", b'+'),
+    (b"lowbar;", b'_'),
+    (b"hyphen;", b'-'),
+    (b"dash;", b'-'),
+    (b"colon;", b':'),
+    (b"sol;", b'/'),
+    (b"num;", b'#'),
+    (b"nbsp;", b' '),
+];
+
+/// Whether `b` holds an escape [`escape_at`] decodes.
+fn has_escape(b: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&x| x == b'%' || x == b'&')) {
+        if escape_at(b, i + off).is_some() {
+            return true;
+        }
+        i += off + 1;
+    }
+    false
 }
 
 /// Zero of each common Unicode `Nd` block (Arabic-Indic … Myanmar, Thai, Lao, Tibetan, …).
@@ -95,16 +199,29 @@ fn flagged(w: u64) -> u64 {
 }
 
 /// Whether `text` could need normalisation: eight bytes per step, plain ASCII words cost a few
-/// integer operations (no SIMD needed, so the same code is fast in wasm).
+/// integer operations (no SIMD needed, so the same code is fast in wasm). A `%` or `&` sends the
+/// string to the exact check for escapes ([`has_escape`]).
 pub fn maybe_needs_view(text: &str) -> bool {
     let mut words = text.as_bytes().chunks_exact(8);
+    let mut escapes = false;
     for chunk in words.by_ref() {
         let w = <[u8; 8]>::try_from(chunk).map_or(u64::MAX, u64::from_le_bytes);
         if flagged(w) != 0 && chunk.iter().any(|&b| suspicious(b)) {
             return true;
         }
+        escapes |= has_byte(w, b'%') | has_byte(w, b'&');
     }
-    words.remainder().iter().any(|&b| suspicious(b))
+    let rest = words.remainder();
+    rest.iter().any(|&b| suspicious(b))
+        || (escapes || rest.iter().any(|&b| b == b'%' || b == b'&')) && has_escape(text.as_bytes())
+}
+
+/// SWAR: whether some byte of `w` equals `x` (may report a false positive only next to a real
+/// match; callers confirm).
+#[inline(always)]
+fn has_byte(w: u64, x: u8) -> bool {
+    let v = w ^ (u64::from(x) * ONES);
+    v.wrapping_sub(ONES) & !v & HIGHS != 0
 }
 
 /// A string prepared for detection: either the original (no map) or a normalised copy with, for
@@ -123,25 +240,48 @@ impl<'a> View<'a> {
         if !maybe_needs_view(text) || text.len() > u32::MAX as usize {
             return plain;
         }
-        if text.chars().all(|c| fold(c) == Fold::Keep) {
-            return plain;
+        let bytes = text.as_bytes();
+        if text.chars().all(|c| matches!(fold(c), Fold::Keep | Fold::Mark)) && !has_escape(bytes) {
+            // Marks change nothing unless one follows a digit.
+            let mut prev = '\0';
+            let mark_after_digit = text.chars().any(|c| {
+                let hit = fold(c) == Fold::Mark && prev.is_ascii_digit();
+                prev = c;
+                hit
+            });
+            if !mark_after_digit {
+                return plain;
+            }
         }
         let mut out = String::with_capacity(text.len());
         let mut map = Vec::with_capacity(text.len());
-        for (off, c) in text.char_indices() {
+        let mut off = 0usize;
+        while let Some(c) = text.get(off..).and_then(|r| r.chars().next()) {
+            if let Some((x, len)) = escape_at(bytes, off) {
+                out.push(char::from(x));
+                map.push(off as u32);
+                off += len;
+                continue;
+            }
             match fold(c) {
                 Fold::Drop => {}
+                Fold::Mark if out.as_bytes().last().is_some_and(u8::is_ascii_digit) => {}
                 Fold::To(b) => {
                     out.push(char::from(b));
                     map.push(off as u32);
                 }
-                Fold::Keep => {
+                Fold::Two(v) => {
+                    out.push_str(v);
+                    map.extend(std::iter::repeat_n(off as u32, v.len()));
+                }
+                Fold::Keep | Fold::Mark => {
                     out.push(c);
                     for k in 0..c.len_utf8() {
                         map.push((off + k) as u32);
                     }
                 }
             }
+            off += c.len_utf8();
         }
         Self { original: text, text: Cow::Owned(out), map }
     }
@@ -233,6 +373,34 @@ mod tests {
     fn unicode_spaces_dashes_and_controls_fold() {
         let v = View::new("415\u{2011}555\u{a0}0132\u{1}\u{feff}");
         assert_eq!(v.text(), "415-555 0132");
+    }
+
+    #[test]
+    fn compatibility_digits_fold_like_nfkc() {
+        let s = "⁴¹¹¹ ₁₁₁₁ ①②③ ⑩ 𝟙 ⒎";
+        assert_eq!(View::new(s).text(), "4111 1111 123 10 1 ⒎");
+    }
+
+    #[test]
+    fn combining_marks_after_digits_are_dropped() {
+        let s = "4\u{332}1\u{332}1\u{20e3}1\u{301}-x\u{336}";
+        let v = View::new(s);
+        assert_eq!(v.text(), "4111-x\u{336}");
+        let (a, b) = v.original_span(0, 4);
+        assert_eq!(&s[a..b], "4\u{332}1\u{332}1\u{20e3}1\u{301}");
+        // Accents on letters stay: no view at all.
+        assert!(!View::new("cafe\u{301}").is_folded());
+    }
+
+    #[test]
+    fn html_references_and_percent_escapes_are_decoded() {
+        let s = "jo&#64;ex&#x2E;com jo&commat;ex&period;com jo%40ex.com 50&amp;50 100%";
+        let v = View::new(s);
+        assert_eq!(v.text(), "jo@ex.com jo@ex.com jo@ex.com 50&amp;50 100%");
+        let (a, b) = v.original_span(0, 9);
+        assert_eq!(&s[a..b], "jo&#64;ex&#x2E;com");
+        assert!(!View::new("a & b, 100% sure, &#; &#xZZ; %4").is_folded());
+        assert!(!View::new("%25 and &#37; and &#38;").is_folded());
     }
 
     #[test]

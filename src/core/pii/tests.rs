@@ -326,3 +326,86 @@ fn redaction_is_idempotent_when_a_placeholder_brings_a_pem_header_end_into_range
     let (twice, t2) = scan(&r, &once);
     assert_eq!(twice, once, "second scan changed it: {:?}", t2.counts);
 }
+
+fn redact_default(t: &str) -> String {
+    scan(&redactor("{}"), t).0
+}
+
+#[test]
+fn field_separators_are_not_glue_in_csv_tsv_tables_and_logs() {
+    let cases = [
+        ("jo@example.com,4111 1111 1111 1111,3510.50,806464757", "[EMAIL],[CREDIT_CARD],3510.50,806464757"),
+        ("\"Ruiz\",207-96-8696,+1 (503) 805-2707,08:40:40", "\"Ruiz\",[US_SSN],[PHONE],08:40:40"),
+        ("Ruiz\t207-96-8696\t4111111111111111\t10.1.2.3\t12", "Ruiz\t[US_SSN]\t[CREDIT_CARD]\t[IP_ADDRESS]\t12"),
+        ("| Ruiz | 207-96-8696 | 415-555-0132 |", "| Ruiz | [US_SSN] | [PHONE] |"),
+        ("ssn=207-96-8696;phone=415-555-0132;ip=10.1.2.3", "ssn=[US_SSN];phone=[PHONE];ip=[IP_ADDRESS]"),
+        ("a;4111111111111111;b", "a;[CREDIT_CARD];b"),
+        ("{\"phone\":\"+1-415-555-0132\",\"n\":2}", "{\"phone\":\"[PHONE]\",\"n\":2}"),
+        ("+1.415.555.0132, +1-415-555-0132, +14155550132", "[PHONE], [PHONE], [PHONE]"),
+    ];
+    for (t, want) in cases {
+        assert_eq!(redact_default(t), want, "{t}");
+    }
+    // A thousands separator still joins: no value inside 1,234,567,890.
+    assert_eq!(redact_default("total 1,234,567,890 units"), "total 1,234,567,890 units");
+}
+
+#[test]
+fn a_value_glued_to_a_hash_is_found() {
+    assert_eq!(redact_default("Card #4111-1111-1111-1111"), "Card #[CREDIT_CARD]");
+    assert_eq!(redact_default("SSN #207-96-8696"), "SSN #[US_SSN]");
+    assert_eq!(redact_default("Phone #415-555-0132"), "Phone #[PHONE]");
+    assert_eq!(redact_default("order #4155550132"), "order #4155550132");
+}
+
+#[test]
+fn a_version_cue_on_one_line_says_nothing_about_the_next() {
+    assert_eq!(
+        redact_default("deployed build 16.2.6.4\n10.20.30.40 - GET /"),
+        "deployed build 16.2.6.4\n[IP_ADDRESS] - GET /"
+    );
+}
+
+#[test]
+fn four_part_versions_after_a_version_cue_are_kept() {
+    for t in ["app 17.4.3.46 crashed", "Node 18.6.1.33", "pip install openai==20.5.7.98", "upgraded to 18.6.8.3 today"]
+    {
+        assert_eq!(redact_default(t), t, "{t}");
+    }
+    assert_eq!(redact_default("the app server 10.1.2.3 is up"), "the app server [IP_ADDRESS] is up");
+}
+
+#[test]
+fn placeholders_and_variable_references_are_kept() {
+    for t in [
+        "export SLACK_TOKEN=xoxb-your-token-here",
+        "OPENROUTER_API_KEY=sk-or-v1-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        "Authorization: Bearer process.env.OPENAI_API_KEY",
+        "git clone https://%GITHUB_TOKEN%@github.com/acme/repo.git",
+    ] {
+        assert_eq!(redact_default(t), t, "{t}");
+    }
+}
+
+#[test]
+fn loopback_and_unspecified_addresses_are_kept_unless_configured() {
+    let t = "bind 0.0.0.0:8080, curl 127.0.0.1 or [::1], peer 10.1.2.3";
+    assert_eq!(redact_default(t), "bind 0.0.0.0:8080, curl 127.0.0.1 or [::1], peer [IP_ADDRESS]");
+    let strict = redactor(r#"{"keep_local_addresses": false}"#);
+    assert_eq!(scan(&strict, t).0, "bind [IP_ADDRESS]:8080, curl [IP_ADDRESS] or [::1], peer [IP_ADDRESS]");
+}
+
+#[test]
+fn national_phone_numbers_after_cue_words_in_other_languages() {
+    for (t, want) in [
+        ("Tél. : 612345678", "Tél. : [PHONE]"),
+        ("Téléphone : 06 12 34 56 78", "Téléphone : [PHONE]"),
+        ("Telefon: 030 1234567", "Telefon: [PHONE]"),
+        ("Handy 0171 1234567", "Handy [PHONE]"),
+        ("Teléfono: 612 34 56 78", "Teléfono: [PHONE]"),
+        ("appelle-moi au 0612345678", "appelle-moi au [PHONE]"),
+        ("Mobil: +49 171 1234567", "Mobil: [PHONE]"),
+    ] {
+        assert_eq!(redact_default(t), want, "{t}");
+    }
+}

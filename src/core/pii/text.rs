@@ -134,6 +134,31 @@ pub fn context_before(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) ->
     })
 }
 
+/// Like [`context_before`], but the window stops at the start of the line holding `end`: a word
+/// on the line above (a version cue at the end of one log line, a header row) says nothing about
+/// a value that starts the next one.
+pub fn context_on_line(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -> bool {
+    let lo = end.saturating_sub(window.min(96));
+    let line_start = b.get(lo..end).and_then(|w| w.iter().rposition(|&c| c == b'\n')).map_or(lo, |j| lo + j + 1);
+    context_before(b, end, end - line_start, needles)
+}
+
+/// Like [`context_on_line`], but a needle that starts with a letter must start a word: `ver `
+/// is not found in "server ".
+pub fn word_on_line(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -> bool {
+    let lo = end.saturating_sub(window.min(96));
+    let start = b.get(lo..end).and_then(|w| w.iter().rposition(|&c| c == b'\n')).map_or(lo, |j| lo + j + 1);
+    let hay = b.get(start..end).unwrap_or(&[]);
+    needles.iter().any(|nd| {
+        !nd.is_empty()
+            && hay.windows(nd.len()).enumerate().any(|(j, w)| {
+                w.eq_ignore_ascii_case(nd)
+                    && !(nd.first().is_some_and(u8::is_ascii_alphabetic) && before(b, start + j).is_ascii_alphabetic())
+                    && !in_placeholder(b, start + j, nd.len())
+            })
+    })
+}
+
 /// Whether `b[i..i + len]` lies inside a redaction placeholder such as `[US_SSN]` or
 /// `[AWS_SECRET_KEY:1a2b3c4d5e6f]`: an upper-case name in `[`, closed by `]` or `:`. A placeholder
 /// is not a context word: otherwise a second scan of redacted text reads `[US_SSN]` as "ssn" and
@@ -212,6 +237,14 @@ mod tests {
         assert_eq!(lower_end(b"abc", 7), 7);
         assert_eq!(alpha_end(b"HelloWorld yes", 0), 10);
         assert_eq!(word_at(b"ab", 0), 0x6261);
+    }
+
+    #[test]
+    fn line_context_stops_at_the_line_start() {
+        let t = b"build 16.2.6.4\n10.0.0.1 up";
+        assert!(context_before(t, 15, 24, &[b"build"]));
+        assert!(!context_on_line(t, 15, 24, &[b"build"]));
+        assert!(context_on_line(b"build 1.2.3.4", 6, 24, &[b"build"]));
     }
 
     #[test]

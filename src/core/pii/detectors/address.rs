@@ -174,7 +174,12 @@ mod tests {
     use crate::core::pii::entity::ENTITY_COUNT;
 
     fn addrs(t: &str) -> Vec<&str> {
-        let mut sink = Sink { on: Enabled::from_flags(&[true; ENTITY_COUNT]), out: Vec::new(), near_miss: false };
+        let mut sink = Sink {
+            on: Enabled::from_flags(&[true; ENTITY_COUNT]),
+            out: Vec::new(),
+            near_miss: false,
+            digits_left: false,
+        };
         scan(t.as_bytes(), &mut sink);
         sink.out.iter().map(|f| &t[f.start..f.end]).collect()
     }

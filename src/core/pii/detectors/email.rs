@@ -35,6 +35,10 @@ pub fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
     while at(b, s) == b'.' && s < at_pos {
         s += 1;
     }
+    // `%GITHUB_TOKEN%@github.com` in a URL: a variable reference, not a mailbox.
+    if at(b, s) == b'%' && before(b, at_pos) == b'%' {
+        return None;
+    }
     if s >= at_pos || before(b, at_pos) == b'.' {
         return None;
     }

@@ -1,10 +1,38 @@
 //! IP_ADDRESS: dotted IPv4 (four octets ≤ 255, not part of a longer dotted number, not after a
 //! version word or a `v`) and IPv6 in full, compressed (`::`) and IPv4-embedded forms.
 
-use super::numeric::{Cluster, Hit, NL, SP};
-use crate::core::pii::text::{at, before, context_before, is_word};
+use super::numeric::{Cluster, Hit, NL, SLASH, SP};
+use crate::core::pii::text::{at, before, is_word, word_on_line};
 
-const VERSION_WORDS: [&[u8]; 7] = [b"version", b"ver.", b"ver ", b"release", b"build", b"firmware", b"rev."];
+/// Words that make a dotted quad on the same line a version number (within 24 bytes before it,
+/// starting a word): "version", a pin (`==`, `>=`), "upgraded to".
+const VERSION_WORDS: [&[u8]; 19] = [
+    b"version",
+    b"ver.",
+    b"ver ",
+    b"release",
+    b"build",
+    b"firmware",
+    b"rev.",
+    b"upgraded to",
+    b"upgrade to",
+    b"updated to",
+    b"update to",
+    b"downgrade",
+    b"==",
+    b">=",
+    b"<=",
+    b"~=",
+    b"!=",
+    b"bumped to",
+    b"changelog",
+];
+
+/// Names that make the dotted quad right after them (one space) a version: software, not hosts.
+const PRODUCT_WORDS: [&[u8]; 16] = [
+    b"app", b"node", b"nodejs", b"python", b"java", b"chrome", b"firefox", b"safari", b"ios", b"android", b"windows",
+    b"macos", b"sdk", b"kernel", b"client", b"agent",
+];
 
 /// An IPv4 address of groups `s..s+4`.
 pub fn v4_at(c: &Cluster, s: usize) -> Option<Hit> {
@@ -21,7 +49,21 @@ pub fn v4_version_near_miss(c: &Cluster, s: usize) -> bool {
 }
 
 fn version_word_before(c: &Cluster, s: usize) -> bool {
-    context_before(c.b, c.group(s).s, 24, &VERSION_WORDS)
+    let g = c.group(s).s;
+    if word_on_line(c.b, g, 24, &VERSION_WORDS) {
+        return true;
+    }
+    // The word right before, separated by one space.
+    if before(c.b, g) != b' ' {
+        return false;
+    }
+    let e = g - 1;
+    let mut w = e;
+    while w > 0 && e - w < 8 && before(c.b, w).is_ascii_alphabetic() {
+        w -= 1;
+    }
+    let word = c.b.get(w..e).unwrap_or(&[]);
+    !is_word(before(c.b, w)) && PRODUCT_WORDS.iter().any(|p| word.eq_ignore_ascii_case(p))
 }
 
 /// Four dotted octets ≤ 255, not part of a longer dotted number.
@@ -43,7 +85,8 @@ fn v4_shape(c: &Cluster, s: usize) -> bool {
         let q = at(c.b, end);
         !(is_word(q) || q == b'.' && at(c.b, end + 1).is_ascii_digit())
     } else {
-        c.sep(s + 3).0 & (SP | NL) != 0
+        // A space, or a CIDR suffix (`10.0.0.0/8`).
+        c.sep(s + 3).0 & (SP | NL) != 0 || c.sep(s + 3) == (SLASH, 1) && c.len(s + 4) <= 3
     };
     left && right
 }

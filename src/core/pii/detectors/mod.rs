@@ -10,8 +10,11 @@ pub mod ip;
 pub mod numeric;
 pub mod person;
 pub mod phone;
+mod phone_plan;
+pub(crate) mod phone_plan_types;
 pub mod secrets;
 pub mod ssn;
+pub mod table;
 
 use super::entity::{Entity, ENTITY_COUNT};
 
@@ -83,6 +86,9 @@ pub struct Sink {
     /// placeholder elsewhere in the text, shorter or longer than its value, can change that: the
     /// redactor then scans its output again (fuzz findings F8, F9).
     pub near_miss: bool,
+    /// Set when a digit cluster of at least seven digits was left without a finding: the column
+    /// pass ([`table`]) then looks for a table whose header names the column.
+    pub digits_left: bool,
 }
 
 impl Sink {

@@ -7,8 +7,13 @@
 //! ```text
 //! cluster   = group *( sep group )
 //! group     = 1*DIGIT
-//! sep       = 1*3( SP / HTAB / CR / LF / "-" / "." / "(" / ")" )
+//! sep       = 1*3( SP / CR / LF / "-" / "." / "(" / ")" / "/" )
 //! ```
+//!
+//! A tab ends a cluster: in TSV and aligned tables it separates fields, never the groups of one
+//! value. A `,` `;` `|` `"` or `=` is no glue either (CSV, tables, `key=value` logs); a `,`
+//! between digits joins them only as a thousands separator (`1,234`: one to three digits, then
+//! exactly three).
 
 use super::{card, ip, phone, ssn, Sink};
 use crate::core::pii::entity::Entity;
@@ -16,7 +21,7 @@ use crate::core::pii::text::{at, before, digits_end, is_digit, is_word};
 
 /// Most groups in one cluster; longer clusters continue as a new cluster.
 pub const MAX_GROUPS: usize = 24;
-/// Separator contains a space or tab.
+/// Separator contains a space.
 pub const SP: u8 = 1;
 /// Separator contains a line break.
 pub const NL: u8 = 2;
@@ -28,6 +33,8 @@ pub const DOT: u8 = 8;
 pub const OPEN: u8 = 16;
 /// Separator contains `)`.
 pub const CLOSE: u8 = 32;
+/// Separator contains `/` (`030/1234567`; dates `12/05/2024` are refused by each rule's shape).
+pub const SLASH: u8 = 64;
 
 /// One run of digits, `s..e` in the view.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,12 +74,13 @@ impl<'a> Cluster<'a> {
             let mut mask = 0u8;
             while j - e < 3 {
                 let m = match at(b, j) {
-                    b' ' | b'\t' => SP,
+                    b' ' => SP,
                     b'\n' | b'\r' => NL,
                     b'-' => DASH,
                     b'.' => DOT,
                     b'(' => OPEN,
                     b')' => CLOSE,
+                    b'/' => SLASH,
                     _ => break,
                 };
                 mask |= m;
@@ -139,14 +147,17 @@ impl<'a> Cluster<'a> {
         let g = self.group(0).s;
         let p = before(self.b, g);
         let pp = before(self.b, g.saturating_sub(1));
-        if is_word(p) || matches!(p, b'$' | b'#') {
+        // `#` is no glue ("Card #4111 …", "SSN #123-45-6789"); bare digits after it stay ids
+        // (the bare-number rules check for `#` themselves).
+        if is_word(p) || p == b'$' {
             return false;
         }
         // Glued by punctuation to an identifier or another number ("ORD-123", "1,234", "10:30",
-        // "12/05"); a scheme before a colon ("tel:", "ssn:") is fine.
+        // "12/05"); a scheme before a colon ("tel:", "ssn:") is fine; a field separator is too.
         let glued = match p {
             b'.' | b'-' => is_word(pp) || pp == b'.',
-            b',' | b'/' | b':' => is_digit(pp),
+            b'/' | b':' => is_digit(pp),
+            b',' => is_digit(pp) && thousands(self.b, g.saturating_sub(1)),
             _ => false,
         };
         if glued {
@@ -165,7 +176,10 @@ impl<'a> Cluster<'a> {
         if is_word(q) || q == b'%' {
             return false;
         }
-        !(matches!(q, b'.' | b'-' | b',' | b'/' | b':') && is_digit(at(self.b, end + 1))
+        if q == b',' {
+            return !(is_digit(at(self.b, end + 1)) && thousands(self.b, end));
+        }
+        !(matches!(q, b'.' | b'-' | b'/' | b':') && is_digit(at(self.b, end + 1))
             || matches!(q, b'.' | b'-') && is_word(at(self.b, end + 1)))
     }
 
@@ -180,6 +194,18 @@ impl<'a> Cluster<'a> {
         }
         Some(n)
     }
+}
+
+/// Whether the `,` at `comma` is a thousands separator: one to three digits before it (not more),
+/// exactly three after it. Otherwise it separates fields (`…,4111 1111 1111 1111,3510.50`).
+pub fn thousands(b: &[u8], comma: usize) -> bool {
+    let mut s = comma;
+    while s > 0 && comma - s <= 3 && is_digit(before(b, s)) {
+        s -= 1;
+    }
+    let left = comma - s;
+    let right = digits_end(b, comma + 1) - (comma + 1);
+    (1..=3).contains(&left) && right == 3
 }
 
 /// A match inside a cluster: groups `s..next`, bytes `start..end`.
@@ -222,6 +248,9 @@ pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
                 // a dotted quad is no IP address after a version word.
                 if (9..=11).contains(&c.len(s)) || (on.has(Entity::IpAddress) && ip::v4_version_near_miss(&c, s)) {
                     sink.near_miss = true;
+                }
+                if !sink.digits_left && (s..c.n).map(|k| c.len(k)).sum::<usize>() >= 7 {
+                    sink.digits_left = true;
                 }
                 s += 1;
             }

@@ -7,17 +7,74 @@
 //! - National with trunk prefix: `0` + 1–4 digits, then groups of ≥ 2 digits, 9–11 digits in all
 //!   (`020 7946 0958`, `030 901820`, `01 23 45 67 89`).
 //! - Ten bare digits (or 11 starting with 1) only after a phone context word ("call", "phone", "tel").
+//! - National numbers of the countries in the generated numbering plan (`phone_plan.rs`, from
+//!   libphonenumber's metadata): the digits, grouped by spaces, `-`, `.`, `/` or parentheses, must
+//!   be a valid national significant number of some country (possible length and general
+//!   pattern) after its national prefix (`06 12 34 56 78`, `030/1234567`, `0171-12345678`,
+//!   `8 (912) 345-67-89`, a bare `0612345678`). Without a prefix (`138 0013 8000`,
+//!   `(11) 91234-5678`) the number must be a valid mobile number grouped exactly as one of the
+//!   country's formats, or follow a phone word in one of the plan's languages.
 //!
 //! Dates (`2024-08-06`), year ranges, versions, prices and ids do not fit these shapes.
 
-use super::numeric::{Cluster, Hit, CLOSE, DASH, DOT, NL, OPEN, SP};
-use crate::core::pii::text::context_before;
+use super::numeric::{Cluster, Hit, CLOSE, DASH, DOT, NL, OPEN, SLASH, SP};
+use super::phone_plan::PLAN;
+use super::phone_plan_types::MAX_DIGITS;
+use crate::core::pii::text::{context_before, context_on_line};
 
-const CONTEXT: [&[u8]; 11] =
-    [b"phone", b"call", b"tel", b"mobile", b"cell", b"fax", b"sms", b"text me", b"whatsapp", b"dial", b"reach me"];
+/// Phone words (lower case, UTF-8) in the languages of the plan's countries: "tel" covers
+/// telephone, Telefon, teléfono, telefono, telefoon; "mobil" mobile and Mobilnummer.
+const CONTEXT: [&[u8]; 27] = [
+    b"phone",
+    b"call",
+    b"tel",
+    b"mobil",
+    b"cell",
+    b"fax",
+    b"sms",
+    b"text me",
+    b"whatsapp",
+    b"dial",
+    b"reach me",
+    "t\u{e9}l".as_bytes(),
+    "t\u{c9}l".as_bytes(),
+    b"handy",
+    b"portable",
+    b"appel",
+    b"ruf",
+    b"llam",
+    b"chiam",
+    "m\u{f3}vil".as_bytes(),
+    b"movil",
+    b"celular",
+    b"fone",
+    b"contact",
+    b"hotline",
+    b"mob:",
+    b"ph:",
+];
+
+/// Whether a phone word precedes offset `i` within 40 bytes (a label may sit on the line above).
+pub(crate) fn phone_word_before(b: &[u8], i: usize) -> bool {
+    context_before(b, i, 40, &CONTEXT)
+}
 
 /// Words right before a bare number that make it an identifier, not a phone number.
 pub const NOT_PHONE: [&[u8]; 8] = [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"#", b"serial"];
+
+/// Words before a number that make it an identifier (on the same line, within 16 bytes); a `#`
+/// does only when no phone word comes before it ("Phone #0612345678" is a phone number).
+const ID_WORDS: [&[u8]; 10] =
+    [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"serial", b"isbn", b"tracking", b"sku"];
+
+fn id_before(c: &Cluster, s: usize) -> bool {
+    let g = c.group(s).s;
+    if context_on_line(c.b, g, 16, &ID_WORDS) {
+        return true;
+    }
+    let hash = c.b.get(g.saturating_sub(3)..g).is_some_and(|w| w.contains(&b'#'));
+    hash && !phone_word_before(c.b, g)
+}
 
 fn phone_sep(c: &Cluster, k: usize) -> bool {
     let (m, l) = c.sep(k);
@@ -171,10 +228,176 @@ fn bare(c: &Cluster, s: usize) -> Option<Hit> {
     if !nanp_digits_ok(d.first().copied()?, d.get(3).copied()?) || !c.right_ok(s + 1) {
         return None;
     }
-    if !context_before(c.b, c.group(s).s, 40, &CONTEXT) || context_before(c.b, c.group(s).s, 16, &NOT_PHONE) {
+    if !phone_word_before(c.b, c.group(s).s) || id_before(c, s) {
         return None;
     }
     Some(Hit { next: s + 1, start: c.group(s).s, end: c.group(s).e })
+}
+
+/// A separator inside a national number: spaces, `-`, `.`, `/`, parentheses; no line break.
+fn national_sep(c: &Cluster, k: usize) -> bool {
+    let (m, l) = c.sep(k);
+    m & NL == 0 && m & !(SP | DASH | DOT | SLASH | OPEN | CLOSE) == 0 && l <= 3
+}
+
+/// `31.12.2024`, `12/05/24`, `2024-08-06`: three groups of a date with one separator.
+fn date_shape(c: &Cluster, s: usize) -> bool {
+    if s + 2 >= c.n || c.sep(s) != c.sep(s + 1) || !matches!(c.sep(s).0, DOT | SLASH | DASH) {
+        return false;
+    }
+    if s + 3 < c.n && c.sep(s + 2) == c.sep(s) {
+        return false; // `06.12.34.56.78`: a fourth group with the same separator
+    }
+    let (a, b, d) = (c.len(s), c.len(s + 1), c.len(s + 2));
+    ((1..=2).contains(&a) && (1..=2).contains(&b) && (d == 2 || d == 4)) || (a == 4 && b <= 2 && d <= 2)
+}
+
+/// Whether `d` (all digits, `lens` its groups) is a number of some country in the plan: after
+/// its national prefix, or without one when `cue` (a phone word) or the grouping says so.
+fn plan_number(d: &[u8], lens: &[usize], cue: bool) -> bool {
+    let multi = lens.len() > 1;
+    // Groups of four are how cards, IBANs and amount lists are written: only after a phone word.
+    if multi && !cue && lens.iter().all(|&l| l == 4) {
+        return false;
+    }
+    PLAN.iter().filter(|k| k.cc != 1).any(|k| {
+        let p = k.prefix.as_bytes();
+        let trunk = !p.is_empty() && d.starts_with(p) && {
+            let nsn = d.get(p.len()..).unwrap_or(&[]);
+            let shaped = if cue {
+                true
+            } else if multi {
+                d.len() >= 9 && (formatted_national(k, nsn, lens, p.len()) || p == b"0" && phone_like(lens))
+            } else {
+                p == b"0" && d.len() >= 10
+            };
+            shaped && k.valid(nsn)
+        };
+        trunk
+            || if cue {
+                k.valid(d)
+            } else {
+                multi && d.len() >= 9 && d.first() != Some(&b'0') && k.formatted_as(d, lens) && k.mobile(d)
+            }
+    })
+}
+
+/// Whether groups `lens` of a number with a national prefix of `plen` digits are one of the
+/// country's formats: the prefix is written in the first group (`06 12 …`) or alone (`8 (912) …`).
+fn formatted_national(k: &super::phone_plan_types::Country, nsn: &[u8], lens: &[usize], plen: usize) -> bool {
+    let mut g = [0usize; 8];
+    let Some(&first) = lens.first() else { return false };
+    let rest = lens.get(1..).unwrap_or(&[]);
+    let (n, shifted) = if first == plen {
+        (rest.len(), rest)
+    } else if first > plen {
+        if let Some(x) = g.first_mut() {
+            *x = first - plen;
+        }
+        (lens.len(), lens)
+    } else {
+        return false;
+    };
+    for (j, &l) in shifted.iter().enumerate().skip(usize::from(first > plen)) {
+        if let Some(x) = g.get_mut(j) {
+            *x = l;
+        }
+    }
+    g.get(..n).is_some_and(|g| k.formatted_as(nsn, g))
+}
+
+/// A hand-written national number: an area group of 2–5 digits (prefix included), then groups
+/// of at least two digits, not all of four (a card or amount list is grouped by fours).
+fn phone_like(lens: &[usize]) -> bool {
+    lens.first().is_some_and(|l| (2..=5).contains(l))
+        && lens.iter().skip(1).all(|&l| l >= 2)
+        && !lens.iter().all(|&l| l == 4)
+}
+
+/// A separator that sets a number apart from digits next to it: two or more bytes without a
+/// parenthesis (" / ", " - "). A single space, dash, dot or slash joins digits into one number.
+fn strong_sep(c: &Cluster, k: usize) -> bool {
+    let (m, l) = c.sep(k);
+    l >= 2 && m & (OPEN | CLOSE) == 0
+}
+
+/// Whether the digits `d` of a value in a phone column ([`super::table`]) are a phone number:
+/// after a `+`, 8–15 digits; otherwise NANP or a number of the plan (the header is the cue).
+pub(crate) fn column_value(d: &[u8], plus: bool) -> bool {
+    if plus {
+        return (8..=15).contains(&d.len());
+    }
+    let nanp =
+        |x: &[u8]| x.len() == 10 && nanp_digits_ok(x.first().copied().unwrap_or(0), x.get(3).copied().unwrap_or(0));
+    nanp(d) || d.first() == Some(&b'1') && d.get(1..).is_some_and(nanp) || plan_number(d, &[d.len()], true)
+}
+
+/// A national number of the plan starting at group `s` (see the module comment): the whole run
+/// of groups joined by phone separators, unless set apart by a [`strong_sep`].
+fn national(c: &Cluster, s: usize) -> Option<Hit> {
+    // "083-00-8551" is an (invalid) SSN shape, not a national number.
+    let ssn_shape = s + 2 < c.n && c.len(s) == 3 && c.len(s + 1) == 2 && c.len(s + 2) == 4;
+    if date_shape(c, s) || ssn_shape || (s > 0 && !strong_sep(c, s - 1)) {
+        return None;
+    }
+    let paren0 = s == 0 && c.before(0) == b'(';
+    let mut digits = [0u8; MAX_DIGITS];
+    let mut lens = [0usize; 8];
+    // Group k of each candidate end, the digits so far, whether parentheses balance.
+    let mut ends: [(usize, usize, bool); 8] = [(0, 0, false); 8];
+    let mut n = 0usize;
+    let mut nd = 0usize;
+    let mut opens = i32::from(paren0);
+    let mut k = s;
+    loop {
+        let g = c.digits(k);
+        if nd + g.len() > 15 || n >= lens.len() {
+            return None; // longer than any phone number: part of something else
+        }
+        for (slot, &x) in digits.iter_mut().skip(nd).zip(g) {
+            *slot = x;
+        }
+        nd += g.len();
+        if let Some(l) = lens.get_mut(n) {
+            *l = g.len();
+        }
+        if let Some(e) = ends.get_mut(n) {
+            *e = (k, nd, opens == 0);
+        }
+        n += 1;
+        if k + 1 >= c.n || !national_sep(c, k) {
+            break;
+        }
+        let m = c.sep(k).0;
+        opens += i32::from(m & OPEN != 0) - i32::from(m & CLOSE != 0);
+        if !(0..=1).contains(&opens) {
+            break;
+        }
+        k += 1;
+    }
+    let cue = phone_word_before(c.b, c.group(s).s);
+    if id_before(c, s) {
+        return None;
+    }
+    for j in (0..n).rev() {
+        let (k, nd, balanced) = ends.get(j).copied()?;
+        let whole = j + 1 == n || strong_sep(c, k);
+        if !whole || !balanced || !(7..=15).contains(&nd) || !c.right_ok(k + 1) {
+            continue;
+        }
+        let lens = lens.get(..=j)?;
+        // Dots: at least three groups, dots only (`06.12.34.56.78`); not a decimal (`448.0270497`)
+        // nor a dotted quad of short groups (an address or version the IPv4 rule turned down).
+        let dots = (s..k).filter(|&x| c.sep(x).0 & DOT != 0).count();
+        if dots > 0 && (dots != k - s || lens.len() < 3 || lens.len() == 4 && lens.iter().all(|&l| l <= 3)) {
+            continue;
+        }
+        if plan_number(digits.get(..nd)?, lens, cue) {
+            let start = if paren0 { c.group(s).s - 1 } else { c.group(s).s };
+            return Some(Hit { next: k + 1, start, end: c.group(k).e });
+        }
+    }
+    None
 }
 
 /// A phone number starting at group `s` of the cluster.
@@ -182,7 +405,7 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
     if !(c.left_ok(s) || s == 0 && matches!(c.before(0), b'+' | b'(')) {
         return None;
     }
-    international(c, s).or_else(|| nanp(c, s)).or_else(|| trunk(c, s)).or_else(|| bare(c, s))
+    international(c, s).or_else(|| nanp(c, s)).or_else(|| trunk(c, s)).or_else(|| bare(c, s)).or_else(|| national(c, s))
 }
 
 #[cfg(test)]
@@ -219,6 +442,71 @@ mod tests {
         assert_eq!(phone("[call](tel:05 74 91 59 05)"), Some("05 74 91 59 05"));
         assert_eq!(phone("notes (020 7946 0958) end"), Some("020 7946 0958"));
         assert_eq!(phone("notes (415.555.0132) end"), Some("415.555.0132"));
+    }
+
+    #[test]
+    fn national_formats_of_the_plan_are_found() {
+        for (t, want) in [
+            ("ring 06 12 34 56 78 soon", "06 12 34 56 78"),
+            ("ring 06.12.34.56.78 soon", "06.12.34.56.78"),
+            ("ring 0612345678 soon", "0612345678"),
+            ("ring +33 (0)6 12 34 56 78 soon", "+33 (0)6 12 34 56 78"),
+            ("ring 030/1234567 soon", "030/1234567"),
+            ("ring 089/1234 5678 soon", "089/1234 5678"),
+            ("ring 0171-12345678 soon", "0171-12345678"),
+            ("ring 0170 12345678 soon", "0170 12345678"),
+            ("ring +49 171 1234567 soon", "+49 171 1234567"),
+            ("ring 07700 900123 soon", "07700 900123"),
+            ("ring +1.415.555.0132 soon", "+1.415.555.0132"),
+            ("ring +1-415-555-0132 soon", "+1-415-555-0132"),
+            ("ring 138 0013 8000 soon", "138 0013 8000"),
+            ("ring (11) 91234-5678 soon", "(11) 91234-5678"),
+            ("ring 8 (912) 345-67-89 soon", "8 (912) 345-67-89"),
+            ("Telefon: 301234567", "301234567"),
+            ("Tél. : 612345678", "612345678"),
+        ] {
+            assert_eq!(phone(t), Some(want), "{t}");
+        }
+    }
+
+    #[test]
+    fn every_plan_example_is_found_nationally_and_internationally() {
+        use super::super::phone_plan::EXAMPLES;
+        for (region, mobile, intl, fixed) in EXAMPLES {
+            // Argentina's national mobile form inserts "15" after the area code (a rewrite rule in
+            // the metadata the plan does not carry); its international form is found.
+            // Eight digits without a national prefix (Norway, Denmark, Singapore) are too common
+            // a shape to take without a phone word.
+            let short = mobile.bytes().filter(u8::is_ascii_digit).count() < 9 && !mobile.starts_with('0');
+            let lead = if short { "Mobile:" } else { "x" };
+            if region != "AR" {
+                assert_eq!(phone(&format!("{lead} {mobile} y")), Some(mobile), "{region} mobile");
+            }
+            assert_eq!(phone(&format!("x {intl} y")), Some(intl), "{region} international");
+            assert_eq!(phone(&format!("Tel: {fixed} y")), Some(fixed), "{region} fixed line");
+        }
+    }
+
+    #[test]
+    fn decoys_stay_out_of_the_national_reading() {
+        for t in [
+            "on 01.02.2024 at noon",
+            "on 31/12/2024 at noon",
+            "ISBN 0-306-40615-2",
+            "order 0612345678",
+            "invoice #0612345678",
+            "ts 1717171717 ok",
+            "v 1.22.333.4444 ok",
+            "total 1234 5678 ok",
+        ] {
+            assert_eq!(phone(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn a_hash_after_a_phone_word_is_no_id_marker() {
+        assert_eq!(phone("Phone #4155550132"), Some("4155550132"));
+        assert_eq!(phone("Phone #06 12 34 56 78"), Some("06 12 34 56 78"));
     }
 
     #[test]

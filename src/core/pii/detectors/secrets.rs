@@ -76,6 +76,43 @@ fn classify(t: &[u8]) -> Option<Entity> {
     None
 }
 
+/// Words that mark a documentation placeholder (`xoxb-your-token-here`, `sk-REPLACE_ME…`).
+const PLACEHOLDER_WORDS: [&[u8]; 9] =
+    [b"your", b"here", b"placeholder", b"changeme", b"change_me", b"replace", b"insert", b"dummy", b"redacted"];
+
+/// Whether a secret-shaped token is a placeholder, not a secret: a secret is random, a placeholder
+/// is words (`your-token-here`), one character repeated (`xxxxxxxx`, `00000000`), or a
+/// reference to where the secret lives (`process.env.OPENAI_API_KEY`, `os.environ…`,
+/// `OPENAI_API_KEY`, `${…}`, `%VAR%`, `{{…}}`, `<…>`). A run of eight equal characters occurs in
+/// a random 64-hex-digit key with probability ~2e-7; a word must stand between separators.
+pub(crate) fn placeholder(t: &[u8]) -> bool {
+    let mut run = 1usize;
+    for w in t.windows(2) {
+        run = if w.first().map(u8::to_ascii_lowercase) == w.get(1).map(u8::to_ascii_lowercase) { run + 1 } else { 1 };
+        if run >= 8 {
+            return true;
+        }
+    }
+    if matches!(t.first(), Some(b'$' | b'%' | b'{' | b'<')) {
+        return true;
+    }
+    let lower: Vec<u8> = t.iter().take(256).map(u8::to_ascii_lowercase).collect();
+    let has = |w: &[u8]| lower.windows(w.len()).any(|x| x == w);
+    // A placeholder word stands alone between separators (`your-token-here`, `YOUR_KEY`): inside
+    // a random key the same letters run on (`…ayoURk5…`).
+    let word = |w: &[u8]| {
+        lower.windows(w.len()).enumerate().any(|(j, x)| {
+            let edge = |c: Option<&u8>| !c.is_some_and(u8::is_ascii_alphanumeric);
+            x == w && edge(j.checked_sub(1).and_then(|p| lower.get(p))) && edge(lower.get(j + w.len()))
+        })
+    };
+    if PLACEHOLDER_WORDS.iter().any(|w| word(w)) || has(b"process.env") || has(b"os.environ") || has(b"env.") {
+        return true;
+    }
+    // An environment-variable name: upper case, digits and `_` with at least one `_`.
+    t.contains(&b'_') && t.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+}
+
 fn aws_secret_shape(t: &[u8]) -> bool {
     t.len() == 40
         && all(t, |c| c.is_ascii_alphanumeric() || c == b'/' || c == b'+')
@@ -172,10 +209,12 @@ pub fn token(b: &[u8], s0: usize, e: usize, sink: &mut Sink) -> usize {
         }
     }
     if let Some(ent) = classify(t) {
-        sink.push(s, e, ent);
+        if !placeholder(t) {
+            sink.push(s, e, ent);
+        }
     } else if sink.on.has(Entity::AwsSecretKey) {
         let t0 = b.get(s0..e).unwrap_or(&[]);
-        if aws_secret_shape(t0) {
+        if aws_secret_shape(t0) && !placeholder(t0) {
             if context_before(b, s0, 96, &[b"secret"]) {
                 sink.push(s0, e, Entity::AwsSecretKey);
             } else {
@@ -199,7 +238,7 @@ pub fn bearer(b: &[u8], word_end: usize, sink: &mut Sink) {
     while matches!(at(b, e), c if c.is_ascii_alphanumeric() || b"._~+/=-".contains(&c)) && e - v < 8192 {
         e += 1;
     }
-    if e - v >= 16 {
+    if e - v >= 16 && !b.get(v..e).is_some_and(placeholder) {
         sink.push(v, e, Entity::BearerToken);
     }
 }
@@ -217,7 +256,12 @@ mod tests {
 
     fn scan(t: &str) -> Vec<(Entity, &str)> {
         let b = t.as_bytes();
-        let mut sink = Sink { on: Enabled::from_flags(&[true; ENTITY_COUNT]), out: Vec::new(), near_miss: false };
+        let mut sink = Sink {
+            on: Enabled::from_flags(&[true; ENTITY_COUNT]),
+            out: Vec::new(),
+            near_miss: false,
+            digits_left: false,
+        };
         let tok = |c: u8| c.is_ascii_alphanumeric() || b"_-/+".contains(&c);
         let mut i = 0;
         while i < b.len() {
@@ -298,6 +342,24 @@ mod tests {
         let t = "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk";
         assert_eq!(scan(t), vec![(Entity::PrivateKey, &t[2..])]);
         assert!(scan("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----").is_empty());
+    }
+
+    #[test]
+    fn placeholders_are_not_secrets() {
+        for t in [
+            "xoxb-your-token-here",
+            "sk-or-v1-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "Bearer process.env.OPENAI_API_KEY",
+            "Bearer OPENROUTER_API_KEY_VALUE",
+            "ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "sk-proj-REPLACE_WITH_YOUR_KEY_1234567890abcdef",
+            "AKIAXXXXXXXXXXXXXXXX",
+            "aws_secret_access_key = xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        ] {
+            assert!(scan(&format!("x {t} y")).is_empty(), "{t}");
+        }
+        // Random keys of each shape are unaffected (see it_recognises_each_provider_key_shape).
+        assert!(!placeholder(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
     }
 
     #[test]

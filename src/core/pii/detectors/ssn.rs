@@ -3,7 +3,7 @@
 //! group ≠ 00; serial ≠ 0000.
 
 use super::numeric::{Cluster, Hit, DASH, SP};
-use crate::core::pii::text::context_before;
+use crate::core::pii::text::{context_before, context_on_line};
 use crate::core::pii::validate::ssn_ok;
 
 const CONTEXT: [&[u8]; 5] = [b"ssn", b"social security", b"social sec", b"ss#", b"ss no"];
@@ -24,7 +24,7 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
     if c.len(s) == 9
         && c.right_ok(s + 1)
         && context_before(c.b, c.group(s).s, 40, &CONTEXT)
-        && !context_before(c.b, c.group(s).s, 16, &super::phone::NOT_PHONE)
+        && !context_on_line(c.b, c.group(s).s, 16, &super::phone::NOT_PHONE)
     {
         let v = c.value(s);
         if ssn_ok(v / 1_000_000, (v / 10_000) % 100, v % 10_000) {

@@ -1,0 +1,258 @@
+//! Column-aware detection for delimited data: CSV, TSV, semicolon files, markdown tables. A header
+//! row naming an entity (`ssn`, `phone`, `Telefon`, `card_number`, …) makes the values of its
+//! column candidates, so nine bare digits under `ssn` are an SSN and `612 34 56 78` under
+//! `teléfono` a phone number, without a context word next to each value.
+//!
+//! Run only when the main pass left a cluster of seven or more digits without a finding
+//! ([`Sink::digits_left`]), so text without such numbers never pays for it. Values are still
+//! validated: an SSN by its area/group/serial rules, a phone number against the numbering plan
+//! (or NANP, or a `+` number of 8–15 digits), a card by Luhn and issuer prefix.
+
+use super::{phone, Sink};
+use crate::core::pii::entity::Entity;
+use crate::core::pii::validate::{card_iin_ok, luhn, ssn_ok};
+
+/// The delimiters a table may use, most specific first.
+const DELIMS: [u8; 4] = [b'\t', b'|', b';', b','];
+
+/// Most columns looked at in a header.
+const MAX_COLS: usize = 64;
+
+/// Header words (lower case) per entity; a header cell matches when one of its words (split on
+/// anything but letters, digits and non-ASCII) is in the list.
+const PHONE_WORDS: [&[u8]; 18] = [
+    b"phone",
+    b"telephone",
+    b"tel",
+    b"telefon",
+    b"telefono",
+    "tel\u{e9}fono".as_bytes(),
+    "t\u{e9}l\u{e9}phone".as_bytes(),
+    "t\u{e9}l".as_bytes(),
+    b"mobile",
+    b"mobil",
+    b"cell",
+    b"cellphone",
+    b"handy",
+    b"portable",
+    b"fax",
+    b"celular",
+    b"msisdn",
+    b"whatsapp",
+];
+const SSN_WORDS: [&[u8]; 2] = [b"ssn", b"ss#"];
+const CARD_WORDS: [&[u8]; 4] = [b"card", b"cc", b"pan", b"creditcard"];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Other,
+    Phone,
+    Ssn,
+    Card,
+}
+
+fn word_in(cell: &[u8], words: &[&[u8]]) -> bool {
+    cell.split(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80 || c == b'#'))
+        .any(|w| words.iter().any(|x| w.eq_ignore_ascii_case(x)))
+}
+
+fn column_kind(cell: &[u8]) -> Col {
+    if word_in(cell, &SSN_WORDS) || contains_ci(cell, b"social security") || contains_ci(cell, b"social_security") {
+        Col::Ssn
+    } else if word_in(cell, &PHONE_WORDS) {
+        Col::Phone
+    } else if word_in(cell, &CARD_WORDS) || contains_ci(cell, b"card_number") || contains_ci(cell, b"credit") {
+        Col::Card
+    } else {
+        Col::Other
+    }
+}
+
+fn contains_ci(h: &[u8], n: &[u8]) -> bool {
+    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Cells of `line` split at `d` (a `"` quoted cell may hold `d`): (start, end) of each cell's
+/// content, trimmed of spaces and quotes, in `out`; returns how many.
+fn cells(line: &[u8], base: usize, d: u8, out: &mut [(usize, usize); MAX_COLS]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i <= line.len() && n < MAX_COLS {
+        let start = i;
+        let mut quoted = false;
+        while let Some(&c) = line.get(i) {
+            if c == b'"' {
+                quoted = !quoted;
+            } else if c == d && !quoted {
+                break;
+            }
+            i += 1;
+        }
+        let (mut s, mut e) = (start, i);
+        while s < e && matches!(line.get(s), Some(b' ' | b'"' | b'\'' | b'\r')) {
+            s += 1;
+        }
+        while e > s && matches!(line.get(e - 1), Some(b' ' | b'"' | b'\'' | b'\r')) {
+            e -= 1;
+        }
+        if let Some(slot) = out.get_mut(n) {
+            *slot = (base + s, base + e);
+        }
+        n += 1;
+        i += 1;
+    }
+    n
+}
+
+/// The digits of a cell made of digits and phone punctuation (`+ ( ) - . /` and spaces), or None.
+fn cell_digits(v: &[u8], buf: &mut [u8; 20]) -> Option<usize> {
+    let mut n = 0;
+    for &c in v {
+        if c.is_ascii_digit() {
+            *buf.get_mut(n)? = c;
+            n += 1;
+        } else if !matches!(c, b'+' | b'(' | b')' | b'-' | b'.' | b'/' | b' ') {
+            return None;
+        }
+    }
+    Some(n)
+}
+
+fn value_ok(kind: Col, v: &[u8]) -> bool {
+    let mut buf = [0u8; 20];
+    let Some(n) = cell_digits(v, &mut buf) else { return false };
+    let d = buf.get(..n).unwrap_or(&[]);
+    let first_digit = v.iter().position(u8::is_ascii_digit).unwrap_or(0);
+    let plus = v.get(..first_digit).is_some_and(|p| p.contains(&b'+'));
+    match kind {
+        Col::Ssn => {
+            let v = d.iter().fold(0u32, |a, &x| a.wrapping_mul(10).wrapping_add(u32::from(x - b'0')));
+            n == 9 && ssn_ok(v / 1_000_000, (v / 10_000) % 100, v % 10_000)
+        }
+        Col::Phone => (7..=15).contains(&n) && phone::column_value(d, plus),
+        Col::Card => (13..=19).contains(&n) && luhn(d) && card_iin_ok(d),
+        Col::Other => false,
+    }
+}
+
+/// Pushes findings for values under entity-naming headers (see the module comment).
+pub fn scan(b: &[u8], sink: &mut Sink) {
+    let on = sink.on;
+    let mut cols = [Col::Other; MAX_COLS];
+    let mut spans = [(0usize, 0usize); MAX_COLS];
+    // The delimiter of the current table, if a header was seen.
+    let mut table: Option<u8> = None;
+    let mut start = 0usize;
+    while start <= b.len() {
+        let end = b.get(start..).and_then(|r| r.iter().position(|&c| c == b'\n')).map_or(b.len(), |j| start + j);
+        let line = b.get(start..end).unwrap_or(&[]);
+        match table {
+            Some(d) if line.contains(&d) => {
+                let n = cells(line, start, d, &mut spans);
+                for (k, &(s, e)) in spans.iter().enumerate().take(n) {
+                    let kind = cols.get(k).copied().unwrap_or(Col::Other);
+                    let entity = match kind {
+                        Col::Phone => Entity::Phone,
+                        Col::Ssn => Entity::UsSsn,
+                        Col::Card => Entity::CreditCard,
+                        Col::Other => continue,
+                    };
+                    if on.has(entity) && b.get(s..e).is_some_and(|v| value_ok(kind, v)) {
+                        sink.push(s, e, entity);
+                    }
+                }
+                // A header row names no value of its own; a row naming columns again starts over.
+                if n > 1 && header(line, d, &mut cols) {
+                    table = Some(d);
+                }
+            }
+            _ => {
+                table = DELIMS.iter().copied().find(|&d| line.contains(&d) && header(line, d, &mut cols));
+            }
+        }
+        start = end + 1;
+    }
+}
+
+/// Reads `line` as a header row split at `d` into `cols` (left as they were otherwise); true when a column names an entity and
+/// no cell holds a digit run of seven or more (a data row).
+fn header(line: &[u8], d: u8, cols: &mut [Col; MAX_COLS]) -> bool {
+    let mut spans = [(0usize, 0usize); MAX_COLS];
+    let n = cells(line, 0, d, &mut spans);
+    if n < 2 {
+        return false;
+    }
+    let mut found = [Col::Other; MAX_COLS];
+    let mut any = false;
+    for (k, &(s, e)) in spans.iter().enumerate().take(n) {
+        let cell = line.get(s..e).unwrap_or(&[]);
+        if cell.iter().filter(|c| c.is_ascii_digit()).count() >= 7 {
+            return false;
+        }
+        let kind = column_kind(cell);
+        any |= kind != Col::Other;
+        if let Some(c) = found.get_mut(k) {
+            *c = kind;
+        }
+    }
+    if any {
+        *cols = found;
+    }
+    any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Enabled, Kind};
+    use super::*;
+    use crate::core::pii::entity::ENTITY_COUNT;
+
+    fn found(t: &str) -> Vec<(Entity, &str)> {
+        let mut sink = Sink {
+            on: Enabled::from_flags(&[true; ENTITY_COUNT]),
+            out: Vec::new(),
+            near_miss: false,
+            digits_left: false,
+        };
+        scan(t.as_bytes(), &mut sink);
+        sink.out
+            .iter()
+            .filter_map(|f| match f.kind {
+                Kind::Builtin(e) => Some((e, &t[f.start..f.end])),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn header_named_columns_make_bare_values_candidates() {
+        let csv = "name,ssn,phone\nRuiz,219099999,612 34 56 78\nLee,123456789,0171 1234567\n";
+        assert_eq!(
+            found(csv),
+            vec![
+                (Entity::UsSsn, "219099999"),
+                (Entity::Phone, "612 34 56 78"),
+                (Entity::UsSsn, "123456789"),
+                (Entity::Phone, "0171 1234567")
+            ]
+        );
+        let tsv = "Name\tTelefon\tOrder\nMüller\t301234567\t123456789\n";
+        assert_eq!(found(tsv), vec![(Entity::Phone, "301234567")]);
+        let md = "| name | SSN | card_number |\n|---|---|---|\n| Ruiz | 219099999 | 4111.1111.1111.1111 |\n";
+        assert_eq!(found(md), vec![(Entity::UsSsn, "219099999"), (Entity::CreditCard, "4111.1111.1111.1111")]);
+        let semi = "\"Nom\";\"Téléphone\"\n\"Ruiz\";\"612345678\"\n";
+        assert_eq!(found(semi), vec![(Entity::Phone, "612345678")]);
+    }
+
+    #[test]
+    fn values_are_still_validated_and_other_columns_left_alone() {
+        let csv = "id,ssn,phone,hotel\n1,000123456,12,4155550132\n2,n/a,call me,x\n";
+        assert!(found(csv).is_empty());
+    }
+
+    #[test]
+    fn a_table_ends_at_a_line_without_its_delimiter() {
+        let t = "name,ssn\nRuiz,219099999\n\nnotes 219099999\n";
+        assert_eq!(found(t), vec![(Entity::UsSsn, "219099999")]);
+    }
+}
