@@ -1,8 +1,8 @@
-//! CREDIT_CARD: 13–19 digits, ungrouped or grouped by spaces, dashes or line breaks (4-4-4-4,
-//! 4-4-4-4-3, Amex 4-6-5, Diners 4-6-4, or one digit per group), Luhn-valid, with a known issuer
-//! prefix for its length.
+//! CREDIT_CARD: 13–19 digits, ungrouped or grouped by spaces, dashes or line breaks, or by one
+//! repeated `.` or `/` (4-4-4-4, 4-4-4-4-3, Amex 4-6-5, Diners 4-6-4, 4-6-6, 8-8, or one digit per
+//! group), Luhn-valid, with a known issuer prefix for its length.
 
-use super::numeric::{Cluster, Hit, DASH, NL, SP};
+use super::numeric::{Cluster, Hit, DASH, DOT, NL, SLASH, SP};
 use crate::core::pii::validate::{card_iin_ok, luhn};
 
 fn grouping_ok(c: &Cluster, s: usize, e: usize) -> bool {
@@ -12,9 +12,10 @@ fn grouping_ok(c: &Cluster, s: usize, e: usize) -> bool {
     }
     let lens = |k: usize| c.len(s + k);
     let fours = (0..m - 1).all(|k| lens(k) == 4) && (1..=4).contains(&lens(m - 1));
-    let amex_diners = m == 3 && lens(0) == 4 && lens(1) == 6 && (lens(2) == 5 || lens(2) == 4);
+    let amex_diners = m == 3 && lens(0) == 4 && lens(1) == 6 && (4..=6).contains(&lens(2));
+    let eights = m == 2 && lens(0) == 8 && lens(1) == 8;
     let singles = m >= 13 && (0..m).all(|k| lens(k) == 1);
-    fours || amex_diners || singles
+    fours || amex_diners || eights || singles
 }
 
 /// If groups `s..` look like a card grouped by fours (three or more groups, 13–19 digits) that
@@ -45,7 +46,8 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
     let mut max_e = s + 1;
     while max_e < c.n.min(s + 19) {
         let (m, l) = c.sep(max_e - 1);
-        if m & !(SP | NL | DASH) != 0 || l > 3 {
+        let dot_or_slash = (m == DOT || m == SLASH) && l == 1;
+        if (m & !(SP | NL | DASH) != 0 && !dot_or_slash) || l > 3 {
             break;
         }
         max_e += 1;
@@ -59,6 +61,11 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
             return None;
         }
         if total > 19 {
+            continue;
+        }
+        // Grouped by dots or slashes: the same separator throughout (no `4111.1111-1111.1111`).
+        let marked = (s..e - 1).any(|k| c.sep(k).0 & (DOT | SLASH) != 0);
+        if marked && (s..e - 1).any(|k| c.sep(k) != c.sep(s)) {
             continue;
         }
         if !grouping_ok(c, s, e) || !c.right_ok(e) {
@@ -90,6 +97,15 @@ mod tests {
         assert_eq!(card("pay 4111-1111-1111-1111."), Some("4111-1111-1111-1111"));
         assert_eq!(card("pay 5555555555554444"), Some("5555555555554444"));
         assert_eq!(card("amex 3782 822463 10005"), Some("3782 822463 10005"));
+    }
+
+    #[test]
+    fn it_finds_cards_grouped_by_dots_slashes_eights_and_4_6_6() {
+        assert_eq!(card("pay 4111.1111.1111.1111 now"), Some("4111.1111.1111.1111"));
+        assert_eq!(card("pay 4111/1111/1111/1111 now"), Some("4111/1111/1111/1111"));
+        assert_eq!(card("pay 41111111 11111111 now"), Some("41111111 11111111"));
+        assert_eq!(card("pay 4111 111111 111111 now"), Some("4111 111111 111111"));
+        assert_eq!(card("pay 4111.1111-1111.1111 now"), None);
     }
 
     #[test]

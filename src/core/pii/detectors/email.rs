@@ -11,16 +11,23 @@ fn is_local(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'%' | b'+' | b'-')
 }
 
+/// A domain byte: ASCII letter, digit, `-`, `.`, or a byte of a non-ASCII character (an
+/// internationalised domain written in Unicode: `bücher.de`, `пример.рф`).
 fn is_domain(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'-' || c == b'.'
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c >= 0x80
 }
 
 /// Extensions that look like a TLD but are not one: `name@2x.png` is a file, not an address.
-const NOT_TLDS: [&[u8]; 30] = [
+const NOT_TLDS: [&[u8]; 29] = [
     b"png", b"jpg", b"jpeg", b"gif", b"svg", b"webp", b"ico", b"bmp", b"tiff", b"js", b"mjs", b"cjs", b"ts", b"tsx",
     b"jsx", b"css", b"scss", b"html", b"htm", b"json", b"yaml", b"yml", b"xml", b"txt", b"csv", b"toml", b"lock",
-    b"pdf", b"wasm", b"md",
+    b"pdf", b"wasm",
 ];
+
+/// Country-code TLDs that are also file extensions (`.md` Moldova, `.py` Paraguay, `.rs` Serbia,
+/// `.sh`, `.pl`, `.so`): an address only when no domain label starts with a digit (`x@2x.md`
+/// is a file).
+const EXTENSION_CCTLDS: [&[u8]; 6] = [b"md", b"py", b"rs", b"sh", b"pl", b"so"];
 
 /// The span of an address around the `@` at `at_pos`, if there is one.
 pub fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
@@ -51,6 +58,14 @@ pub fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
     while e > ds && matches!(before(b, e), b'.' | b'-') {
         e -= 1;
     }
+    // Non-ASCII text glued after an ASCII top label ("jane@example.com你好") is not part of it.
+    let last_dot = b.get(ds..e)?.iter().rposition(|&c| c == b'.').map_or(ds, |j| ds + j + 1);
+    let label = b.get(last_dot..e)?;
+    if label.first().is_some_and(u8::is_ascii_alphabetic) {
+        if let Some(j) = label.iter().position(|&c| c >= 0x80) {
+            e = last_dot + j;
+        }
+    }
     let domain = b.get(ds..e)?;
     if domain.is_empty() || at(b, e).is_ascii_alphanumeric() {
         return None;
@@ -67,9 +82,16 @@ pub fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
     if labels < 2 {
         return None;
     }
+    // An ASCII TLD of letters, `xn--` punycode, or a Unicode TLD (`рф`, `中国`: 2–24 characters).
+    let unicode_tld = last.iter().all(|&c| c >= 0x80) && (4..=96).contains(&last.len());
     let tld_ok = (2..=24).contains(&last.len()) && last.iter().all(u8::is_ascii_alphabetic)
-        || (last.len() > 4 && last.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--")));
+        || (last.len() > 4 && last.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"xn--")))
+        || unicode_tld;
     if !tld_ok || NOT_TLDS.iter().any(|t| last.eq_ignore_ascii_case(t)) {
+        return None;
+    }
+    let digit_label = domain.split(|&c| c == b'.').any(|l| l.first().is_some_and(u8::is_ascii_digit));
+    if digit_label && EXTENSION_CCTLDS.iter().any(|t| last.eq_ignore_ascii_case(t)) {
         return None;
     }
     Some((s, e))
@@ -106,6 +128,15 @@ mod tests {
         assert_eq!(email("root@localhost"), None);
         assert_eq!(email("@decorator.route"), None);
         assert_eq!(email("a@-x.com"), None);
+    }
+
+    #[test]
+    fn internationalised_domains_and_extension_like_cctlds_are_addresses() {
+        assert_eq!(email("an anna@bücher.de bitte"), Some("anna@bücher.de"));
+        assert_eq!(email("на ivan@пример.рф да"), Some("ivan@пример.рф"));
+        assert_eq!(email("see ion@gov.md now"), Some("ion@gov.md"));
+        assert_eq!(email("x jane@example.com你好"), Some("jane@example.com"));
+        assert_eq!(email("logo@2x.md"), None);
     }
 
     #[test]

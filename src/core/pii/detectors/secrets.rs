@@ -212,10 +212,13 @@ pub fn token(b: &[u8], s0: usize, e: usize, sink: &mut Sink) -> usize {
         if !placeholder(t) {
             sink.push(s, e, ent);
         }
+    } else if let Some((ent, end)) = wrapped(b, t, e) {
+        sink.push(s, end, ent);
+        return end;
     } else if sink.on.has(Entity::AwsSecretKey) {
         let t0 = b.get(s0..e).unwrap_or(&[]);
         if aws_secret_shape(t0) && !placeholder(t0) {
-            if context_before(b, s0, 96, &[b"secret"]) {
+            if context_before(b, s0, 96, &[b"secret"]) || access_key_id_before(b, s0) {
                 sink.push(s0, e, Entity::AwsSecretKey);
             } else {
                 sink.near_miss = true;
@@ -223,6 +226,59 @@ pub fn token(b: &[u8], s0: usize, e: usize, sink: &mut Sink) -> usize {
         }
     }
     e
+}
+
+/// Prefixes of keys that are often wrapped at a fixed column or broken by a space when pasted.
+const WRAPPABLE: [&[u8]; 10] =
+    [b"sk-or-v1-", b"sk-ant-", b"sk-proj-", b"AIza", b"ghp_", b"gho_", b"ghs_", b"github_pat_", b"xoxb-", b"xoxp-"];
+
+/// A key of a [`WRAPPABLE`] prefix whose token `t` (ending at `e`) is too short for its shape but
+/// continues after one space or line break (`\r\n` too) with more key characters: up to three
+/// such pieces are joined, and the key is reported over all of them when the joined text has the
+/// exact shape (a 64-hex OpenRouter key cut at 40 columns).
+fn wrapped(b: &[u8], t: &[u8], e: usize) -> Option<(Entity, usize)> {
+    if !WRAPPABLE.iter().any(|p| t.starts_with(p)) || t.len() > 200 {
+        return None;
+    }
+    let mut joined: Vec<u8> = t.to_vec();
+    let mut end = e;
+    for _ in 0..3 {
+        let mut j = end;
+        j += match (at(b, j), at(b, j + 1)) {
+            (b'\r', b'\n') => 2,
+            (b' ' | b'\n', _) => 1,
+            _ => return None,
+        };
+        let piece_start = j;
+        while (at(b, j).is_ascii_alphanumeric() || matches!(at(b, j), b'-' | b'_')) && j - piece_start < 200 {
+            j += 1;
+        }
+        if j == piece_start {
+            return None;
+        }
+        joined.extend_from_slice(b.get(piece_start..j)?);
+        end = j;
+        if let Some(ent) = classify(&joined) {
+            return (!placeholder(&joined)).then_some((ent, end));
+        }
+    }
+    None
+}
+
+/// Whether an AWS access key id (`AKIA…`, 20 characters) ends within 128 bytes before `s`: a
+/// 40-character secret next to its key id is the pair, with or without the word "secret".
+fn access_key_id_before(b: &[u8], s: usize) -> bool {
+    let lo = s.saturating_sub(128);
+    let w = b.get(lo..s).unwrap_or(&[]);
+    (0..w.len()).any(|j| {
+        let id = w.get(j..j + 20);
+        id.is_some_and(|id| {
+            AWS_PREFIXES.iter().any(|p| id.starts_with(p))
+                && id.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && !w.get(j + 20).is_some_and(u8::is_ascii_alphanumeric)
+                && !(j > 0 && w.get(j - 1).is_some_and(u8::is_ascii_alphanumeric))
+        })
+    })
 }
 
 /// Called when the word `bearer` (any case) ends at `word_end`: records the value after it.
@@ -342,6 +398,25 @@ mod tests {
         let t = "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk";
         assert_eq!(scan(t), vec![(Entity::PrivateKey, &t[2..])]);
         assert!(scan("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----").is_empty());
+    }
+
+    #[test]
+    fn an_aws_secret_next_to_its_key_id_is_found_without_a_secret_word() {
+        let k = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert!(scan(&format!("AKIAIOSFODNN7EXAMPLE:{k}")).contains(&(Entity::AwsSecretKey, k)));
+        assert!(scan(&format!("id AKIAIOSFODNN7EXAMPLE password {k}")).contains(&(Entity::AwsSecretKey, k)));
+    }
+
+    #[test]
+    fn keys_wrapped_by_a_line_break_or_a_space_are_joined() {
+        let hex = "0f9e".repeat(16);
+        let t = format!("key sk-or-v1-{}\n{} end", &hex[..31], &hex[31..]);
+        let got = scan(&t);
+        assert_eq!(got, vec![(Entity::OpenrouterKey, &t[4..t.len() - 4])]);
+        let g = "AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI";
+        let t = format!("x {} {} y", &g[..20], &g[20..]);
+        assert_eq!(scan(&t), vec![(Entity::GoogleApiKey, &t[2..t.len() - 2])]);
+        assert!(scan("x sk-or-v1-0f9e0f9e0f9e next words").is_empty());
     }
 
     #[test]
