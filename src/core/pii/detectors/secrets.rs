@@ -81,14 +81,17 @@ const PLACEHOLDER_WORDS: [&[u8]; 9] =
     [b"your", b"here", b"placeholder", b"changeme", b"change_me", b"replace", b"insert", b"dummy", b"redacted"];
 
 /// Whether a secret-shaped token is a placeholder, not a secret: a secret is random, a placeholder
-/// is words (`your-token-here`), one character repeated (`xxxxxxxx`, `00000000`), or a
+/// is words (`your-token-here`), one letter repeated (`xxxxxxxx`), or a
 /// reference to where the secret lives (`process.env.OPENAI_API_KEY`, `os.environ…`,
-/// `OPENAI_API_KEY`, `${…}`, `%VAR%`, `{{…}}`, `<…>`). A run of eight equal characters occurs in
+/// `OPENAI_API_KEY`, `${…}`, `%VAR%`, `{{…}}`, `<…>`). A run of eight equal letters occurs in
 /// a random 64-hex-digit key with probability ~2e-7; a word must stand between separators.
 pub(crate) fn placeholder(t: &[u8]) -> bool {
+    // Eight equal letters or `*` in a row (`xxxxxxxx`, `XXXXXXXX`, `********`); digits are not
+    // counted: a low-entropy id such as `AKIA0000000000000011` is still reported (fail closed).
     let mut run = 1usize;
     for w in t.windows(2) {
-        run = if w.first().map(u8::to_ascii_lowercase) == w.get(1).map(u8::to_ascii_lowercase) { run + 1 } else { 1 };
+        let (a, b) = (w.first().map(u8::to_ascii_lowercase), w.get(1).map(u8::to_ascii_lowercase));
+        run = if a == b && a.is_some_and(|c| c.is_ascii_alphabetic() || c == b'*') { run + 1 } else { 1 };
         if run >= 8 {
             return true;
         }
@@ -435,6 +438,7 @@ mod tests {
         }
         // Random keys of each shape are unaffected (see it_recognises_each_provider_key_shape).
         assert!(!placeholder(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+        assert!(!placeholder(b"AKIA0000000000000011"));
     }
 
     #[test]
