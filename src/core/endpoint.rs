@@ -52,10 +52,15 @@ impl Endpoint {
     /// Top-level body fields whose subtrees carry user text. `None`: scan every string value.
     pub fn text_roots(self) -> Option<&'static [&'static str]> {
         match self {
-            Endpoint::ChatCompletions => Some(&["messages", "tools", "functions", "prompt"]),
-            Endpoint::Completions => Some(&["prompt", "suffix"]),
-            Endpoint::Responses => Some(&["input", "instructions", "tools"]),
-            Endpoint::Messages => Some(&["system", "messages", "tools"]),
+            // Besides the conversation: predicted output and JSON-schema descriptions reach the
+            // model, stop sequences the provider, a web plugin's `search_prompt` a search engine.
+            Endpoint::ChatCompletions => {
+                Some(&["messages", "tools", "functions", "prompt", "prediction", "response_format", "stop", "plugins"])
+            }
+            Endpoint::Completions => Some(&["prompt", "suffix", "stop", "response_format", "plugins"]),
+            // `prompt.variables` are substituted into a stored prompt; `text` holds the output schema.
+            Endpoint::Responses => Some(&["input", "instructions", "tools", "prompt", "text", "plugins"]),
+            Endpoint::Messages => Some(&["system", "messages", "tools", "metadata", "stop_sequences"]),
             Endpoint::Embeddings => Some(&["input"]),
             Endpoint::Rerank => Some(&["query", "documents"]),
             Endpoint::Other => None,
@@ -128,6 +133,26 @@ mod tests {
             ("/api/v1/x/chat/completions", Endpoint::Other),
         ] {
             assert_eq!(classify(p).endpoint, e, "{p}");
+        }
+    }
+
+    #[test]
+    fn every_field_that_reaches_a_model_or_provider_is_a_text_root() {
+        let roots = |e: Endpoint| e.text_roots().unwrap_or_default().to_vec();
+        for f in ["messages", "prediction", "response_format", "stop", "plugins"] {
+            assert!(roots(Endpoint::ChatCompletions).contains(&f), "{f}");
+        }
+        for f in ["input", "instructions", "prompt", "text", "plugins"] {
+            assert!(roots(Endpoint::Responses).contains(&f), "{f}");
+        }
+        for f in ["system", "messages", "metadata", "stop_sequences"] {
+            assert!(roots(Endpoint::Messages).contains(&f), "{f}");
+        }
+        // Routing and identity fields never are: they are ids the policy checks, not text.
+        for e in [Endpoint::ChatCompletions, Endpoint::Responses, Endpoint::Messages, Endpoint::Completions] {
+            for f in ["model", "models", "provider", "preset", "user", "session_id"] {
+                assert!(!roots(e).contains(&f), "{e:?} {f}");
+            }
         }
     }
 

@@ -2,31 +2,30 @@
 //! and validating the configured host names (a name that can never match governs nothing).
 
 use crate::core::config::ConfigError;
+use crate::core::urlpath::percent_decode;
 
 /// Longest DNS name.
 const MAX_HOST: usize = 253;
 
-/// Canonical host of an authority for comparison: lower case, no trailing dot, no port.
+/// Canonical host of an authority for comparison: lower case, no userinfo, no port, no trailing
+/// dot, `%XX` escapes decoded, brackets removed unless they hold an IPv6 address.
 /// Any port counts: `openrouter.ai:8443` is still bound for OpenRouter, and failing closed means
-/// governing it rather than letting it pass. An empty port (`openrouter.ai:`) is no port.
+/// governing it rather than letting it pass — so every odd spelling Envoy accepts
+/// (`openrouter.ai:`, `openrouter.ai:443:443`, `user@openrouter.ai`, `[openrouter.ai]`,
+/// `openrouter%2eai`) compares as `openrouter.ai`.
 pub fn canonical_authority(authority: &str) -> String {
     let a = authority.trim().to_ascii_lowercase();
-    let (host, _port) = split_port(&a);
+    let a = a.rsplit_once('@').map_or(a.as_str(), |(_userinfo, h)| h);
+    let host = match a.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((inner, _port)) if is_ipv6_literal(&format!("[{inner}]")) => return format!("[{inner}]"),
+        Some((inner, _port)) => inner,
+        None => a.split(':').next().unwrap_or_default(),
+    };
+    let host = match percent_decode(host) {
+        Some(bytes) if host.contains('%') => String::from_utf8_lossy(&bytes).to_ascii_lowercase(),
+        _ => host.to_string(),
+    };
     host.trim_end_matches('.').to_string()
-}
-
-fn split_port(a: &str) -> (&str, Option<&str>) {
-    // IPv6 literal: [::1]:443
-    if a.starts_with('[') {
-        return match a.rfind("]:") {
-            Some(i) => (a.get(..=i).unwrap_or(a), a.get(i + 2..)),
-            None => (a, None),
-        };
-    }
-    match a.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
-        _ => (a, None),
-    }
 }
 
 /// A DNS name: labels of `a-z 0-9 -` (1–63 bytes, no leading or trailing `-`), at most 253 bytes.
@@ -164,6 +163,13 @@ mod tests {
             "eu.openrouter.ai:80",
             "openrouter.ai:8443",
             "openrouter.ai:",
+            "openrouter.ai:443:443",
+            "user@openrouter.ai",
+            "a@b@openrouter.ai:443",
+            "[openrouter.ai]",
+            "[OpenRouter.ai]:443",
+            "openrouter%2eai",
+            "openrouter%2Eai.:443",
         ] {
             assert!(m().is_governed(Some(a), None), "{a}");
         }
@@ -171,7 +177,15 @@ mod tests {
 
     #[test]
     fn other_hosts_and_ports_pass() {
-        for a in ["example.com", "openrouter.ai.evil.com", "evilopenrouter.ai", "openrouter.ai-x", "us.openrouter.ai"] {
+        for a in [
+            "example.com",
+            "openrouter.ai.evil.com",
+            "evilopenrouter.ai",
+            "openrouter.ai-x",
+            "us.openrouter.ai",
+            "openrouter.ai@example.com",
+            "[::1]:443",
+        ] {
             assert!(!m().is_governed(Some(a), None), "{a}");
         }
     }

@@ -276,6 +276,13 @@ fn check_body(
     }
     let root = json::parse(body, policy.max_json_depth).map_err(|e| json_rejection(&e))?;
     let is_object = matches!(root.kind, Kind::Object(_));
+    // A JavaScript server that copies the body with `Object.assign` turns a `__proto__` member into
+    // the prototype, so `{"__proto__": {"models": [...]}}` would hand it fields the filter never saw.
+    if let Kind::Object(members) = &root.kind {
+        if members.iter().any(|m| m.key.as_ref() == "__proto__") {
+            return Err(Rejection::bad_request("reserved_key", "the body has a top-level `__proto__` member"));
+        }
+    }
     if endpoint.is_inference() && !is_object {
         return Err(Rejection::bad_request("invalid_json", "request body must be a JSON object"));
     }

@@ -449,6 +449,21 @@ fn paths_that_cannot_be_classified_safely_are_refused_and_audited() {
 }
 
 #[test]
+fn a_top_level_proto_member_is_refused_however_it_is_spelled() {
+    for body in [
+        r#"{"model":"anthropic/x","__proto__":{"models":["meta/llama"]},"messages":[]}"#,
+        r#"{"model":"anthropic/x","__pr\u006fto__":{"preset":"x"},"messages":[]}"#,
+        r#"{"model":"anthropic/x","__proto__":null,"messages":[]}"#,
+    ] {
+        assert_eq!(reason(&[], body), "reserved_key", "{body}");
+    }
+    // Nested, it is just text (a tool's argument names are the tool's business).
+    assert!(run(&[], r#"{"model":"anthropic/x","messages":[{"role":"user","content":"hi","x":{"__proto__":1}}]}"#)
+        .0
+        .is_ok());
+}
+
+#[test]
 fn the_alpha_responses_api_is_inference() {
     let alpha = [(":path", "/api/alpha/responses")];
     assert_eq!(reason(&alpha, r#"{"input":"hi"}"#), "model_missing");

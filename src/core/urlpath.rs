@@ -55,6 +55,25 @@ fn plain(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~!$&'()*+,=:@/".contains(&b)
 }
 
+/// Decodes every `%XX` escape of `s` once; `None` when a `%` is not followed by two hex digits.
+pub(crate) fn percent_decode(s: &str) -> Option<Vec<u8>> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'%' {
+            let h = b.get(i + 1).and_then(|x| hex(*x))?;
+            let l = b.get(i + 2).and_then(|x| hex(*x))?;
+            out.push(h * 16 + l);
+            i += 3;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
 /// Normalises a `:path` header value.
 pub(crate) fn normalize(raw: &str) -> Result<NormalPath, PathError> {
     let (path, query) = match raw.find('?') {
@@ -65,25 +84,14 @@ pub(crate) fn normalize(raw: &str) -> Result<NormalPath, PathError> {
         return Err(PathError::NotOriginForm);
     }
     // Decode every escape once; `\` is `/` to WHATWG-style servers, so it is one here too.
-    let b = path.as_bytes();
-    let mut decoded = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        let byte = if c == b'%' {
-            let (Some(h), Some(l)) = (b.get(i + 1).and_then(|x| hex(*x)), b.get(i + 2).and_then(|x| hex(*x))) else {
-                return Err(PathError::BadEscape);
-            };
-            i += 3;
-            h * 16 + l
-        } else {
-            i += 1;
-            c
-        };
-        let byte = if byte == b'\\' { b'/' } else { byte };
-        if !plain(byte) {
+    let mut decoded = percent_decode(path).ok_or(PathError::BadEscape)?;
+    for b in &mut decoded {
+        if *b == b'\\' {
+            *b = b'/';
+        }
+        if !plain(*b) {
             return Err(PathError::AmbiguousByte);
         }
-        decoded.push(byte);
     }
     // Every byte is ASCII here, so this cannot fail.
     let decoded = String::from_utf8(decoded).map_err(|_| PathError::AmbiguousByte)?;

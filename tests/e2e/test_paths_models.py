@@ -216,3 +216,45 @@ def test_a_wildcard_host_governs_the_names_below_it(envoy_factory: EnvoyFactory,
     # The bare domain is not below itself: not governed, forwarded as is.
     r = env.http("POST", CHAT, {"model": "openai/x:free", "messages": MSG}, host="openrouter.ai")
     assert r.status == 200 and len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("host", ["openrouter.ai:443:443", "user@openrouter.ai", "[openrouter.ai]", "openrouter%2eai",
+                                  "openrouter.ai:"])
+def test_every_host_spelling_envoy_accepts_is_governed_without_a_cluster(
+        envoy_factory: EnvoyFactory, fake: FakeOpenRouter, host: str) -> None:
+    # Hosts only (no cluster), and a route that sends every Host to OpenRouter: the Host decides alone.
+    env = envoy_factory(dict(POLICY, clusters=[]), normalize_path=False)
+    r = env.http("POST", CHAT, {"model": "openai/x:free", "messages": MSG}, host=host)
+    assert r.status == 403 and r.error_reason() == "model_denied", (r.status, r.body[:300])
+    assert fake.requests == []
+
+
+# ------------------------------------------------------------------------------------------- attack regressions
+
+EMAIL = "jane.doe.paths@example.org"
+
+
+@pytest.mark.parametrize("path,extra", [
+    (CHAT, {"prediction": {"type": "content", "content": f"mail {EMAIL}"}}),
+    (CHAT, {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "type": "object", "description": f"about {EMAIL}"}}}}),
+    (CHAT, {"stop": [EMAIL]}),
+    (CHAT, {"plugins": [{"id": "web", "search_prompt": f"who is {EMAIL}"}]}),
+    ("/api/v1/responses", {"input": "hi", "prompt": {"id": "pmpt_1", "variables": {"who": EMAIL}}}),
+    ("/api/v1/messages", {"max_tokens": 5, "metadata": {"user_id": EMAIL}, "stop_sequences": [EMAIL]}),
+])
+def test_text_outside_the_conversation_is_redacted_too(
+        envoy: Envoy, fake: FakeOpenRouter, path: str, extra: dict[str, Any]) -> None:
+    body = {"model": "anthropic/claude-3.5-sonnet", "messages": MSG, **extra}
+    r = send(envoy, "h1", path, body)
+    assert r.status == 200, r.body[:300]
+    sent = only_request(fake).body
+    assert EMAIL.encode() not in sent and b"[EMAIL]" in sent, sent[:400]
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_a_top_level_proto_member_is_refused(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Callable[..., list[dict[str, Any]]], codec: str) -> None:
+    r = send(envoy, codec, CHAT, b'{"model":"anthropic/claude-3.5-sonnet","__proto__":{"models":["meta/llama"]},'
+                                 b'"messages":[]}')
+    assert_rejected(envoy, fake, audit_for, r, 400, "reserved_key")
