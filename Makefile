@@ -44,7 +44,7 @@ lint: setup-rust
 unit:
 	cargo test
 
-## tools-test: Python tests of the repository's tools (generated tables reproducible, audit verifier).
+## tools-test: Python tests of the repository's tools (generated tables reproducible, audit verifier, Faker PII corpus).
 .PHONY: tools-test
 tools-test: setup
 	$(PYTEST) tests/tools $(PYTEST_ARGS)
@@ -108,9 +108,9 @@ bench: setup build
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash fuzz/run.sh
 
-## accuracy: PII detector recall/precision on generated labelled data (fixed seed); PII_PRESIDIO=1
-## also scores Presidio's pattern recognizers on the same cases.
-accuracy:
+## accuracy: PII recall and decoys kept on two labelled corpora (the Rust generator and the Faker corpus,
+## two seeds), with Presidio's pattern recognizers on the same data (PII_PRESIDIO=0 skips them).
+accuracy: setup
 	bash bench/pii/accuracy.sh
 
 ## bench-pii: PII engine MB/s natively and compiled to wasm32-wasip1 (under wasmtime).

@@ -23,7 +23,10 @@ PINS=(
   "hyperframe==6.1.0"
   # Runs the built .wasm under a fake proxy-wasm host without Envoy: tests/abi
   "wasmtime==50.0.1"
-  # Numbering-plan metadata (libphonenumber, Apache-2.0) for tools/gen_phone_plan.py and its check
+  # The Faker PII corpus (bench/pii/corpus, `make accuracy`, tests/tools/test_faker_corpus.py).
+  "Faker==40.63.0"
+  # Numbering-plan metadata (libphonenumber, Apache-2.0) for tools/gen_phone_plan.py and its check;
+  # also the Faker corpus's phone-number validity check
   "phonenumbers==9.0.43"
 )
 # The oldest Envoy the shipped configs claim (request_body_buffer_limit on routes needs 1.36; docs/deploy-envoy.md):

@@ -1,30 +1,50 @@
 #!/usr/bin/env bash
-# PII engine accuracy on the labeled generator (bench/pii/gen.rs): per-entity recall/precision
-# and the decoy false-positive rate. With PII_PRESIDIO=1 (or presidio-analyzer importable), also
-# scores Microsoft Presidio's pattern recognizers on the same cases (no spaCy model needed).
-#   bench/pii/accuracy.sh [--per-entity N] [--decoys N] [--seed S] [--show N]
+# PII engine accuracy on two independent labelled corpora:
+#  1. the Rust generator (bench/pii/gen.rs, sentence frames per entity): per-entity recall/precision
+#     and the decoy false-positive rate (examples/pii_accuracy.rs);
+#  2. the Faker corpus (bench/pii/corpus/faker_corpus.py: 10 locales x 12 genres of pasted data,
+#     hard decoys): every document through the engine (examples/pii_redact.rs), an item caught
+#     when its value is gone from the output; recall per type x genre and per locale, decoys kept
+#     per kind, for two seeds and their difference (bench/pii/corpus/report.py).
+# Presidio's pattern recognizers are scored on both (a pinned presidio-analyzer in .cache/presidio-venv,
+# installed on first use); PII_PRESIDIO=0 skips them.
+#   bench/pii/accuracy.sh [pii_accuracy args: --per-entity N --decoys N --seed S --show N]
+# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tgt=${CARGO_TARGET_DIR:-target}
-cargo build -q --release --example pii_accuracy
+py=.venv/bin/python
+[[ -x "$py" ]] || { echo "accuracy: run make setup first (.venv)" >&2; exit 1; }
+
+cargo build -q --profile accuracy --example pii_accuracy --example pii_redact
+bin="$tgt"/accuracy/examples
 dump=$(mktemp --suffix=.jsonl)
 trap 'rm -f "$dump"' EXIT
-"$tgt"/release/examples/pii_accuracy "$@" --dump "$dump"
 
-py=${PII_PY:-}
-if [[ -z "$py" ]]; then
-  for c in .venv/bin/python /tmp/pii-bench-venv/bin/python python3; do
-    if command -v "$c" >/dev/null 2>&1 && "$c" -c "import presidio_analyzer" 2>/dev/null; then py=$c; break; fi
-  done
+ppy=""
+if [[ "${PII_PRESIDIO:-1}" != 0 ]]; then
+  venv=.cache/presidio-venv
+  req=bench/pii/corpus/requirements-presidio.txt
+  want=$(cat "$req" <(python3 --version 2>&1) | sha256sum | cut -c1-16)
+  if [[ ! -x "$venv/bin/python" || "$(cat "$venv/.pins" 2>/dev/null)" != "$want" ]]; then
+    echo "accuracy: installing $(tr '\n' ' ' <"$req")into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    echo "$want" >"$venv/.pins"
+  fi
+  ppy=$venv/bin/python
 fi
-if [[ -z "$py" && "${PII_PRESIDIO:-0}" == 1 ]]; then
-  [[ -x /tmp/pii-bench-venv/bin/python ]] || python3 -m venv /tmp/pii-bench-venv
-  py=/tmp/pii-bench-venv/bin/python
-  "$py" -m pip install -q presidio-analyzer
-fi
-if [[ -n "$py" ]]; then
+
+echo "### Corpus 1: Rust generator (bench/pii/gen.rs)"
+"$bin"/pii_accuracy "$@" --dump "$dump"
+if [[ -n "$ppy" ]]; then
   echo
-  "$py" bench/pii/presidio_compare.py "$dump"
-else
-  echo "(presidio comparison skipped: set PII_PRESIDIO=1 to pip-install presidio-analyzer)"
+  "$ppy" bench/pii/presidio_compare.py "$dump"
 fi
+
+echo
+echo "### Corpus 2: Faker corpus (bench/pii/corpus/faker_corpus.py)"
+read -r -a seeds <<<"${CORPUS_SEEDS:-1 2}"
+"$py" bench/pii/corpus/report.py --redactor "$bin"/pii_redact --seeds "${seeds[@]}" \
+  --docs "${CORPUS_DOCS:-4000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" \
+  --show "${CORPUS_SHOW:-0}"
