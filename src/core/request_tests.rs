@@ -464,6 +464,15 @@ fn a_top_level_proto_member_is_refused_however_it_is_spelled() {
 }
 
 #[test]
+fn an_output_schema_under_an_identifier_key_is_scanned() {
+    let body = r#"{"model":"anthropic/x","input":"hi","text":{"format":{"type":"json_schema","name":"x","format":"email","schema":{"description":"ask jane.doe@example.com"}}}}"#;
+    let v = run(&[(":path", "/api/v1/responses")], body).0.unwrap();
+    assert_eq!(v["text"]["format"]["schema"]["description"], "ask [EMAIL]");
+    assert_eq!(v["text"]["format"]["type"], "json_schema");
+    assert_eq!(v["text"]["format"]["format"], "email");
+}
+
+#[test]
 fn the_alpha_responses_api_is_inference() {
     let alpha = [(":path", "/api/alpha/responses")];
     assert_eq!(reason(&alpha, r#"{"input":"hi"}"#), "model_missing");

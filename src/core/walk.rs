@@ -81,7 +81,9 @@ impl<'r, 't> Walker<'r, 't> {
             Kind::Object(members) => {
                 for m in members {
                     let key = m.key.as_ref();
-                    if !payload && NON_TEXT_KEYS.contains(&key) {
+                    // An identifier key holding an object is a container, not an identifier: the
+                    // Responses API's `text.format` holds the output schema the model reads.
+                    if !payload && NON_TEXT_KEYS.contains(&key) && !matches!(m.value.kind, Kind::Object(_)) {
                         continue;
                     }
                     if key == "arguments" && matches!(m.value.kind, Kind::Str(_)) {

@@ -241,6 +241,8 @@ EMAIL = "jane.doe.paths@example.org"
     (CHAT, {"stop": [EMAIL]}),
     (CHAT, {"plugins": [{"id": "web", "search_prompt": f"who is {EMAIL}"}]}),
     ("/api/v1/responses", {"input": "hi", "prompt": {"id": "pmpt_1", "variables": {"who": EMAIL}}}),
+    ("/api/v1/responses", {"input": "hi", "text": {"format": {"type": "json_schema", "name": "x", "schema": {
+        "type": "object", "description": f"about {EMAIL}"}}}}),
     ("/api/v1/messages", {"max_tokens": 5, "metadata": {"user_id": EMAIL}, "stop_sequences": [EMAIL]}),
 ])
 def test_text_outside_the_conversation_is_redacted_too(
