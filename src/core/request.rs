@@ -66,9 +66,22 @@ fn first<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
+/// `application/json` or `application/*+json`, in UTF-8: the filter reads the body as UTF-8, so
+/// a server that honours another `charset` (UTF-7 turns ASCII `+ADEAMgAz-` into `123`) would read
+/// text the filter never saw.
 fn is_json_media_type(ct: &str) -> bool {
-    let media = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+    let mut parts = ct.split(';');
+    let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let json = media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"));
+    let utf8 = parts.all(|p| match p.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            let v = v.trim();
+            let v = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(v);
+            v.eq_ignore_ascii_case("utf-8") || v.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    });
+    json && utf8
 }
 
 /// Fills the fields of the audit record that describe the request (method, authority, id, path,

@@ -205,8 +205,27 @@ fn bodies_that_cannot_be_checked_are_refused() {
 
 #[test]
 fn json_content_types_with_parameters_are_accepted() {
-    for ct in ["application/json; charset=utf-8", "Application/JSON", "application/vnd.api+json"] {
+    for ct in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.api+json",
+        "application/json;charset=\"UTF-8\"",
+        "application/json; foo=bar",
+    ] {
         assert!(run(&[("content-type", ct)], r#"{"model":"anthropic/x"}"#).0.is_ok(), "{ct}");
+    }
+}
+
+#[test]
+fn a_charset_other_than_utf8_is_refused() {
+    for ct in [
+        "application/json; charset=utf-7",
+        "application/json; charset=UTF-16",
+        "application/json; charset=latin1",
+        "application/json; charset=utf-8; charset=utf-7",
+        "application/json; charset=",
+    ] {
+        assert_eq!(reason(&[("content-type", ct)], r#"{"model":"anthropic/x"}"#), "unsupported_media_type", "{ct}");
     }
 }
 

@@ -260,3 +260,12 @@ def test_a_top_level_proto_member_is_refused(
     r = send(envoy, codec, CHAT, b'{"model":"anthropic/claude-3.5-sonnet","__proto__":{"models":["meta/llama"]},'
                                  b'"messages":[]}')
     assert_rejected(envoy, fake, audit_for, r, 400, "reserved_key")
+
+
+@pytest.mark.parametrize("charset", ["utf-7", "utf-16", "latin1"])
+def test_a_body_in_another_charset_is_refused(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Callable[..., list[dict[str, Any]]], charset: str) -> None:
+    # UTF-7 `+ADAANwA4-` is `078` to a server that honours the charset: text the filter never saw.
+    body = b'{"model":"anthropic/claude-3.5-sonnet","messages":[{"role":"user","content":"ssn +ADAANwA4--05-1120"}]}'
+    r = envoy.http("POST", CHAT, body, content_type=f"application/json; charset={charset}")
+    assert_rejected(envoy, fake, audit_for, r, 415, "unsupported_media_type")
