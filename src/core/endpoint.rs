@@ -1,4 +1,4 @@
-//! OpenRouter endpoints: classifying a request path and knowing which body fields carry user text.
+//! OpenRouter endpoints: classifying a request path and knowing each endpoint's token-limit fields.
 
 /// An OpenRouter API endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,24 +47,6 @@ impl Endpoint {
     /// Whether requests here run a model (and so must name one the policy allows).
     pub fn is_inference(self) -> bool {
         !matches!(self, Endpoint::Other)
-    }
-
-    /// Top-level body fields whose subtrees carry user text. `None`: scan every string value.
-    pub fn text_roots(self) -> Option<&'static [&'static str]> {
-        match self {
-            // Besides the conversation: predicted output and JSON-schema descriptions reach the
-            // model, stop sequences the provider, a web plugin's `search_prompt` a search engine.
-            Endpoint::ChatCompletions => {
-                Some(&["messages", "tools", "functions", "prompt", "prediction", "response_format", "stop", "plugins"])
-            }
-            Endpoint::Completions => Some(&["prompt", "suffix", "stop", "response_format", "plugins"]),
-            // `prompt.variables` are substituted into a stored prompt; `text` holds the output schema.
-            Endpoint::Responses => Some(&["input", "instructions", "tools", "prompt", "text", "plugins"]),
-            Endpoint::Messages => Some(&["system", "messages", "tools", "metadata", "stop_sequences"]),
-            Endpoint::Embeddings => Some(&["input"]),
-            Endpoint::Rerank => Some(&["query", "documents"]),
-            Endpoint::Other => None,
-        }
     }
 
     /// Fields holding an output-token limit, primary first (the one inserted when none is sent).
@@ -133,26 +115,6 @@ mod tests {
             ("/api/v1/x/chat/completions", Endpoint::Other),
         ] {
             assert_eq!(classify(p).endpoint, e, "{p}");
-        }
-    }
-
-    #[test]
-    fn every_field_that_reaches_a_model_or_provider_is_a_text_root() {
-        let roots = |e: Endpoint| e.text_roots().unwrap_or_default().to_vec();
-        for f in ["messages", "prediction", "response_format", "stop", "plugins"] {
-            assert!(roots(Endpoint::ChatCompletions).contains(&f), "{f}");
-        }
-        for f in ["input", "instructions", "prompt", "text", "plugins"] {
-            assert!(roots(Endpoint::Responses).contains(&f), "{f}");
-        }
-        for f in ["system", "messages", "metadata", "stop_sequences"] {
-            assert!(roots(Endpoint::Messages).contains(&f), "{f}");
-        }
-        // Routing and identity fields never are: they are ids the policy checks, not text.
-        for e in [Endpoint::ChatCompletions, Endpoint::Responses, Endpoint::Messages, Endpoint::Completions] {
-            for f in ["model", "models", "provider", "preset", "user", "session_id"] {
-                assert!(!roots(e).contains(&f), "{e:?} {f}");
-            }
         }
     }
 

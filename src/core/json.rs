@@ -56,6 +56,8 @@ pub struct Member<'a> {
     pub key: Cow<'a, str>,
     /// Byte offset of the key's opening quote.
     pub key_start: usize,
+    /// Byte offset just past the key's closing quote.
+    pub key_end: usize,
     /// The value.
     pub value: Node<'a>,
 }
@@ -321,6 +323,7 @@ impl<'a> Parser<'a> {
             }
             let key_at = self.i;
             let key = self.string()?.decode();
+            let key_end = self.i;
             let dup = match seen.as_mut() {
                 Some(set) => !set.insert(key.clone()),
                 None => {
@@ -344,7 +347,7 @@ impl<'a> Parser<'a> {
             self.i += 1;
             self.ws();
             let value = self.value(depth)?;
-            members.push(Member { key, key_start: key_at, value });
+            members.push(Member { key, key_start: key_at, key_end, value });
             self.ws();
             match self.peek() {
                 Some(b',') => self.i += 1,

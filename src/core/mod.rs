@@ -3,6 +3,7 @@
 //! Nothing in here may depend on the proxy-wasm SDK; `make lint` checks it.
 
 pub mod audit;
+pub(crate) mod base64;
 pub mod chain;
 pub mod config;
 pub mod edit;
@@ -20,6 +21,7 @@ pub mod reply;
 pub mod request;
 pub mod response;
 pub mod served;
+pub(crate) mod structural;
 pub mod swar;
 pub mod timefmt;
 pub mod urlpath;

@@ -313,7 +313,7 @@ fn check_body(
     if profile.redactor.is_active() {
         let mut tally = PiiTally::default();
         let mut walker = Walker::new(&profile.redactor, &mut tally, policy.max_json_depth);
-        walker.walk_body(&root, endpoint.text_roots());
+        walker.walk_body(&root);
         edits = walker.edits;
         audit.set_redactions(&tally);
         if let Some(entity) = &tally.blocked {
@@ -326,7 +326,9 @@ fn check_body(
 
     if is_object {
         let mut inserts: Vec<(String, String)> = Vec::new();
-        top_level_edits(policy, profile, plan, &root, body, audit, &mut edits, &mut inserts)?;
+        let mut top: Vec<Edit> = Vec::new();
+        top_level_edits(policy, profile, plan, &root, body, audit, &mut top, &mut inserts)?;
+        reconcile(&root, &mut edits, top)?;
         if !inserts.is_empty() {
             let mut frag =
                 inserts.iter().map(|(k, v)| format!("{}:{v}", json::json_string(k))).collect::<Vec<_>>().join(",");
@@ -340,6 +342,29 @@ fn check_body(
         return Ok(None);
     }
     edit::apply(body, edits).map(Some).map_err(|_| Rejection::internal("edit_conflict"))
+}
+
+/// Adds the top-level replacements to the redaction edits. A replaced `user` (the trusted
+/// header's id written over the body's) drops redactions inside the old value. A replaced
+/// `provider` is rendered from the client's original object, so a redaction inside it (a
+/// provider value that failed its grammar and held personal data) cannot be honoured there:
+/// the request is refused rather than sending the value on.
+fn reconcile(root: &Node<'_>, edits: &mut Vec<Edit>, top: Vec<Edit>) -> Result<(), Rejection> {
+    for t in top {
+        let inside = |e: &Edit| e.start >= t.start && e.end <= t.end && t.end > t.start;
+        if edits.iter().any(inside) {
+            let is_user = root.get("user").is_some_and(|n| n.start == t.start && n.end == t.end);
+            if !is_user {
+                return Err(Rejection::bad_request(
+                    "provider_invalid",
+                    "provider holds personal data or a credential; it must hold provider routing fields only",
+                ));
+            }
+            edits.retain(|e| !inside(e));
+        }
+        edits.push(t);
+    }
+    Ok(())
 }
 
 /// Checks every model the request can reach against the profile's rules.

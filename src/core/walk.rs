@@ -1,44 +1,24 @@
-//! Walking the request body's text-bearing fields and turning PII findings into byte edits.
+//! Walking a governed request body and turning PII findings into byte edits.
 //!
-//! Each string is decoded once, scanned once, and, only when something must change, re-encoded
-//! and recorded as an [`Edit`] over the original string token. Tool-call `arguments` are JSON
-//! inside a string: their inner strings are scanned and the argument string is rebuilt.
+//! Every string value and every object key is scanned, at any depth, except the structural
+//! fields of [`structural`] whose values fit their grammar (model ids, the `provider` object,
+//! enumerations such as `role`/`type`, provider-issued ids, reasoning signatures). Each string is
+//! decoded once, scanned once, and, only when something must change, re-encoded and recorded as
+//! an [`Edit`] over the original string token. Tool-call `arguments` are JSON inside a string:
+//! their inner strings and keys are scanned and the argument string is rebuilt. Base64 `data:`
+//! URLs holding text (`text/*`, JSON, XML …) are decoded, scanned and re-encoded when redacted;
+//! binary media (images, audio, PDF) is skipped.
+//!
+//! A redacted object key must stay unique in its object: when two keys redact to the same text
+//! (`{"bob@x.com": 1, "amy@y.com": 2}` with `redact` gives two `[EMAIL]`), or a redacted key
+//! equals a key already there, the later ones are numbered `[EMAIL]#2`, `[EMAIL]#3`, … so the
+//! body stays valid JSON without duplicate keys and no value is lost.
 
+use crate::core::base64;
 use crate::core::edit::{self, Edit};
-use crate::core::json::{self, Kind, Node};
+use crate::core::json::{self, Kind, Member, Node};
 use crate::core::pii::{PiiTally, Redactor};
-
-/// Keys whose string values are identifiers or enumerations, never user text.
-const NON_TEXT_KEYS: &[&str] = &[
-    "type",
-    "role",
-    "id",
-    "tool_call_id",
-    "call_id",
-    "tool_use_id",
-    "cache_control",
-    "media_type",
-    "mime_type",
-    "format",
-    "detail",
-    "status",
-    "signature",
-    "encrypted_content",
-    "model",
-    "models",
-    "provider",
-    "preset",
-    "file_id",
-];
-
-/// Keys whose values are payloads authored by the caller or a tool (tool-call arguments, tool
-/// inputs, JSON schemas): inside them every string is scanned, whatever its key, because the
-/// key names are the tool's, not the API's.
-const PAYLOAD_KEYS: &[&str] = &["arguments", "input", "parameters", "input_schema", "output"];
-
-/// Top-level keys never scanned in "scan every string" mode (routing and policy fields).
-const TOP_LEVEL_SKIP: &[&str] =
-    &["model", "models", "provider", "preset", "route", "transforms", "plugins", "user", "session_id"];
+use crate::core::structural::{self, Grammar};
 
 /// Collects redaction edits for one body.
 pub struct Walker<'r, 't> {
@@ -55,41 +35,25 @@ impl<'r, 't> Walker<'r, 't> {
         Self { redactor, tally, max_depth, edits: Vec::new() }
     }
 
-    /// Walks the top-level object: only `roots` when given, else every field but routing fields.
-    pub fn walk_body(&mut self, root: &Node<'_>, roots: Option<&[&str]>) {
-        let Kind::Object(members) = &root.kind else {
-            self.walk(root, false);
-            return;
-        };
-        for m in members {
-            let take = match roots {
-                Some(r) => r.contains(&m.key.as_ref()),
-                None => !TOP_LEVEL_SKIP.contains(&m.key.as_ref()),
-            };
-            if take {
-                self.walk(&m.value, false);
-            }
-        }
+    /// Walks a whole body: every string and key but the structural fields that fit their grammar.
+    pub fn walk_body(&mut self, root: &Node<'_>) {
+        self.walk(root, true);
     }
 
-    /// Walks a value. In `payload` mode (inside tool arguments, tool inputs, schemas) no key is
-    /// skipped.
-    fn walk(&mut self, node: &Node<'_>, payload: bool) {
+    /// Walks a value; `top`: it is the body's top-level value (top-only structural keys apply).
+    fn walk(&mut self, node: &Node<'_>, top: bool) {
         match &node.kind {
             Kind::Str(_) => self.scan_string(node),
-            Kind::Array(items) => items.iter().for_each(|n| self.walk(n, payload)),
+            Kind::Array(items) => items.iter().for_each(|n| self.walk(n, false)),
             Kind::Object(members) => {
+                self.scan_keys(members, None);
                 for m in members {
-                    let key = m.key.as_ref();
-                    // An identifier key holding an object is a container, not an identifier: the
-                    // Responses API's `text.format` holds the output schema the model reads.
-                    if !payload && NON_TEXT_KEYS.contains(&key) && !matches!(m.value.kind, Kind::Object(_)) {
-                        continue;
-                    }
-                    if key == "arguments" && matches!(m.value.kind, Kind::Str(_)) {
-                        self.scan_json_string(&m.value);
-                    } else {
-                        self.walk(&m.value, payload || PAYLOAD_KEYS.contains(&key));
+                    match structural::lookup(&m.key, top) {
+                        Some(g) => self.walk_structural(&m.value, g),
+                        None if m.key == "arguments" && matches!(m.value.kind, Kind::Str(_)) => {
+                            self.scan_json_string(&m.value)
+                        }
+                        None => self.walk(&m.value, false),
                     }
                 }
             }
@@ -97,21 +61,98 @@ impl<'r, 't> Walker<'r, 't> {
         }
     }
 
+    /// Walks the value of a structural field: strings that fit `g` are skipped, the rest scanned;
+    /// inside an object value (`provider`), keys must fit [`Grammar::Enum`].
+    fn walk_structural(&mut self, node: &Node<'_>, g: Grammar) {
+        match &node.kind {
+            Kind::Str(s) => {
+                if !g.fits(&s.decode()) {
+                    self.scan_string(node);
+                }
+            }
+            Kind::Array(items) => items.iter().for_each(|n| self.walk_structural(n, g)),
+            Kind::Object(members) => {
+                self.scan_keys(members, Some(Grammar::Enum));
+                for m in members {
+                    self.walk_structural(&m.value, g);
+                }
+            }
+            Kind::Null | Kind::Bool(_) | Kind::Number(_) => {}
+        }
+    }
+
+    /// Scans an object's keys (those not fitting `skip_fitting`, when given) and records edits for
+    /// the ones that change, numbering any that would collide with another key of the object.
+    fn scan_keys(&mut self, members: &[Member<'_>], skip_fitting: Option<Grammar>) {
+        let mut renamed: Vec<(usize, String)> = Vec::new();
+        for (i, m) in members.iter().enumerate() {
+            if skip_fitting.is_some_and(|g| g.fits(&m.key)) {
+                continue;
+            }
+            if let Some(new) = self.redactor.scan(&m.key, self.tally) {
+                renamed.push((i, new));
+            }
+        }
+        if renamed.is_empty() {
+            return;
+        }
+        // Names in use: the keys that stay, then each new name as it is assigned.
+        let mut taken: Vec<String> = members
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !renamed.iter().any(|(j, _)| j == i))
+            .map(|(_, m)| m.key.to_string())
+            .collect();
+        for (i, new) in renamed {
+            let Some(m) = members.get(i) else { continue };
+            let mut name = new.clone();
+            // Bounded: `taken` has fewer than members.len() + 1 names, so one of these is free.
+            for n in 2..members.len() + 3 {
+                if !taken.contains(&name) {
+                    break;
+                }
+                name = format!("{new}#{n}");
+            }
+            let mut bytes = Vec::with_capacity(name.len() + 2);
+            json::write_json_string(&name, &mut bytes);
+            self.edits.push(Edit { start: m.key_start, end: m.key_end, bytes });
+            taken.push(name);
+        }
+    }
+
     fn scan_string(&mut self, node: &Node<'_>) {
         let Kind::Str(s) = &node.kind else { return };
         let text = s.decode();
-        if is_data_url(&text) {
-            return;
-        }
-        if let Some(new) = self.redactor.scan(&text, self.tally) {
+        let new = match structural::data_url(&text) {
+            Some((media, payload)) => {
+                if !structural::is_text_media(media) {
+                    return; // binary media: no text to scan
+                }
+                self.scan_text_data_url(&text, payload)
+            }
+            None => self.redactor.scan(&text, self.tally),
+        };
+        if let Some(new) = new {
             let mut bytes = Vec::with_capacity(new.len() + 2);
             json::write_json_string(&new, &mut bytes);
             self.edits.push(Edit { start: node.start, end: node.end, bytes });
         }
     }
 
-    /// A string holding JSON (tool-call arguments): scan the strings inside and rebuild it.
-    /// When it is not JSON, it is scanned as plain text.
+    /// A `data:<text media>;base64,` URL: the decoded text is scanned; when it changes, the URL is
+    /// rebuilt with the redacted text re-encoded. A payload that does not decode is scanned as the
+    /// string it is.
+    fn scan_text_data_url(&mut self, url: &str, payload: &str) -> Option<String> {
+        let (Some(raw), Some(prefix)) = (base64::decode(payload), url.strip_suffix(payload)) else {
+            return self.redactor.scan(url, self.tally);
+        };
+        let text = String::from_utf8_lossy(&raw);
+        let new = self.redactor.scan(&text, self.tally)?;
+        Some(format!("{prefix}{}", base64::encode(new.as_bytes())))
+    }
+
+    /// A string holding JSON (tool-call arguments): scan the strings and keys inside and rebuild
+    /// it. When it is not JSON, it is scanned as plain text.
     fn scan_json_string(&mut self, node: &Node<'_>) {
         let Kind::Str(s) = &node.kind else { return };
         let text = s.decode();
@@ -120,7 +161,7 @@ impl<'r, 't> Walker<'r, 't> {
             return;
         };
         let mut sub = Walker::new(self.redactor, self.tally, self.max_depth);
-        sub.walk(&inner, true);
+        sub.walk(&inner, false);
         if sub.edits.is_empty() {
             return;
         }
@@ -138,30 +179,6 @@ impl<'r, 't> Walker<'r, 't> {
     }
 }
 
-/// A real base64 data URL (`data:<media type>;base64,<base64>`), skipped because binary payloads
-/// carry no text and scanning them only produces false positives. Anything else that merely
-/// starts like one (text after the payload, spaces in the media type) is scanned.
-fn is_data_url(s: &str) -> bool {
-    let Some(rest) = s.get(..5).filter(|p| p.eq_ignore_ascii_case("data:")).and(s.get(5..)) else { return false };
-    let Some((media, payload)) = rest.split_once(";base64,") else { return false };
-    let media_ok = media.bytes().all(|b| b.is_ascii_alphanumeric() || b"/+-.=;_".contains(&b));
-    let payload_ok = !payload.is_empty()
-        && payload.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'));
-    media_ok && payload_ok
-}
-
 #[cfg(test)]
-mod tests {
-    use super::is_data_url;
-
-    #[test]
-    fn only_real_base64_data_urls_are_skipped() {
-        assert!(is_data_url("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA"));
-        assert!(is_data_url("DATA:application/pdf;base64,JVBERi0xLjQK/+=="));
-        assert!(!is_data_url("data:text/plain;base64,AAAA my ssn is 123-45-6789"));
-        assert!(!is_data_url("DATA:;base64, mail bob@example.com"));
-        assert!(!is_data_url("data:text plain;base64,AAAA"));
-        assert!(!is_data_url("data:image/png;base64,"));
-        assert!(!is_data_url("hello"));
-    }
-}
+#[path = "walk_tests.rs"]
+mod tests;
