@@ -91,6 +91,7 @@ SECRET_SAFE_COMPONENT_LOG_LEVEL = "config:info"
 INFERENCE_ENDPOINTS = (
     "/api/v1/chat/completions", "/api/v1/completions", "/api/v1/responses", "/api/v1/messages",
     "/api/v1/embeddings", "/api/v1/rerank",
+    "/api/alpha/responses",  # OpenRouter's beta Responses API; the filter governs it like /api/v1/responses
 )
 READ_ONLY_ENDPOINTS = ("/api/v1/models", "/api/v1/models/*", "/api/v1/generation")
 # Request headers that never reach OpenRouter: caller identity and addresses a mesh or a proxy in front adds

@@ -73,7 +73,7 @@ REFUSED = [
     ("GET", "/api/v1/credits"), ("GET", "/api/v1/key"), ("GET", "/api/v1/keys"), ("POST", "/api/v1/keys"),
     ("PATCH", "/api/v1/keys/abc"), ("DELETE", "/api/v1/keys/abc"), ("GET", "/api/v1/auth/keys"),
     ("GET", CHAT), ("PUT", CHAT), ("POST", "/api/v1/models"), ("POST", "/api/v1/chat/completions/x"),
-    ("POST", "/api/alpha/responses"),
+    ("POST", "/api/alpha/chat/completions"), ("GET", "/api/alpha/responses"),
 ]
 NOT_FOUND = [("GET", "/"), ("POST", "/v1/chat/completions"), ("GET", "/API/v1/models")]
 
@@ -92,16 +92,17 @@ def test_only_the_governed_endpoints_reach_openrouter_and_the_rest_is_answered_l
         assert err["code"] == want and err["reason"] == ("endpoint_not_allowed" if want == 403 else "not_found")
     assert fake.requests == [], "a refused operation reached OpenRouter"
     for method, path, body in [("POST", CHAT, chat()), ("POST", "/api/v1/embeddings", {"model": "openai/text-embedding-3-small", "input": "hi"}),
+                               ("POST", "/api/alpha/responses", {"model": "openai/gpt-4o-mini", "input": "hi"}),
                                ("GET", "/api/v1/models", None), ("GET", "/api/v1/models/anthropic/claude-3.5-sonnet/endpoints", None),
                                ("GET", "/api/v1/generation?id=gen-1", None)]:
         r = send(envoy, proto, method, path, body, headers={"x-data-classification": "public"})
         assert r.status == 200, (method, path, r.status, r.body[:300])
     got = [(rec.method, rec.path) for rec in fake.requests]
-    assert got == [("POST", CHAT), ("POST", "/api/v1/embeddings"), ("GET", "/api/v1/models"),
+    assert got == [("POST", CHAT), ("POST", "/api/v1/embeddings"), ("POST", "/api/alpha/responses"), ("GET", "/api/v1/models"),
                    ("GET", "/api/v1/models/anthropic/claude-3.5-sonnet/endpoints"), ("GET", "/api/v1/generation?id=gen-1")]
     assert all(rec.header_all("authorization") == ["Bearer " + INJECTED] for rec in fake.requests)
     # Refused operations never ran the filter: the only audit records are the forwarded requests'.
-    wait_until(lambda: len(envoy.audit_records(mark)) >= 5, 10)
+    wait_until(lambda: len(envoy.audit_records(mark)) >= 6, 10)
     audited = sorted(r["path"].split("?")[0] for r in envoy.audit_records(mark))
     assert audited == sorted(p.split("?")[0] for _, p in got)
 
