@@ -130,7 +130,10 @@ pub fn context_before(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) ->
     let hay = buf.get(..n).unwrap_or(&[]);
     needles.iter().any(|nd| {
         !nd.is_empty()
-            && hay.windows(nd.len()).enumerate().any(|(j, w)| w == *nd && !in_placeholder(b, start + j, nd.len()))
+            && hay
+                .windows(nd.len())
+                .enumerate()
+                .any(|(j, w)| w.first() == nd.first() && w == *nd && !in_placeholder(b, start + j, nd.len()))
     })
 }
 

@@ -375,10 +375,12 @@ fn national(c: &Cluster, s: usize) -> Option<Hit> {
         }
         k += 1;
     }
-    let cue = phone_word_before(c.b, c.group(s).s);
-    if id_before(c, s) {
+    // Context words are looked up only for a run that could be a number at all (most digit runs
+    // in text are years, prices, counts: too short).
+    if !ends.iter().take(n).any(|&(_, nd, _)| (7..=15).contains(&nd)) || id_before(c, s) {
         return None;
     }
+    let cue = phone_word_before(c.b, c.group(s).s);
     for j in (0..n).rev() {
         let (k, nd, balanced) = ends.get(j).copied()?;
         let whole = j + 1 == n || strong_sep(c, k);
