@@ -20,7 +20,7 @@ help:
 setup:
 	@bash tools/setup.sh
 
-# Reproducible: the toolchain is pinned (rust-toolchain.toml) and no machine path reaches the .wasm (panic
+# Reproducible: same compiler (rustc 1.95.0, the toolchain CI uses) and no machine path reaches the .wasm (panic
 # locations of dependencies name their source files): $CARGO_HOME and this checkout are remapped.
 CARGO_HOME_DIR := $(or $(CARGO_HOME),$(HOME)/.cargo)
 WASM_RUSTFLAGS := --remap-path-prefix=$(CARGO_HOME_DIR)=/cargo --remap-path-prefix=$(CURDIR)=/openrouter-guard

@@ -3,7 +3,7 @@ machine path (the checkout, $CARGO_HOME) is inside it (issue 13 item 11).
 
 One extra build only: the checkout's own target/ (built by `make build`, which `make deploy-check` runs first) is
 the first build; the second is a fresh copy of the sources at another path, built from nothing with `make build`
-(rust-toolchain.toml pins the compiler, the Makefile remaps $CARGO_HOME and the checkout path).
+(same compiler on the same machine; the Makefile remaps $CARGO_HOME and the checkout path).
 """
 from __future__ import annotations
 
