@@ -35,15 +35,10 @@ setup-rust:
 size: build
 	@s=$$(stat -c %s $(WASM)); echo "wasm: $$s bytes (budget $(WASM_BUDGET))"; test $$s -le $(WASM_BUDGET)
 
-# clippy, retried once with a fresh target probe: on this machine cargo's rustc probe under clippy-driver failed a
-# few times ("failed to run `rustc` to learn about target-specific information") while other cargo processes ran;
-# the retry re-probes. A real lint finding fails both runs.
-clippy = cargo clippy $(1) -- -D warnings || { echo "clippy: retrying with a fresh rustc probe"; rm -f target/.rustc_info.json; cargo clippy $(1) -- -D warnings; }
-
 lint: setup-rust
 	cargo fmt --check
-	$(call clippy,--all-targets)
-	$(call clippy,--target $(WASM_TARGET) --lib)
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target $(WASM_TARGET) --lib -- -D warnings
 	@! grep -rn "proxy_wasm" src/core || (echo "src/core must not use proxy_wasm" && false)
 
 unit:
