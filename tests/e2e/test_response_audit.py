@@ -38,14 +38,14 @@ MODEL = "anthropic/claude-3.5-sonnet"
 # Every field of the record (src/core/audit.rs), sealed chain fields first.
 CHAIN_FIELDS = ["chain", "seq", "prev"]
 RECORD_FIELDS = {
-    "schema", "ts", "request_id", "authority", "method", "path", "endpoint", "profile", "user", "user_source",
+    "schema", "ts", "request_id", "authority", "method", "path", "path_sha256", "endpoint", "profile", "user", "user_source",
     "model_requested", "models", "stream", "decision", "status", "reasons", "provider_injected", "prompt_sha256",
     "bytes_in", "bytes_out", "filter_us", "latency_first_byte_ms", "latency_ms", "redactions",
 }
 RESPONSE_FIELDS = {
     "generation_id", "model_used", "provider", "prompt_tokens", "completion_tokens", "total_tokens", "cost",
     "finish_reason", "cached_tokens", "reasoning_tokens", "error_code", "error_type", "upstream_status", "streamed",
-    "response_inspected", "response_not_inspected", "provider_verdict", "provider_verdict_reason",
+    "response_inspected", "response_not_inspected", "provider_verdict", "provider_verdict_reason", "usage_suspect",
 }
 # Distinctive texts that must never reach an audit line.
 ERROR_TEXT = "upstream-error-text-must-not-be-logged-7f3a"
@@ -128,7 +128,7 @@ def test_json_success_fills_every_response_field(envoy: Envoy, fake: FakeOpenRou
         "finish_reason": "stop", "cached_tokens": 64, "reasoning_tokens": 5,
         "error_code": None, "error_type": None, "upstream_status": 200,
         "streamed": False, "response_inspected": True, "response_not_inspected": None,
-        "provider_verdict": "approved", "provider_verdict_reason": "in_order",
+        "provider_verdict": "approved", "provider_verdict_reason": "in_order", "usage_suspect": None,
     }
     assert rec["generation_id"] == doc["id"]
     # The fake waited 200 ms before its headers: both latencies include that, first byte <= total.
@@ -207,7 +207,7 @@ def test_sse_success_in_any_write_size_is_byte_exact_and_fully_audited(envoy: En
         "finish_reason": "stop", "cached_tokens": None, "reasoning_tokens": None,
         "error_code": None, "error_type": None, "upstream_status": 200,
         "streamed": True, "response_inspected": True, "response_not_inspected": None,
-        "provider_verdict": "approved", "provider_verdict_reason": "in_order",
+        "provider_verdict": "approved", "provider_verdict_reason": "in_order", "usage_suspect": None,
     }
     assert_latencies(rec)
     assert COMPLETION_TEXT.encode() not in raw_audit_lines(envoy, r.rid)[0]

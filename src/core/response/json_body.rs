@@ -13,7 +13,7 @@
 
 use crate::core::json::{self, Kind, Node};
 
-use super::ResponseSummary;
+use super::{usage_bounds, ResponseSummary};
 
 /// Longest id / model / provider / reason kept in a summary, in bytes.
 const MAX_FIELD: usize = 256;
@@ -67,16 +67,33 @@ fn apply_payload(p: &Node<'_>, summary: &mut ResponseSummary) {
 }
 
 /// Token counts and cost; `input_tokens` / `output_tokens` are the `/responses` and `/messages`
-/// names.
+/// names. Figures out of bounds ([`usage_bounds`]) are kept only as suspect text.
 fn apply_usage(u: &Node<'_>, s: &mut ResponseSummary) {
-    let n = |key: &str| lenient_u64(u.get(key));
-    overwrite(&mut s.prompt_tokens, n("prompt_tokens").or_else(|| n("input_tokens")));
-    overwrite(&mut s.completion_tokens, n("completion_tokens").or_else(|| n("output_tokens")));
-    overwrite(&mut s.total_tokens, n("total_tokens"));
-    overwrite(&mut s.cost, lenient_f64(u.get("cost")));
-    let detail = |outer: &str, inner: &str| lenient_u64(u.get(outer).and_then(|d| d.get(inner)));
-    overwrite(&mut s.cached_tokens, detail("prompt_tokens_details", "cached_tokens"));
-    overwrite(&mut s.reasoning_tokens, detail("completion_tokens_details", "reasoning_tokens"));
+    let prompt = if u.get("prompt_tokens").is_some() { "prompt_tokens" } else { "input_tokens" };
+    let completion = if u.get("completion_tokens").is_some() { "completion_tokens" } else { "output_tokens" };
+    let tokens = |s: &mut ResponseSummary, field: &'static str, node: Option<&Node<'_>>| match tokens_figure(node) {
+        Figure::Absent => None,
+        Figure::Good(v) => Some(v),
+        Figure::Suspect(raw) => {
+            suspect(s, field, raw);
+            None
+        }
+    };
+    let v = tokens(s, "prompt_tokens", u.get(prompt));
+    overwrite(&mut s.prompt_tokens, v);
+    let v = tokens(s, "completion_tokens", u.get(completion));
+    overwrite(&mut s.completion_tokens, v);
+    let v = tokens(s, "total_tokens", u.get("total_tokens"));
+    overwrite(&mut s.total_tokens, v);
+    let v = tokens(s, "cached_tokens", u.get("prompt_tokens_details").and_then(|d| d.get("cached_tokens")));
+    overwrite(&mut s.cached_tokens, v);
+    let v = tokens(s, "reasoning_tokens", u.get("completion_tokens_details").and_then(|d| d.get("reasoning_tokens")));
+    overwrite(&mut s.reasoning_tokens, v);
+    match cost_figure(u.get("cost")) {
+        Figure::Absent => {}
+        Figure::Good(c) => s.cost = Some(c),
+        Figure::Suspect(raw) => suspect(s, "cost", raw),
+    }
 }
 
 /// A string value, decoded.
@@ -84,23 +101,61 @@ fn text<'a>(node: Option<&Node<'a>>) -> Option<std::borrow::Cow<'a, str>> {
     node.and_then(Node::as_str)
 }
 
-/// A non-negative integer written as a JSON integer or as a string; anything else is `None`.
-fn lenient_u64(node: Option<&Node<'_>>) -> Option<u64> {
+/// A usage figure as read.
+enum Figure<T> {
+    /// Missing, null, or not a number at all (an object, a word): ignored.
+    Absent,
+    /// A plausible value.
+    Good(T),
+    /// A number out of bounds, negative, fractional (for tokens) or not finite: the text as sent.
+    Suspect(String),
+}
+
+/// The text of a number written as a JSON number or as a string.
+fn number_text<'a>(node: Option<&Node<'a>>) -> Option<std::borrow::Cow<'a, str>> {
     match &node?.kind {
-        Kind::Number(n) => n.parse().ok(),
-        Kind::Str(s) => s.decode().trim().parse().ok(),
+        Kind::Number(n) => Some(std::borrow::Cow::Borrowed(*n)),
+        Kind::Str(s) => {
+            let t = s.decode();
+            let t = t.trim();
+            t.parse::<f64>().is_ok().then(|| std::borrow::Cow::Owned(t.to_owned()))
+        }
         _ => None,
     }
 }
 
-/// A number written as a JSON number or as a string; anything else is `None`.
-fn lenient_f64(node: Option<&Node<'_>>) -> Option<f64> {
-    let v: f64 = match &node?.kind {
-        Kind::Number(n) => n.parse().ok()?,
-        Kind::Str(s) => s.decode().trim().parse().ok()?,
-        _ => return None,
-    };
-    v.is_finite().then_some(v)
+/// A token count: an integer in `0..=MAX_TOKENS`.
+fn tokens_figure(node: Option<&Node<'_>>) -> Figure<u64> {
+    let Some(text) = number_text(node) else { return Figure::Absent };
+    match text.parse::<u64>() {
+        Ok(v) if v <= usage_bounds::MAX_TOKENS => Figure::Good(v),
+        _ => Figure::Suspect(raw_text(&text)),
+    }
+}
+
+/// A cost: a finite number in `0..=MAX_COST`.
+fn cost_figure(node: Option<&Node<'_>>) -> Figure<f64> {
+    let Some(text) = number_text(node) else { return Figure::Absent };
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=usage_bounds::MAX_COST).contains(&v) => Figure::Good(v),
+        _ => Figure::Suspect(raw_text(&text)),
+    }
+}
+
+/// The number as sent, for the record: number characters only, at most `MAX_RAW` bytes.
+fn raw_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'))
+        .take(usage_bounds::MAX_RAW)
+        .collect()
+}
+
+/// Notes a suspect figure (the last one per field is kept).
+fn suspect(s: &mut ResponseSummary, field: &'static str, raw: String) {
+    match s.usage_suspect.iter_mut().find(|(f, _)| *f == field) {
+        Some(entry) => entry.1 = raw,
+        None => s.usage_suspect.push((field, raw)),
+    }
 }
 
 fn overwrite<T>(slot: &mut Option<T>, value: Option<T>) {
@@ -240,6 +295,42 @@ mod tests {
         let s =
             summary_of(r#"{"usage":{"prompt_tokens":5.0,"completion_tokens":-1,"total_tokens":" 7 ","cost":"1e400"}}"#);
         assert_eq!((s.prompt_tokens, s.completion_tokens, s.total_tokens, s.cost), (None, None, Some(7), None));
+    }
+
+    #[test]
+    fn it_keeps_implausible_usage_as_suspect_text_and_never_as_a_figure() {
+        let s = summary_of(
+            r#"{"usage":{"prompt_tokens":18446744073709551615,"completion_tokens":-3,"total_tokens":100000001,
+                "cost":1e300,"prompt_tokens_details":{"cached_tokens":"2.5"},
+                "completion_tokens_details":{"reasoning_tokens":100000000}}}"#,
+        );
+        assert_eq!((s.prompt_tokens, s.completion_tokens, s.total_tokens, s.cost), (None, None, None, None));
+        assert_eq!((s.cached_tokens, s.reasoning_tokens), (None, Some(100_000_000)));
+        let suspect: Vec<(&str, &str)> = s.usage_suspect.iter().map(|(f, v)| (*f, v.as_str())).collect();
+        assert_eq!(
+            suspect,
+            [
+                ("prompt_tokens", "18446744073709551615"),
+                ("completion_tokens", "-3"),
+                ("total_tokens", "100000001"),
+                ("cached_tokens", "2.5"),
+                ("cost", "1e300"),
+            ]
+        );
+        for cost in ["-0.5", "1000.01", "\"NaN\"", "\"inf\""] {
+            let s = summary_of(&format!(r#"{{"usage":{{"cost":{cost}}}}}"#));
+            assert_eq!((s.cost, s.usage_suspect.len()), (None, 1), "{cost}");
+        }
+        let s = summary_of(r#"{"usage":{"cost":1000,"prompt_tokens":0}}"#);
+        assert_eq!((s.cost, s.prompt_tokens, s.usage_suspect.len()), (Some(1000.0), Some(0), 0));
+    }
+
+    #[test]
+    fn a_later_plausible_figure_keeps_the_earlier_suspect_one_on_record() {
+        let mut s = summary_of(r#"{"usage":{"completion_tokens":-1}}"#);
+        apply(br#"{"usage":{"completion_tokens":7}}"#, &mut s).unwrap();
+        assert_eq!(s.completion_tokens, Some(7));
+        assert_eq!(s.usage_suspect, vec![("completion_tokens", "-1".to_string())]);
     }
 
     #[test]

@@ -79,4 +79,18 @@ pub struct ResponseSummary {
     pub bad_events: u32,
     /// SSE lines (or events) over the length limit, skipped.
     pub skipped_lines: u32,
+    /// Usage figures out of bounds (see [`usage_bounds`]): field name → the number as sent,
+    /// at most [`usage_bounds::MAX_RAW`] bytes. The field itself keeps its last plausible value.
+    pub usage_suspect: Vec<(&'static str, String)>,
+}
+
+/// Bounds on usage figures reported by the upstream. A figure outside them is not recorded as a
+/// number nor counted in a metric: it is kept as text in `usage_suspect` and counted as suspect.
+pub mod usage_bounds {
+    /// Largest token count accepted for one request (the largest context windows are ~2 M tokens).
+    pub const MAX_TOKENS: u64 = 100_000_000;
+    /// Largest cost accepted for one request, in USD credits.
+    pub const MAX_COST: f64 = 1_000.0;
+    /// Longest raw number kept in `usage_suspect`, in bytes.
+    pub const MAX_RAW: usize = 40;
 }
