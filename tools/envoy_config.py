@@ -58,9 +58,12 @@ AUDIT_FORMAT = "%FILTER_STATE(wasm.audit:PLAIN)%\n"
 # Log only requests that carry an audit record (the governed ones). Checked against Envoy 1.40:
 # a missing key makes the CEL expression false, so non-governed requests write no line at all.
 AUDIT_FILTER_CEL = '"wasm.audit" in filter_state'
-# Operator log: no bodies, no headers, no query string (it may carry keys).
+# Operator log: no bodies, no headers, no client-chosen text. The path is the one the audit record
+# carries (filter state wasm.log_path: canonical endpoint path, `-` for ungoverned requests), never the
+# raw path (`;params`, extra segments, queries can carry PII or keys); the filter replaces an x-request-id
+# outside [A-Za-z0-9._-]{1,128} by its hash before this prints it (docs/audit.md).
 OPERATOR_FORMAT = (
-    "[%START_TIME%] \"%REQ(:METHOD)% %PATH(NQ)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% "
+    "[%START_TIME%] \"%REQ(:METHOD)% %FILTER_STATE(wasm.log_path:PLAIN)% %PROTOCOL%\" %RESPONSE_CODE% %RESPONSE_FLAGS% "
     "%BYTES_RECEIVED% %BYTES_SENT% %DURATION%ms cluster=%UPSTREAM_CLUSTER% req=%REQ(X-REQUEST-ID)%\n"
 )
 # The filter encodes metric labels as `.<label>.<value>` pairs in the stat name

@@ -35,8 +35,10 @@ pub struct AuditRecord {
     pub authority: Option<String>,
     /// HTTP method.
     pub method: Option<String>,
-    /// Path without query string.
+    /// Path as recorded: the canonical endpoint path, or a known read-only path; never free text.
     pub path: Option<String>,
+    /// Hex SHA-256 of the path as sent (without query string) when it differs from `path`.
+    pub path_sha256: Option<String>,
     /// Endpoint name (`chat/completions`, …, `other`).
     pub endpoint: Option<&'static str>,
     /// Profile applied.
@@ -117,6 +119,9 @@ pub struct ResponseFields {
     pub provider_verdict: Option<&'static str>,
     /// Why (`in_order`, `not_in_only`, `model_denied`, `no_provider_reported`, …).
     pub provider_verdict_reason: Option<&'static str>,
+    /// Usage figures the upstream reported out of bounds: field → the number as sent (the field
+    /// itself is then null). `null` when every figure was plausible.
+    pub usage_suspect: Option<Map<String, Value>>,
 }
 
 impl ResponseFields {
@@ -141,6 +146,8 @@ impl ResponseFields {
             response_not_inspected: s.not_inspected,
             provider_verdict: None,
             provider_verdict_reason: None,
+            usage_suspect: (!s.usage_suspect.is_empty())
+                .then(|| s.usage_suspect.iter().map(|(k, v)| ((*k).to_string(), Value::String(v.clone()))).collect()),
         }
     }
 }

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::core::audit::{sha256_hex, AuditRecord, Decision};
+use crate::core::audit_safe;
 use crate::core::config::{CapAction, UnknownEndpoints};
 use crate::core::edit::{self, Edit};
 use crate::core::endpoint::{classify, Endpoint, Route};
@@ -95,18 +96,24 @@ pub fn describe_head(
 ) -> Result<(Route, Option<String>), Rejection> {
     let h = headers;
     let raw_path = first(h, ":path").unwrap_or("/");
-    audit.method = first(h, ":method").map(str::to_string);
-    audit.authority = first(h, ":authority").map(str::to_string);
-    audit.request_id = first(h, "x-request-id").map(str::to_string);
+    audit.method = first(h, ":method").map(audit_safe::method);
+    audit.authority = first(h, ":authority").map(audit_safe::authority);
+    audit.request_id = first(h, "x-request-id").map(audit_safe::request_id);
+    // The path as sent, without its query string: recorded only as a hash unless it is exactly
+    // the recorded path.
+    let sent = raw_path.split('?').next().unwrap_or_default();
     let normal = match urlpath::normalize(raw_path) {
         Ok(n) => n,
         Err(e) => {
-            audit.path = Some(raw_path.split('?').next().unwrap_or_default().to_string());
+            audit.path = None;
+            audit.path_sha256 = Some(sha256_hex(sent.as_bytes()));
             return Err(Rejection::bad_request("invalid_path", e.message()));
         }
     };
     let route = classify(&normal.path);
-    audit.path = Some(route.path.clone());
+    let (recorded_path, path_hash) = audit_safe::path(&route, sent);
+    audit.path = recorded_path;
+    audit.path_sha256 = path_hash;
     audit.endpoint = Some(route.endpoint.name());
     let target = normal.target();
     let rewrite_path = (target != raw_path).then_some(target);
@@ -114,46 +121,57 @@ pub fn describe_head(
 }
 
 /// Step 1: request headers. Returns the plan, or a rejection (audit already filled).
+///
+/// Who is asking (profile and trusted user) is resolved and recorded before any check can refuse
+/// the request, so a refusal in this step still says who and under which profile.
 pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) -> Result<Plan, Rejection> {
-    let (route, rewrite_path) = describe_head(head.headers, audit).inspect_err(|r| record_rejection(audit, r))?;
-
-    let result = check_head(policy, head, route, rewrite_path);
-    if let Ok(plan) = &result {
-        if let Some(p) = policy.profiles.get(plan.profile) {
-            audit.profile = Some(p.name.clone());
-        }
-        if let Some(u) = &plan.trusted_user {
-            audit.user = Some(u.clone());
-            audit.user_source = Some("header");
-        }
-    }
+    let h = head.headers;
+    let described = describe_head(h, audit);
+    // Resolved even when the path is refused, so that refusal still names who asked.
+    let who = identify(policy, h, audit);
+    let result = described.and_then(|(route, rewrite_path)| {
+        let (profile, trusted_user) = who?;
+        check_head(policy, head, Plan { profile, route, trusted_user, remove_headers: Vec::new(), rewrite_path })
+    });
     result.inspect_err(|r| record_rejection(audit, r))
 }
 
-fn check_head(
+/// Resolves the trusted user and the profile and records them; the user first, so a bad profile
+/// header still leaves the user in the record.
+fn identify(
     policy: &Policy,
-    head: RequestHead<'_>,
-    route: Route,
-    rewrite_path: Option<String>,
-) -> Result<Plan, Rejection> {
-    let h = head.headers;
-    let profile = match header(h, &policy.profile_header)? {
-        None => policy.default_profile,
-        Some(v) => policy.profile_by_name(v).ok_or_else(|| {
-            Rejection::bad_request("unknown_profile", format!("unknown value in header {}", policy.profile_header))
-        })?,
-    };
+    h: &[(String, String)],
+    audit: &mut AuditRecord,
+) -> Result<(usize, Option<String>), Rejection> {
     let trusted_user = match &policy.user_header {
         Some(name) => {
             header(h, name)?.map(|v| v.trim().chars().take(MAX_USER_LEN).collect::<String>()).filter(|v| !v.is_empty())
         }
         None => None,
     };
+    if let Some(u) = &trusted_user {
+        audit.user = Some(u.clone());
+        audit.user_source = Some("header");
+    }
+    let profile = match header(h, &policy.profile_header)? {
+        None => policy.default_profile,
+        Some(v) => policy.profile_by_name(v).ok_or_else(|| {
+            Rejection::bad_request("unknown_profile", format!("unknown value in header {}", policy.profile_header))
+        })?,
+    };
+    let prof = policy.profiles.get(profile).ok_or_else(|| Rejection::internal("profile_index"))?;
+    audit.profile = Some(prof.name.clone());
+    Ok((profile, trusted_user))
+}
+
+fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<Plan, Rejection> {
+    let h = head.headers;
     let mut remove_headers = vec![policy.profile_header.clone()];
     if let Some(u) = &policy.user_header {
         remove_headers.push(u.clone());
     }
-    let plan = Plan { profile, route, trusted_user, remove_headers, rewrite_path };
+    plan.remove_headers = remove_headers;
+    let profile = plan.profile;
 
     let prof = policy.profiles.get(profile).ok_or_else(|| Rejection::internal("profile_index"))?;
     if prof.reject_client_keys && (first(h, "authorization").is_some() || first(h, "x-api-key").is_some()) {
@@ -300,14 +318,16 @@ fn check_body(
         return Err(Rejection::bad_request("invalid_json", "request body must be a JSON object"));
     }
 
-    check_models(profile, plan, &root, audit)?;
-    audit.stream = matches!(root.get("stream").map(|n| &n.kind), Some(Kind::Bool(true)));
+    // Who asked is recorded before any refusal of the body (a denied request still names its user).
     if audit.user.is_none() {
         if let Some(u) = root.get("user").and_then(Node::as_str) {
-            audit.user = Some(u.chars().take(MAX_USER_LEN).collect());
+            // Client-controlled and often an e-mail: recorded only as a hash.
+            audit.user = Some(audit_safe::hashed(&u));
             audit.user_source = Some("body");
         }
     }
+    check_models(profile, plan, &root, audit)?;
+    audit.stream = matches!(root.get("stream").map(|n| &n.kind), Some(Kind::Bool(true)));
 
     let mut edits: Vec<Edit> = Vec::new();
     if profile.redactor.is_active() {

@@ -289,8 +289,77 @@ fn client_provider_can_narrow_but_not_widen() {
 fn trusted_user_header_wins_over_body_user() {
     let (_, audit) = run(&[("x-user-id", "alice")], r#"{"model":"anthropic/x","user":"mallory"}"#);
     assert_eq!((audit.user.as_deref(), audit.user_source), (Some("alice"), Some("header")));
-    let (_, audit) = run(&[], r#"{"model":"anthropic/x","user":"bob"}"#);
-    assert_eq!((audit.user.as_deref(), audit.user_source), (Some("bob"), Some("body")));
+    let (_, audit) = run(&[], r#"{"model":"anthropic/x","user":"bob@example.com"}"#);
+    // The body's user is client-controlled (often an e-mail): recorded only as a hash.
+    let hashed = format!("sha256-{}", sha256_hex(b"bob@example.com"));
+    assert_eq!((audit.user.as_deref(), audit.user_source), (Some(hashed.as_str()), Some("body")));
+}
+
+#[test]
+fn refusals_in_the_header_step_still_record_profile_and_user() {
+    let ct_text = [("content-type", "text/plain")];
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case<'_>; 5] = [
+        (
+            &[("x-data-classification", "restricted"), ("authorization", "Bearer sk-x")],
+            "client_key_rejected",
+            "restricted",
+        ),
+        (&ct_text, "unsupported_media_type", "confidential"),
+        (&[("content-encoding", "gzip")], "unsupported_encoding", "confidential"),
+        (&[("content-length", "999999")], "body_too_large", "confidential"),
+        (&[("x-data-classification", "public"), (":path", "/api/v1/unknown")], "unknown_endpoint", "public"),
+    ];
+    let p = Policy::from_json(
+        POLICY.replace("\"max_body_bytes\"", "\"unknown_endpoints\": \"reject\", \"max_body_bytes\"").as_bytes(),
+    )
+    .unwrap();
+    for (extra, want, profile) in cases {
+        let mut all = extra.to_vec();
+        all.push(("x-user-id", "alice"));
+        let h = headers(&all);
+        let mut audit = AuditRecord::new();
+        let r = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap_err();
+        assert_eq!(r.reason, want);
+        assert_eq!(audit.profile.as_deref(), Some(profile), "{want}");
+        assert_eq!((audit.user.as_deref(), audit.user_source), (Some("alice"), Some("header")), "{want}");
+    }
+    // A profile header naming no profile: the profile is unknown (null), the user still recorded.
+    let h = headers(&[("x-data-classification", "nope"), ("x-user-id", "alice")]);
+    let mut audit = AuditRecord::new();
+    assert_eq!(
+        on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap_err().reason,
+        "unknown_profile"
+    );
+    assert_eq!((audit.profile, audit.user.as_deref()), (None, Some("alice")));
+}
+
+#[test]
+fn client_controlled_head_values_are_recorded_by_grammar_or_hashed() {
+    // A spelling the normaliser accepts: forwarded as the endpoint, recorded canonically, the path
+    // as sent only hashed.
+    let sent = "/api/v1/alice.smith@example.com/../chat/completions";
+    let h =
+        headers(&[(":path", sent), ("x-request-id", "ticket alice@example.com"), (":authority", "alice@example.com")]);
+    let mut audit = AuditRecord::new();
+    on_head(&policy(), RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    let line = audit.to_json();
+    assert!(!line.contains("alice"), "{line}");
+    assert_eq!(audit.path.as_deref(), Some("/api/v1/chat/completions"));
+    assert_eq!(audit.path_sha256, Some(sha256_hex(sent.as_bytes())));
+    assert_eq!(audit.request_id, Some(format!("sha256-{}", sha256_hex(b"ticket alice@example.com"))));
+    // A path the normaliser refuses (400 invalid_path): no path in clear, only its hash (query
+    // string removed), and who asked is still recorded.
+    let sent = "/api/v1/chat/completions;alice.smith@example.com";
+    let h =
+        headers(&[(":path", &format!("{sent}?q=alice")), ("x-user-id", "u-1"), ("x-request-id", "alice@example.com")]);
+    let mut audit = AuditRecord::new();
+    let r = on_head(&policy(), RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap_err();
+    assert_eq!(r.reason, "invalid_path");
+    let line = audit.to_json();
+    assert!(!line.contains("alice"), "{line}");
+    assert_eq!((audit.path, audit.path_sha256), (None, Some(sha256_hex(sent.as_bytes()))));
+    assert_eq!((audit.user.as_deref(), audit.profile.is_some()), (Some("u-1"), true));
 }
 
 #[test]

@@ -77,6 +77,11 @@ pub fn set_audit(json: &str) -> Result<(), HostError> {
     abi::set_property(&["audit"], json.as_bytes())
 }
 
+/// Publishes the recorded path as filter state `wasm.log_path` (for the operator access log).
+pub fn set_log_path(path: &str) -> Result<(), HostError> {
+    abi::set_property(&["log_path"], path.as_bytes())
+}
+
 /// Response code details of the filter's own replies (`%RESPONSE_CODE_DETAILS%`).
 const REPLY_DETAILS: &str = "openrouter_guard_reply";
 

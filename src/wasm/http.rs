@@ -158,10 +158,16 @@ impl Guard {
         if let Some(r) = &text.refused {
             // Only for the audit record: the refusal below wins over any path problem.
             let _ = request::describe_head(&text.headers, &mut self.audit);
+            // Best effort: the request is refused either way.
+            let _ = self.scrub_logged_headers(&text.headers);
             return self.refuse(r);
         }
         let head = RequestHead { headers: &text.headers, end_of_stream };
-        let plan = match request::on_head(&policy, head, &mut self.audit) {
+        let head = request::on_head(&policy, head, &mut self.audit);
+        if let Err(r) = self.scrub_logged_headers(&text.headers) {
+            return self.refuse(&r);
+        }
+        let plan = match head {
             Ok(p) => p,
             Err(r) => return self.reply(&r),
         };
@@ -193,6 +199,20 @@ impl Guard {
         // before the body is decided. The watch notices when Envoy cannot hold them (wasm/hold.rs).
         self.hold.watch(self.context_id);
         Action::Pause
+    }
+
+    /// Envoy's operator log prints `x-request-id` and the path: replace a request id the record
+    /// would not carry as sent by its recorded (hashed) form, and publish the recorded path as
+    /// filter state `wasm.log_path` for the log to print (docs/audit.md, "Envoy's own logs").
+    fn scrub_logged_headers(&mut self, headers: &[(String, String)]) -> Result<(), Rejection> {
+        let raw_id = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-request-id")).map(|(_, v)| v.as_str());
+        if let (Some(raw), Some(recorded)) = (raw_id, self.audit.request_id.as_deref()) {
+            if raw != recorded && host::set_request_header("x-request-id", recorded).is_err() {
+                return Err(Rejection::internal("header_edit_failed"));
+            }
+        }
+        host::set_log_path(self.audit.path.as_deref().unwrap_or("-"))
+            .map_err(|_| Rejection::internal("log_path_failed"))
     }
 
     fn on_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {

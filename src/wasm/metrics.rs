@@ -104,6 +104,9 @@ impl Metrics {
             let micro = (cost * 1_000_000.0).round() as u64;
             self.count("openrouter_guard_cost_microdollars_total", &[("profile", profile)], micro);
         }
+        for field in r.usage_suspect.iter().flat_map(|m| m.keys()) {
+            self.count("openrouter_guard_usage_suspect_total", &[("kind", field)], 1);
+        }
         if r.provider_verdict == Some("unapproved") {
             let reason = r.provider_verdict_reason.unwrap_or("unapproved");
             self.count(
