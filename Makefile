@@ -92,10 +92,12 @@ faults: setup build
 run: setup build
 	$(PY) tools/run_envoy.py
 
-## verify-audit: check an audit log's hash chains (LOG=path, default out/audit.log).
+## verify-audit: check an audit log's hash chains (LOG=path, default out/audit.log; the key out/audit.key when
+## present, AUDIT_KEY=path otherwise; STATS=Envoy /stats file or URL for the chain-end checkpoints).
 LOG ?= out/audit.log
+AUDIT_KEY ?= out/audit.key
 verify-audit:
-	python3 tools/verify_audit.py $(LOG)
+	python3 tools/verify_audit.py $(if $(wildcard $(AUDIT_KEY)),--key-file $(AUDIT_KEY)) $(if $(STATS),--stats $(STATS)) $(LOG)
 
 # ---- benchmark: plain Envoy vs Envoy + filter -> bench/RESULTS.md (never fails on timing) ----
 # BENCH_QUICK=1 for a ~1-minute smoke run; other knobs in bench/bench.py.

@@ -69,7 +69,7 @@ OPERATOR_FORMAT = (
 # The filter encodes metric labels as `.<label>.<value>` pairs in the stat name
 # (wasmcustom.openrouter_guard_requests_total.decision.allow.profile.x); these rules turn each
 # pair into a tag, i.e. a Prometheus label (docs/metrics.md).
-METRIC_LABELS = ("decision", "profile", "reason", "entity", "action", "kind")
+METRIC_LABELS = ("decision", "profile", "reason", "entity", "action", "kind", "chain")
 STATS_TAGS = [
     {"tag_name": label, "regex": r"^wasmcustom\.openrouter_guard_\w+(?:\.\w+\.[^.]+)*?(\.%s\.([^.]+))" % label}
     for label in METRIC_LABELS
@@ -113,6 +113,8 @@ STRIPPED_REQUEST_HEADER_PREFIX = "x-envoy-"
 LOCAL_REPLY_IS_NOT_JSON = (
     "!('content-type' in response.headers && response.headers['content-type'].startsWith('application/json'))"
 )
+# Environment variable holding the audit chain's HMAC key (src/core/chain.rs AUDIT_KEY_ENV).
+AUDIT_KEY_ENV = "OPENROUTER_GUARD_AUDIT_KEY"
 # Envoy requires a node id and cluster for any SDS/xDS subscription, file-based ones included.
 NODE = {"id": "openrouter-guard", "cluster": "openrouter-guard"}
 # The committed production-shaped config (render with --example) and the secret file it expects.
@@ -341,6 +343,9 @@ def wasm_typed_config(cfg: EnvoyConfig) -> dict[str, Any]:
                     "vm_id": cfg.vm_id,
                     "runtime": "envoy.wasm.runtime.v8",
                     "code": {"local": {"filename": cfg.path(cfg.wasm)}},
+                    # The audit key reaches the VM from Envoy's environment, by name only: never in this
+                    # config, so never in /config_dump (docs/audit-chain.md, "The audit key").
+                    "environment_variables": {"host_env_keys": [AUDIT_KEY_ENV]},
                 },
                 "configuration": {
                     "@type": "type.googleapis.com/google.protobuf.StringValue",

@@ -37,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -228,11 +229,24 @@ def run() -> int:
     quiet = ec.SECRET_SAFE_COMPONENT_LOG_LEVEL if secret and log_level in ("debug", "trace") else None
     cmd = ec.envoy_command(config_path, envoy=envoy, log_level=log_level, flush_immediately=True,
                            component_log_level=quiet)
-    # Envoy never needs the key in its environment (where /proc/<pid>/environ would show it).
+    # Envoy never needs the OpenRouter key in its environment (where /proc/<pid>/environ would show it).
     env = {k: v for k, v in os.environ.items() if k not in KEY_VARS}
     # Files Envoy creates (access logs named in a config) are not world-readable.
     os.umask(0o027)
+    env[ec.AUDIT_KEY_ENV] = audit_key(out_dir)
     os.execve(cmd[0], cmd, env)
+
+
+def audit_key(out_dir: Path) -> str:
+    """The audit chain's HMAC key: $OPENROUTER_GUARD_AUDIT_KEY, else out/audit.key (created once, 0600, 256 random
+    bits). The filter reads it from Envoy's environment; `make verify-audit` reads the file."""
+    given = os.environ.get(ec.AUDIT_KEY_ENV, "").strip()
+    if given:
+        return given
+    path = out_dir / "audit.key"
+    if not path.exists():
+        ec.write_file(path, secrets.token_hex(32) + "\n", private=True)
+    return path.read_text().strip()
 
 
 def push_policy(policy_file: str) -> int:

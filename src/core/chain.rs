@@ -6,6 +6,10 @@
 //! exactly as returned (and, if the access log prints it verbatim, as written), without a newline.
 //! The first record's `prev` is [`GENESIS_PREV`]. The hashed form is the printed line itself, so a
 //! verifier recomputes it from the file with no canonicalisation (`tools/verify_audit.py`).
+//!
+//! With an audit key ([`AuditChain::with_key`]) every line also ends with `"mac":"<hex>"`, the
+//! HMAC-SHA-256 under that key of the line without its `,"mac":"…"` member: without the key nobody
+//! can write a line the verifier accepts (a forged record, an appended tail, an invented chain).
 
 use std::fmt;
 
@@ -13,6 +17,14 @@ use serde_json::{Map, Value};
 
 use crate::core::audit::sha256_hex;
 use crate::core::hex::to_hex;
+use crate::core::pii::hmac::HmacSha256;
+
+/// Environment variable that carries the audit key into the VM (Envoy's `vm_config.environment_variables.
+/// host_env_keys`, read through WASI; never in the plugin configuration, so never in `/config_dump`).
+pub const AUDIT_KEY_ENV: &str = "OPENROUTER_GUARD_AUDIT_KEY";
+
+/// Shortest audit key accepted, in bytes.
+pub const MIN_KEY_LEN: usize = 32;
 
 /// `prev` of the first record of every chain: 64 zeros.
 pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -26,6 +38,8 @@ pub enum ChainError {
     ReservedField(&'static str),
     /// No randomness for a chain id.
     Random,
+    /// The audit key is shorter than [`MIN_KEY_LEN`].
+    ShortKey,
 }
 
 impl fmt::Display for ChainError {
@@ -34,6 +48,7 @@ impl fmt::Display for ChainError {
             Self::NotAnObject => f.write_str("audit record is not a JSON object"),
             Self::ReservedField(name) => write!(f, "audit record already has field `{name}`"),
             Self::Random => f.write_str("no randomness for the audit chain id"),
+            Self::ShortKey => write!(f, "the audit key must be at least {MIN_KEY_LEN} bytes"),
         }
     }
 }
@@ -41,7 +56,7 @@ impl fmt::Display for ChainError {
 impl std::error::Error for ChainError {}
 
 /// The fields a record must not carry before sealing: the chain puts them first itself.
-const RESERVED: [&str; 3] = ["chain", "seq", "prev"];
+const RESERVED: [&str; 4] = ["chain", "seq", "prev", "mac"];
 
 /// Nesting accepted in a record (far more than an audit record has).
 const MAX_DEPTH: u32 = 64;
@@ -67,12 +82,33 @@ pub struct AuditChain {
     chain_id: String,
     seq: u64,
     prev: String,
+    /// Keyed MAC over each line, when an audit key is configured.
+    mac: Option<HmacSha256>,
 }
 
 impl AuditChain {
     /// A new chain; the first sealed record gets `seq` 1 and `prev` [`GENESIS_PREV`].
     pub fn new(chain_id: String) -> Self {
-        Self { id_json: Value::String(chain_id.clone()).to_string(), chain_id, seq: 0, prev: GENESIS_PREV.to_owned() }
+        Self {
+            id_json: Value::String(chain_id.clone()).to_string(),
+            chain_id,
+            seq: 0,
+            prev: GENESIS_PREV.to_owned(),
+            mac: None,
+        }
+    }
+
+    /// A new chain whose lines carry a `mac` under `key` (at least [`MIN_KEY_LEN`] bytes).
+    pub fn with_key(chain_id: String, key: &[u8]) -> Result<Self, ChainError> {
+        if key.len() < MIN_KEY_LEN {
+            return Err(ChainError::ShortKey);
+        }
+        Ok(Self { mac: Some(HmacSha256::new(key)), ..Self::new(chain_id) })
+    }
+
+    /// Whether lines carry a `mac`.
+    pub fn is_keyed(&self) -> bool {
+        self.mac.is_some()
     }
 
     /// The chain id.
@@ -107,6 +143,13 @@ impl AuditChain {
             line.push_str(inner);
         }
         line.push('}');
+        if let Some(mac) = &self.mac {
+            let tag = to_hex(&mac.mac(&[line.as_bytes()]));
+            line.pop();
+            line.push_str(",\"mac\":\"");
+            line.push_str(&tag);
+            line.push_str("\"}");
+        }
         self.seq = seq;
         self.prev = sha256_hex(line.as_bytes());
         Ok(line)
@@ -191,6 +234,29 @@ mod tests {
         let mut b = AuditChain::new("m".into());
         let map = parse(r#"{"status":200,"model_used":"openai/gpt-4o"}"#);
         assert_eq!(a.seal_map(&map).unwrap(), b.seal_object(&Value::Object(map).to_string()).unwrap());
+    }
+
+    #[test]
+    fn a_keyed_chain_ends_every_line_with_the_hmac_of_the_rest() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        assert!(matches!(AuditChain::with_key("k".into(), &key[..31]), Err(ChainError::ShortKey)));
+        let mut chain = AuditChain::with_key("k".into(), key).unwrap();
+        assert!(chain.is_keyed());
+        let first = chain.seal_object(r#"{"status":200}"#).unwrap();
+        let second = chain.seal_object("{}").unwrap();
+        for line in [&first, &second] {
+            let (body, tag) = line.rsplit_once(",\"mac\":\"").unwrap();
+            let unsigned = format!("{body}}}");
+            assert_eq!(tag, format!("{}\"}}", to_hex(&HmacSha256::new(key).mac(&[unsigned.as_bytes()]))));
+        }
+        // The unsigned part is exactly what an unkeyed chain would write; prev hashes the whole line.
+        let mut plain = AuditChain::new("k".into());
+        assert!(first.starts_with(plain.seal_object(r#"{"status":200}"#).unwrap().trim_end_matches('}')));
+        assert_eq!(parse(&second)["prev"], sha256_hex(first.as_bytes()));
+        assert_eq!(chain.seal_object(r#"{"mac":"x"}"#), Err(ChainError::ReservedField("mac")));
+        // Another key gives another tag.
+        let mut other = AuditChain::with_key("k".into(), b"another key, 32 bytes or more....").unwrap();
+        assert_ne!(other.seal_object(r#"{"status":200}"#).unwrap(), first);
     }
 
     #[test]

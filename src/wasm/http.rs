@@ -114,8 +114,16 @@ impl Guard {
     fn publish_audit(&mut self) {
         self.audit.filter_us = self.busy_ns / 1000;
         let json = self.audit.to_json();
-        let line = match self.chain.try_borrow_mut().map(|mut c| c.seal_object(&json)) {
-            Ok(Ok(line)) => line,
+        let sealed = self.chain.try_borrow_mut().map(|mut c| {
+            let line = c.seal_object(&json);
+            (line, c.chain_id().to_owned(), c.last_seq())
+        });
+        let line = match sealed {
+            Ok((Ok(line), chain_id, seq)) => {
+                // Checkpoint of the chain head outside the log file (docs/audit-chain.md).
+                self.metrics.set_gauge("openrouter_guard_audit_chain_last_seq", &[("chain", &chain_id)], seq);
+                line
+            }
             _ => json, // unsealed beats missing; the verifier reports the gap
         };
         self.metrics.count("openrouter_guard_audit_records_total", &[], 1);

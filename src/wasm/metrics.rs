@@ -21,6 +21,18 @@ fn label(v: &str) -> String {
     v.chars().take(64).map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }
 
+/// `base.<label>.<value>…`
+fn labelled(base: &str, labels: &[(&str, &str)]) -> String {
+    let mut name = base.to_string();
+    for (k, v) in labels {
+        name.push('.');
+        name.push_str(k);
+        name.push('.');
+        name.push_str(&label(v));
+    }
+    name
+}
+
 impl Metrics {
     fn id(&self, kind: MetricType, name: &str) -> Option<u32> {
         if let Some(id) = self.ids.borrow().get(name) {
@@ -36,15 +48,16 @@ impl Metrics {
         if n == 0 {
             return;
         }
-        let mut name = base.to_string();
-        for (k, v) in labels {
-            name.push('.');
-            name.push_str(k);
-            name.push('.');
-            name.push_str(&label(v));
-        }
+        let name = labelled(base, labels);
         if let Some(id) = self.id(MetricType::Counter, &name) {
             let _ = abi::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// Sets gauge `base` with `labels` to `value`.
+    pub fn set_gauge(&self, base: &str, labels: &[(&str, &str)], value: u64) {
+        if let Some(id) = self.id(MetricType::Gauge, &labelled(base, labels)) {
+            let _ = abi::record_metric(id, value);
         }
     }
 

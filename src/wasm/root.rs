@@ -6,7 +6,7 @@ use std::rc::Rc;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
-use crate::core::chain::{random_chain_id, AuditChain};
+use crate::core::chain::{random_chain_id, AuditChain, ChainError, AUDIT_KEY_ENV};
 use crate::core::policy::Policy;
 use crate::wasm::abi;
 use crate::wasm::hold::{HoldWatch, TICK_MS};
@@ -25,6 +25,8 @@ pub struct GuardRoot {
     hold: Rc<HoldWatch>,
     /// This root context's id (to restore after acting on a stream from the tick).
     context_id: u32,
+    /// Set when the audit key is present but unusable: the VM refuses to start.
+    key_error: Option<ChainError>,
 }
 
 impl GuardRoot {
@@ -33,12 +35,21 @@ impl GuardRoot {
         // getrandom uses WASI random_get; if the host cannot provide randomness, fall back to the
         // clock so chains still differ per VM (the id is an identifier, not a secret).
         let id = random_chain_id().unwrap_or_else(|_| format!("{:016x}", host::now_ns()));
+        // The audit key comes from Envoy's environment (vm_config.environment_variables.host_env_keys);
+        // it is never logged, never in the plugin configuration.
+        let key = std::env::var(AUDIT_KEY_ENV).ok().map(|k| k.trim().as_bytes().to_vec()).filter(|k| !k.is_empty());
+        let (chain, key_error) = match key.map(|k| AuditChain::with_key(id.clone(), &k)) {
+            None => (AuditChain::new(id), None),
+            Some(Ok(chain)) => (chain, None),
+            Some(Err(e)) => (AuditChain::new(id), Some(e)),
+        };
         Self {
             policy: None,
             metrics: Rc::new(Metrics::default()),
-            chain: Rc::new(RefCell::new(AuditChain::new(id))),
+            chain: Rc::new(RefCell::new(chain)),
             hold: Rc::new(HoldWatch::default()),
             context_id,
+            key_error,
         }
     }
 }
@@ -48,6 +59,19 @@ impl Context for GuardRoot {}
 impl RootContext for GuardRoot {
     fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
         host::log(LogLevel::Info, concat!("openrouter-guard ", env!("CARGO_PKG_VERSION"), " starting"));
+        if let Some(e) = &self.key_error {
+            host::log(LogLevel::Critical, &format!("openrouter-guard: {AUDIT_KEY_ENV}: {e}"));
+            return false;
+        }
+        let keyed = self.chain.try_borrow().map(|c| c.is_keyed()).unwrap_or(false);
+        if !keyed {
+            host::log(
+                LogLevel::Warn,
+                &format!(
+                    "openrouter-guard: {AUDIT_KEY_ENV} not set: audit lines carry no mac, forged records cannot be told apart"
+                ),
+            );
+        }
         true
     }
 

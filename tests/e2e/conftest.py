@@ -16,6 +16,7 @@ import dataclasses
 import http.client as httpclient
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -160,6 +161,10 @@ class Envoy:
         self.returncode: int | None = None
         # The config text to run instead of ec.render(cfg) (a test that hand-edits the rendered bootstrap).
         self.render_text: str | None = None
+        # Every test Envoy seals its audit lines with its own HMAC key, delivered like in production: in
+        # Envoy's environment (vm_config host_env_keys), never in its config. `audit_key_path` is for the verifier.
+        self.audit_key: str | None = secrets.token_hex(32)
+        self.audit_key_path = workdir / "audit.key"
 
     def start(self, *, expect_ready: bool = True) -> "Envoy":
         if self.cfg.with_filter and not Path(self.cfg.wasm).is_file():
@@ -171,8 +176,12 @@ class Envoy:
         self.audit_path.touch()
         cmd = ec.envoy_command(self.config_path, concurrency=2, flush_immediately=True,
                                admin_address_path=self.admin_addr_path)
+        env = {k: v for k, v in os.environ.items() if k != ec.AUDIT_KEY_ENV}
+        if self.audit_key is not None:
+            self.audit_key_path.write_text(self.audit_key + "\n")
+            env[ec.AUDIT_KEY_ENV] = self.audit_key
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
                                          start_new_session=True, preexec_fn=_die_with_parent)
         ready = wait_until(lambda: self.proc.poll() is not None or self._ready(), START_TIMEOUT, 0.05)
         if self.proc.poll() is not None:

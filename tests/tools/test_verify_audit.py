@@ -137,3 +137,36 @@ def test_it_exits_2_on_a_missing_file(tmp_path):
     run = subprocess.run([sys.executable, str(VERIFY), str(tmp_path / "nope.log")],
                          capture_output=True, text=True)
     assert run.returncode == 2
+
+
+def test_it_reads_checkpoints_from_envoy_text_stats_and_prometheus_output(tmp_path, demo_lines):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import verify_audit
+
+    text = tmp_path / "stats.txt"
+    text.write_text(f"wasmcustom.openrouter_guard_audit_chain_last_seq.chain.{CHAIN_A}: {PER_CHAIN}\n"
+                    f"wasmcustom.openrouter_guard_audit_records_total: {2 * PER_CHAIN}\n"
+                    f"wasmcustom.openrouter_guard_audit_chain_last_seq.chain.{CHAIN_B}: {PER_CHAIN}\n")
+    prom = tmp_path / "stats.prom"
+    prom.write_text("# TYPE envoy_openrouter_guard_audit_chain_last_seq gauge\n"
+                    f'envoy_openrouter_guard_audit_chain_last_seq{{chain="{CHAIN_A}"}} {PER_CHAIN}\n'
+                    f'envoy_openrouter_guard_audit_chain_last_seq{{chain="{CHAIN_B}"}} {PER_CHAIN + 2}\n')
+    assert verify_audit.read_checkpoints(str(text)) == {CHAIN_A: PER_CHAIN, CHAIN_B: PER_CHAIN}
+    code, out = verify(tmp_path, demo_lines, "--stats", str(text))
+    assert code == 0 and "checked against 2 checkpoints" in out, out
+    code, out = verify(tmp_path, demo_lines, "--stats", str(prom))
+    assert code == 1 and f"end: chain {CHAIN_B}: truncated: seq {PER_CHAIN + 1}..{PER_CHAIN + 2} missing" in out, out
+
+
+def test_it_refuses_a_short_key(tmp_path, demo_lines):
+    key = tmp_path / "k"
+    key.write_text("short\n")
+    code, _ = verify(tmp_path, demo_lines, "--key-file", str(key))
+    assert code == 2
+
+
+def test_with_a_key_unkeyed_demo_lines_are_unauthenticated(tmp_path, demo_lines):
+    key = tmp_path / "k"
+    key.write_text("k" * 32)
+    code, out = verify(tmp_path, demo_lines, "--key-file", str(key))
+    assert code == 1 and "unauthenticated" in out
