@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import ROOT, Envoy, EnvoyFactory, wait_until
+from conftest import ROOT, Envoy, EnvoyFactory, make_config, wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, chat
 from h2_client import send
@@ -273,3 +273,32 @@ def test_every_line_carries_a_valid_mac_and_the_key_is_nowhere_in_envoys_config_
     assert "OPENROUTER_GUARD_AUDIT_KEY" in dump, "the key is delivered by name (host_env_keys)"
     for text in (dump, env.stderr_text(), env.stdout_text(), env.audit_path.read_text(), env._admin_get("/stats")):
         assert key.decode() not in text
+
+
+def test_a_short_audit_key_stops_the_filter_and_is_never_printed(fake_server: FakeOpenRouter, tmp_path: Path) -> None:
+    env = Envoy(make_config(fake_server, POLICY), tmp_path / "short")
+    env.audit_key = "too-short-key-7d2e"
+    try:
+        env.start(expect_ready=False)
+        assert wait_until(lambda: env.proc is not None and env.proc.poll() is not None, 30.0), "Envoy kept running"
+        log = env.stderr_text()
+        assert "OPENROUTER_GUARD_AUDIT_KEY: the audit key must be at least 32 bytes" in log, env.log_tail()
+        assert "too-short-key-7d2e" not in log + env.stdout_text()
+    finally:
+        env.stop()
+
+
+def test_without_a_key_lines_carry_no_mac_and_envoy_warns(fake_server: FakeOpenRouter, tmp_path: Path) -> None:
+    env = Envoy(make_config(fake_server, POLICY), tmp_path / "unkeyed")
+    env.audit_key = None
+    try:
+        env.start()
+        lines = run_traffic(env, 2)
+        assert all(b'"mac":' not in line for line in lines)
+        assert "OPENROUTER_GUARD_AUDIT_KEY not set" in env.stderr_text()
+        key = tmp_path / "k"
+        key.write_text("k" * 32)
+        p = verify(env.audit_path, "--key-file", key)
+        assert p.returncode == 1 and kinds(p.stdout) == {"unauthenticated"}, p.stdout
+    finally:
+        env.stop()
