@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from typing import Any, Callable
 
-from conftest import Envoy, Resp
+from conftest import Envoy, Resp, http_request
 from fake_openrouter import FakeOpenRouter
+from wire import H2Conn
 
 CHAT = "/api/v1/chat/completions"
 AUDIT_FIELDS = {
@@ -60,3 +62,24 @@ def forwarded(fake: FakeOpenRouter) -> tuple[bytes, dict[str, Any]]:
     rec = reqs[0]
     assert not rec.chunked and rec.header("content-length") == str(len(rec.body)), rec.headers
     return rec.body, json.loads(rec.body)
+
+
+def send(proto: str, port: int, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
+         host: str = "openrouter.ai", content_type: str | None = "application/json") -> Resp:
+    """The same request over HTTP/1.1 (`h1`, conftest.http_request) or HTTP/2 cleartext (`h2`, wire.H2Conn): a
+    dict/list body is JSON-encoded, a unique x-request-id is added unless given; any header value goes as is."""
+    if proto == "h1":
+        return http_request(port, method, path, body, headers=headers, host=host, content_type=content_type)
+    hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+    rid = hdrs.setdefault("x-request-id", f"e2e-{uuid.uuid4()}")
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+    elif isinstance(body, str):
+        body = body.encode()
+    if body is not None and content_type:
+        hdrs.setdefault("content-type", content_type)
+    if body is not None:
+        hdrs.setdefault("content-length", str(len(body)))
+    with H2Conn(port) as conn:
+        r = conn.request(method, path, host, list(hdrs.items()), data=[body] if body else (), end_on_headers=not body)
+    return Resp(r.status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in r.headers], r.body, rid)

@@ -18,8 +18,7 @@ import pytest
 
 from conftest import ROOT, Envoy, EnvoyFactory, make_config, wait_until
 from fake_openrouter import FakeOpenRouter
-from guard_helpers import CHAT, chat
-from h2_client import send
+from guard_helpers import CHAT, chat, send
 
 VERIFY = ROOT / "tools" / "verify_audit.py"
 POLICY: dict[str, Any] = {

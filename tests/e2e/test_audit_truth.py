@@ -18,8 +18,7 @@ import pytest
 
 from conftest import Envoy, Resp, wait_until
 from fake_openrouter import FakeOpenRouter, Script
-from guard_helpers import CHAT, chat
-from h2_client import send
+from guard_helpers import CHAT, chat, send
 
 MARK = "piisweep7c1"
 EMAIL = f"alice.{MARK}@example.com"
