@@ -107,17 +107,32 @@ def menv(envoy_factory: EnvoyFactory, fake_server: FakeOpenRouter) -> Envoy:
     return env
 
 
+CHAIN_GAUGE = "openrouter_guard_audit_chain_last_seq"
+
+
 def test_prometheus_counters_have_exact_values_and_labels(menv: Envoy) -> None:
     got = {name: samples for name, samples in prometheus(menv).items()
-           if not name.startswith("openrouter_guard_filter_duration_us")}
+           if not name.startswith(("openrouter_guard_filter_duration_us", CHAIN_GAUGE))}
     assert got == EXPECTED
+
+
+def test_chain_head_gauges_sum_to_the_sealed_records(menv: Envoy) -> None:
+    """One checkpoint gauge per audit chain (one chain per worker, --concurrency 2), labelled with its id, at the
+    chain's last seq: together they count every sealed record."""
+    gauges = prometheus(menv)[CHAIN_GAUGE]
+    assert 1 <= len(gauges) <= 2 and all(len(lbl) == 1 and lbl[0][0] == "chain" for lbl in gauges), gauges
+    assert sum(gauges.values()) == GOVERNED_REQUESTS
+    last = {}
+    for rec in menv.audit_records():
+        last[rec["chain"]] = max(last.get(rec["chain"], 0), rec["seq"])
+    assert {lbl[0][1]: v for lbl, v in gauges.items()} == last
 
 
 def test_raw_stat_names_carry_the_labels_in_the_name(menv: Envoy) -> None:
     raw = {}
     for line in menv._admin_get("/stats?filter=openrouter_guard").splitlines():
         k, _, v = line.partition(": ")
-        if k.startswith("wasmcustom.") and v.strip().isdigit():
+        if k.startswith("wasmcustom.") and v.strip().isdigit() and not k.startswith("wasmcustom." + CHAIN_GAUGE):
             raw[k] = int(v)
     expected = {}
     for name, samples in EXPECTED.items():
