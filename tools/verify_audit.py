@@ -20,7 +20,8 @@ With --key-file (the audit key Envoy's filter seals with, docs/audit-chain.md):
                 an edited, appended or invented record, or a record of another Envoy); the line is
                 then ignored for the chain checks
   unauthenticated  a record without "mac"
-With --stats (Envoy's /stats text or Prometheus output, a file or an http:// URL, taken AFTER the log):
+With --stats (Envoy's /stats text or Prometheus output: a file, an http:// URL, or unix:SOCKET for an admin
+interface on a unix socket; taken AFTER the log):
   truncated     the chain's last seq in the log is below the checkpoint gauge: its tail was removed
   missing chain a chain the stats know has no record in the log: it was removed whole
   unknown chain a chain the stats do not know: invented, or from another Envoy
@@ -37,8 +38,10 @@ Exit status: 0 clean, 1 problems found, 2 usage or I/O error. Python 3 standard 
 import argparse
 import hashlib
 import hmac
+import http.client
 import json
 import re
+import socket
 import sys
 import urllib.request
 
@@ -223,7 +226,7 @@ def main(argv=None):
                         help="accept chains that start after seq 1 (a rotated log)")
     parser.add_argument("--quiet", action="store_true", help="print problems and totals only")
     parser.add_argument("--key-file", help="file holding the audit key (OPENROUTER_GUARD_AUDIT_KEY); checks every mac")
-    parser.add_argument("--stats", help="Envoy /stats output (file, or http:// URL of the admin /stats), taken "
+    parser.add_argument("--stats", help="Envoy /stats output (file, http:// URL of the admin /stats, or unix:SOCKET), taken "
                                         "after the log: checks every chain's end against its checkpoint gauge")
     args = parser.parse_args(argv)
     key = None
@@ -255,11 +258,33 @@ def main(argv=None):
     return verifier.report(sys.stdout, quiet=args.quiet)
 
 
+def _get_unix(sock_path, path):
+    """GET `path` from an admin interface listening on a unix socket (make run's default)."""
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(10)
+            self.sock.connect(sock_path)
+
+    conn = UnixConnection("localhost", timeout=10)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+        if resp.status >= 400:
+            raise OSError(f"{sock_path}: GET {path}: HTTP {resp.status}")
+        return body
+    finally:
+        conn.close()
+
+
 def read_checkpoints(source):
     """chain id -> last seq, from Envoy's text /stats or Prometheus output (a file or an http:// URL)."""
     if source.startswith(("http://", "https://")):
         with urllib.request.urlopen(source, timeout=10) as resp:  # noqa: S310 (the operator's admin URL)
             text = resp.read().decode("utf-8", "replace")
+    elif source.startswith("unix:"):
+        text = _get_unix(source[len("unix:"):], "/stats?filter=openrouter_guard_audit_chain_last_seq")
     else:
         with open(source, encoding="utf-8", errors="replace") as f:
             text = f.read()

@@ -170,3 +170,37 @@ def test_with_a_key_unkeyed_demo_lines_are_unauthenticated(tmp_path, demo_lines)
     key.write_text("k" * 32)
     code, out = verify(tmp_path, demo_lines, "--key-file", str(key))
     assert code == 1 and "unauthenticated" in out
+
+
+def test_it_reads_checkpoints_from_an_admin_interface_on_a_unix_socket(tmp_path, demo_lines):
+    import http.server
+    import socketserver
+    import threading
+
+    body = (f"wasmcustom.openrouter_guard_audit_chain_last_seq.chain.{CHAIN_A}: {PER_CHAIN}\n"
+            f"wasmcustom.openrouter_guard_audit_chain_last_seq.chain.{CHAIN_B}: {PER_CHAIN - 1}\n").encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    class Server(socketserver.UnixStreamServer):
+        def get_request(self):
+            sock, _ = super().get_request()
+            return sock, ("local", 0)
+
+    sock = tmp_path / "admin.sock"
+    with Server(str(sock), Handler) as server:
+        t = threading.Thread(target=server.serve_forever, daemon=True)
+        t.start()
+        try:
+            code, out = verify(tmp_path, demo_lines, "--stats", f"unix:{sock}")
+        finally:
+            server.shutdown()
+    assert code == 1 and f"end: chain {CHAIN_B}: beyond checkpoint" in out, out
