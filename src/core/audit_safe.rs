@@ -5,6 +5,7 @@
 
 use crate::core::audit::sha256_hex;
 use crate::core::endpoint::{Endpoint, Route};
+use crate::core::model::canonical_model;
 
 /// Longest request id kept as sent.
 const MAX_ID: usize = 128;
@@ -73,12 +74,12 @@ pub fn authority(raw: &str) -> String {
 /// classified normalised path (core/urlpath.rs), `sent` the `:path` as received without its query
 /// string. An inference endpoint is recorded in its canonical spelling
 /// (`/api/v1/[presets/<slug>/]<endpoint>`, `/api/alpha/...` for the alpha API); a known read-only
-/// endpoint as normalised; any other path is `None`. A preset slug outside the id grammar is `-`.
-/// `sent` is hashed whenever it is not exactly the recorded path, so extra segments, escapes and
-/// odd spellings never appear in clear.
+/// endpoint as normalised (or a model's endpoint list, model id in canonical form); any other path
+/// is `None`. A preset slug outside the id grammar is `-`. `sent` is hashed whenever it is not
+/// exactly the recorded path, so extra segments, escapes and odd spellings never appear in clear.
 pub fn path(route: &Route, sent: &str) -> (Option<String>, Option<String>) {
     let canonical = match route.endpoint {
-        Endpoint::Other => KNOWN_OTHER_PATHS.iter().find(|p| **p == route.path).map(|p| (*p).to_string()),
+        Endpoint::Other => known_other_path(&route.path),
         e => {
             let version = if route.path.to_ascii_lowercase().starts_with("/api/alpha/") { "alpha" } else { "v1" };
             Some(match &route.preset {
@@ -90,6 +91,16 @@ pub fn path(route: &Route, sent: &str) -> (Option<String>, Option<String>) {
     };
     let hash = (canonical.as_deref() != Some(sent)).then(|| sha256_hex(sent.as_bytes()));
     (canonical, hash)
+}
+
+/// A read-only path recorded in clear: one of [`KNOWN_OTHER_PATHS`] as sent, or a model's endpoint
+/// list `/api/v1/models/<model>/endpoints` with the model id in its canonical form (model-id grammar).
+fn known_other_path(path: &str) -> Option<String> {
+    if let Some(p) = KNOWN_OTHER_PATHS.iter().find(|p| **p == path) {
+        return Some((*p).to_string());
+    }
+    let model = path.strip_prefix("/api/v1/models/")?.strip_suffix("/endpoints")?;
+    canonical_model(model).map(|m| format!("/api/v1/models/{m}/endpoints"))
 }
 
 #[cfg(test)]
@@ -147,6 +158,10 @@ mod tests {
         assert!(h.is_some());
         let (p, h) = recorded("/api/v1/models");
         assert_eq!((p.as_deref(), h), (Some("/api/v1/models"), None));
+        let (p, h) = recorded("/api/v1/models/anthropic/claude-3.5-sonnet/endpoints");
+        assert_eq!((p.as_deref(), h), (Some("/api/v1/models/anthropic/claude-3.5-sonnet/endpoints"), None));
+        let (p, h) = recorded("/api/v1/models/alice@example.com/x/endpoints");
+        assert!(p.is_none() && h.is_some());
         let raw = "/api/v1/alice@example.com/x";
         assert_eq!(recorded(raw), (None, Some(sha256_hex(raw.as_bytes()))));
         let raw = "/v1/chat/completions/alice%40example.com";

@@ -98,7 +98,11 @@ pub fn describe_head(
     let raw_path = first(h, ":path").unwrap_or("/");
     audit.method = first(h, ":method").map(audit_safe::method);
     audit.authority = first(h, ":authority").map(audit_safe::authority);
-    audit.request_id = first(h, "x-request-id").map(audit_safe::request_id);
+    // Several x-request-id headers are recorded (and so rewritten) as one joined value: a plain first
+    // value must not let a second one reach the logs in clear.
+    let ids: Vec<&str> =
+        h.iter().filter(|(k, _)| k.eq_ignore_ascii_case("x-request-id")).map(|(_, v)| v.as_str()).collect();
+    audit.request_id = (!ids.is_empty()).then(|| audit_safe::request_id(&ids.join(",")));
     // The path as sent, without its query string: recorded only as a hash unless it is exactly
     // the recorded path.
     let sent = raw_path.split('?').next().unwrap_or_default();

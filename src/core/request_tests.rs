@@ -360,6 +360,11 @@ fn client_controlled_head_values_are_recorded_by_grammar_or_hashed() {
     assert!(!line.contains("alice"), "{line}");
     assert_eq!((audit.path, audit.path_sha256), (None, Some(sha256_hex(sent.as_bytes()))));
     assert_eq!((audit.user.as_deref(), audit.profile.is_some()), (Some("u-1"), true));
+    // A plain first id does not let a second one through.
+    let h = headers(&[("x-request-id", "abc-1"), ("x-request-id", "alice@example.com")]);
+    let mut audit = AuditRecord::new();
+    on_head(&policy(), RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    assert_eq!(audit.request_id, Some(format!("sha256-{}", sha256_hex(b"abc-1,alice@example.com"))));
 }
 
 #[test]
