@@ -12,11 +12,12 @@ use crate::core::edit::{self, Edit};
 use crate::core::endpoint::{classify, Endpoint, Route};
 use crate::core::json::{self, JsonError, Kind, Node};
 use crate::core::model::{canonical_model, ModelRules};
+use crate::core::pii::mask::Masks;
 use crate::core::pii::PiiTally;
 use crate::core::policy::{Policy, Profile};
 use crate::core::reply::Rejection;
 use crate::core::urlpath;
-use crate::core::walk::Walker;
+use crate::core::walk::{self, Walker};
 
 /// Longest user id taken from a header or the body.
 const MAX_USER_LEN: usize = 256;
@@ -268,8 +269,20 @@ pub fn on_body(
     body: &[u8],
     audit: &mut AuditRecord,
 ) -> Result<Option<Vec<u8>>, Rejection> {
+    on_body_masked(policy, plan, body, audit, &mut Masks::default())
+}
+
+/// [`on_body`], handing back in `masks` the placeholders the `mask` action issued (for restoring
+/// them in the response; kept in the stream's memory only).
+pub fn on_body_masked(
+    policy: &Policy,
+    plan: &Plan,
+    body: &[u8],
+    audit: &mut AuditRecord,
+    masks: &mut Masks,
+) -> Result<Option<Vec<u8>>, Rejection> {
     audit.bytes_in = body.len() as u64;
-    let result = check_body(policy, plan, body, audit);
+    let result = check_body(policy, plan, body, audit, masks);
     match &result {
         Ok(out) => {
             let sent = out.as_deref().unwrap_or(body);
@@ -297,6 +310,7 @@ fn check_body(
     plan: &Plan,
     body: &[u8],
     audit: &mut AuditRecord,
+    masks: &mut Masks,
 ) -> Result<Option<Vec<u8>>, Rejection> {
     if body.len() as u64 > policy.max_body_bytes {
         return Err(too_large(policy));
@@ -336,10 +350,15 @@ fn check_body(
     let mut edits: Vec<Edit> = Vec::new();
     if profile.redactor.is_active() {
         let mut tally = PiiTally::default();
+        if profile.redactor.masks_any() {
+            // Tags the client wrote itself are never issued (see `pii::mask`).
+            walk::reserve_literals(&root, &mut tally.masks);
+        }
         let mut walker = Walker::new(&profile.redactor, &mut tally, policy.max_json_depth);
         walker.walk_body(&root);
         edits = walker.edits;
         audit.set_redactions(&tally);
+        *masks = std::mem::take(&mut tally.masks);
         if let Some(entity) = &tally.blocked {
             return Err(Rejection::forbidden(
                 "pii_blocked",

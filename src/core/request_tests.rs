@@ -607,3 +607,41 @@ fn redacted_strings_are_re_encoded_exactly_whatever_surrounds_them() {
         }
     }
 }
+
+#[test]
+fn mask_numbers_values_per_request_across_messages_and_skips_tags_the_client_wrote() {
+    let p = Policy::from_json(
+        POLICY
+            .replacen(
+                r#""max_tokens": 1000"#,
+                r#""max_tokens": 1000, "pii": {"entities": {"EMAIL": "mask", "PHONE": "mask"}}"#,
+                1,
+            )
+            .as_bytes(),
+    )
+    .unwrap();
+    let body = json!({"model": "anthropic/claude-3", "messages": [
+        {"role": "user", "content": "I wrote [EMAIL_1] myself. Mail ann@x.com or bob@y.org, call 415-555-0132."},
+        {"role": "user", "content": "Again: ann@x.com"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function",
+            "function": {"name": "send", "arguments": "{\"to\":\"bob@y.org\"}"}}]}
+    ]})
+    .to_string();
+    let mut audit = AuditRecord::new();
+    let h = headers(&[]);
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    let mut masks = Masks::default();
+    let out = on_body_masked(&p, &plan, body.as_bytes(), &mut audit, &mut masks).unwrap().unwrap();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["messages"][0]["content"], "I wrote [EMAIL_1] myself. Mail [EMAIL_2] or [EMAIL_3], call [PHONE_1].");
+    assert_eq!(v["messages"][1]["content"], "Again: [EMAIL_2]");
+    assert_eq!(v["messages"][2]["tool_calls"][0]["function"]["arguments"], r#"{"to":"[EMAIL_3]"}"#);
+    assert_eq!(masks.lookup(b"EMAIL", 1), None);
+    assert_eq!(masks.lookup(b"EMAIL", 2), Some("ann@x.com"));
+    assert_eq!(masks.lookup(b"EMAIL", 3), Some("bob@y.org"));
+    assert_eq!(masks.lookup(b"PHONE", 1), Some("415-555-0132"));
+    // Counts only in the record, never a value.
+    let line = audit.to_json();
+    assert!(line.contains(r#""EMAIL":{"mask":4}"#), "{line}");
+    assert!(!line.contains("ann@x.com") && !line.contains("415-555"));
+}

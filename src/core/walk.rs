@@ -17,8 +17,26 @@
 use crate::core::base64;
 use crate::core::edit::{self, Edit};
 use crate::core::json::{self, Kind, Member, Node};
+use crate::core::pii::mask::Masks;
 use crate::core::pii::{PiiTally, Redactor};
 use crate::core::structural::{self, Grammar};
+
+/// Reserves every placeholder-shaped token (`[EMAIL_1]`) the client wrote in any string or key of
+/// the body, tool-call arguments included (their raw text holds their strings), so the `mask`
+/// action never issues one of them.
+pub fn reserve_literals(node: &Node<'_>, masks: &mut Masks) {
+    match &node.kind {
+        Kind::Str(s) => masks.reserve_literals(&s.decode()),
+        Kind::Array(items) => items.iter().for_each(|n| reserve_literals(n, masks)),
+        Kind::Object(members) => {
+            for m in members {
+                masks.reserve_literals(&m.key);
+                reserve_literals(&m.value, masks);
+            }
+        }
+        Kind::Null | Kind::Bool(_) | Kind::Number(_) => {}
+    }
+}
 
 /// Collects redaction edits for one body.
 pub struct Walker<'r, 't> {

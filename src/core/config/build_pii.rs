@@ -86,6 +86,7 @@ fn action(node: &Node<'_>, at: Path<'_>) -> Result<Action, ConfigError> {
             ("off", Action::Off),
             ("redact", Action::Redact),
             ("hash", Action::Hash),
+            ("mask", Action::Mask),
             ("block", Action::Block),
             ("flag", Action::Flag),
         ],

@@ -23,6 +23,9 @@ pub enum Action {
     Redact,
     /// Replace with a stable keyed pseudonym, `[EMAIL:1a2b3c4d5e6f]` (HMAC-SHA-256).
     Hash,
+    /// Replace with a numbered placeholder, `[EMAIL_1]`, the same for the same value within one
+    /// request; the answer gets the values back ([`super::mask`]).
+    Mask,
     /// Reject the whole request (403 naming the entity type).
     Block,
     /// Leave the text unchanged; count the finding in the audit record.
@@ -36,6 +39,7 @@ impl Action {
             Action::Off => "off",
             Action::Redact => "redact",
             Action::Hash => "hash",
+            Action::Mask => "mask",
             Action::Block => "block",
             Action::Flag => "flag",
         }
@@ -148,6 +152,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.entities.get("EMAIL"), Some(&Action::Hash));
         assert_eq!(c.entities.get("PHONE"), Some(&Action::Off));
-        assert!(serde_json::from_str::<PiiConfig>(r#"{"entities": {"EMAIL": "mask"}}"#).is_err());
+        assert!(serde_json::from_str::<PiiConfig>(r#"{"entities": {"EMAIL": "masked"}}"#).is_err());
+        let c: PiiConfig = serde_json::from_str(r#"{"entities": {"EMAIL": "mask"}}"#).unwrap();
+        assert_eq!(c.entities.get("EMAIL"), Some(&Action::Mask));
     }
 }

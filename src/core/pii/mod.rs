@@ -8,7 +8,7 @@
 //! 2. [`engine`]: one pass with byte anchors dispatching to [`detectors`], then dictionaries and
 //!    custom patterns through one multi-pattern [`dictionary`] automaton;
 //! 3. allow-list, overlap resolution, then per-entity actions: `redact` → `[EMAIL]`, `hash` →
-//!    `[EMAIL:1a2b3c4d5e6f]` (HMAC-SHA-256, [`hmac`]), `block` → [`PiiTally::blocked`], `flag` →
+//!    `[EMAIL:1a2b3c4d5e6f]` (HMAC-SHA-256, [`hmac`]), `mask` → `[EMAIL_1]` ([`mask`]), `block` → [`PiiTally::blocked`], `flag` →
 //!    counted only.
 //!
 //! Nothing here logs or returns matched values; only the redacted text leaves.
@@ -21,6 +21,7 @@ pub mod engine;
 pub mod entity;
 mod fold_table;
 pub mod hmac;
+pub mod mask;
 pub mod normalize;
 pub mod text;
 pub mod validate;
@@ -109,6 +110,8 @@ pub struct PiiTally {
     pub counts: Vec<(String, &'static str, u64)>,
     /// The first entity whose action is `block`, if any.
     pub blocked: Option<String>,
+    /// The request's `mask` placeholders (values: kept in memory only, never printed).
+    pub masks: mask::Masks,
 }
 
 impl PiiTally {
@@ -315,6 +318,21 @@ impl Redactor {
         Ok(r)
     }
 
+    /// Whether any entity's action is `mask`.
+    pub fn masks_any(&self) -> bool {
+        self.actions.contains(&Action::Mask)
+            || self.custom.iter().any(|c| c.action == Action::Mask)
+            || self.dicts.iter().any(|d| d.1 == Action::Mask)
+    }
+
+    /// Names of the entities (built-in, custom, dictionary) whose action is `mask`.
+    pub fn masked_names(&self) -> Vec<String> {
+        let builtin = Entity::ALL.iter().filter(|e| self.action(**e) == Action::Mask).map(|e| e.name().to_owned());
+        let custom = self.custom.iter().filter(|c| c.action == Action::Mask).map(|c| c.name.clone());
+        let dicts = self.dicts.iter().filter(|d| d.1 == Action::Mask).map(|d| d.0.clone());
+        builtin.chain(custom).chain(dicts).collect()
+    }
+
     /// Whether any detector is enabled (when false, callers may skip walking text fields).
     pub fn is_active(&self) -> bool {
         self.active
@@ -370,7 +388,7 @@ impl Redactor {
     fn severity(&self, k: Kind) -> u8 {
         match self.kind_info(k).1 {
             Action::Block => 4,
-            Action::Hash | Action::Redact => 3,
+            Action::Hash | Action::Redact | Action::Mask => 3,
             Action::Flag => 1,
             Action::Off => 0,
         }
@@ -462,7 +480,7 @@ impl Redactor {
         let mut copied = 0usize;
         for f in &found {
             let (name, action) = self.kind_info(f.kind);
-            if first || matches!(action, Action::Block | Action::Redact | Action::Hash) {
+            if first || matches!(action, Action::Block | Action::Redact | Action::Hash | Action::Mask) {
                 tally.add(name, action.as_str());
             }
             match action {
@@ -473,12 +491,18 @@ impl Redactor {
                     return Pass::Blocked;
                 }
                 Action::Flag | Action::Off => continue,
-                Action::Redact | Action::Hash => {}
+                Action::Redact | Action::Hash | Action::Mask => {}
             }
             glued |= glued_at(vt, f.start, f.end);
             let (s, e) = view.original_span(f.start, f.end);
             let buf = out.get_or_insert_with(|| String::with_capacity(text.len()));
             buf.push_str(text.get(copied..s).unwrap_or(""));
+            if action == Action::Mask {
+                // The value as the user wrote it (not the folded view): that is what comes back.
+                buf.push_str(&tally.masks.placeholder(name, text.get(s..e).unwrap_or("")));
+                copied = e;
+                continue;
+            }
             buf.push('[');
             buf.push_str(name);
             if action == Action::Hash {
