@@ -2,6 +2,8 @@
 //! Every field is documented in `docs/audit.md`.
 
 use serde::Serialize;
+
+use crate::core::response::RestoreCounts;
 use serde_json::{Map, Value};
 
 use crate::core::pii::PiiTally;
@@ -75,6 +77,9 @@ pub struct AuditRecord {
     pub latency_ms: Option<u64>,
     /// Findings per entity type and action: `{"EMAIL": {"redact": 2}}`.
     pub redactions: Map<String, Value>,
+    /// `mask` placeholders in the answer: `{"restored": 3, "unknown": 1, "mangled": 0}`; `null`
+    /// when the request issued none.
+    pub restore: Option<RestoreCounts>,
     /// Response-side summary (generation id, served model and provider, usage, cost, …).
     #[serde(flatten)]
     pub response: ResponseFields,

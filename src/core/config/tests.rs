@@ -253,7 +253,7 @@ fn errors_name_the_path_and_word_the_reason_like_serde() {
         (with_pii(r#"{"dictionaries": [{"name": "D"}]}"#), "profiles.p.pii.dictionaries[0]", "missing field `terms`"),
         (with_pii(r#"{"dictionaries": [{"terms": []}]}"#), "profiles.p.pii.dictionaries[0]", "missing field `name`"),
         (with_pii(r#"{"entites": {}}"#), "profiles.p.pii.entites", "unknown field `entites`, expected one of `enabled`, `builtin_defaults`, `entities`, `custom`, `dictionaries`, `allow`, `keep_local_addresses`"),
-        (with_pii(r#"{"entities": {"EMAIL": "mask"}}"#), "profiles.p.pii.entities.EMAIL", "unknown variant `mask`, expected one of `off`, `redact`, `hash`, `block`, `flag`"),
+        (with_pii(r#"{"entities": {"EMAIL": "masked"}}"#), "profiles.p.pii.entities.EMAIL", "unknown variant `masked`, expected one of `off`, `redact`, `hash`, `mask`, `block`, `flag`"),
         (r#"{"default_profile": "p", "profiles": {}, "max_json_depth": 4294967296}"#.into(), "max_json_depth", "invalid value: integer `4294967296`, expected u32"),
         (r#"{"default_profile": "p", "profiles": {}, "hosts": null}"#.into(), "hosts", "invalid type: null, expected a sequence"),
         ("[]".into(), ".", "invalid type: sequence, expected a map"),

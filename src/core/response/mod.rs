@@ -7,6 +7,8 @@
 
 mod json_body;
 mod observer;
+#[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
+pub(crate) mod restore;
 pub mod sse;
 #[allow(dead_code, reason = "the stage interface lands before the pipeline that drives it (issue 15)")]
 pub(crate) mod stage;
@@ -16,6 +18,7 @@ mod verify;
 mod tests;
 
 pub use observer::{ObserverLimits, ResponseObserver};
+pub use restore::RestoreCounts;
 pub use verify::{same_provider, verify_served, verify_served_model, ServedVerdict, Subject, Verdict};
 
 /// Values of [`ResponseSummary::not_inspected`].
