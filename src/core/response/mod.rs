@@ -9,6 +9,8 @@ mod json_body;
 mod observer;
 #[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
 pub(crate) mod restore;
+#[allow(dead_code, reason = "wired by the adapter (issue 15)")]
+pub(crate) mod rewrite;
 pub mod sse;
 #[allow(dead_code, reason = "the stage interface lands before the pipeline that drives it (issue 15)")]
 pub(crate) mod stage;

@@ -1,0 +1,482 @@
+//! The response rewriting pipeline: body bytes in (one JSON document, or an SSE stream chunk by
+//! chunk), text channels through the [`TextStage`]s, valid bytes out.
+//!
+//! **JSON** ([`rewrite_json`]): every string value is a channel of its own (pushed and finished at
+//! once); a string under `arguments` or `partial_json` is JSON source (tool-call arguments). Only
+//! the strings that change are re-encoded and spliced into the original bytes.
+//!
+//! **SSE** ([`SseRewriter`]): the stream is cut into events (a blank line ends one; an incomplete
+//! event is held until it is complete, at most `max_event` bytes). Comments and events without data
+//! pass unchanged. An event's `data` is parsed as JSON and its *delta* strings are pieces of
+//! long-lived channels:
+//!
+//! | API | delta | channel |
+//! |---|---|---|
+//! | chat | `choices[i].delta.content` / `reasoning` / `reasoning_content` / `refusal` | per choice `index` |
+//! | chat | `choices[i].delta.tool_calls[k].function.arguments` | per choice and tool call `index` |
+//! | `/responses` | `delta` of an event whose `type` ends in `.delta` | per `output_index`, `content_index` |
+//! | `/messages` | `delta.text` / `delta.partial_json` / `delta.thinking` of `content_block_delta` | per block `index` |
+//!
+//! Every other string of an event (`response.output_text.done`'s full `text`, an error message)
+//! is a whole channel. A stage may hold the tail of a channel back (a placeholder cut in two):
+//! that text is emitted with the channel's next delta, or, when an event arrives that carries no
+//! delta (a finish chunk, usage, `content_block_stop`, `[DONE]`) or the stream ends, in an extra
+//! event built from the channel's last event (same fields, only that delta's text). So no text is
+//! lost or reordered within a channel, and every event stays valid JSON.
+//!
+//! Data that is not JSON (other than `[DONE]`) is one whole channel of JSON source text. A
+//! [`StageSignal::Block`] ends the response ([`blocked_tail`] for streams).
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage};
+use crate::core::audit::AuditRecord;
+use crate::core::edit::{self, Edit};
+use crate::core::json::{self, Kind, Node};
+
+/// Nesting bound for response JSON.
+const MAX_DEPTH: u32 = 64;
+
+/// Why a body could not be rewritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RewriteError {
+    /// A stage demanded a block (entity type name).
+    Blocked(String),
+    /// The body could not be read (not JSON, an SSE event over the limit): fail closed.
+    Unreadable(&'static str),
+}
+
+/// The ordered text stages of one response.
+pub(crate) struct Pipeline {
+    stages: Vec<Box<dyn TextStage>>,
+    /// Next `part` for a whole-string channel.
+    next_whole: u32,
+}
+
+impl Pipeline {
+    /// A pipeline of `stages`, run in order.
+    pub(crate) fn new(stages: Vec<Box<dyn TextStage>>) -> Self {
+        Self { stages, next_whole: 0 }
+    }
+
+    /// The most bytes held back on one channel by all stages together.
+    pub(crate) fn max_holdback(&self) -> usize {
+        self.stages.iter().map(|s| s.max_holdback()).sum()
+    }
+
+    /// Lets every stage add its counts to the audit record.
+    pub(crate) fn record(&self, audit: &mut AuditRecord) {
+        self.stages.iter().for_each(|s| s.record(audit));
+    }
+
+    /// Pushes `text` of `ch` through every stage.
+    fn push(&mut self, ch: Channel, text: &str) -> Result<StageText, RewriteError> {
+        let mut cur = StageText { text: text.to_owned(), restored: Vec::new() };
+        for stage in &mut self.stages {
+            let mut out = StageText::default();
+            if let StageSignal::Block { entity } = stage.push(ch, &cur.text, &cur.restored, &mut out) {
+                return Err(RewriteError::Blocked(entity));
+            }
+            cur = out;
+        }
+        Ok(cur)
+    }
+
+    /// Ends `ch` in every stage: what stage `i` releases goes through stages `i+1..` first.
+    fn finish(&mut self, ch: Channel) -> Result<StageText, RewriteError> {
+        let mut carry = StageText::default();
+        for stage in &mut self.stages {
+            let mut out = StageText::default();
+            if !carry.text.is_empty() {
+                if let StageSignal::Block { entity } = stage.push(ch, &carry.text, &carry.restored, &mut out) {
+                    return Err(RewriteError::Blocked(entity));
+                }
+            }
+            if let StageSignal::Block { entity } = stage.finish(ch, &mut out) {
+                return Err(RewriteError::Blocked(entity));
+            }
+            carry = out;
+        }
+        Ok(carry)
+    }
+
+    /// One whole string through every stage.
+    fn whole(&mut self, text: &str, json_source: bool) -> Result<String, RewriteError> {
+        let kind = if json_source { ChannelKind::ToolArguments } else { ChannelKind::Whole };
+        let ch = Channel { slot: u32::MAX, kind, part: self.next_whole };
+        self.next_whole = self.next_whole.wrapping_add(1);
+        let mut out = self.push(ch, text)?;
+        let tail = self.finish(ch)?;
+        out.text.push_str(&tail.text);
+        Ok(out.text)
+    }
+}
+
+/// Keys whose string value is JSON source text.
+fn is_json_source_key(key: &str) -> bool {
+    key == "arguments" || key == "partial_json"
+}
+
+/// Collects edits for every string value under `node` except the spans in `skip`.
+fn walk_whole(
+    node: &Node<'_>,
+    json_source: bool,
+    skip: &[Range<usize>],
+    p: &mut Pipeline,
+    edits: &mut Vec<Edit>,
+) -> Result<(), RewriteError> {
+    match &node.kind {
+        Kind::Str(s) => {
+            if skip.iter().any(|r| r.start == node.start) {
+                return Ok(());
+            }
+            let text = s.decode();
+            let out = p.whole(&text, json_source)?;
+            if out != text {
+                edits.push(Edit { start: node.start, end: node.end, bytes: json::json_string(&out).into_bytes() });
+            }
+        }
+        Kind::Array(items) => {
+            for n in items {
+                walk_whole(n, false, skip, p, edits)?;
+            }
+        }
+        Kind::Object(members) => {
+            for m in members {
+                walk_whole(&m.value, is_json_source_key(&m.key), skip, p, edits)?;
+            }
+        }
+        Kind::Null | Kind::Bool(_) | Kind::Number(_) => {}
+    }
+    Ok(())
+}
+
+/// Rewrites a whole JSON body; `None` when nothing changed.
+pub(crate) fn rewrite_json(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u8>>, RewriteError> {
+    let root = json::parse(body, MAX_DEPTH).map_err(|_| RewriteError::Unreadable("bad_json"))?;
+    let mut edits = Vec::new();
+    walk_whole(&root, false, &[], p, &mut edits)?;
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    edit::apply(body, edits).map(Some).map_err(|_| RewriteError::Unreadable("edit_conflict"))
+}
+
+/// A small non-negative JSON number as `u32`.
+fn index_of(node: Option<&Node<'_>>, fallback: usize) -> u32 {
+    match node.map(|n| &n.kind) {
+        Some(Kind::Number(t)) => t.parse::<u32>().unwrap_or(u32::MAX - 1),
+        _ => u32::try_from(fallback).unwrap_or(u32::MAX - 1),
+    }
+}
+
+fn str_node<'n, 'a>(node: Option<&'n Node<'a>>) -> Option<&'n Node<'a>> {
+    node.filter(|n| matches!(n.kind, Kind::Str(_)))
+}
+
+/// The delta strings of one event's JSON (see the module table).
+fn deltas<'n, 'a>(root: &'n Node<'a>) -> Vec<(Channel, &'n Node<'a>)> {
+    let mut out = Vec::new();
+    if let Some(Kind::Array(choices)) = root.get("choices").map(|n| &n.kind) {
+        for (pos, c) in choices.iter().enumerate() {
+            let slot = index_of(c.get("index"), pos);
+            let Some(delta) = c.get("delta") else { continue };
+            let text_fields = [
+                ("content", ChannelKind::Content, 0),
+                ("reasoning", ChannelKind::Reasoning, 0),
+                ("reasoning_content", ChannelKind::Reasoning, 1),
+                ("refusal", ChannelKind::Refusal, 0),
+            ];
+            for (key, kind, part) in text_fields {
+                if let Some(n) = str_node(delta.get(key)) {
+                    out.push((Channel { slot, kind, part }, n));
+                }
+            }
+            if let Some(Kind::Array(calls)) = delta.get("tool_calls").map(|n| &n.kind) {
+                for (k, call) in calls.iter().enumerate() {
+                    if let Some(n) = str_node(call.get("function").and_then(|f| f.get("arguments"))) {
+                        let part = index_of(call.get("index"), k);
+                        out.push((Channel { slot, kind: ChannelKind::ToolArguments, part }, n));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+    let ty = root.get("type").and_then(Node::as_str);
+    let Some(ty) = ty else { return out };
+    if ty == "content_block_delta" {
+        let slot = index_of(root.get("index"), 0);
+        let Some(delta) = root.get("delta") else { return out };
+        for (key, kind) in [
+            ("text", ChannelKind::Content),
+            ("partial_json", ChannelKind::ToolArguments),
+            ("thinking", ChannelKind::Reasoning),
+        ] {
+            if let Some(n) = str_node(delta.get(key)) {
+                out.push((Channel { slot, kind, part: 0 }, n));
+            }
+        }
+    } else if ty.ends_with(".delta") {
+        if let Some(n) = str_node(root.get("delta")) {
+            let kind = if ty.contains("arguments") {
+                ChannelKind::ToolArguments
+            } else if ty.contains("reasoning") {
+                ChannelKind::Reasoning
+            } else if ty.contains("refusal") {
+                ChannelKind::Refusal
+            } else {
+                ChannelKind::Content
+            };
+            let slot = index_of(root.get("output_index"), 0);
+            let part = index_of(root.get("content_index").or_else(|| root.get("summary_index")), 0);
+            out.push((Channel { slot, kind, part }, n));
+        }
+    }
+    out
+}
+
+/// A channel's last event with a hole where its delta text goes.
+struct Template {
+    /// The event's non-data lines, each with its line end.
+    fields: Vec<u8>,
+    /// Data JSON before the delta's string literal.
+    before: Vec<u8>,
+    /// Data JSON after it.
+    after: Vec<u8>,
+}
+
+/// Incremental SSE rewriter for one response.
+pub(crate) struct SseRewriter {
+    pipeline: Pipeline,
+    /// Bytes of the event being received (not yet complete).
+    buf: Vec<u8>,
+    max_event: usize,
+    /// Channels that have seen a delta and not been finished, with their last event.
+    open: BTreeMap<Channel, Template>,
+}
+
+/// Appends `json` as `data:` lines (JSON whitespace newlines become line breaks).
+fn push_data(json: &[u8], out: &mut Vec<u8>) {
+    for line in json.split(|&b| b == b'\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
+        out.push(b'\n');
+    }
+}
+
+/// Where the event that starts `b` ends (just past its blank line), if it is complete. A CR at
+/// the very end may still be followed by LF: the event is not complete yet.
+fn event_end(b: &[u8]) -> Option<usize> {
+    let mut i = 0usize;
+    let mut line_start = 0usize;
+    while let Some(&x) = b.get(i) {
+        if x == b'\n' || x == b'\r' {
+            let mut next = i + 1;
+            if x == b'\r' {
+                match b.get(next) {
+                    Some(b'\n') => next += 1,
+                    Some(_) => {}
+                    None => return None,
+                }
+            }
+            if i == line_start {
+                return Some(next);
+            }
+            line_start = next;
+            i = next;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// An event's lines: (data joined with LF, other lines verbatim, whether it has data).
+fn split_event(raw: &[u8]) -> (Vec<u8>, Vec<u8>, bool) {
+    let mut data = Vec::new();
+    let mut fields = Vec::new();
+    let mut has_data = false;
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let end = rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len());
+        let (line, tail) = rest.split_at(end);
+        let eol = match tail {
+            [b'\r', b'\n', ..] => 2,
+            [] => 0,
+            _ => 1,
+        };
+        let (with_eol, after) = rest.split_at(end + eol);
+        rest = after;
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(c) => (line.get(..c).unwrap_or(&[]), line.get(c + 1..).unwrap_or(&[])),
+            None => (line, &[][..]),
+        };
+        if name == b"data" {
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            if has_data {
+                data.push(b'\n');
+            }
+            data.extend_from_slice(value);
+            has_data = true;
+        } else {
+            fields.extend_from_slice(with_eol);
+            if eol == 0 {
+                fields.push(b'\n');
+            }
+        }
+    }
+    (data, fields, has_data)
+}
+
+/// The bytes that end a stream a stage blocked: an OpenAI-shaped error event and `[DONE]`.
+pub(crate) fn blocked_tail(entity: &str) -> Vec<u8> {
+    let body = serde_json::json!({"error": {
+        "message": format!("openrouter-guard withheld the rest of this answer: it contained {entity}"),
+        "type": "output_blocked", "code": 502}});
+    format!("data: {body}\n\ndata: [DONE]\n\n").into_bytes()
+}
+
+impl SseRewriter {
+    /// A rewriter with `pipeline`, holding incomplete events of at most `max_event` bytes.
+    pub(crate) fn new(pipeline: Pipeline, max_event: usize) -> Self {
+        Self { pipeline, buf: Vec::new(), max_event, open: BTreeMap::new() }
+    }
+
+    /// The pipeline (for its counts).
+    pub(crate) fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// Bytes of an incomplete event held now.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Takes the next chunk; returns the bytes to send on now.
+    pub(crate) fn on_chunk(&mut self, chunk: &[u8]) -> Result<Vec<u8>, RewriteError> {
+        self.buf.extend_from_slice(chunk);
+        let mut out = Vec::with_capacity(chunk.len() + 64);
+        let mut start = 0usize;
+        while let Some(len) = self.buf.get(start..).and_then(event_end) {
+            let raw = self.buf.get(start..start + len).unwrap_or(&[]).to_vec();
+            self.event(&raw, &mut out)?;
+            start += len;
+        }
+        self.buf.drain(..start);
+        if self.buf.len() > self.max_event {
+            return Err(RewriteError::Unreadable("event_too_large"));
+        }
+        Ok(out)
+    }
+
+    /// The stream ended: a last event without its blank line, then every open channel's held text.
+    pub(crate) fn finish(&mut self) -> Result<Vec<u8>, RewriteError> {
+        let mut out = Vec::new();
+        let rest = std::mem::take(&mut self.buf);
+        if !rest.is_empty() {
+            let mut raw = rest;
+            raw.extend_from_slice(b"\n\n");
+            self.event(&raw, &mut out)?;
+        }
+        self.flush_all(&mut out)?;
+        Ok(out)
+    }
+
+    /// Emits what every open channel still holds, each in an event shaped like its last one.
+    fn flush_all(&mut self, out: &mut Vec<u8>) -> Result<(), RewriteError> {
+        let open = std::mem::take(&mut self.open);
+        for (ch, t) in open {
+            let tail = self.pipeline.finish(ch)?;
+            if tail.text.is_empty() {
+                continue;
+            }
+            out.extend_from_slice(&t.fields);
+            let mut json = t.before;
+            json::write_json_string(&tail.text, &mut json);
+            json.extend_from_slice(&t.after);
+            push_data(&json, out);
+            out.push(b'\n');
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<(), RewriteError> {
+        let (data, fields, has_data) = split_event(raw);
+        if !has_data {
+            out.extend_from_slice(raw);
+            return Ok(());
+        }
+        if data.as_slice() == b"[DONE]" {
+            self.flush_all(out)?;
+            out.extend_from_slice(raw);
+            return Ok(());
+        }
+        let Ok(root) = json::parse(&data, MAX_DEPTH) else {
+            // Not JSON: one whole channel of JSON-ish source text.
+            self.flush_all(out)?;
+            let text = String::from_utf8_lossy(&data);
+            let new = self.pipeline.whole(&text, true)?;
+            out.extend_from_slice(&fields);
+            push_data(new.as_bytes(), out);
+            out.push(b'\n');
+            return Ok(());
+        };
+        let found = deltas(&root);
+        let is_ping = root.get("type").and_then(Node::as_str).is_some_and(|t| t == "ping");
+        if found.is_empty() && !is_ping {
+            self.flush_all(out)?;
+        }
+        let spans: Vec<Range<usize>> = found.iter().map(|(_, n)| n.start..n.end).collect();
+        let mut edits = Vec::new();
+        walk_whole(&root, false, &spans, &mut self.pipeline, &mut edits)?;
+        let mut texts: Vec<(Channel, Range<usize>, Option<Vec<u8>>)> = Vec::with_capacity(found.len());
+        for (ch, node) in &found {
+            let text = node.as_str().unwrap_or_default();
+            let emitted = self.pipeline.push(*ch, &text)?;
+            let changed = emitted.text != text;
+            texts.push((*ch, node.start..node.end, changed.then(|| json::json_string(&emitted.text).into_bytes())));
+        }
+        for (ch, span, _) in &texts {
+            // The channel's template: this event with its delta as a hole and the other deltas empty.
+            let mut t_edits = edits.clone();
+            for (other, s, _) in &texts {
+                if other != ch {
+                    t_edits.push(Edit { start: s.start, end: s.end, bytes: b"\"\"".to_vec() });
+                }
+            }
+            t_edits.push(Edit { start: span.start, end: span.end, bytes: vec![0] });
+            let t = edit::apply(&data, t_edits).map_err(|_| RewriteError::Unreadable("edit_conflict"))?;
+            let hole = t.iter().position(|&b| b == 0).unwrap_or(t.len());
+            let (before, after) = t.split_at(hole);
+            let template = Template {
+                fields: fields.clone(),
+                before: before.to_vec(),
+                after: after.get(1..).unwrap_or(&[]).to_vec(),
+            };
+            self.open.insert(*ch, template);
+        }
+        for (_, span, bytes) in texts {
+            if let Some(bytes) = bytes {
+                edits.push(Edit { start: span.start, end: span.end, bytes });
+            }
+        }
+        if edits.is_empty() {
+            out.extend_from_slice(raw);
+            return Ok(());
+        }
+        let new = edit::apply(&data, edits).map_err(|_| RewriteError::Unreadable("edit_conflict"))?;
+        out.extend_from_slice(&fields);
+        push_data(&new, out);
+        out.push(b'\n');
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "rewrite_tests.rs"]
+mod tests;

@@ -1,0 +1,234 @@
+//! The rewriting pipeline with the restore stage: JSON bodies of every API shape, SSE streams cut
+//! at every byte, held text flushed in an event of the channel's own shape.
+
+use serde_json::{json, Value};
+
+use super::super::restore::Restore;
+use super::*;
+use crate::core::pii::mask::Masks;
+
+fn masks() -> Masks {
+    let mut m = Masks::default();
+    m.placeholder("EMAIL", "ann@x.com");
+    m.placeholder("EMAIL", "q\"uote@x.com");
+    m
+}
+
+fn pipeline() -> Pipeline {
+    Pipeline::new(vec![Box::new(Restore::new(masks(), vec!["EMAIL".into()]))])
+}
+
+fn rewrite(v: &Value) -> Value {
+    let body = v.to_string();
+    let out = rewrite_json(body.as_bytes(), &mut pipeline()).unwrap();
+    serde_json::from_slice(out.as_deref().unwrap_or(body.as_bytes())).unwrap()
+}
+
+#[test]
+fn json_chat_message_and_tool_arguments_are_restored() {
+    let v = rewrite(&json!({"id": "gen-1", "choices": [{"index": 0, "message": {"role": "assistant",
+        "content": "Mail [EMAIL_1] or [EMAIL_9].",
+        "tool_calls": [{"id": "c", "type": "function", "function": {"name": "send",
+            "arguments": "{\"to\": \"[EMAIL_2]\", \"cc\": [\"[EMAIL_1]\"]}"}}]}}]}));
+    assert_eq!(v["choices"][0]["message"]["content"], "Mail ann@x.com or [EMAIL_9].");
+    let args: Value =
+        serde_json::from_str(v["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(args, json!({"to": "q\"uote@x.com", "cc": ["ann@x.com"]}));
+}
+
+#[test]
+fn json_responses_and_messages_shapes_are_restored() {
+    let v = rewrite(&json!({"object": "response", "output": [{"type": "message", "content": [
+        {"type": "output_text", "text": "Hi [EMAIL_1]"}]},
+        {"type": "function_call", "arguments": "{\"a\":\"[EMAIL_2]\"}"}]}));
+    assert_eq!(v["output"][0]["content"][0]["text"], "Hi ann@x.com");
+    assert_eq!(v["output"][1]["arguments"], "{\"a\":\"q\\\"uote@x.com\"}");
+    let v = rewrite(&json!({"type": "message", "content": [{"type": "text", "text": "[EMAIL_1]"},
+        {"type": "tool_use", "name": "send", "input": {"to": "[EMAIL_2]"}}]}));
+    assert_eq!(v["content"][0]["text"], "ann@x.com");
+    assert_eq!(v["content"][1]["input"]["to"], "q\"uote@x.com");
+}
+
+#[test]
+fn an_unchanged_body_is_not_rewritten_and_bad_json_is_unreadable() {
+    assert_eq!(rewrite_json(br#"{"choices":[{"message":{"content":"[EMAIL_5]"}}]}"#, &mut pipeline()), Ok(None));
+    assert_eq!(rewrite_json(b"{nope", &mut pipeline()), Err(RewriteError::Unreadable("bad_json")));
+}
+
+/// Runs `stream` through a rewriter in the given pieces; returns the output bytes.
+fn run_sse(pieces: &[&[u8]]) -> Vec<u8> {
+    let mut r = SseRewriter::new(pipeline(), 1 << 16);
+    let mut out = Vec::new();
+    for p in pieces {
+        out.extend(r.on_chunk(p).unwrap());
+        assert!(r.held_bytes() <= 1 << 16);
+    }
+    out.extend(r.finish().unwrap());
+    out
+}
+
+/// The events of an SSE byte stream: (non-data lines, data).
+fn events(bytes: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    text.split("\n\n")
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let mut data = Vec::new();
+            let mut other = Vec::new();
+            for line in e.lines() {
+                match line.strip_prefix("data: ") {
+                    Some(d) => data.push(d),
+                    None => other.push(line),
+                }
+            }
+            (other.join("\n"), data.join("\n"))
+        })
+        .collect()
+}
+
+/// What a chat client assembles: content and each tool call's arguments, per choice 0.
+fn assemble_chat(bytes: &[u8]) -> (String, String, bool) {
+    let (mut content, mut args, mut done) = (String::new(), String::new(), false);
+    for (_, data) in events(bytes) {
+        if data == "[DONE]" {
+            done = true;
+            continue;
+        }
+        if data.is_empty() {
+            continue;
+        }
+        assert!(!done, "an event after [DONE]");
+        let v: Value = serde_json::from_str(&data).unwrap_or_else(|e| panic!("{e}: {data}"));
+        let d = &v["choices"][0]["delta"];
+        content.push_str(d["content"].as_str().unwrap_or(""));
+        if let Some(a) = d["tool_calls"][0]["function"]["arguments"].as_str() {
+            args.push_str(a);
+        }
+    }
+    (content, args, done)
+}
+
+fn chat_event(delta: Value) -> String {
+    format!("data: {}\n\n", json!({"id": "gen-1", "choices": [{"index": 0, "delta": delta}]}))
+}
+
+fn chat_stream(content: &[&str], args: &[&str]) -> String {
+    let mut s = String::from(": OPENROUTER PROCESSING\n\n");
+    for c in content {
+        s.push_str(&chat_event(json!({"content": c})));
+    }
+    for a in args {
+        s.push_str(&chat_event(json!({"tool_calls": [{"index": 0, "function": {"arguments": a}}]})));
+    }
+    s.push_str(&format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})));
+    s.push_str("data: [DONE]\n\n");
+    s
+}
+
+#[test]
+fn sse_a_tag_split_across_events_at_every_position_is_restored() {
+    let text = "Write to [EMAIL_1], not [EMAIL_7] [";
+    for cut in 0..=text.len() {
+        for cut2 in cut..=text.len() {
+            let stream = chat_stream(&[&text[..cut], &text[cut..cut2], &text[cut2..]], &[]);
+            let (content, _, done) = assemble_chat(&run_sse(&[stream.as_bytes()]));
+            assert_eq!(content, "Write to ann@x.com, not [EMAIL_7] [", "cuts {cut} {cut2}");
+            assert!(done);
+        }
+    }
+}
+
+#[test]
+fn sse_split_at_every_byte_across_tcp_chunks_is_restored() {
+    let stream = chat_stream(&["a [EMA", "IL_1] b"], &["{\"to\":\"[EM", "AIL_2]\"}"]);
+    let b = stream.as_bytes();
+    for cut in 0..=b.len() {
+        for cut2 in (cut..=b.len()).step_by(7) {
+            let out = run_sse(&[&b[..cut], &b[cut..cut2], &b[cut2..]]);
+            let (content, args, done) = assemble_chat(&out);
+            assert_eq!(content, "a ann@x.com b", "cut {cut}");
+            let a: Value = serde_json::from_str(&args).unwrap();
+            assert_eq!(a["to"], "q\"uote@x.com");
+            assert!(done);
+            assert!(String::from_utf8(out).unwrap().starts_with(": OPENROUTER PROCESSING\n\n"));
+        }
+    }
+}
+
+#[test]
+fn held_text_is_flushed_in_an_event_of_the_channel_shape_before_the_finish_chunk() {
+    let stream = chat_stream(&["x [EMAIL_"], &[]);
+    let out = run_sse(&[stream.as_bytes()]);
+    let ev = events(&out);
+    let datas: Vec<&str> = ev.iter().map(|(_, d)| d.as_str()).filter(|d| !d.is_empty()).collect();
+    assert_eq!(datas.len(), 4, "{datas:?}");
+    let held: Value = serde_json::from_str(datas[1]).unwrap();
+    assert_eq!(held, json!({"id": "gen-1", "choices": [{"index": 0, "delta": {"content": "[EMAIL_"}}]}));
+    assert!(datas[2].contains("finish_reason"));
+    assert_eq!(datas[3], "[DONE]");
+}
+
+#[test]
+fn sse_without_tags_passes_byte_for_byte() {
+    let stream = chat_stream(&["plain ", "text [1]"], &["{}"]);
+    assert_eq!(run_sse(&[stream.as_bytes()]), stream.as_bytes());
+}
+
+#[test]
+fn sse_messages_and_responses_deltas_are_restored_with_their_event_lines() {
+    let stream = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"content\":[]}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"to [EMAIL\"}}\n\n",
+        "event: ping\ndata: {\"type\":\"ping\"}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"_1]!\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+    );
+    let out = String::from_utf8(run_sse(&[stream.as_bytes()])).unwrap();
+    assert!(out.contains("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"to \"}}\n\n"), "{out}");
+    assert!(out.contains("\"text\":\"ann@x.com!\""), "{out}");
+    let stream = concat!(
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\"[EMAIL_\"}\n\n",
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\"1] ok\"}\n\n",
+        "event: response.output_text.done\ndata: {\"type\":\"response.output_text.done\",\"output_index\":0,\"content_index\":0,\"text\":\"[EMAIL_1] ok\"}\n\n",
+    );
+    let out = String::from_utf8(run_sse(&[stream.as_bytes()])).unwrap();
+    assert!(out.contains("\"delta\":\"ann@x.com ok\""), "{out}");
+    assert!(out.contains("\"text\":\"ann@x.com ok\""), "{out}");
+}
+
+#[test]
+fn held_text_at_a_cut_stream_end_is_flushed_and_an_endless_event_is_refused() {
+    let stream = chat_event(json!({"content": "see [EMA"}));
+    let (content, _, _) = assemble_chat(&run_sse(&[stream.as_bytes()]));
+    assert_eq!(content, "see [EMA");
+    let mut r = SseRewriter::new(pipeline(), 100);
+    assert_eq!(r.on_chunk(&[b'x'; 101]), Err(RewriteError::Unreadable("event_too_large")));
+}
+
+struct Blocker;
+impl TextStage for Blocker {
+    fn push(&mut self, _: Channel, input: &str, _: &[Range<usize>], out: &mut StageText) -> StageSignal {
+        if input.contains("ann@x.com") {
+            return StageSignal::Block { entity: "EMAIL".into() };
+        }
+        out.push_str(input);
+        StageSignal::Continue
+    }
+    fn finish(&mut self, _: Channel, _: &mut StageText) -> StageSignal {
+        StageSignal::Continue
+    }
+    fn max_holdback(&self) -> usize {
+        0
+    }
+}
+
+#[test]
+fn a_later_stage_sees_restored_text_and_may_block() {
+    let mut p = Pipeline::new(vec![Box::new(Restore::new(masks(), vec!["EMAIL".into()])), Box::new(Blocker)]);
+    assert_eq!(p.max_holdback(), super::super::restore::MAX_HOLDBACK);
+    let body = br#"{"choices":[{"message":{"content":"[EMAIL_1]"}}]}"#;
+    assert_eq!(rewrite_json(body, &mut p), Err(RewriteError::Blocked("EMAIL".into())));
+    let tail = String::from_utf8(blocked_tail("EMAIL")).unwrap();
+    assert!(tail.ends_with("data: [DONE]\n\n") && tail.contains("output_blocked"));
+}
