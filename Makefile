@@ -8,6 +8,8 @@ WASM        := target/wasm32-wasip1/release/openrouter_guard.wasm
 WASM_TARGET := wasm32-wasip1
 # Size budget for the .wasm (bytes): 1 MiB, room for numbering-plan data (issue 14).
 WASM_BUDGET := 1048576
+# The `harness` package and the tools/ modules are imported by name (pyproject.toml says the same to pytest).
+export PYTHONPATH := $(CURDIR):$(CURDIR)/tools
 
 .PHONY: help setup build size lint unit e2e abi test run bench fuzz soak accuracy oci deploy-check verify-audit clean
 
@@ -52,7 +54,7 @@ tools-test: setup
 # ---- end-to-end (real Envoy + real .wasm + fake OpenRouter on 127.0.0.1) ----
 # PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS="-k sse"; ENVOY_BIN picks another Envoy.
 # tests/no_skip.py turns a skipped test into a failure: everything must run from the repository + make setup.
-PYTEST      := PYTHONPATH=tests $(PY) -m pytest -q -p no:cacheprovider -p no_skip -rs
+PYTEST      := PYTHONPATH=tests:$(PYTHONPATH) $(PY) -m pytest -q -p no:cacheprovider -p no_skip -rs
 e2e: setup build build-test-hooks
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 

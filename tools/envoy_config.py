@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -670,73 +669,7 @@ def _yaml_dumper() -> type:
     return Dumper
 
 
-# ---- talking to a running Envoy's admin interface (shared by the tests, the bench and the soak) ----
-
-
-def admin_get(admin: str, path: str, method: str = "GET", timeout: float = 5.0) -> str:
-    """GET (or `method`) `path` on the admin interface at `admin`: host:port, or unix:<socket path>."""
-    import http.client
-    import socket
-
-    if admin.startswith("unix:"):
-        sock_path = admin[len("unix:"):]
-
-        class UnixConnection(http.client.HTTPConnection):
-            def connect(self) -> None:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.settimeout(timeout)
-                self.sock.connect(sock_path)
-
-        conn: http.client.HTTPConnection = UnixConnection("localhost", timeout=timeout)
-    else:
-        host, _, port = admin.rpartition(":")
-        conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        conn.request(method, path, body=b"" if method == "POST" else None)
-        r = conn.getresponse()
-        body = r.read().decode()
-        if r.status >= 400:
-            raise OSError(f"admin {method} {path}: HTTP {r.status}")
-        return body
-    finally:
-        conn.close()
-
-
-def read_admin_address(path: Path | str) -> str:
-    """The admin host:port Envoy wrote to its `--admin-address-path` file; "" until it exists."""
-    try:
-        return Path(path).read_text().strip()
-    except FileNotFoundError:
-        return ""
-
-
-def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    """Stops `proc` (Envoy, a fake upstream): SIGTERM, then SIGKILL if it is still running after `grace`
-    seconds. Does nothing if it has already exited."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=grace)
-
-
-def admin_ready(admin: str) -> bool:
-    """Whether Envoy at `admin` reports LIVE on /ready."""
-    if not admin:
-        return False
-    try:
-        return admin_get(admin, "/ready").strip() == "LIVE"
-    except OSError:
-        return False
-
-
-def listener_port(admin: str) -> int:
-    """The port of Envoy's first listener (configs bind port 0 and let the kernel choose)."""
-    listeners = json.loads(admin_get(admin, "/listeners?format=json"))
-    return listeners["listener_statuses"][0]["local_address"]["socket_address"]["port_value"]
+# ---- the Envoy binary and its command line (the harness package runs it: start, admin, stop) ----
 
 
 def find_envoy() -> str:

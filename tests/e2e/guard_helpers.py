@@ -6,7 +6,8 @@ import json
 import uuid
 from typing import Any, Callable
 
-from conftest import Envoy, Resp, http_request
+from harness.client import Resp, http_request
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 from wire import H2Conn
 

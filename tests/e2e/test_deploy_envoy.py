@@ -30,6 +30,8 @@ from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, chat
 from wire import H2Conn
 
+from harness.admin import admin_get, admin_ready
+
 INJECTED = "sk-or-v1-" + "5eed" * 16
 CLIENT_KEY = "sk-or-v1-" + "c1e7" * 16
 MIN_ENVOY = ec.ROOT / ".venv" / "envoy-min" / "envoy" / "_bin" / "envoy"
@@ -222,8 +224,8 @@ def test_make_run_admin_is_a_private_unix_socket_and_the_audit_log_is_not_world_
         assert stat.S_ISSOCK(sock.stat().st_mode) and stat.S_IMODE(sock.stat().st_mode) == 0o600
         assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
         admin = f"unix:{sock}"
-        assert ec.admin_ready(admin)
-        boot = json.loads(ec.admin_get(admin, "/config_dump"))["configs"][0]["bootstrap"]
+        assert admin_ready(admin)
+        boot = json.loads(admin_get(admin, "/config_dump"))["configs"][0]["bootstrap"]
         assert list(boot["admin"]["address"]) == ["pipe"], "admin must not listen on TCP"
         r = http_request(port, "POST", CHAT, chat(), headers={"x-data-classification": "public"})
         assert r.status == 200
@@ -237,7 +239,7 @@ def test_make_run_admin_is_a_private_unix_socket_and_the_audit_log_is_not_world_
         p = subprocess.run([sys.executable, str(ec.ROOT / "tools" / "run_envoy.py")], env=dict(env, PORT=str(other)),
                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         assert p.returncode == 1 and "is in use: another Envoy runs" in p.stderr
-        assert ec.admin_ready(admin)
+        assert admin_ready(admin)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

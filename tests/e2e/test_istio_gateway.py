@@ -33,6 +33,8 @@ from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, assert_local_reply, chat
 from test_deploy_envoy import MIN_ENVOY, h2_request
 
+from harness.admin import admin_get
+
 INJECTED = "sk-or-v1-" + "9a7e" * 16
 CLIENT_KEY = "sk-or-v1-" + "b0b0" * 16
 TEMPLATE = ec.ROOT / "deploy" / "istio" / "envoyfilter-openrouter-guard.yaml"
@@ -192,7 +194,7 @@ def send(env: Envoy, proto: str, method: str, path: str, body: Any = None, **kw:
 
 
 def test_the_filter_is_delivered_by_ecds_with_the_flag(gateway: Envoy) -> None:
-    dump = json.loads(ec.admin_get(gateway.admin, "/config_dump?resource=ecds_filters"))
+    dump = json.loads(admin_get(gateway.admin, "/config_dump?resource=ecds_filters"))
     (entry,) = dump["configs"]
     config = entry["ecds_filter"]["typed_config"]["config"]
     assert entry["ecds_filter"]["name"] == im.FILTER_NAME
