@@ -31,23 +31,21 @@ import platform
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+import bodies  # bench/bodies.py, beside this script
+import envoy_config as ec
+
+from harness.envoy import Envoy as HarnessEnvoy
+from harness.upstream import BinaryUpstream
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(HERE))
-
-import envoy_config as ec  # noqa: E402
-import bodies  # noqa: E402
-
 BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target" / "bench" / "release"))
 WASM = Path(os.environ.get("GUARD_WASM", str(ec.DEFAULT_WASM)))
 WASM_BUDGET = 614400  # bytes, as `make size` (600 KiB)
@@ -68,15 +66,6 @@ TARGETS = {"p99_added_10KB_ms": 0.5, "p99_added_1MB_ms": 5.0, "cpu_ratio_10KB": 
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 # ------------------------------------------------------------------------------------------ /proc readings
@@ -112,73 +101,21 @@ def children_cpu() -> float:
 # ------------------------------------------------------------------------------------------ processes
 
 
-class Upstream:
+class Upstream(BinaryUpstream):
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([str(BIN / "bench-upstream"), "0"], stdout=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode().split()
-        if len(line) != 2 or line[0] != "PORT":
-            self.stop()
-            raise RuntimeError("bench-upstream did not report its port")
-        self.port = int(line[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        ec.stop_process(self.proc, grace=5)
+        super().__init__([BIN / "bench-upstream", "0"])
 
 
-class Envoy:
-    """One Envoy from the project's renderer; stdout (audit records) to an O_APPEND file we can truncate."""
+class Envoy(HarnessEnvoy):
+    """One Envoy from the project's renderer, logging at warn, without an audit file or key (the audit records
+    go to stdout, read for `filter_us`); the operator access log (stderr) goes to /dev/null: one line per
+    request in both Envoys alike."""
 
     def __init__(self, name: str, workdir: Path, upstream: str, *, with_filter: bool, concurrency: int) -> None:
+        cfg = ec.EnvoyConfig(port=0, admin_port=0, upstream=upstream, with_filter=with_filter, wasm=WASM)
+        super().__init__(cfg, workdir / name, concurrency=concurrency, log_level="warn", flush_immediately=False,
+                         audit_file=False, audit_key=False, keep_stderr=False, start_timeout=60.0)
         self.name = name
-        self.dir = workdir / name
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.cfg = ec.EnvoyConfig(port=0, admin_port=0, upstream=upstream, with_filter=with_filter, wasm=WASM)
-        self.concurrency = concurrency
-        self.stdout_path = self.dir / "stdout.log"
-        self.stderr_path = self.dir / "stderr.log"
-        self.admin_addr_path = self.dir / "admin.addr"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.admin = ""
-        self.port = 0
-
-    def start(self) -> "Envoy":
-        config = self.dir / "envoy.yaml"
-        config.write_text(ec.render(self.cfg))
-        self.admin_addr_path.unlink(missing_ok=True)
-        cmd = ec.envoy_command(config, concurrency=self.concurrency, log_level="warn",
-                               admin_address_path=self.admin_addr_path)
-        # Operator access log (stderr) goes to /dev/null: one line per request in both Envoys alike.
-        with open(self.stdout_path, "ab") as out:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
-                                         start_new_session=True, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Envoy {self.name} exited with {self.proc.returncode}; "
-                                   f"run `python3 tools/envoy_config.py` to check the config")
-            if self._ready():
-                break
-            time.sleep(0.05)
-        else:
-            self.stop()
-            raise RuntimeError(f"Envoy {self.name} not ready after 60 s")
-        self.port = ec.listener_port(self.admin)
-        return self
-
-    def _get(self, path: str) -> str:
-        return ec.admin_get(self.admin, path)
-
-    def _ready(self) -> bool:
-        self.admin = self.admin or ec.read_admin_address(self.admin_addr_path)
-        return ec.admin_ready(self.admin)
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
 
     def truncate_stdout(self) -> None:
         os.truncate(self.stdout_path, 0)
@@ -195,10 +132,6 @@ class Envoy:
             if isinstance(rec, dict) and isinstance(rec.get("filter_us"), int) and rec.get("bytes_in") == body_bytes:
                 out.append(rec["filter_us"])
         return out
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            ec.stop_process(self.proc)
 
 
 # ------------------------------------------------------------------------------------------ measurements

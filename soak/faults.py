@@ -33,7 +33,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-import harness as h
+import soaklib as h
 
 CHAT = "/api/v1/chat/completions"
 PLANTED = "contact soakpii.faults@soakmail.com or card 4539 1488 0343 6467 key sk-or-v1-" + "ab" * 32
@@ -412,7 +412,7 @@ def case_faults_under_load(b: Bench) -> Case:
 
     def counts() -> dict[str, int]:
         cnt: dict[str, int] = {}
-        for r in b.env.audit_records():
+        for r in b.env.audit_records(strict=False):
             if r.get("request_id") in mine:
                 cnt[r["request_id"]] = cnt.get(r["request_id"], 0) + 1
         return cnt
@@ -522,7 +522,7 @@ def case_reload_under_load(up: h.Upstream, work: Path, seconds: float) -> Case:
         from collections import Counter
 
         sent = {line.split()[0] for line in out.read_text().splitlines()}
-        cnt = Counter(r.get("request_id") for r in env.audit_records())
+        cnt = Counter(r.get("request_id") for r in env.audit_records(strict=False))
         missing = [r for r in sent if cnt.get(r, 0) == 0]
         dups = [r for r in sent if cnt.get(r, 0) > 1]
         c.notes.append(f"audit lines {sum(cnt.values())} for {len(sent)} requests")
