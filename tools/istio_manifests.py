@@ -37,8 +37,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import envoy_config as ec  # noqa: E402
+import envoy_config as ec  # tools/envoy_config.py, beside this script
 
 ISTIO_DIR = ec.ROOT / "deploy" / "istio"
 NAMESPACES_FILE = ISTIO_DIR / "workload-namespaces.json"

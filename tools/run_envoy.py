@@ -44,8 +44,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import envoy_config as ec  # noqa: E402
+import envoy_config as ec  # tools/envoy_config.py, beside this script
 
 KEY_VARS = ("OPENROUTER_API_KEY", "OPENROUTER_API_KEY_FILE")
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
+
+import envoy_config as ec
+import istio_manifests as im
 
 from conftest import (
     HELM_DIR,
@@ -34,9 +36,6 @@ from conftest import (
     schema_label,
 )
 
-sys.path.insert(0, str(ROOT / "tools"))
-import envoy_config as ec  # noqa: E402
-import istio_manifests as im  # noqa: E402
 
 EGRESS_SELECTOR = {"istio": "openrouter-egress"}
 EGRESS_SERVICE = "istio-openrouter-egress.istio-system.svc.cluster.local"

@@ -140,7 +140,6 @@ def test_it_exits_2_on_a_missing_file(tmp_path):
 
 
 def test_it_reads_checkpoints_from_envoy_text_stats_and_prometheus_output(tmp_path, demo_lines):
-    sys.path.insert(0, str(ROOT / "tools"))
     import verify_audit
 
     text = tmp_path / "stats.txt"
