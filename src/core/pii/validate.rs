@@ -39,13 +39,23 @@ pub fn card_iin_ok(digits: &[u8]) -> bool {
     let amex = (p2 == 34 || p2 == 37) && len == 15;
     let discover = (p4 == 6011 || p2 == 65 || (644..=649).contains(&p3) || (622126..=622925).contains(&p6))
         && (16..=19).contains(&len);
-    let jcb = (3528..=3589).contains(&p4) && (16..=19).contains(&len);
+    // JCB issues from 3528–3589; the rest of its `35` block is read as JCB too (a Luhn-valid
+    // 16–19-digit number there is far likelier a card than anything else: fail closed).
+    let jcb = p2 == 35 && (16..=19).contains(&len);
     let diners =
         ((300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&len);
     let unionpay = p2 == 62 && (16..=19).contains(&len);
-    let maestro = (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)) && (13..=19).contains(&len);
+    let maestro = (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)) && (13..=19).contains(&len)
+        || maestro12(digits);
     let mir = (2200..=2204).contains(&p4) && (16..=19).contains(&len);
     visa || mastercard || amex || discover || jcb || diners || unionpay || maestro || mir
+}
+
+/// A 12-digit Maestro number: no other major scheme issues 12 digits. Maestro's whole block (50,
+/// 56–69) would take one list of three 4-digit amounts in ~70 as a card, so only the prefixes
+/// Maestro is known to issue 12-digit cards under count here; the rest needs a card word.
+pub fn maestro12(digits: &[u8]) -> bool {
+    digits.len() == 12 && matches!(prefix_num(digits, 4), 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)
 }
 
 /// US SSN rules: area not 000, 666 or 900–999; group not 00; serial not 0000.

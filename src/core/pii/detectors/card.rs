@@ -1,9 +1,41 @@
 //! CREDIT_CARD: 13–19 digits, ungrouped or grouped by spaces, dashes or line breaks, or by one
 //! repeated `.` or `/` (4-4-4-4, 4-4-4-4-3, Amex 4-6-5, Diners 4-6-4, 4-6-6, 8-8, or one digit per
-//! group), Luhn-valid, with a known issuer prefix for its length.
+//! group), Luhn-valid, with a known issuer prefix for its length; 12-digit Maestro grouped 4-4-4.
+//! After a card word on the same line ("card", "carte", "Kreditkarte", "tarjeta", "PAN", "cc", …)
+//! any Luhn-valid 12–19 digits are a card, whatever the prefix or grouping.
 
 use super::numeric::{Cluster, Hit, DASH, DOT, NL, SLASH, SP};
-use crate::core::pii::validate::{card_iin_ok, luhn};
+use crate::core::pii::text::word_on_line;
+use crate::core::pii::validate::{card_iin_ok, luhn, maestro12};
+
+/// Words naming a payment card, in the languages of the numbering plan's larger countries
+/// (lower case; a word starting with a letter must start a word: "cc" is not found in "acc").
+pub(crate) const CARD_WORDS: [&[u8]; 19] = [
+    b"card",
+    b"carte",
+    b"karte",
+    b"kreditkarte",
+    b"kaart",
+    b"tarjeta",
+    b"carta",
+    "cart\u{e3}o".as_bytes(),
+    b"cartao",
+    b"creditcard",
+    b"pan",
+    b"cc",
+    b"cb",
+    b"visa",
+    b"mastercard",
+    b"amex",
+    b"maestro",
+    "\u{30ab}\u{30fc}\u{30c9}".as_bytes(),
+    "\u{4fe1}\u{7528}\u{5361}".as_bytes(),
+];
+
+/// Whether a card word stands on the line before byte `i`, within 40 bytes.
+fn card_word_before(b: &[u8], i: usize) -> bool {
+    word_on_line(b, i, 40, &CARD_WORDS)
+}
 
 fn grouping_ok(c: &Cluster, s: usize, e: usize) -> bool {
     let m = e - s;
@@ -57,7 +89,7 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
         if e < max_e {
             total -= c.len(e);
         }
-        if total < 13 {
+        if total < 12 {
             return None;
         }
         if total > 19 {
@@ -74,7 +106,15 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
         let mut buf = [0u8; 19];
         let n = c.collect(s, e, &mut buf)?;
         let digits = buf.get(..n)?;
-        if luhn(digits) && card_iin_ok(digits) {
+        if !luhn(digits) {
+            continue;
+        }
+        // 12 digits are a Maestro card only grouped 4-4-4; otherwise a card word must name it.
+        // Either way the number is all the groups there are: the first twelve digits of a longer
+        // number that failed Luhn (`card_number: 2242 4284 9400 0578`) are not a card.
+        let whole = e == max_e;
+        let shaped = if n == 12 { whole && maestro12(digits) && e - s == 3 } else { card_iin_ok(digits) };
+        if shaped || whole && card_word_before(c.b, c.group(s).s) {
             return Some(Hit { next: e, start: c.group(s).s, end: c.group(e - 1).e });
         }
     }
@@ -123,6 +163,37 @@ mod tests {
         let t = b"3678 0718 1922 90.";
         assert_eq!(shaped_end(&Cluster::parse(t, 0), 0), Some(4));
         assert_eq!(shaped_end(&Cluster::parse(b"020 7946 0958", 0), 0), None);
+    }
+
+    #[test]
+    fn twelve_digit_maestro_cards_grouped_by_fours_are_found() {
+        assert_eq!(card("pay 6759 6396 8341 now"), Some("6759 6396 8341"));
+        assert_eq!(card("pay 5018-4115-5648."), Some("5018-4115-5648"));
+        // Ungrouped, or outside Maestro's 50 / 56–69 ranges: an id unless a card word names it.
+        assert_eq!(card("ref 675963968341"), None);
+        assert_eq!(card("ref 4111 1111 1111"), None);
+        // Maestro's wider block (56–69) without a card word would take lists of amounts.
+        assert_eq!(card("see 6892 9812 1658 and 4227"), None);
+        assert_eq!(card("Numero de carte: 675963968341"), Some("675963968341"));
+    }
+
+    #[test]
+    fn the_whole_jcb_block_is_read_as_jcb() {
+        assert_eq!(card("pay 3501 7486 1298 5731"), Some("3501 7486 1298 5731"));
+        assert_eq!(card("pay 3501748612985731"), Some("3501748612985731"));
+    }
+
+    #[test]
+    fn after_a_card_word_any_luhn_valid_number_is_a_card() {
+        assert_eq!(card("\"cc\": \"0604 9949 3223\""), Some("0604 9949 3223"));
+        assert_eq!(card("Kreditkarte 0604 9949 3223"), Some("0604 9949 3223"));
+        assert_eq!(card("\u{30ab}\u{30fc}\u{30c9}\u{756a}\u{53f7}=060499493223"), Some("060499493223"));
+        assert_eq!(card("acc 0604 9949 3223"), None);
+        assert_eq!(card("card 0604 9949 3224"), None);
+        assert_eq!(card("card\nref 0604 9949 3223"), None);
+        // The leading twelve digits of a longer, Luhn-invalid number are not a card.
+        assert_eq!(card("card_number: 2242 4284 9400 0578"), None);
+        assert_eq!(card("pay 6759 6396 8341 1234 x"), None);
     }
 
     #[test]

@@ -6,7 +6,24 @@ use super::numeric::{Cluster, Hit, DASH, SP};
 use crate::core::pii::text::{context_before, context_on_line};
 use crate::core::pii::validate::ssn_ok;
 
-const CONTEXT: [&[u8]; 5] = [b"ssn", b"social security", b"social sec", b"ss#", b"ss no"];
+/// Words naming a social security number (lower case; found inside longer words and keys:
+/// `social_security_number`, `Sozialversicherungsnummer`, `N° sécurité sociale`).
+pub(crate) const CONTEXT: [&[u8]; 14] = [
+    b"ssn",
+    b"social security",
+    b"social_security",
+    b"social-security",
+    b"socialsecurity",
+    b"social sec",
+    b"ss#",
+    b"ss no",
+    b"seguro social",
+    "s\u{e9}curit\u{e9} sociale".as_bytes(),
+    b"securite sociale",
+    b"sozialversicherung",
+    b"previdenza sociale",
+    "\u{793e}\u{4f1a}\u{4fdd}\u{969c}".as_bytes(),
+];
 
 /// An SSN starting at group `s` of the cluster.
 pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
@@ -53,6 +70,10 @@ mod tests {
     #[test]
     fn bare_nine_digits_need_a_context_word() {
         assert_eq!(ssn("My SSN: 123456789"), Some("123456789"));
+        assert_eq!(ssn("social_security_number=123456789"), Some("123456789"));
+        assert_eq!(ssn("Mi N\u{fa}mero de Seguro Social es 123456789."), Some("123456789"));
+        assert_eq!(ssn("sozialversicherungsnummer_(us): 123456789"), Some("123456789"));
+        assert_eq!(ssn("N\u{b0} s\u{e9}curit\u{e9} sociale (US) : 123456789"), Some("123456789"));
         assert_eq!(ssn("Order 123456789"), None);
     }
 

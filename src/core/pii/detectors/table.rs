@@ -8,9 +8,9 @@
 //! validated: an SSN by its area/group/serial rules, a phone number against the numbering plan
 //! (or NANP, or a `+` number of 8–15 digits), a card by Luhn and issuer prefix.
 
-use super::{phone, Sink};
+use super::{card, phone, ssn, Sink};
 use crate::core::pii::entity::Entity;
-use crate::core::pii::validate::{card_iin_ok, luhn, ssn_ok};
+use crate::core::pii::validate::{luhn, ssn_ok};
 
 /// The delimiters a table may use, most specific first.
 const DELIMS: [u8; 4] = [b'\t', b'|', b';', b','];
@@ -41,7 +41,6 @@ const PHONE_WORDS: [&[u8]; 18] = [
     b"whatsapp",
 ];
 const SSN_WORDS: [&[u8]; 2] = [b"ssn", b"ss#"];
-const CARD_WORDS: [&[u8]; 4] = [b"card", b"cc", b"pan", b"creditcard"];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Col {
@@ -57,11 +56,11 @@ fn word_in(cell: &[u8], words: &[&[u8]]) -> bool {
 }
 
 fn column_kind(cell: &[u8]) -> Col {
-    if word_in(cell, &SSN_WORDS) || contains_ci(cell, b"social security") || contains_ci(cell, b"social_security") {
+    if word_in(cell, &SSN_WORDS) || ssn::CONTEXT.iter().any(|w| contains_ci(cell, w)) {
         Col::Ssn
     } else if word_in(cell, &PHONE_WORDS) {
         Col::Phone
-    } else if word_in(cell, &CARD_WORDS) || contains_ci(cell, b"card_number") || contains_ci(cell, b"credit") {
+    } else if word_in(cell, &card::CARD_WORDS) || contains_ci(cell, b"card_number") || contains_ci(cell, b"credit") {
         Col::Card
     } else {
         Col::Other
@@ -130,7 +129,8 @@ fn value_ok(kind: Col, v: &[u8]) -> bool {
             n == 9 && ssn_ok(v / 1_000_000, (v / 10_000) % 100, v % 10_000)
         }
         Col::Phone => (7..=15).contains(&n) && phone::column_value(d, plus),
-        Col::Card => (13..=19).contains(&n) && luhn(d) && card_iin_ok(d),
+        // The header names the card: any Luhn-valid 12–19 digits (12-digit Maestro, odd prefixes).
+        Col::Card => (12..=19).contains(&n) && luhn(d),
         Col::Other => false,
     }
 }
@@ -242,6 +242,14 @@ mod tests {
         assert_eq!(found(md), vec![(Entity::UsSsn, "219099999"), (Entity::CreditCard, "4111.1111.1111.1111")]);
         let semi = "\"Nom\";\"Téléphone\"\n\"Ruiz\";\"612345678\"\n";
         assert_eq!(found(semi), vec![(Entity::Phone, "612345678")]);
+    }
+
+    #[test]
+    fn card_and_ssn_headers_in_other_languages_name_their_columns() {
+        let tsv = "id\tCarta di credito\tN\u{b0} s\u{e9}curit\u{e9} sociale (US)\n1\t060499493223\t219099999\n";
+        assert_eq!(found(tsv), vec![(Entity::CreditCard, "060499493223"), (Entity::UsSsn, "219099999")]);
+        // Still Luhn: a card column does not take any number.
+        assert!(found("id\tKartennummer\n1\t060499493224\n").is_empty());
     }
 
     #[test]
