@@ -80,9 +80,26 @@ pub struct AuditRecord {
     /// `mask` placeholders in the answer: `{"restored": 3, "unknown": 1, "mangled": 0}`; `null`
     /// when the request issued none.
     pub restore: Option<RestoreCounts>,
+    /// Spend control: the request's worst case, and each limit it was counted against; `null`
+    /// when no cost guard or limit applied (docs/spend.md).
+    pub spend: Option<SpendAudit>,
     /// Response-side summary (generation id, served model and provider, usage, cost, …).
     #[serde(flatten)]
     pub response: ResponseFields,
+}
+
+/// The `spend` object of the record.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SpendAudit {
+    /// Upper bound on prompt tokens (`null`: unknown, e.g. a file given by URL).
+    pub prompt_tokens_max: Option<u64>,
+    /// Output cap (`null`: none).
+    pub output_tokens_max: Option<u64>,
+    /// Worst-case cost in USD over every reachable model (`null`: unknown).
+    pub cost_max_usd: Option<f64>,
+    /// The same in micro-USD, as budgets count it.
+    #[serde(skip)]
+    pub cost_max_micro: Option<u64>,
 }
 
 /// Response-side fields of the record.

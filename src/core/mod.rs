@@ -22,6 +22,7 @@ pub mod reply;
 pub mod request;
 pub mod response;
 pub mod served;
+pub mod spend;
 pub(crate) mod structural;
 pub mod swar;
 pub mod timefmt;

@@ -16,6 +16,7 @@ use crate::core::pii::mask::Masks;
 use crate::core::pii::PiiTally;
 use crate::core::policy::{Policy, Profile};
 use crate::core::reply::Rejection;
+use crate::core::spend::{self, estimate::worst_case};
 use crate::core::urlpath;
 use crate::core::walk::{self, Walker};
 
@@ -251,7 +252,7 @@ pub fn body_too_large(policy: &Policy, audit: &mut AuditRecord) -> Rejection {
 /// Marks the audit record for a rejection.
 pub fn record_rejection(audit: &mut AuditRecord, r: &Rejection) {
     audit.decision = match r.status {
-        403 => Decision::Deny,
+        402 | 403 | 429 => Decision::Deny,
         500..=599 => Decision::Error,
         _ => Decision::Reject,
     };
@@ -381,10 +382,20 @@ fn check_body(
             edits.push(Edit { start: root.start + 1, end: root.start + 1, bytes: frag.into_bytes() });
         }
     }
-    if edits.is_empty() {
-        return Ok(None);
+    let out = if edits.is_empty() {
+        None
+    } else {
+        Some(edit::apply(body, edits).map_err(|_| Rejection::internal("edit_conflict"))?)
+    };
+    if profile.max_cost_per_request.is_some() {
+        // On the body as sent: redaction and injected fields change its length.
+        let sent_len = out.as_ref().map_or(body.len(), Vec::len);
+        let s = &policy.spend;
+        let worst = worst_case(&s.prices, s.assume_output_tokens, profile, endpoint, &root, sent_len, &audit.models);
+        audit.spend = Some(spend::audit_of(&worst));
+        spend::check_cost(profile, &worst)?;
     }
-    edit::apply(body, edits).map(Some).map_err(|_| Rejection::internal("edit_conflict"))
+    Ok(out)
 }
 
 /// Adds the top-level replacements to the redaction edits. A replaced `user` (the trusted

@@ -3,6 +3,7 @@
 //! test in [`super`] checks the two agree). PII settings are read by [`super::build_pii`].
 
 use super::build_pii::pii;
+use super::build_spend::spend;
 use super::read::{self, Path};
 use super::types::{
     default_hosts, default_max_body_bytes, default_max_json_depth, default_profile_header, CapAction, DataCollection,
@@ -24,11 +25,20 @@ pub(super) const GUARD_FIELDS: &[&str] = &[
     "unknown_endpoints",
     "pseudonym_key",
     "profiles",
+    "spend",
 ];
 
 /// Fields of [`ProfileConfig`].
-pub(super) const PROFILE_FIELDS: &[&str] =
-    &["models", "provider", "max_tokens", "max_tokens_action", "pii", "reject_client_keys", "enforce_served"];
+pub(super) const PROFILE_FIELDS: &[&str] = &[
+    "models",
+    "provider",
+    "max_tokens",
+    "max_tokens_action",
+    "pii",
+    "reject_client_keys",
+    "enforce_served",
+    "max_cost_per_request",
+];
 
 /// Fields of [`ProviderConfig`].
 pub(super) const PROVIDER_FIELDS: &[&str] = &[
@@ -64,6 +74,7 @@ pub fn guard(node: &Node<'_>, at: Path<'_>) -> Result<GuardConfig, ConfigError> 
     let mut unknown_endpoints = UnknownEndpoints::default();
     let mut pseudonym_key = None;
     let mut profiles = None;
+    let mut spend_config = None;
     for m in read::object(node, at)? {
         let (v, here) = (&m.value, at.key(&m.key));
         match m.key.as_ref() {
@@ -78,6 +89,7 @@ pub fn guard(node: &Node<'_>, at: Path<'_>) -> Result<GuardConfig, ConfigError> 
             "unknown_endpoints" => unknown_endpoints = unknown_endpoints_value(v, here)?,
             "pseudonym_key" => pseudonym_key = read::optional(v, here, read::string)?,
             "profiles" => profiles = Some(read::map(v, here, profile)?),
+            "spend" => spend_config = Some(spend(v, here)?),
             other => return Err(read::unknown_field(here, other, GUARD_FIELDS)),
         }
     }
@@ -93,6 +105,7 @@ pub fn guard(node: &Node<'_>, at: Path<'_>) -> Result<GuardConfig, ConfigError> 
         unknown_endpoints,
         pseudonym_key,
         profiles: read::required(profiles, at, "profiles")?,
+        spend: spend_config.unwrap_or_default(),
     })
 }
 
@@ -105,6 +118,7 @@ fn profile(node: &Node<'_>, at: Path<'_>) -> Result<ProfileConfig, ConfigError> 
     let mut pii_config = None;
     let mut reject_client_keys = false;
     let mut enforce_served = false;
+    let mut max_cost_per_request = None;
     for m in read::object(node, at)? {
         let (v, here) = (&m.value, at.key(&m.key));
         match m.key.as_ref() {
@@ -115,6 +129,7 @@ fn profile(node: &Node<'_>, at: Path<'_>) -> Result<ProfileConfig, ConfigError> 
             "pii" => pii_config = Some(pii(v, here)?),
             "reject_client_keys" => reject_client_keys = read::boolean(v, here)?,
             "enforce_served" => enforce_served = read::boolean(v, here)?,
+            "max_cost_per_request" => max_cost_per_request = read::optional(v, here, read::number)?,
             other => return Err(read::unknown_field(here, other, PROFILE_FIELDS)),
         }
     }
@@ -126,6 +141,7 @@ fn profile(node: &Node<'_>, at: Path<'_>) -> Result<ProfileConfig, ConfigError> 
         pii: pii_config.unwrap_or_default(),
         reject_client_keys,
         enforce_served,
+        max_cost_per_request,
     })
 }
 

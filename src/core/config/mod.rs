@@ -8,11 +8,14 @@
 
 mod build;
 mod build_pii;
+mod build_spend;
 pub mod error;
 mod read;
+pub mod spend_types;
 pub mod types;
 
 pub use error::ConfigError;
+pub use spend_types::*;
 pub use types::*;
 
 /// Deepest nesting accepted in a configuration document (real ones nest about 6 levels).

@@ -3,6 +3,7 @@
 
 use super::build::{GUARD_FIELDS, MAX_PRICE_FIELDS, PROFILE_FIELDS, PROVIDER_FIELDS};
 use super::build_pii::{CUSTOM_FIELDS, DICTIONARY_FIELDS, PII_FIELDS};
+use super::build_spend::{LIMIT_FIELDS, PRICE_FIELDS, SPEND_FIELDS};
 use super::*;
 use crate::core::pii::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
 
@@ -97,8 +98,14 @@ const EVERY_FIELD: &str = r#"{"hosts": ["a.example", "b.ex\u0061mple"], "cluster
 "r": {"models": [], "provider": {"order": null, "allow_fallbacks": null, "require_parameters": null,
   "data_collection": null, "zdr": null, "only": null, "ignore": null, "quantizations": null, "sort": "latency",
   "max_price": {"prompt": null}, "enforce_distillable_text": null}},
-"s": {"models": [], "provider": {"sort": "price", "max_price": null}, "pii": {}},
-"t": {"models": [], "max_tokens_action": "clamp"}}}"#;
+"s": {"models": [], "provider": {"sort": "price", "max_price": null}, "pii": {}, "max_cost_per_request": 0.25},
+"t": {"models": [], "max_tokens_action": "clamp", "max_cost_per_request": null}},
+"spend": {"prices": [{"model": "a/*", "prompt": 3, "completion": 1.5e1, "request": 0.01}, {"completion": 0, "prompt": 0, "model": "*"}],
+  "assume_output_tokens": 4096, "team_header": "x-team",
+  "limits": [{"name": "l1", "per": ["user", "team", "profile", "model"], "window": "minute", "unit": "requests", "max": 10,
+    "profiles": ["p\u00e9"], "models": "a/*", "mode": "shadow", "on_store_error": "open"},
+    {"name": "l2", "window": "hour", "unit": "tokens", "max": 1e6, "models": null, "mode": "enforce", "on_store_error": "closed"},
+    {"name": "l3", "window": "day", "unit": "cost", "max": 2.5}, {"name": "l4", "window": "month", "unit": "cost", "max": 100}]}}"#;
 
 /// The configuration as read by serde (the reference).
 fn by_serde(src: &str) -> Result<GuardConfig, serde_json::Error> {
@@ -185,7 +192,7 @@ fn our_message(src: &str) -> String {
 
 #[test]
 fn field_and_variant_lists_match_the_types() {
-    let cases: [(&[&str], String); 7] = [
+    let cases: [(&[&str], String); 10] = [
         (GUARD_FIELDS, serde_message::<GuardConfig>(r#"{"zzz": 0}"#)),
         (PROFILE_FIELDS, serde_message::<ProfileConfig>(r#"{"zzz": 0}"#)),
         (PROVIDER_FIELDS, serde_message::<ProviderConfig>(r#"{"zzz": 0}"#)),
@@ -193,12 +200,21 @@ fn field_and_variant_lists_match_the_types() {
         (PII_FIELDS, serde_message::<PiiConfig>(r#"{"zzz": 0}"#)),
         (CUSTOM_FIELDS, serde_message::<CustomPatternConfig>(r#"{"zzz": 0}"#)),
         (DICTIONARY_FIELDS, serde_message::<DictionaryConfig>(r#"{"zzz": 0}"#)),
+        (SPEND_FIELDS, serde_message::<SpendConfig>(r#"{"zzz": 0}"#)),
+        (PRICE_FIELDS, serde_message::<PriceConfig>(r#"{"zzz": 0}"#)),
+        (LIMIT_FIELDS, serde_message::<LimitConfig>(r#"{"zzz": 0}"#)),
     ];
     for (fields, theirs) in cases {
         assert_eq!(read::unknown_field(read::Path::Root, "zzz", fields).message, theirs);
     }
     // Variants, through whole documents.
     let profile = |p: &str| format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": [], {p}}}}}}}"#);
+    // A limit with every required field, `field` set to `value`.
+    let spend = |field: &str, value: &str| {
+        let mut limit = serde_json::json!({"name": "n", "window": "day", "unit": "cost", "max": 1});
+        limit[field] = serde_json::from_str(value).unwrap();
+        format!(r#"{{"default_profile": "p", "profiles": {{}}, "spend": {{"limits": [{limit}]}}}}"#)
+    };
     let cases = [
         (
             r#"{"unknown_endpoints": "zzz", "default_profile": "p", "profiles": {}}"#.to_string(),
@@ -207,6 +223,11 @@ fn field_and_variant_lists_match_the_types() {
         (profile(r#""max_tokens_action": "zzz""#), serde_message::<CapAction>(r#""zzz""#)),
         (profile(r#""provider": {"data_collection": "zzz"}"#), serde_message::<DataCollection>(r#""zzz""#)),
         (profile(r#""provider": {"sort": "zzz"}"#), serde_message::<ProviderSort>(r#""zzz""#)),
+        (spend("per", r#"["zzz"]"#), serde_message::<LimitKey>(r#""zzz""#)),
+        (spend("window", r#""zzz""#), serde_message::<LimitWindow>(r#""zzz""#)),
+        (spend("unit", r#""zzz""#), serde_message::<LimitUnit>(r#""zzz""#)),
+        (spend("mode", r#""zzz""#), serde_message::<LimitMode>(r#""zzz""#)),
+        (spend("on_store_error", r#""zzz""#), serde_message::<StoreFailure>(r#""zzz""#)),
         (with_pii(r#"{"entities": {"EMAIL": "zzz"}}"#), serde_message::<Action>(r#""zzz""#)),
         (
             profile(r#""models": [{"zzz": "x"}]"#).replace(r#""models": [], "#, ""),
@@ -233,7 +254,7 @@ fn errors_name_the_path_and_word_the_reason_like_serde() {
         (r#"{"default_profile": "p"}"#.into(), ".", "missing field `profiles`"),
         (r#"{"profiles": 1}"#.into(), "profiles", "invalid type: integer `1`, expected a map"),
         (p(r#""provider": {}"#), "profiles.p", "missing field `models`"),
-        (p(r#""models": [], "write_user": 1"#), "profiles.p.write_user", "unknown field `write_user`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `reject_client_keys`, `enforce_served`"),
+        (p(r#""models": [], "write_user": 1"#), "profiles.p.write_user", "unknown field `write_user`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `reject_client_keys`, `enforce_served`, `max_cost_per_request`"),
         (p(r#""models": [], "reject_client_keys": "yes""#), "profiles.p.reject_client_keys", "invalid type: string, expected a boolean"),
         (p(r#""models": [], "max_tokens": 1.0"#), "profiles.p.max_tokens", "invalid type: floating point `1.0`, expected u64"),
         (p(r#""models": [], "max_tokens": -5"#), "profiles.p.max_tokens", "invalid value: integer `-5`, expected u64"),

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::spend_types::SpendConfig;
 use crate::core::pii::PiiConfig;
 
 /// The whole plugin configuration (one JSON document).
@@ -46,6 +47,9 @@ pub struct GuardConfig {
     pub pseudonym_key: Option<String>,
     /// Named data-classification profiles.
     pub profiles: BTreeMap<String, ProfileConfig>,
+    /// Prices, budgets and rate limits (docs/spend.md).
+    #[serde(default)]
+    pub spend: SpendConfig,
 }
 
 /// Treatment of governed requests with a body on paths without a known field map.
@@ -86,6 +90,10 @@ pub struct ProfileConfig {
     /// 502 error (otherwise such responses are only flagged in the audit record and metrics).
     #[serde(default)]
     pub enforce_served: bool,
+    /// Largest worst-case cost of one request, in USD (docs/spend.md); over it the request is
+    /// refused with 402 before the upstream sees it.
+    #[serde(default)]
+    pub max_cost_per_request: Option<f64>,
 }
 
 /// One model rule: `{"allow": "glob"}` or `{"deny": "glob"}`.

@@ -7,6 +7,7 @@ use crate::core::hostmatch::TrafficMatcher;
 use crate::core::model::ModelRules;
 use crate::core::pii::Redactor;
 use crate::core::provider::ProviderPolicy;
+use crate::core::spend::{self, Spend};
 
 /// Hard ceiling for `max_json_depth` (the parser recurses; wasm stacks are small).
 pub const MAX_JSON_DEPTH_CEILING: u32 = 256;
@@ -30,6 +31,8 @@ pub struct Profile {
     pub reject_client_keys: bool,
     /// Replace non-streaming responses from unapproved providers/models with a 502.
     pub enforce_served: bool,
+    /// Largest worst-case cost of one request, micro-USD (docs/spend.md).
+    pub max_cost_per_request: Option<u64>,
 }
 
 /// The whole compiled policy.
@@ -53,6 +56,8 @@ pub struct Policy {
     pub unknown_endpoints: UnknownEndpoints,
     /// Profiles, sorted by name.
     pub profiles: Vec<Profile>,
+    /// Prices, budgets and rate limits.
+    pub spend: Spend,
 }
 
 fn header_name(raw: &str, path: &str) -> Result<String, ConfigError> {
@@ -121,6 +126,8 @@ impl Policy {
                 return Err(ConfigError::new(format!("{base}.max_tokens"), "must be at least 1"));
             }
             let redactor = Redactor::compile(&p.pii, key, &format!("{base}.pii"))?;
+            let max_cost_per_request =
+                spend::max_cost(p.max_cost_per_request, &format!("{base}.max_cost_per_request"))?;
             profiles.push(Profile {
                 name: name.clone(),
                 models,
@@ -130,12 +137,14 @@ impl Policy {
                 redactor,
                 reject_client_keys: p.reject_client_keys,
                 enforce_served: p.enforce_served,
+                max_cost_per_request,
             });
         }
         let default_profile = profiles
             .iter()
             .position(|p| p.name == cfg.default_profile)
             .ok_or_else(|| ConfigError::new("default_profile", "names no profile in `profiles`"))?;
+        let spend = Spend::compile(&cfg.spend)?;
         Ok(Self {
             traffic,
             max_body_bytes: cfg.max_body_bytes,
@@ -146,6 +155,7 @@ impl Policy {
             write_user: cfg.write_user,
             unknown_endpoints: cfg.unknown_endpoints,
             profiles,
+            spend,
         })
     }
 

@@ -1,0 +1,171 @@
+//! The worst case of one request, before the upstream sees it: an upper bound on its prompt
+//! tokens, its output cap, and the largest cost over every model it can reach.
+//!
+//! **Prompt tokens ≤ bytes of the body sent.** Every tokenizer OpenRouter's models use is a
+//! byte-level BPE or a SentencePiece with byte fallback: a token covers at least one byte of
+//! text, so a text never has more tokens than UTF-8 bytes. The chat template adds a few tokens
+//! per message (role markers), fewer than the JSON syntax each message costs in the body
+//! (`{"role":"user","content":""}` alone is 28 bytes). Real prompts run about 4 bytes per token
+//! in English prose and code, 2–3 in other Latin and Cyrillic text, 1.5–3 in CJK (a 3-byte
+//! character is one or two tokens), and JSON overhead adds bytes no token is billed for: the
+//! bound is 1.5–5× the true count, never below it (docs/spend.md).
+//!
+//! Two things in a body cost more tokens than their bytes, and are accounted for apart:
+//! an image given by URL (a few hundred bytes, up to ~1,600 tokens at the providers' largest
+//! tile sizes: [`IMAGE_URL_TOKENS`] each), and a file, audio or video given by URL (no bound at
+//! all: the worst case is unknown and a request that needs it is refused). Inline (`data:`)
+//! media are counted by their base64 bytes, far more than their tokens.
+
+use crate::core::endpoint::Endpoint;
+use crate::core::json::{Kind, Node};
+use crate::core::policy::Profile;
+
+use super::price::PriceTable;
+
+/// Tokens allowed per image given by URL (Anthropic bills at most ~1,600 per image, OpenAI's
+/// high-detail tiling ~1,100, Gemini 258): a round bound above all of them.
+pub(crate) const IMAGE_URL_TOKENS: u64 = 2_000;
+
+/// Part types whose URL names media of unbounded token count.
+const UNBOUNDED_PARTS: [&str; 6] = ["file", "input_file", "input_audio", "audio_url", "video_url", "input_video"];
+/// Part types that are images.
+const IMAGE_PARTS: [&str; 2] = ["image_url", "input_image"];
+
+/// Why a request's worst case is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unknown {
+    /// Neither the request nor its profile caps the output, and no `assume_output_tokens`.
+    NoOutputCap,
+    /// A file, audio or video part given by URL.
+    RemoteMedia,
+    /// A model the request can reach has no price.
+    NoPrice,
+}
+
+impl Unknown {
+    /// The reason code (audit record, error reply).
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Unknown::NoOutputCap => "max_tokens_required",
+            Unknown::RemoteMedia => "cost_unbounded",
+            Unknown::NoPrice => "price_missing",
+        }
+    }
+}
+
+/// The worst case of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Worst {
+    /// Upper bound on prompt tokens.
+    pub(crate) prompt_tokens: Result<u64, Unknown>,
+    /// Output cap (times `n` choices).
+    pub(crate) output_tokens: Result<u64, Unknown>,
+    /// Largest cost over every reachable model, micro-USD.
+    pub(crate) cost_micro: Result<u64, Unknown>,
+}
+
+/// The worst case of a request whose body (as sent upstream) is `sent_len` bytes, `root` parsed
+/// from the body as received, reaching `models` (canonical ids).
+pub(crate) fn worst_case(
+    prices: &PriceTable,
+    assume_output_tokens: Option<u64>,
+    profile: &Profile,
+    endpoint: Endpoint,
+    root: &Node<'_>,
+    sent_len: usize,
+    models: &[String],
+) -> Worst {
+    let prompt_tokens = prompt_bound(root, sent_len);
+    let output_tokens = output_cap(profile, endpoint, root, assume_output_tokens);
+    let cost_micro = match (prompt_tokens, output_tokens) {
+        (Ok(p), Ok(o)) => models.iter().try_fold(0u64, |worst, m| {
+            let price = prices.lookup(m).ok_or(Unknown::NoPrice)?;
+            Ok(worst.max(price.micro_usd(p, o)))
+        }),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    };
+    Worst { prompt_tokens, output_tokens, cost_micro }
+}
+
+/// Body bytes plus [`IMAGE_URL_TOKENS`] per image given by URL; unknown with media by URL.
+fn prompt_bound(root: &Node<'_>, sent_len: usize) -> Result<u64, Unknown> {
+    let mut images = 0u64;
+    media_parts(root, &mut images)?;
+    Ok(u64::try_from(sent_len).unwrap_or(u64::MAX).saturating_add(images.saturating_mul(IMAGE_URL_TOKENS)))
+}
+
+/// Counts image parts given by URL anywhere in the body and refuses other media given by URL.
+/// A part is an object whose `type` names it; its URL is any string value under it that does
+/// not start with `data:`. Depth is already bounded by the parser.
+fn media_parts(node: &Node<'_>, images: &mut u64) -> Result<(), Unknown> {
+    match &node.kind {
+        Kind::Object(members) => {
+            let kind = node.get("type").and_then(Node::as_str);
+            if let Some(k) = kind.as_deref() {
+                let remote = has_remote_url(node);
+                if remote && UNBOUNDED_PARTS.contains(&k) {
+                    return Err(Unknown::RemoteMedia);
+                }
+                if remote && IMAGE_PARTS.contains(&k) {
+                    *images = images.saturating_add(1);
+                    return Ok(());
+                }
+            }
+            members.iter().try_for_each(|m| media_parts(&m.value, images))
+        }
+        Kind::Array(items) => items.iter().try_for_each(|n| media_parts(n, images)),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a string under `node` is a URL other than a `data:` URL.
+fn has_remote_url(node: &Node<'_>) -> bool {
+    match &node.kind {
+        Kind::Str(s) => {
+            let v = s.decode();
+            let v = v.trim_start().to_ascii_lowercase();
+            v.contains("://") && !v.starts_with("data:")
+        }
+        Kind::Object(members) => members.iter().any(|m| m.key != "type" && has_remote_url(&m.value)),
+        Kind::Array(items) => items.iter().any(has_remote_url),
+        _ => false,
+    }
+}
+
+/// The output tokens the upstream may produce: the largest token-limit field the request sends
+/// (lowered to the profile's cap, which `request.rs` clamps to or refuses over), the profile's
+/// cap when the request sends none (it is inserted) or `null`, else `assume_output_tokens`;
+/// times `n` when the request asks for several choices.
+fn output_cap(profile: &Profile, endpoint: Endpoint, root: &Node<'_>, assume: Option<u64>) -> Result<u64, Unknown> {
+    let mut cap: Option<u64> = None;
+    let mut uncapped = false;
+    for f in endpoint.token_limit_fields() {
+        match root.get(f).map(|n| &n.kind) {
+            None => {}
+            Some(Kind::Number(t)) => {
+                let v = t.parse::<u64>().unwrap_or(u64::MAX);
+                let v = profile.max_tokens.map_or(v, |c| v.min(c));
+                cap = Some(cap.map_or(v, |c| c.max(v)));
+            }
+            Some(_) => uncapped = true, // null: replaced by the profile cap, or no limit
+        }
+    }
+    let cap = match (cap, uncapped) {
+        (Some(c), false) => Some(c),
+        (Some(c), true) => Some(profile.max_tokens.map_or(u64::MAX, |p| c.max(p))),
+        (None, _) => profile.max_tokens,
+    };
+    let cap = match cap {
+        Some(u64::MAX) | None => assume.ok_or(Unknown::NoOutputCap)?,
+        Some(c) => c,
+    };
+    let n = match root.get("n").map(|n| &n.kind) {
+        Some(Kind::Number(t)) => t.parse::<u64>().unwrap_or(u64::MAX).max(1),
+        _ => 1,
+    };
+    Ok(cap.saturating_mul(n))
+}
+
+#[cfg(test)]
+#[path = "estimate_tests.rs"]
+mod tests;

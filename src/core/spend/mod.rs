@@ -1,0 +1,100 @@
+//! Spend control (docs/spend.md): the price table, the worst case of a request, the
+//! per-request cost guard, and budgets and rate limits kept in a counter store.
+
+pub(crate) mod estimate;
+pub(crate) mod price;
+
+use crate::core::audit::SpendAudit;
+use crate::core::config::{ConfigError, SpendConfig};
+use crate::core::policy::Profile;
+use crate::core::reply::Rejection;
+
+use estimate::{Unknown, Worst};
+use price::{micro_to_usd, PriceTable};
+
+/// The compiled `spend` section.
+#[derive(Debug, Clone, Default)]
+pub struct Spend {
+    pub(crate) prices: PriceTable,
+    pub(crate) assume_output_tokens: Option<u64>,
+}
+
+impl Spend {
+    /// Compiles `spend`.
+    pub fn compile(cfg: &SpendConfig) -> Result<Self, ConfigError> {
+        let prices = PriceTable::compile(&cfg.prices, "spend.prices")?;
+        if cfg.assume_output_tokens == Some(0) {
+            return Err(ConfigError::new("spend.assume_output_tokens", "must be at least 1"));
+        }
+        if cfg.team_header.is_some() || !cfg.limits.is_empty() {
+            return Err(ConfigError::new("spend.limits", "budgets and rate limits are not built yet"));
+        }
+        Ok(Self { prices, assume_output_tokens: cfg.assume_output_tokens })
+    }
+}
+
+/// Compiles a profile's `max_cost_per_request` (USD) to micro-USD.
+pub(crate) fn max_cost(usd: Option<f64>, path: &str) -> Result<Option<u64>, ConfigError> {
+    match usd {
+        None => Ok(None),
+        Some(v) if v > 0.0 && v <= 1_000_000.0 => Ok(Some(price::usd_to_micro_ceil(v))),
+        Some(_) => Err(ConfigError::new(path, "must be more than 0 and at most 1000000 (USD)")),
+    }
+}
+
+/// The audit record's view of a worst case.
+pub(crate) fn audit_of(worst: &Worst) -> SpendAudit {
+    SpendAudit {
+        prompt_tokens_max: worst.prompt_tokens.ok(),
+        output_tokens_max: worst.output_tokens.ok(),
+        cost_max_usd: worst.cost_micro.ok().map(micro_to_usd),
+        cost_max_micro: worst.cost_micro.ok(),
+    }
+}
+
+/// `$1.234567` from micro-USD, with integer formatting only (float formatting costs ~50 KB of wasm).
+pub(crate) fn usd_text(micro: u64) -> String {
+    format!("${}.{:06}", micro / 1_000_000, micro % 1_000_000)
+}
+
+/// The refusal for a worst case that is needed but unknown.
+pub(crate) fn unknown_rejection(why: Unknown, what: &str) -> Rejection {
+    match why {
+        Unknown::NoOutputCap => Rejection::bad_request(
+            why.reason(),
+            format!("{what} needs an output cap: set max_tokens (or the endpoint's token limit)"),
+        ),
+        Unknown::RemoteMedia => Rejection::forbidden(
+            why.reason(),
+            format!("{what} cannot bound the tokens of a file, audio or video given by URL; send it inline"),
+        ),
+        Unknown::NoPrice => {
+            Rejection::forbidden(why.reason(), format!("{what} needs a price for every model the request can reach"))
+        }
+    }
+}
+
+/// The per-request cost guard: refuses with 402 a request whose worst-case cost exceeds the
+/// profile's `max_cost_per_request`, and fails closed when that worst case is unknown.
+pub(crate) fn check_cost(profile: &Profile, worst: &Worst) -> Result<(), Rejection> {
+    let Some(max) = profile.max_cost_per_request else { return Ok(()) };
+    let what = format!("profile '{}' has a cost guard and", profile.name);
+    let cost = worst.cost_micro.map_err(|why| unknown_rejection(why, &what))?;
+    if cost > max {
+        return Err(Rejection::new(
+            402,
+            "insufficient_quota",
+            "cost_limit_exceeded",
+            format!(
+                "the worst-case cost of this request ({}) exceeds max_cost_per_request ({}) of profile '{}'; lower max_tokens or shorten the prompt",
+                usd_text(cost),
+                usd_text(max),
+                profile.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+//! The cost guard through the request path (headers → body).
+
+use crate::core::audit::AuditRecord;
+use crate::core::policy::Policy;
+use crate::core::reply::Rejection;
+use crate::core::request::{on_body, on_head, RequestHead};
+
+const POLICY: &str = r#"{"default_profile": "guarded", "profiles": {
+  "guarded": {"models": [{"allow": "*"}], "max_tokens": 1000, "max_cost_per_request": 0.02,
+              "provider": {"max_price": {"prompt": 3, "completion": 15}}},
+  "uncapped": {"models": [{"allow": "*"}], "max_cost_per_request": 0.02},
+  "plain": {"models": [{"allow": "*"}]}},
+  "spend": {"prices": [{"model": "anthropic/*", "prompt": 3, "completion": 15},
+                       {"model": "openai/gpt-4o-mini", "prompt": 0.15, "completion": 0.6}]}}"#;
+
+fn run(profile: &str, body: &str) -> (Result<Option<Vec<u8>>, Rejection>, AuditRecord) {
+    let p = Policy::from_json(POLICY.as_bytes()).unwrap();
+    let h: Vec<(String, String)> = [
+        (":method", "POST"),
+        (":path", "/api/v1/chat/completions"),
+        (":authority", "openrouter.ai"),
+        ("content-type", "application/json"),
+        ("x-data-classification", profile),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let mut audit = AuditRecord::new();
+    let plan = on_head(&p, RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    let out = on_body(&p, &plan, body.as_bytes(), &mut audit);
+    (out, audit)
+}
+
+fn chat(models: &str, max_tokens: u64) -> String {
+    format!(r#"{{{models},"max_tokens":{max_tokens},"messages":[{{"role":"user","content":"Say hello."}}]}}"#)
+}
+
+#[test]
+fn a_request_whose_worst_case_fits_is_forwarded_with_its_estimate_audited() {
+    let (out, audit) = run("guarded", &chat(r#""model":"anthropic/claude-3.5-sonnet""#, 1000));
+    let sent = out.unwrap().unwrap(); // the provider object is injected
+    let s = audit.spend.unwrap();
+    assert_eq!(s.prompt_tokens_max, Some(sent.len() as u64));
+    assert_eq!(s.output_tokens_max, Some(1000));
+    assert_eq!(s.cost_max_micro, Some(sent.len() as u64 * 3 + 15_000));
+}
+
+#[test]
+fn a_request_over_the_cost_guard_gets_402_naming_the_limit() {
+    // 1000 output tokens at $15/M is $0.015; a fallback to a dearer model is what counts.
+    let (out, audit) = run("guarded", &chat(r#""model":"openai/gpt-4o-mini""#, 1000));
+    assert!(out.is_ok());
+    assert!(audit.spend.unwrap().cost_max_micro.unwrap() < 2000);
+    let mut body = chat(r#""models":["openai/gpt-4o-mini","anthropic/claude-3.5-sonnet"]"#, 1000);
+    body = body.replace("Say hello.", &"x".repeat(2000)); // 2000 × $3/M + $0.015 > $0.02
+    let (out, audit) = run("guarded", &body);
+    let r = out.unwrap_err();
+    assert_eq!((r.status, r.reason), (402, "cost_limit_exceeded"));
+    assert!(r.message.contains("max_cost_per_request ($0.020000)"), "{}", r.message);
+    assert_eq!(audit.decision, crate::core::audit::Decision::Deny);
+    assert_eq!(audit.reasons, ["cost_limit_exceeded"]);
+    assert!(audit.spend.unwrap().cost_max_micro.unwrap() > 20_000);
+}
+
+#[test]
+fn an_unknown_worst_case_fails_closed_under_a_cost_guard_only() {
+    let r = run("guarded", &chat(r#""model":"mistral/large""#, 10)).0.unwrap_err();
+    assert_eq!((r.status, r.reason), (403, "price_missing"));
+    let r = run("uncapped", r#"{"model":"anthropic/a","messages":[]}"#).0.unwrap_err();
+    assert_eq!((r.status, r.reason), (400, "max_tokens_required"));
+    let file = r#"{"model":"anthropic/a","max_tokens":5,"messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"https://x.example/a.pdf"}}]}]}"#;
+    let r = run("guarded", file).0.unwrap_err();
+    assert_eq!((r.status, r.reason), (403, "cost_unbounded"));
+    // Without a cost guard nothing is estimated, nothing refused.
+    let (out, audit) = run("plain", &chat(r#""model":"mistral/large""#, 10));
+    assert!(out.is_ok() && audit.spend.is_none());
+}
+
+#[test]
+fn max_cost_per_request_must_be_positive() {
+    let bad = POLICY.replace("\"max_cost_per_request\": 0.02,", "\"max_cost_per_request\": 0,");
+    let e = Policy::from_json(bad.as_bytes()).unwrap_err();
+    assert_eq!(e.path, "profiles.guarded.max_cost_per_request");
+}
