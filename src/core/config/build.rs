@@ -35,6 +35,7 @@ pub(super) const PROFILE_FIELDS: &[&str] = &[
     "max_tokens",
     "max_tokens_action",
     "pii",
+    "output_pii",
     "reject_client_keys",
     "enforce_served",
     "max_cost_per_request",
@@ -116,6 +117,7 @@ fn profile(node: &Node<'_>, at: Path<'_>) -> Result<ProfileConfig, ConfigError> 
     let mut max_tokens = None;
     let mut max_tokens_action = CapAction::default();
     let mut pii_config = None;
+    let mut output_pii = None;
     let mut reject_client_keys = false;
     let mut enforce_served = false;
     let mut max_cost_per_request = None;
@@ -127,6 +129,7 @@ fn profile(node: &Node<'_>, at: Path<'_>) -> Result<ProfileConfig, ConfigError> 
             "max_tokens" => max_tokens = read::optional(v, here, read::uint)?,
             "max_tokens_action" => max_tokens_action = cap_action(v, here)?,
             "pii" => pii_config = Some(pii(v, here)?),
+            "output_pii" => output_pii = read::optional(v, here, pii)?,
             "reject_client_keys" => reject_client_keys = read::boolean(v, here)?,
             "enforce_served" => enforce_served = read::boolean(v, here)?,
             "max_cost_per_request" => max_cost_per_request = read::optional(v, here, read::number)?,
@@ -139,6 +142,7 @@ fn profile(node: &Node<'_>, at: Path<'_>) -> Result<ProfileConfig, ConfigError> 
         max_tokens,
         max_tokens_action,
         pii: pii_config.unwrap_or_default(),
+        output_pii,
         reject_client_keys,
         enforce_served,
         max_cost_per_request,

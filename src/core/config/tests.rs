@@ -254,7 +254,7 @@ fn errors_name_the_path_and_word_the_reason_like_serde() {
         (r#"{"default_profile": "p"}"#.into(), ".", "missing field `profiles`"),
         (r#"{"profiles": 1}"#.into(), "profiles", "invalid type: integer `1`, expected a map"),
         (p(r#""provider": {}"#), "profiles.p", "missing field `models`"),
-        (p(r#""models": [], "write_user": 1"#), "profiles.p.write_user", "unknown field `write_user`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `reject_client_keys`, `enforce_served`, `max_cost_per_request`"),
+        (p(r#""models": [], "write_user": 1"#), "profiles.p.write_user", "unknown field `write_user`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `output_pii`, `reject_client_keys`, `enforce_served`, `max_cost_per_request`"),
         (p(r#""models": [], "reject_client_keys": "yes""#), "profiles.p.reject_client_keys", "invalid type: string, expected a boolean"),
         (p(r#""models": [], "max_tokens": 1.0"#), "profiles.p.max_tokens", "invalid type: floating point `1.0`, expected u64"),
         (p(r#""models": [], "max_tokens": -5"#), "profiles.p.max_tokens", "invalid value: integer `-5`, expected u64"),

@@ -83,6 +83,10 @@ pub struct ProfileConfig {
     /// PII and secret handling.
     #[serde(default)]
     pub pii: PiiConfig,
+    /// Inspection of model output (responses, JSON and SSE) with the same engine; absent: off.
+    /// Actions `flag`, `redact`, `block` (and `off`); `hash` is refused.
+    #[serde(default)]
+    pub output_pii: Option<PiiConfig>,
     /// Whether a client-supplied `Authorization` header is refused (the key must be injected by Envoy).
     #[serde(default)]
     pub reject_client_keys: bool,

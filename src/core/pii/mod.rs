@@ -163,6 +163,28 @@ pub struct Redactor {
     /// See [`PiiConfig::keep_local_addresses`].
     keep_local: bool,
     hmac: Option<HmacSha256>,
+    /// Longest dictionary term holding whitespace, in bytes (0: none).
+    spaced_term_max: usize,
+}
+
+/// Which kinds of finding a profile can report that contain whitespace (or are joined across it),
+/// for the streaming output scanner's holdback ([`crate::core::response::outscan`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Digit clusters with separators: PHONE, US_SSN, CREDIT_CARD, IBAN.
+    pub digits: bool,
+    /// ADDRESS (starts with a street number).
+    pub address: bool,
+    /// PERSON (capitalised words after a cue).
+    pub person: bool,
+    /// PRIVATE_KEY (PEM block, BEGIN to END).
+    pub pem: bool,
+    /// Keys wrapped across a space or line break (see `secrets::wrapped`).
+    pub wrapped_keys: bool,
+    /// Longest dictionary term holding whitespace, in bytes (0: none).
+    pub spaced_term: usize,
+    /// Whether custom patterns are configured (a regex may span whitespace).
+    pub custom: bool,
 }
 
 impl Default for Redactor {
@@ -194,6 +216,7 @@ impl Redactor {
             allow: HashSet::new(),
             keep_local: true,
             hmac: None,
+            spaced_term_max: 0,
         }
     }
 
@@ -290,6 +313,9 @@ impl Redactor {
                         format!("terms must be 1 to {MAX_TERM_BYTES} bytes after trimming"),
                     ));
                 }
+                if term.bytes().any(|c| c.is_ascii_whitespace()) {
+                    r.spaced_term_max = r.spaced_term_max.max(term.len());
+                }
                 // Terms are matched in the normalised view; fold them the same way.
                 patterns.push(View::new(term).text().as_bytes().to_ascii_lowercase());
                 r.targets.push(Target::Dict(k));
@@ -336,6 +362,27 @@ impl Redactor {
     /// Whether any detector is enabled (when false, callers may skip walking text fields).
     pub fn is_active(&self) -> bool {
         self.active
+    }
+
+    /// What the streaming output scanner must allow for (see [`Reach`]).
+    pub fn reach(&self) -> Reach {
+        let on = self.on;
+        Reach {
+            digits: on.any(&[Entity::Phone, Entity::UsSsn, Entity::CreditCard, Entity::Iban]),
+            address: on.has(Entity::Address),
+            person: on.has(Entity::Person),
+            pem: on.has(Entity::PrivateKey),
+            wrapped_keys: on.any(&[
+                Entity::OpenrouterKey,
+                Entity::AnthropicKey,
+                Entity::OpenaiKey,
+                Entity::GoogleApiKey,
+                Entity::GithubToken,
+                Entity::SlackToken,
+            ]),
+            spaced_term: self.spaced_term_max,
+            custom: !self.custom.is_empty(),
+        }
     }
 
     /// The action configured for a built-in entity.

@@ -27,6 +27,8 @@ pub struct Profile {
     pub max_tokens_action: CapAction,
     /// PII engine.
     pub redactor: Redactor,
+    /// Output inspection engine (`output_pii`); `None` when off.
+    pub output: Option<Redactor>,
     /// Refuse client-supplied `Authorization` headers.
     pub reject_client_keys: bool,
     /// Replace non-streaming responses from unapproved providers/models with a 502.
@@ -128,6 +130,10 @@ impl Policy {
             let redactor = Redactor::compile(&p.pii, key, &format!("{base}.pii"))?;
             let max_cost_per_request =
                 spend::max_cost(p.max_cost_per_request, &format!("{base}.max_cost_per_request"))?;
+            let output = match &p.output_pii {
+                Some(o) => crate::core::response::outscan::compile(o, &format!("{base}.output_pii"))?,
+                None => None,
+            };
             profiles.push(Profile {
                 name: name.clone(),
                 models,
@@ -135,6 +141,7 @@ impl Policy {
                 max_tokens: p.max_tokens,
                 max_tokens_action: p.max_tokens_action,
                 redactor,
+                output,
                 reject_client_keys: p.reject_client_keys,
                 enforce_served: p.enforce_served,
                 max_cost_per_request,

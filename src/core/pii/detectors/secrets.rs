@@ -250,7 +250,7 @@ pub fn token(b: &[u8], s0: usize, e: usize, sink: &mut Sink) -> usize {
 }
 
 /// Prefixes of keys that are often wrapped at a fixed column or broken by a space when pasted.
-const WRAPPABLE: [&[u8]; 10] =
+pub(crate) const WRAPPABLE: [&[u8]; 10] =
     [b"sk-or-v1-", b"sk-ant-", b"sk-proj-", b"AIza", b"ghp_", b"gho_", b"ghs_", b"github_pat_", b"xoxb-", b"xoxp-"];
 
 /// A key of a [`WRAPPABLE`] prefix whose token `t` (ending at `e`) is too short for its shape but

@@ -1,0 +1,286 @@
+use super::*;
+use crate::core::policy::Policy;
+
+fn output_redactor(entities: &str) -> Redactor {
+    let cfg = format!(
+        r#"{{"default_profile":"p","profiles":{{"p":{{"models":[{{"allow":"*"}}],
+            "output_pii":{{"entities":{entities}}}}}}}}}"#
+    );
+    let p = Policy::from_json(cfg.as_bytes()).unwrap();
+    p.profiles.into_iter().next().unwrap().output.unwrap()
+}
+
+fn redact_all() -> Redactor {
+    output_redactor("{}")
+}
+
+/// Pushes `parts` through one scanner; returns the released text and the final step's block.
+fn stream(r: &Redactor, parts: &[&str]) -> (String, Option<String>, StreamScanner) {
+    let mut s = StreamScanner::new();
+    let mut out = String::new();
+    for p in parts {
+        let step = s.push(r, p);
+        out.push_str(&step.text);
+        assert!(s.held() <= MAX_HOLD, "held {} > {MAX_HOLD}", s.held());
+        if step.blocked.is_some() {
+            return (out, step.blocked, s);
+        }
+    }
+    let step = s.finish(r);
+    out.push_str(&step.text);
+    (out, step.blocked, s)
+}
+
+/// A small deterministic generator (xorshift64*), so failures reproduce.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Splits `t` at random char boundaries into pieces of 1..=max bytes.
+fn random_split<'a>(t: &'a str, rng: &mut Rng, max: usize) -> Vec<&'a str> {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        let mut j = (i + 1 + rng.below(max)).min(t.len());
+        while !t.is_char_boundary(j) {
+            j += 1;
+        }
+        parts.push(&t[i..j]);
+        i = j;
+    }
+    parts
+}
+
+const OR_KEY: &str = "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";
+
+#[test]
+fn hash_is_refused_on_output_with_its_path() {
+    for (body, path) in [
+        (r#"{"entities":{"EMAIL":"hash"}}"#, "profiles.p.output_pii.entities.EMAIL"),
+        (r#"{"custom":[{"name":"X","pattern":"x[0-9]+","action":"hash"}]}"#, "profiles.p.output_pii.custom[0].action"),
+        (
+            r#"{"dictionaries":[{"name":"D","terms":["a"],"action":"hash"}]}"#,
+            "profiles.p.output_pii.dictionaries[0].action",
+        ),
+    ] {
+        let cfg = format!(r#"{{"default_profile":"p","profiles":{{"p":{{"models":[],"output_pii":{body}}}}}}}"#);
+        let e = Policy::from_json(cfg.as_bytes()).unwrap_err();
+        assert_eq!(e.path, path, "{e:?}");
+    }
+    let cfg = r#"{"default_profile":"p","profiles":{"p":{"models":[],"output_pii":{"entites":{}}}}}"#;
+    assert_eq!(Policy::from_json(cfg.as_bytes()).unwrap_err().path, "profiles.p.output_pii.entites");
+}
+
+#[test]
+fn output_inspection_is_off_unless_configured() {
+    let cfg =
+        r#"{"default_profile":"p","profiles":{"p":{"models":[]},"q":{"models":[],"output_pii":{"enabled":false}}}}"#;
+    let p = Policy::from_json(cfg.as_bytes()).unwrap();
+    assert!(p.profiles.iter().all(|p| p.output.is_none()));
+}
+
+#[test]
+fn a_secret_split_at_every_byte_position_is_redacted() {
+    let r = redact_all();
+    let text = format!("Here is the key: {OR_KEY} — keep it safe.");
+    let mut whole = PiiTally::default();
+    let want = render_whole(&r, &text, &mut whole).unwrap();
+    assert_eq!(want, "Here is the key: [OPENROUTER_KEY] — keep it safe.");
+    for i in 1..text.len() {
+        if !text.is_char_boundary(i) {
+            continue;
+        }
+        let (got, blocked, s) = stream(&r, &[&text[..i], &text[i..]]);
+        assert_eq!(got, want, "split at {i}");
+        assert_eq!(blocked, None);
+        assert_eq!(s.tally, whole, "split at {i}");
+        // Three pieces: the secret's middle alone.
+        for j in (i + 1..text.len()).step_by(7) {
+            if text.is_char_boundary(j) {
+                let (got, _, _) = stream(&r, &[&text[..i], &text[i..j], &text[j..]]);
+                assert_eq!(got, want, "split at {i}, {j}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_blocked_secret_never_leaves_even_in_part() {
+    let r = output_redactor(r#"{"SECRETS":"block"}"#);
+    let text = format!("Sure. The key is {OR_KEY} and more text follows here.");
+    let at = text.find("sk-or").unwrap();
+    for i in 1..text.len() {
+        let (got, blocked, _) = stream(&r, &[&text[..i], &text[i..]]);
+        assert_eq!(blocked.as_deref(), Some("OPENROUTER_KEY"), "split at {i}");
+        assert!(text[..at].starts_with(&got), "split at {i}: released {got:?}");
+        // Byte by byte too.
+        let bytes: Vec<&str> = (0..text.len()).map(|k| &text[k..k + 1]).collect();
+        let (got, blocked, _) = stream(&r, &bytes);
+        assert!(blocked.is_some() && text[..at].starts_with(&got));
+    }
+}
+
+#[test]
+fn phone_and_email_split_anywhere_are_caught_and_flag_passes() {
+    let r = output_redactor(r#"{"EMAIL":"flag","PHONE":"redact"}"#);
+    let text = "Call me at (415) 555-0132 or write to jane.doe@example.com today.";
+    let mut whole = PiiTally::default();
+    let want = render_whole(&r, text, &mut whole).unwrap();
+    assert_eq!(want, "Call me at [PHONE] or write to jane.doe@example.com today.");
+    for i in 1..text.len() {
+        for j in i + 1..text.len() {
+            let (got, _, s) = stream(&r, &[&text[..i], &text[i..j], &text[j..]]);
+            assert_eq!(got, want, "split at {i}, {j}");
+            assert_eq!(s.tally, whole);
+        }
+    }
+    assert_eq!(whole.counts, vec![("PHONE".into(), "redact", 1), ("EMAIL".into(), "flag", 1)]);
+}
+
+#[test]
+fn random_splits_release_what_a_whole_text_scan_produces() {
+    let r = output_redactor(r#"{"PERSON":"redact","ADDRESS":"flag"}"#);
+    let pieces = [
+        "The weather is fine and the meeting moved to Tuesday. ",
+        "Mail jane.doe@example.com or bob@corp.example.org, ",
+        "phone +44 20 7946 0958 or (415) 555-0132. ",
+        "Card 4111 1111 1111 1111 expires soon. ",
+        "IBAN DE89 3704 0044 0532 0130 00 is on file. ",
+        "SSN 123-45-6789 was provided. ",
+        "Server at 10.1.2.3 and fe80::1ff:fe23:4567:890a respond. ",
+        "key AKIAIOSFODNN7EXAMPLE with aws secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY here. ",
+        "Authorization: Bearer abcdefghijklmnop.qrstuvwx~yz done. ",
+        "token eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U ok. ",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy\n-----END RSA PRIVATE KEY-----\n",
+        "wrapped sk-or-v1-0f9e0f9e0f9e0f9e0f9e0f9e0f9e0f9\ne0f9e0f9e0f9e0f9e0f9e0f9e0f9e0f9e end. ",
+        "My name is John Smith and I live at 221B Baker Street, London. ",
+        "Ünïcödé text — ✓ fine, 日本語も大丈夫です。 ",
+        "Version 1.2.3 of the tool, 42 items, 2024-05-01. ",
+        "Placeholders [EMAIL_1] and [PHONE_2] stay as they are. ",
+        "\n\n",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..120 {
+        let mut text = String::new();
+        for _ in 0..(3 + rng.below(12)) {
+            text.push_str(pieces[rng.below(pieces.len())]);
+        }
+        let mut whole = PiiTally::default();
+        let want = render_whole(&r, &text, &mut whole);
+        let max = 1 + rng.below(40);
+        let parts = random_split(&text, &mut rng, max);
+        let (got, blocked, s) = stream(&r, &parts);
+        match want {
+            Ok(w) => {
+                assert_eq!(got, w, "round {round}: {text:?}");
+                assert_eq!(blocked, None);
+                let mut a = s.tally.counts.clone();
+                let mut b = whole.counts.clone();
+                a.sort();
+                b.sort();
+                assert_eq!(a, b, "round {round}");
+            }
+            Err(e) => assert_eq!(blocked, Some(e)),
+        }
+    }
+}
+
+#[test]
+fn prose_is_held_back_by_a_word_and_the_margin_only() {
+    let r = redact_all();
+    let text = "The quick brown fox jumps over the lazy dog while nobody watches the garden. ".repeat(20);
+    let bytes: Vec<&str> = (0..text.len()).map(|k| &text[k..k + 1]).collect();
+    let (got, _, s) = stream(&r, &bytes);
+    assert_eq!(got, text);
+    let longest_word = text.split(' ').map(str::len).max().unwrap();
+    assert!(s.max_held <= MARGIN + longest_word + 1, "held {}", s.max_held);
+}
+
+#[test]
+fn nothing_beyond_the_bound_is_held() {
+    let r = redact_all();
+    let bound = StreamScanner::bound(&r.reach());
+    assert_eq!(bound, WRAP_SPAN);
+    // Text with digits and wrappable prefixes everywhere, but whitespace every few bytes.
+    let text = "ticket 4411 sk-or-v1-12 and 555 0132 AIza 7 ".repeat(100);
+    let bytes: Vec<&str> = (0..text.len()).map(|k| &text[k..k + 1]).collect();
+    let (got, _, s) = stream(&r, &bytes);
+    let mut whole = PiiTally::default();
+    assert_eq!(got, render_whole(&r, &text, &mut whole).unwrap());
+    let longest_run = text.split(' ').map(str::len).max().unwrap();
+    assert!(s.max_held <= bound + longest_run + 1, "held {} > {}", s.max_held, bound + longest_run + 1);
+    // A single token never ends: released at MAX_HOLD, never more held.
+    let token = "a".repeat(3 * MAX_HOLD);
+    let parts = random_split(&token, &mut Rng(7), 64);
+    let (got, _, s) = stream(&r, &parts);
+    assert_eq!(got, token);
+    assert!(s.max_held <= MAX_HOLD + 64);
+}
+
+#[test]
+fn a_pem_block_longer_than_the_hold_is_swallowed_to_its_end() {
+    let r = redact_all();
+    let body: String =
+        (0..120).map(|i| format!("MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn{i:04}ygWyF8PbnGyABCDEFGH\n")).collect();
+    let text = format!("key:\n-----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\nthat was it.");
+    assert!(body.len() > MAX_HOLD);
+    let parts = random_split(&text, &mut Rng(11), 30);
+    let (got, blocked, _) = stream(&r, &parts);
+    assert_eq!(blocked, None);
+    assert_eq!(got, "key:\n[PRIVATE_KEY]\nthat was it.");
+}
+
+#[test]
+fn restored_placeholders_and_plain_text_pass_untouched() {
+    let r = redact_all();
+    let text = "I wrote to [EMAIL_1] and called [PHONE_2]; see [US_SSN] and [EMAIL 1].";
+    let parts = random_split(text, &mut Rng(3), 5);
+    let (got, _, s) = stream(&r, &parts);
+    assert_eq!(got, text);
+    assert_eq!(s.tally.total(), 0);
+}
+
+#[test]
+fn json_bodies_are_redacted_blocked_or_passed() {
+    let r = output_redactor(r#"{"EMAIL":"redact","PHONE":"flag","SECRETS":"block"}"#);
+    let body = br#"{"id":"gen-1","choices":[{"message":{"role":"assistant","content":"write to a@b.example.com",
+        "tool_calls":[{"id":"call_1","type":"function","function":{"name":"send","arguments":"{\"to\":\"c@d.example.org\"}"}}]}}]}"#;
+    let mut t = PiiTally::default();
+    let JsonOutcome::Rewritten(out) = inspect_json(&r, body, 64, &mut t) else { panic!("not rewritten") };
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains(r#""content":"write to [EMAIL]""#), "{out}");
+    assert!(out.contains(r#"\"to\":\"[EMAIL]\""#), "{out}");
+    assert!(!out.contains("example"));
+    assert_eq!(t.counts, vec![("EMAIL".into(), "redact", 2)]);
+    let mut t = PiiTally::default();
+    let flagged = br#"{"choices":[{"message":{"content":"call (415) 555-0132"}}]}"#;
+    assert_eq!(inspect_json(&r, flagged, 64, &mut t), JsonOutcome::Unchanged);
+    assert_eq!(t.counts, vec![("PHONE".into(), "flag", 1)]);
+    let mut t = PiiTally::default();
+    let secret = format!(r#"{{"choices":[{{"message":{{"content":"{OR_KEY}"}}}}]}}"#);
+    assert_eq!(inspect_json(&r, secret.as_bytes(), 64, &mut t), JsonOutcome::Blocked("OPENROUTER_KEY".into()));
+    assert_eq!(inspect_json(&r, b"{\"a\":", 64, &mut PiiTally::default()), JsonOutcome::Unreadable);
+}
+
+#[test]
+fn a_key_wrapped_by_a_line_break_is_caught_split_anywhere() {
+    let r = redact_all();
+    let hex = "0f9e".repeat(16);
+    let text = format!("wrapped sk-or-v1-{}\n{} end of the answer. More prose follows.", &hex[..31], &hex[31..]);
+    let mut whole = PiiTally::default();
+    let want = render_whole(&r, &text, &mut whole).unwrap();
+    assert_eq!(want, "wrapped [OPENROUTER_KEY] end of the answer. More prose follows.");
+    for i in 1..text.len() {
+        let (got, _, _) = stream(&r, &[&text[..i], &text[i..]]);
+        assert_eq!(got, want, "split at {i}");
+    }
+}
