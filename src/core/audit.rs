@@ -83,6 +83,9 @@ pub struct AuditRecord {
     /// Spend control: the request's worst case, and each limit it was counted against; `null`
     /// when no cost guard or limit applied (docs/spend.md).
     pub spend: Option<SpendAudit>,
+    /// Findings in the model's output per entity type and action (`output_pii`):
+    /// `{"PHONE": {"flag": 1}}`; empty when output inspection is off or found nothing.
+    pub output_findings: Map<String, Value>,
     /// Response-side summary (generation id, served model and provider, usage, cost, …).
     #[serde(flatten)]
     pub response: ResponseFields,
@@ -189,15 +192,12 @@ impl AuditRecord {
 
     /// Copies PII counts in (entity → action → count).
     pub fn set_redactions(&mut self, tally: &PiiTally) {
-        let mut map = Map::new();
-        for (entity, action, n) in &tally.counts {
-            let e = map.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(m) = e {
-                let prev = m.get(*action).and_then(Value::as_u64).unwrap_or(0);
-                m.insert((*action).to_string(), Value::from(prev + n));
-            }
-        }
-        self.redactions = map;
+        self.redactions = tally_map(tally);
+    }
+
+    /// Copies the output-inspection counts in (entity → action → count).
+    pub fn set_output_findings(&mut self, tally: &PiiTally) {
+        self.output_findings = tally_map(tally);
     }
 
     /// The record as one JSON line (no trailing newline).
@@ -205,6 +205,19 @@ impl AuditRecord {
         serde_json::to_string(self)
             .unwrap_or_else(|_| "{\"schema\":1,\"decision\":\"error\",\"reasons\":[\"audit_serialize_failed\"]}".into())
     }
+}
+
+/// A tally as `{"EMAIL": {"redact": 2}}`.
+fn tally_map(tally: &PiiTally) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (entity, action, n) in &tally.counts {
+        let e = map.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(m) = e {
+            let prev = m.get(*action).and_then(Value::as_u64).unwrap_or(0);
+            m.insert((*action).to_string(), Value::from(prev + n));
+        }
+    }
+    map
 }
 
 /// Lower-case hex SHA-256 of `bytes`.

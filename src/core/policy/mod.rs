@@ -1,6 +1,7 @@
 //! The compiled policy: everything from the configuration, ready to run, built once per config load.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use crate::core::config::{self, CapAction, ConfigError, GuardConfig, UnknownEndpoints};
 use crate::core::hostmatch::TrafficMatcher;
@@ -28,7 +29,7 @@ pub struct Profile {
     /// PII engine.
     pub redactor: Redactor,
     /// Output inspection engine (`output_pii`); `None` when off.
-    pub output: Option<Redactor>,
+    pub output: Option<Rc<Redactor>>,
     /// Refuse client-supplied `Authorization` headers.
     pub reject_client_keys: bool,
     /// Replace non-streaming responses from unapproved providers/models with a 502.
@@ -131,7 +132,7 @@ impl Policy {
             let max_cost_per_request =
                 spend::max_cost(p.max_cost_per_request, &format!("{base}.max_cost_per_request"))?;
             let output = match &p.output_pii {
-                Some(o) => crate::core::response::outscan::compile(o, &format!("{base}.output_pii"))?,
+                Some(o) => crate::core::response::outscan::compile(o, &format!("{base}.output_pii"))?.map(Rc::new),
                 None => None,
             };
             profiles.push(Profile {

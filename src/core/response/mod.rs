@@ -7,7 +7,9 @@
 
 mod json_body;
 mod observer;
-pub mod outscan;
+pub(crate) mod outscan;
+#[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
+pub(crate) mod outscan_stage;
 #[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
 pub(crate) mod restore;
 #[allow(dead_code, reason = "wired by the adapter (issue 15)")]

@@ -18,11 +18,11 @@
 //! | trigger within the bytes before the cut | bytes needed after it |
 //! |---|---|
 //! | always (a detector reads up to 2 bytes past a value) | [`MARGIN`] = 8 |
-//! | a digit within [`DIGIT_SPAN`] bytes (PHONE, US_SSN, CREDIT_CARD, IBAN: ≤ 24 groups joined by ≤ 3 separator bytes; the rules keep at most 19 digits of them) | [`DIGIT_SPAN`] = 96 |
+//! | a digit within [`DIGIT_NEAR`] = 12 bytes (PHONE, US_SSN, CREDIT_CARD, IBAN: ≤ 24 groups joined by ≤ 3 separator bytes; the rules keep at most 19 digits of them) | [`DIGIT_SPAN`] = 96 |
 //! | a digit within [`ADDRESS_SPAN`] (ADDRESS on: number, ≤ 4 street words, type, unit, city, ZIP) | [`ADDRESS_SPAN`] = 160 |
 //! | PERSON on (cue + ≤ 3 capitalised words) | [`PERSON_SPAN`] = 96 |
 //! | `-----BEGIN` within [`PEM_HEAD`] bytes (the header must close within 80 bytes) | [`PEM_HEAD`] = 96 |
-//! | a wrappable key prefix (`sk-or-v1-`, `AIza`, …) within [`WRAP_REACH`] bytes (≤ 3 more pieces of ≤ 200 bytes after a 1–2 byte break) | [`WRAP_SPAN`] = 610 |
+//! | a wrappable key prefix (`sk-or-v1-`, `AIza`, …) that is not a whole key yet, within [`WRAP_REACH`] bytes (≤ 3 more pieces of ≤ 200 bytes after a 1–2 byte break) | [`WRAP_SPAN`] = 610 |
 //! | a dictionary term with a space | its length + [`MARGIN`] |
 //! | custom patterns configured | [`CUSTOM_SPAN`] = 256 |
 //!
@@ -43,6 +43,9 @@
 //! patterns that span whitespace over more than [`CUSTOM_SPAN`] bytes; redaction is one pass over
 //! the engine's findings (no re-scan of placeholder neighbours, unlike request bodies).
 
+use std::ops::Range;
+
+use super::stage::StageText;
 use crate::core::config::ConfigError;
 use crate::core::edit;
 use crate::core::json;
@@ -51,30 +54,34 @@ use crate::core::pii::{Action, Detection, PiiConfig, PiiTally, Reach, Redactor};
 use crate::core::walk::Walker;
 
 /// Bytes after a cut needed in any case.
-pub const MARGIN: usize = 8;
+pub(crate) const MARGIN: usize = 8;
 /// Reach of a digit cluster value that contains whitespace.
-pub const DIGIT_SPAN: usize = 96;
+pub(crate) const DIGIT_SPAN: usize = 96;
+/// A digit cluster continues across a cut only when a digit lies this close before it: groups are
+/// joined by at most 3 separator bytes; an IBAN group of 4 letters (`WEST`) and its separators
+/// make it 12.
+pub(crate) const DIGIT_NEAR: usize = 12;
 /// Reach of an ADDRESS.
-pub const ADDRESS_SPAN: usize = 160;
+pub(crate) const ADDRESS_SPAN: usize = 160;
 /// Reach of a PERSON after its cue.
-pub const PERSON_SPAN: usize = 96;
+pub(crate) const PERSON_SPAN: usize = 96;
 /// Reach of a PEM header (`-----BEGIN … PRIVATE KEY-----`).
-pub const PEM_HEAD: usize = 96;
+pub(crate) const PEM_HEAD: usize = 96;
 /// How far before a cut a wrappable key prefix matters (a 200-byte first piece and its breaks).
-pub const WRAP_REACH: usize = 810;
+pub(crate) const WRAP_REACH: usize = 810;
 /// Bytes a wrapped key may continue after a cut (3 pieces of 200 bytes, each after a 1–2 byte break).
-pub const WRAP_SPAN: usize = 610;
+pub(crate) const WRAP_SPAN: usize = 610;
 /// Reach of a custom pattern across whitespace.
-pub const CUSTOM_SPAN: usize = 256;
+pub(crate) const CUSTOM_SPAN: usize = 256;
 /// Released bytes kept as context for the next scans.
-pub const CONTEXT_BYTES: usize = 160;
+pub(crate) const CONTEXT_BYTES: usize = 160;
 /// Most bytes ever held back.
-pub const MAX_HOLD: usize = 4096;
+pub(crate) const MAX_HOLD: usize = 4096;
 
 /// Compiles `profiles.<name>.output_pii` (`path`). `None` when it is disabled or finds nothing.
 /// `hash` is refused: an output pseudonym would need the pseudonym key on the response path and
 /// says nothing the client can use.
-pub fn compile(cfg: &PiiConfig, path: &str) -> Result<Option<Redactor>, ConfigError> {
+pub(crate) fn compile(cfg: &PiiConfig, path: &str) -> Result<Option<Redactor>, ConfigError> {
     const MSG: &str = "action `hash` is not available on output; use `flag`, `redact` or `block`";
     if let Some((name, _)) = cfg.entities.iter().find(|(_, a)| **a == Action::Hash) {
         return Err(ConfigError::new(format!("{path}.entities.{name}"), MSG));
@@ -91,7 +98,7 @@ pub fn compile(cfg: &PiiConfig, path: &str) -> Result<Option<Redactor>, ConfigEr
 
 /// What [`inspect_json`] decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JsonOutcome {
+pub(crate) enum JsonOutcome {
     /// Nothing to change (no finding, or `flag` only).
     Unchanged,
     /// The body with findings redacted.
@@ -104,7 +111,7 @@ pub enum JsonOutcome {
 
 /// Scans every string value and key of a non-streaming JSON response (tool-call `arguments`
 /// included), counting findings in `tally`.
-pub fn inspect_json(r: &Redactor, body: &[u8], max_depth: u32, tally: &mut PiiTally) -> JsonOutcome {
+pub(crate) fn inspect_json(r: &Redactor, body: &[u8], max_depth: u32, tally: &mut PiiTally) -> JsonOutcome {
     let Ok(root) = json::parse(body, max_depth) else { return JsonOutcome::Unreadable };
     let mut walker = Walker::new(r, tally, max_depth);
     walker.walk_body(&root);
@@ -121,15 +128,6 @@ pub fn inspect_json(r: &Redactor, body: &[u8], max_depth: u32, tally: &mut PiiTa
     }
 }
 
-/// What one [`StreamScanner`] call released.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Step {
-    /// Text to pass on (findings already rewritten).
-    pub text: String,
-    /// Set once a `block` finding was confirmed: pass nothing more of this response.
-    pub blocked: Option<String>,
-}
-
 /// After a forced release that cut a finding: bytes to drop until the finding's end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Swallow {
@@ -140,35 +138,55 @@ enum Swallow {
 }
 
 /// The streaming scanner of one text channel. Holds no configuration: each call takes the
-/// profile's output [`Redactor`].
+/// profile's output [`Redactor`] and the response's [`PiiTally`].
 #[derive(Debug, Default)]
-pub struct StreamScanner {
+pub(crate) struct StreamScanner {
     /// The last released original bytes (context for the detectors), starting at a token start.
     ctx: String,
     /// Text received and not released yet.
     held: String,
+    /// Ranges of `held` that are restored user values (never flagged nor rewritten).
+    held_restored: Vec<Range<usize>>,
     swallow: Option<Swallow>,
-    blocked: Option<String>,
-    /// Findings released so far, per entity and action.
-    pub tally: PiiTally,
     /// Most bytes held at once (for measurement).
-    pub max_held: usize,
+    pub(crate) max_held: usize,
 }
 
-/// Renders `window[from..to]` with the findings in `dets` applied: `redact` (and `hash`) become
-/// `[NAME]`, `flag` is counted, `block` stops with the entity's name. A finding that starts
-/// before `from` and runs into the range is applied to its part in the range.
-pub fn render(
+/// Whether finding `d` lies inside one of the restored ranges.
+fn in_restored(d: &Detection<'_>, restored: &[Range<usize>]) -> bool {
+    restored.iter().any(|r| r.start <= d.start && d.end <= r.end)
+}
+
+/// Copies `window[a..b]` to `out`, carrying the restored ranges inside it.
+fn copy(window: &str, a: usize, b: usize, restored: &[Range<usize>], out: &mut StageText) {
+    if a >= b {
+        return;
+    }
+    let o = out.text.len();
+    out.text.push_str(window.get(a..b).unwrap_or(""));
+    for r in restored {
+        let (s, e) = (r.start.max(a), r.end.min(b));
+        if s < e {
+            out.restored.push(o + (s - a)..o + (e - a));
+        }
+    }
+}
+
+/// Renders `window[from..to]` into `out` with the findings in `dets` applied: `redact` (and
+/// `hash`) become `[NAME]`, `flag` is counted, `block` stops with the entity's name. Findings
+/// inside `restored` ranges (the user's own values put back by restore) are left alone; a finding
+/// that starts before `from` and runs into the range is applied to its part in the range.
+pub(crate) fn render(
     window: &str,
     dets: &[Detection<'_>],
-    from: usize,
-    to: usize,
+    restored: &[Range<usize>],
+    (from, to): (usize, usize),
     tally: &mut PiiTally,
-) -> Result<String, String> {
-    let mut out = String::with_capacity(to.saturating_sub(from));
+    out: &mut StageText,
+) -> Result<(), String> {
     let mut pos = from;
     for d in dets {
-        if d.end <= from || d.start >= to || d.end <= d.start {
+        if d.end <= from || d.start >= to || d.end <= d.start || in_restored(d, restored) {
             continue;
         }
         let (s, e) = (d.start.max(pos), d.end.min(to));
@@ -181,16 +199,24 @@ pub fn render(
             }
             Action::Redact | Action::Hash => {
                 tally.add(d.entity, Action::Redact.as_str());
-                out.push_str(window.get(pos..s).unwrap_or(""));
-                out.push('[');
-                out.push_str(d.entity);
-                out.push(']');
+                copy(window, pos, s, restored, out);
+                out.text.push('[');
+                out.text.push_str(d.entity);
+                out.text.push(']');
                 pos = e.max(pos);
             }
         }
     }
-    out.push_str(window.get(pos..to).unwrap_or(""));
-    Ok(out)
+    copy(window, pos, to, restored, out);
+    Ok(())
+}
+
+/// Whether a wrappable key prefix starts in `b[from..to]` outside every finding: a key that is
+/// already complete is not joined with what follows, one that is not may still be.
+fn open_wrappable(b: &[u8], from: usize, to: usize, dets: &[Detection<'_>]) -> bool {
+    (from..to).any(|i| {
+        WRAPPABLE.iter().any(|p| b.get(i..i + p.len()) == Some(*p)) && !dets.iter().any(|d| d.start <= i && i < d.end)
+    })
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -199,20 +225,20 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 impl StreamScanner {
     /// A scanner with nothing held.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Bytes currently held back.
-    pub fn held(&self) -> usize {
+    pub(crate) fn held(&self) -> usize {
         self.held.len()
     }
 
     /// Bytes that must follow a cut at `w` in `b` before it may be taken (see the module docs).
-    pub fn lookahead(reach: &Reach, b: &[u8], w: usize) -> usize {
+    pub(crate) fn lookahead(reach: &Reach, b: &[u8], w: usize, dets: &[Detection<'_>]) -> usize {
         let back = |span: usize| b.get(w.saturating_sub(span)..w).unwrap_or(&[]);
         let mut n = MARGIN;
-        if reach.digits && back(DIGIT_SPAN).iter().any(u8::is_ascii_digit) {
+        if reach.digits && back(DIGIT_NEAR).iter().any(u8::is_ascii_digit) {
             n = n.max(DIGIT_SPAN);
         }
         if reach.address && back(ADDRESS_SPAN).iter().any(u8::is_ascii_digit) {
@@ -224,7 +250,7 @@ impl StreamScanner {
         if reach.pem && contains(back(PEM_HEAD), b"-----BEGIN") {
             n = n.max(PEM_HEAD);
         }
-        if reach.wrapped_keys && WRAPPABLE.iter().any(|p| contains(back(WRAP_REACH), p)) {
+        if reach.wrapped_keys && open_wrappable(b, w.saturating_sub(WRAP_REACH), w, dets) {
             n = n.max(WRAP_SPAN);
         }
         if reach.spaced_term > 0 {
@@ -237,52 +263,55 @@ impl StreamScanner {
     }
 
     /// Most bytes a cut of this profile may wait for (the largest [`lookahead`](Self::lookahead)).
-    pub fn bound(reach: &Reach) -> usize {
-        let mut n = MARGIN.max(if reach.digits { DIGIT_SPAN } else { 0 });
-        if reach.address {
-            n = n.max(ADDRESS_SPAN);
-        }
-        if reach.person {
-            n = n.max(PERSON_SPAN);
-        }
-        if reach.pem {
-            n = n.max(PEM_HEAD);
-        }
-        if reach.wrapped_keys {
-            n = n.max(WRAP_SPAN);
-        }
-        if reach.spaced_term > 0 {
-            n = n.max(reach.spaced_term + MARGIN);
-        }
-        if reach.custom {
-            n = n.max(CUSTOM_SPAN);
-        }
-        n
+    pub(crate) fn bound(reach: &Reach) -> usize {
+        let on = |yes: bool, n: usize| if yes { n } else { 0 };
+        [
+            MARGIN,
+            on(reach.digits, DIGIT_SPAN),
+            on(reach.address, ADDRESS_SPAN),
+            on(reach.person, PERSON_SPAN),
+            on(reach.pem, PEM_HEAD),
+            on(reach.wrapped_keys, WRAP_SPAN),
+            on(reach.spaced_term > 0, reach.spaced_term + MARGIN),
+            on(reach.custom, CUSTOM_SPAN),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(MARGIN)
     }
 
-    /// Takes the next fragment of the channel; returns what may be passed on now.
-    pub fn push(&mut self, r: &Redactor, fragment: &str) -> Step {
-        if self.blocked.is_some() {
-            return self.stopped();
-        }
+    /// Takes the next fragment of the channel (`restored`: ranges of it that are restored user
+    /// values); appends what may be passed on now to `out`. `Err(entity)`: a `block` finding.
+    pub(crate) fn push(
+        &mut self,
+        r: &Redactor,
+        fragment: &str,
+        restored: &[Range<usize>],
+        tally: &mut PiiTally,
+        out: &mut StageText,
+    ) -> Result<(), String> {
+        let base = self.held.len();
         self.held.push_str(fragment);
+        self.held_restored.extend(restored.iter().map(|x| base + x.start..base + x.end));
         self.drop_swallowed();
-        let step = self.release(r, false);
+        let result = self.release(r, false, tally, out);
         self.max_held = self.max_held.max(self.held.len());
-        step
+        result
     }
 
-    /// The channel ended: releases everything held.
-    pub fn finish(&mut self, r: &Redactor) -> Step {
-        if self.blocked.is_some() {
-            return self.stopped();
-        }
+    /// The channel ended: appends everything held to `out`.
+    pub(crate) fn finish(&mut self, r: &Redactor, tally: &mut PiiTally, out: &mut StageText) -> Result<(), String> {
         self.drop_swallowed();
-        self.release(r, true)
+        self.release(r, true, tally, out)
     }
 
-    fn stopped(&self) -> Step {
-        Step { text: String::new(), blocked: self.blocked.clone() }
+    /// Drops the first `n` held bytes (and their restored ranges).
+    fn drop_front(&mut self, n: usize) {
+        self.held.replace_range(..n, "");
+        self.held_restored.retain(|x| x.end > n);
+        for x in &mut self.held_restored {
+            *x = x.start.saturating_sub(n)..x.end - n;
+        }
     }
 
     /// After a forced release inside a finding: drops held bytes up to the finding's end.
@@ -297,7 +326,7 @@ impl StreamScanner {
         };
         match end {
             Some(e) => {
-                self.held.replace_range(..e, "");
+                self.drop_front(e);
                 self.swallow = None;
             }
             None => {
@@ -307,38 +336,39 @@ impl StreamScanner {
                 while !self.held.is_char_boundary(cut) {
                     cut -= 1;
                 }
-                self.held.replace_range(..cut, "");
+                self.drop_front(cut);
             }
         }
     }
 
-    /// Finds the latest safe cut (or all of it when `last`, or when over [`MAX_HOLD`]) and
+    /// Finds the latest safe cut (or takes all of it when `last`, or when over [`MAX_HOLD`]) and
     /// releases the text before it.
-    fn release(&mut self, r: &Redactor, last: bool) -> Step {
-        if self.held.is_empty() || self.swallow.is_some() && !last {
-            return Step::default();
-        }
+    fn release(&mut self, r: &Redactor, last: bool, tally: &mut PiiTally, out: &mut StageText) -> Result<(), String> {
         if self.swallow.is_some() {
-            // The stream ended inside a swallowed finding: nothing of it is passed on.
-            self.held.clear();
-            return Step::default();
+            if last {
+                // The channel ended inside a swallowed finding: nothing of it is passed on.
+                self.held.clear();
+                self.held_restored.clear();
+            }
+            return Ok(());
+        }
+        if self.held.is_empty() {
+            return Ok(());
         }
         let base = self.ctx.len();
         let window: String = [self.ctx.as_str(), self.held.as_str()].concat();
-        let dets = r.detect(&window);
+        let restored: Vec<Range<usize>> = self.held_restored.iter().map(|x| base + x.start..base + x.end).collect();
+        let mut dets = r.detect(&window);
+        dets.retain(|d| !in_restored(d, &restored));
         let forced = !last && self.held.len() > MAX_HOLD;
         let cut = if last || forced { Some(self.held.len()) } else { self.safe_cut(r, &window, &dets) };
-        let Some(c) = cut.filter(|&c| c > 0) else { return Step::default() };
+        let Some(c) = cut.filter(|&c| c > 0) else { return Ok(()) };
         let w = base + c;
-        let rendered = render(&window, &dets, base, w, &mut self.tally);
-        let text = match rendered {
-            Ok(t) => t,
-            Err(entity) => {
-                self.blocked = Some(entity);
-                self.held.clear();
-                return self.stopped();
-            }
-        };
+        if let Err(entity) = render(&window, &dets, &restored, (base, w), tally, out) {
+            self.held.clear();
+            self.held_restored.clear();
+            return Err(entity);
+        }
         if forced {
             // A finding running to the forced end continues in bytes not received yet.
             let running = dets.iter().find(|d| d.end >= w && d.start < w && d.action != Action::Flag);
@@ -347,13 +377,13 @@ impl StreamScanner {
             }
         }
         self.set_context(&window, w);
-        self.held.replace_range(..c, "");
+        self.drop_front(c);
         self.drop_swallowed();
-        Step { text, blocked: None }
+        Ok(())
     }
 
-    /// The latest cut in `held` (right after ASCII whitespace) with enough bytes after it and no
-    /// finding across it.
+    /// The latest cut in `held` (right after ASCII whitespace, outside restored values) with
+    /// enough bytes after it and no finding across it.
     fn safe_cut(&self, r: &Redactor, window: &str, dets: &[Detection<'_>]) -> Option<usize> {
         let reach = r.reach();
         let b = window.as_bytes();
@@ -364,9 +394,9 @@ impl StreamScanner {
         let mut c = n.saturating_sub(MARGIN);
         while c > 0 {
             let ws = held.get(c - 1).is_some_and(u8::is_ascii_whitespace);
-            if ws {
+            if ws && !self.held_restored.iter().any(|x| x.start < c && c < x.end) {
                 let w = base + c;
-                let enough = n - c >= bound || n - c >= Self::lookahead(&reach, b, w);
+                let enough = n - c >= bound || n - c >= Self::lookahead(&reach, b, w, dets);
                 if enough && !dets.iter().any(|d| d.start < w && d.end > w) {
                     return Some(c);
                 }
@@ -395,9 +425,11 @@ impl StreamScanner {
 }
 
 /// The whole-text reference of a stream: what [`StreamScanner`] releases over all fragments.
-pub fn render_whole(r: &Redactor, text: &str, tally: &mut PiiTally) -> Result<String, String> {
+pub(crate) fn render_whole(r: &Redactor, text: &str, tally: &mut PiiTally) -> Result<String, String> {
     let dets = r.detect(text);
-    render(text, &dets, 0, text.len(), tally)
+    let mut out = StageText::default();
+    render(text, &dets, &[], (0, text.len()), tally, &mut out)?;
+    Ok(out.text)
 }
 
 #[cfg(test)]
