@@ -79,18 +79,20 @@ pub(crate) const CONTEXT_BYTES: usize = 160;
 pub(crate) const MAX_HOLD: usize = 4096;
 
 /// Compiles `profiles.<name>.output_pii` (`path`). `None` when it is disabled or finds nothing.
-/// `hash` is refused: an output pseudonym would need the pseudonym key on the response path and
-/// says nothing the client can use.
+/// `hash` and `mask` are refused: they are request-side actions (an output pseudonym would need the
+/// pseudonym key on the response path and tells the client nothing).
 pub(crate) fn compile(cfg: &PiiConfig, path: &str) -> Result<Option<Redactor>, ConfigError> {
-    const MSG: &str = "action `hash` is not available on output; use `flag`, `redact` or `block`";
-    if let Some((name, _)) = cfg.entities.iter().find(|(_, a)| **a == Action::Hash) {
-        return Err(ConfigError::new(format!("{path}.entities.{name}"), MSG));
+    let refused = |a: Action| matches!(a, Action::Hash | Action::Mask);
+    let msg =
+        |a: Action| format!("action `{}` is not available on output; use `flag`, `redact` or `block`", a.as_str());
+    if let Some((name, a)) = cfg.entities.iter().find(|(_, a)| refused(**a)) {
+        return Err(ConfigError::new(format!("{path}.entities.{name}"), msg(*a)));
     }
-    if let Some(i) = cfg.custom.iter().position(|c| c.action == Action::Hash) {
-        return Err(ConfigError::new(format!("{path}.custom[{i}].action"), MSG));
+    if let Some((i, c)) = cfg.custom.iter().enumerate().find(|(_, c)| refused(c.action)) {
+        return Err(ConfigError::new(format!("{path}.custom[{i}].action"), msg(c.action)));
     }
-    if let Some(i) = cfg.dictionaries.iter().position(|d| d.action == Action::Hash) {
-        return Err(ConfigError::new(format!("{path}.dictionaries[{i}].action"), MSG));
+    if let Some((i, d)) = cfg.dictionaries.iter().enumerate().find(|(_, d)| refused(d.action)) {
+        return Err(ConfigError::new(format!("{path}.dictionaries[{i}].action"), msg(d.action)));
     }
     let r = Redactor::compile(cfg, None, path)?;
     Ok(r.is_active().then_some(r))
@@ -197,7 +199,7 @@ pub(crate) fn render(
                 tally.add(d.entity, Action::Block.as_str());
                 return Err(d.entity.to_owned());
             }
-            Action::Redact | Action::Hash => {
+            Action::Redact | Action::Hash | Action::Mask => {
                 tally.add(d.entity, Action::Redact.as_str());
                 copy(window, pos, s, restored, out);
                 out.text.push('[');

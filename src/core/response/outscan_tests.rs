@@ -76,6 +76,7 @@ const OR_KEY: &str = "sk-or-v1-0f9e8d7c6b5a49382716a5b4c3d2e1f00f9e8d7c6b5a49382
 fn hash_is_refused_on_output_with_its_path() {
     for (body, path) in [
         (r#"{"entities":{"EMAIL":"hash"}}"#, "profiles.p.output_pii.entities.EMAIL"),
+        (r#"{"entities":{"PHONE":"mask"}}"#, "profiles.p.output_pii.entities.PHONE"),
         (r#"{"custom":[{"name":"X","pattern":"x[0-9]+","action":"hash"}]}"#, "profiles.p.output_pii.custom[0].action"),
         (
             r#"{"dictionaries":[{"name":"D","terms":["a"],"action":"hash"}]}"#,
