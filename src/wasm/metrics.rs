@@ -106,6 +106,14 @@ impl Metrics {
                 }
             }
         }
+        for (entity, actions) in &a.output_findings {
+            if let Some(actions) = actions.as_object() {
+                for (action, n) in actions {
+                    let n = n.as_u64().unwrap_or(0);
+                    self.count("openrouter_guard_output_findings_total", &[("entity", entity), ("action", action)], n);
+                }
+            }
+        }
         self.count("openrouter_guard_prompt_tokens_total", &[("profile", profile)], r.prompt_tokens.unwrap_or(0));
         self.count(
             "openrouter_guard_completion_tokens_total",

@@ -100,10 +100,11 @@ mod tests {
         let mut out = StageText::default();
         // "jane@corp.example" was put back by restore; "leak@evil.example" is the model's own.
         let input = "to jane@corp.example and leak@evil.example now";
-        assert_eq!(s.push(CONTENT, input, &[3..20], &mut out), StageSignal::Continue);
+        let restored = [Range { start: 3, end: 20 }];
+        assert_eq!(s.push(CONTENT, input, &restored, &mut out), StageSignal::Continue);
         assert_eq!(s.finish(CONTENT, &mut out), StageSignal::Continue);
         assert_eq!(out.text, "to jane@corp.example and [EMAIL] now");
-        assert_eq!(out.restored, vec![3..20]);
+        assert_eq!(out.restored, restored);
         let mut a = AuditRecord::new();
         s.record(&mut a);
         assert_eq!(a.output_findings["EMAIL"]["redact"], 1);
