@@ -229,7 +229,7 @@ fn word_boundary(b: &[u8], s: usize, e: usize) -> bool {
 pub fn detect(text: &str, plan: &Plan, sink: &mut Sink) {
     let b = text.as_bytes();
     main_pass(b, sink);
-    if sink.digits_left && sink.on.any(&[Entity::Phone, Entity::UsSsn, Entity::CreditCard]) {
+    if sink.digits_left && sink.on.any(&[Entity::Phone, Entity::UsSsn, Entity::CreditCard]) || sink.quads {
         table::scan(b, sink);
     }
     if sink.on.has(Entity::Person) {
@@ -307,6 +307,7 @@ mod tests {
             out: Vec::new(),
             near_miss: false,
             digits_left: false,
+            quads: false,
         };
         let plan = Plan { custom: &[], fallback: &[], automaton: None, targets: &[] };
         detect(t, &plan, &mut sink);

@@ -410,7 +410,7 @@ impl Redactor {
     /// [`findings`](Self::findings), and whether a candidate was turned down only for want of a
     /// context word ([`Sink::near_miss`]).
     fn findings_and_near_miss(&self, view: &View) -> (Vec<Finding>, bool) {
-        let mut sink = Sink { on: self.on, out: Vec::new(), near_miss: false, digits_left: false };
+        let mut sink = Sink { on: self.on, out: Vec::new(), near_miss: false, digits_left: false, quads: false };
         let plan = Plan {
             custom: &self.custom,
             fallback: &self.fallback,

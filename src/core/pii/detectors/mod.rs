@@ -89,6 +89,9 @@ pub struct Sink {
     /// Set when a digit cluster of at least seven digits was left without a finding: the column
     /// pass ([`table`]) then looks for a table whose header names the column.
     pub digits_left: bool,
+    /// Set when a dotted quad was reported as an IPv4 address: the column pass then checks
+    /// whether it stands in a column whose header names a version (`app_version`, `build`).
+    pub quads: bool,
 }
 
 impl Sink {

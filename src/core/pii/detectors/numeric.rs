@@ -205,7 +205,8 @@ pub fn thousands(b: &[u8], comma: usize) -> bool {
     }
     let left = comma - s;
     let right = digits_end(b, comma + 1) - (comma + 1);
-    (1..=3).contains(&left) && right == 3
+    // Digits glued to a word are the tail of an identifier (`8446bf9,171.224.158.190`), no number.
+    (1..=3).contains(&left) && right == 3 && !is_word(before(b, s))
 }
 
 /// A match inside a cluster: groups `s..next`, bytes `start..end`.
@@ -240,6 +241,7 @@ pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
         let hit = hit.or_else(|| on.has(Entity::Phone).then(|| phone::at(&c, s)).flatten().map(|h| (h, Entity::Phone)));
         match hit {
             Some((h, e)) => {
+                sink.quads |= e == Entity::IpAddress;
                 sink.push(h.start, h.end, e);
                 s = h.next.max(s + 1);
             }
@@ -301,6 +303,15 @@ mod tests {
         assert!(!Cluster::parse(b"gpt-4", 4).left_ok(0));
         assert!(Cluster::parse(b"(415", 1).left_ok(0));
         assert!(!Cluster::parse(b"4111x", 0).right_ok(1));
+    }
+
+    #[test]
+    fn a_comma_after_an_identifier_is_no_thousands_separator() {
+        assert!(thousands(b"1,234", 1));
+        assert!(thousands(b"x 12,345,678", 4));
+        assert!(thousands(b"x 12,345,678", 8));
+        assert!(!thousands(b"8446bf9,171.2", 7));
+        assert!(Cluster::parse(b"8446bf9,171.224.158.190", 8).left_ok(0));
     }
 
     #[test]

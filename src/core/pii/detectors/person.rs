@@ -187,6 +187,7 @@ mod tests {
             out: Vec::new(),
             near_miss: false,
             digits_left: false,
+            quads: false,
         };
         scan(t.as_bytes(), &mut sink);
         sink.out.iter().map(|f| &t[f.start..f.end]).collect()

@@ -352,6 +352,7 @@ mod tests {
             out: Vec::new(),
             near_miss: false,
             digits_left: false,
+            quads: false,
         };
         let tok = |c: u8| c.is_ascii_alphanumeric() || b"_-/+".contains(&c);
         let mut i = 0;

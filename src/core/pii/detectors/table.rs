@@ -8,7 +8,7 @@
 //! validated: an SSN by its area/group/serial rules, a phone number against the numbering plan
 //! (or NANP, or a `+` number of 8–15 digits), a card by Luhn and issuer prefix.
 
-use super::{card, phone, ssn, Sink};
+use super::{card, phone, ssn, Kind, Sink};
 use crate::core::pii::entity::Entity;
 use crate::core::pii::validate::{luhn, ssn_ok};
 
@@ -42,12 +42,16 @@ const PHONE_WORDS: [&[u8]; 18] = [
 ];
 const SSN_WORDS: [&[u8]; 2] = [b"ssn", b"ss#"];
 
+/// Header words naming a version column: a dotted quad under them is a version, not an address.
+const VERSION_WORDS: [&[u8]; 7] = [b"version", b"ver", b"build", b"release", b"firmware", b"rev", b"revision"];
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Col {
     Other,
     Phone,
     Ssn,
     Card,
+    Version,
 }
 
 fn word_in(cell: &[u8], words: &[&[u8]]) -> bool {
@@ -62,6 +66,8 @@ fn column_kind(cell: &[u8]) -> Col {
         Col::Phone
     } else if word_in(cell, &card::CARD_WORDS) || contains_ci(cell, b"card_number") || contains_ci(cell, b"credit") {
         Col::Card
+    } else if word_in(cell, &VERSION_WORDS) {
+        Col::Version
     } else {
         Col::Other
     }
@@ -131,20 +137,26 @@ fn value_ok(kind: Col, v: &[u8]) -> bool {
         Col::Phone => (7..=15).contains(&n) && phone::column_value(d, plus),
         // The header names the card: any Luhn-valid 12–19 digits (12-digit Maestro, odd prefixes).
         Col::Card => (12..=19).contains(&n) && luhn(d),
-        Col::Other => false,
+        Col::Other | Col::Version => false,
     }
 }
 
-/// Pushes findings for values under entity-naming headers (see the module comment).
+/// Pushes findings for values under entity-naming headers (see the module comment), and drops
+/// IPv4 findings that are a cell of a version column (`app_version`: `16.14.6.22`).
 pub fn scan(b: &[u8], sink: &mut Sink) {
     let on = sink.on;
+    // Version cells holding a finding, in text order.
+    let mut versions: Vec<(usize, usize)> = Vec::new();
     let mut cols = [Col::Other; MAX_COLS];
     let mut spans = [(0usize, 0usize); MAX_COLS];
     // The delimiter of the current table, if a header was seen.
     let mut table: Option<u8> = None;
+    // Cells in the header row: a version cell counts only in a row as wide (a row cut by a quoted
+    // line break, or not a row at all, could put anything under the header).
+    let mut width = 0usize;
     let mut start = 0usize;
     while start <= b.len() {
-        let end = b.get(start..).and_then(|r| r.iter().position(|&c| c == b'\n')).map_or(b.len(), |j| start + j);
+        let end = record_end(b, start);
         let line = b.get(start..end).unwrap_or(&[]);
         match table {
             Some(d) if line.contains(&d) => {
@@ -155,6 +167,12 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
                         Col::Phone => Entity::Phone,
                         Col::Ssn => Entity::UsSsn,
                         Col::Card => Entity::CreditCard,
+                        Col::Version => {
+                            if sink.quads && e > s && n == width {
+                                versions.push((s, e));
+                            }
+                            continue;
+                        }
                         Col::Other => continue,
                     };
                     if on.has(entity) && b.get(s..e).is_some_and(|v| value_ok(kind, v)) {
@@ -164,13 +182,50 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
                 // A header row names no value of its own; a row naming columns again starts over.
                 if n > 1 && header(line, d, &mut cols) {
                     table = Some(d);
+                    width = n;
                 }
             }
             _ => {
                 table = DELIMS.iter().copied().find(|&d| line.contains(&d) && header(line, d, &mut cols));
+                if let Some(d) = table {
+                    width = cells(line, start, d, &mut spans);
+                }
             }
         }
         start = end + 1;
+    }
+    if !versions.is_empty() {
+        sink.out.retain(|f| {
+            let in_version_cell = f.kind == Kind::Builtin(Entity::IpAddress) && {
+                // The last version cell starting at or before the finding holds it, if any does.
+                let k = versions.partition_point(|&(s, _)| s <= f.start);
+                k > 0 && versions.get(k - 1).is_some_and(|&(_, e)| f.end <= e)
+            };
+            !in_version_cell
+        });
+    }
+}
+
+/// End of the line at `start`, or of the record when a `"` quoted cell holds line breaks (a PEM
+/// key or an address in a CSV cell): the record runs on while its quotes are unbalanced, at most
+/// 64 lines and 16 KiB; a quote never closed within that ends the record at its own line.
+fn record_end(b: &[u8], start: usize) -> usize {
+    let line_end = |i: usize| b.get(i..).and_then(|r| r.iter().position(|&c| c == b'\n')).map_or(b.len(), |j| i + j);
+    let quotes = |s: usize, e: usize| b.get(s..e).map_or(0, |r| r.iter().filter(|&&c| c == b'"').count());
+    let first = line_end(start);
+    let mut end = first;
+    let mut q = quotes(start, end);
+    let mut lines = 0;
+    while q % 2 == 1 && end < b.len() && lines < 64 && end - start < 16 * 1024 {
+        let next = line_end(end + 1);
+        q += quotes(end + 1, next);
+        end = next;
+        lines += 1;
+    }
+    if q % 2 == 1 {
+        first
+    } else {
+        end
     }
 }
 
@@ -184,12 +239,23 @@ fn header(line: &[u8], d: u8, cols: &mut [Col; MAX_COLS]) -> bool {
     }
     let mut found = [Col::Other; MAX_COLS];
     let mut any = false;
+    // Dropping a finding needs more than finding one: a version column only counts in a row of
+    // plain names (no empty cell but a markdown row's outer ones, no `:` `=` `{` `"` — not a
+    // `"key": "value",` line of JSON).
+    let plain = spans.iter().enumerate().take(n).all(|(k, &(s, e))| {
+        let cell = line.get(s..e).unwrap_or(&[]);
+        let outer = d == b'|' && (k == 0 || k + 1 == n);
+        (!cell.is_empty() || outer) && !cell.iter().any(|c| matches!(c, b':' | b'=' | b'{' | b'"'))
+    });
     for (k, &(s, e)) in spans.iter().enumerate().take(n) {
         let cell = line.get(s..e).unwrap_or(&[]);
         if cell.iter().filter(|c| c.is_ascii_digit()).count() >= 7 {
             return false;
         }
-        let kind = column_kind(cell);
+        let mut kind = column_kind(cell);
+        if kind == Col::Version && !plain {
+            kind = Col::Other;
+        }
         any |= kind != Col::Other;
         if let Some(c) = found.get_mut(k) {
             *c = kind;
@@ -206,6 +272,7 @@ mod tests {
     use super::super::{Enabled, Kind};
     use super::*;
     use crate::core::pii::entity::ENTITY_COUNT;
+    use crate::core::pii::{PiiConfig, PiiTally, Redactor};
 
     fn found(t: &str) -> Vec<(Entity, &str)> {
         let mut sink = Sink {
@@ -213,6 +280,7 @@ mod tests {
             out: Vec::new(),
             near_miss: false,
             digits_left: false,
+            quads: false,
         };
         scan(t.as_bytes(), &mut sink);
         sink.out
@@ -250,6 +318,31 @@ mod tests {
         assert_eq!(found(tsv), vec![(Entity::CreditCard, "060499493223"), (Entity::UsSsn, "219099999")]);
         // Still Luhn: a card column does not take any number.
         assert!(found("id\tKartennummer\n1\t060499493224\n").is_empty());
+    }
+
+    #[test]
+    fn a_dotted_quad_in_a_version_column_is_no_address() {
+        let r = Redactor::compile(&PiiConfig::default(), None, "t").ok();
+        let scan = |t: &str| r.as_ref().and_then(|r| r.scan(t, &mut PiiTally::default()));
+        let csv = "id,app_version,ip\n1,16.14.6.22,10.1.2.3\n2,2.2.2.69,10.1.2.4\n";
+        assert_eq!(
+            scan(csv).as_deref(),
+            Some("id,app_version,ip\n1,16.14.6.22,[IP_ADDRESS]\n2,2.2.2.69,[IP_ADDRESS]\n")
+        );
+        let md = "| build | host |\n|---|---|\n| 15.4.5.149 | 8.8.8.8 |\n";
+        assert_eq!(scan(md).as_deref(), Some("| build | host |\n|---|---|\n| 15.4.5.149 | [IP_ADDRESS] |\n"));
+        // A quoted cell with line breaks keeps its row whole.
+        let pem = "id,key,version\n1,\"-----BEGIN X-----\nabc\n-----END X-----\",16.14.6.22\n";
+        assert_eq!(scan(pem), None);
+        // Without the header the quad is an address; so it is in a row of another width, or
+        // under a `"key": "value",` line that only looks like a header.
+        assert_eq!(scan("1,16.14.6.22,x\n").as_deref(), Some("1,[IP_ADDRESS],x\n"));
+        assert_eq!(scan("id,build\n1,2,8.8.8.8\n").as_deref(), Some("id,build\n1,2,[IP_ADDRESS]\n"));
+        let json = "  \"app_version\": \"4.18.15.9\",\n  \"remote_addr\": \"8.8.8.8\",\n";
+        assert_eq!(
+            scan(json).as_deref(),
+            Some("  \"app_version\": \"4.18.15.9\",\n  \"remote_addr\": \"[IP_ADDRESS]\",\n")
+        );
     }
 
     #[test]
