@@ -63,6 +63,16 @@ pub fn remove_request_header(name: &str) -> Result<(), HostError> {
     abi::remove_header(MapType::HttpRequestHeaders, name.as_bytes())
 }
 
+/// Sets (or replaces) a response header.
+pub fn set_response_header(name: &str, value: &str) -> Result<(), HostError> {
+    abi::set_header(MapType::HttpResponseHeaders, name, value.as_bytes())
+}
+
+/// Removes a response header (every value).
+pub fn remove_response_header(name: &str) -> Result<(), HostError> {
+    abi::remove_header(MapType::HttpResponseHeaders, name.as_bytes())
+}
+
 /// Removes every request trailer; returns how many there were.
 pub fn drop_request_trailers() -> Result<usize, HostError> {
     let trailers = abi::header_pairs(MapType::HttpRequestTrailers)?;

@@ -17,6 +17,7 @@ use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 use crate::core::audit::{AuditRecord, Decision};
 use crate::core::chain::AuditChain;
 use crate::core::headers::{self, REASON_PASSED};
+use crate::core::pii::mask::Masks;
 use crate::core::policy::Policy;
 use crate::core::reply::Rejection;
 use crate::core::request::{self, Plan, RequestHead};
@@ -60,6 +61,9 @@ pub struct Guard {
     pub(super) start_ns: u64,
     /// Response-side state, once response headers arrive.
     pub(super) response: Option<ResponseState>,
+    /// The request's `mask` placeholders (in this stream's memory only), until the response
+    /// pipeline takes them.
+    pub(super) masks: Masks,
 }
 
 impl Guard {
@@ -88,6 +92,7 @@ impl Guard {
             busy_ns: 0,
             start_ns: 0,
             response: None,
+            masks: Masks::default(),
         }
     }
 
@@ -268,7 +273,7 @@ impl Guard {
         let Some(plan) = self.plan.take() else {
             return self.refuse(&Rejection::internal("missing_plan"));
         };
-        let outcome = request::on_body(&policy, &plan, body, &mut self.audit);
+        let outcome = request::on_body_masked(&policy, &plan, body, &mut self.audit, &mut self.masks);
         self.plan = Some(plan);
         self.decided = true;
         match outcome {

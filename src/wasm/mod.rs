@@ -7,6 +7,7 @@ mod host;
 mod http;
 mod metrics;
 mod response;
+mod rewrite;
 mod root;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;

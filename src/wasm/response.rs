@@ -10,12 +10,17 @@ use crate::core::response::{ObserverLimits, ResponseObserver, Verdict};
 use crate::core::served::{check_served, unapproved_reply, verdict_name};
 use crate::wasm::host;
 use crate::wasm::http::{Guard, REASON_BYPASSED};
+use crate::wasm::rewrite::{Rewrite, REASON_UNREADABLE};
 
 /// Per-response state.
 pub struct ResponseState {
     observer: ResponseObserver,
-    /// Whole-body hold for `enforce_served` (non-streaming responses only).
+    /// Whole-body hold: `enforce_served` or rewriting (non-streaming responses only).
     held: bool,
+    /// The served provider is enforced (an unapproved one is replaced by a 502).
+    enforce: bool,
+    /// Rewriting of the body (restore of `mask` placeholders), when the request issued any.
+    pub(super) rewrite: Option<Rewrite>,
     /// Whether the response came from the upstream (not a reply Envoy generated itself, such as
     /// a 503 after an upstream reset or a 413 from its buffer limit).
     from_upstream: bool,
@@ -88,8 +93,23 @@ impl Guard {
         let streaming = content_type.is_some_and(|c| c.to_ascii_lowercase().starts_with("text/event-stream"));
         let enforce =
             self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile)).is_some_and(|p| p.enforce_served);
-        let held = enforce && !streaming && !end_of_stream && status.is_some_and(|s| (200..300).contains(&s));
-        self.response = Some(ResponseState { observer, held, from_upstream, finished: false });
+        let enforce = enforce && !streaming && !end_of_stream && status.is_some_and(|s| (200..300).contains(&s));
+        let rewrite = match self.start_rewrite(streaming, content_type, encoding) {
+            Ok(r) => r,
+            Err(r) => {
+                self.response = Some(ResponseState {
+                    observer,
+                    held: false,
+                    enforce: false,
+                    rewrite: None,
+                    from_upstream,
+                    finished: false,
+                });
+                return self.withhold_response(&r);
+            }
+        };
+        let held = enforce || (!end_of_stream && rewrite.as_ref().is_some_and(Rewrite::holds_body));
+        self.response = Some(ResponseState { observer, held, enforce, rewrite, from_upstream, finished: false });
         if end_of_stream {
             return self.finish_response(true, true);
         }
@@ -109,12 +129,25 @@ impl Guard {
                 return Action::Pause;
             }
             // Too large to inspect: withhold it now rather than buffer up to Envoy's own limit.
+            let rewriting = state.rewrite.is_some();
             let action = self.finish_response(false, true);
             self.audit.response.response_not_inspected = Some(crate::core::response::reason::TOO_LARGE);
+            if rewriting && !self.replied {
+                return self.withhold_response(&unreadable_reply());
+            }
             return action;
         }
+        let held = state.held;
         if let Ok(chunk) = host::buffer(BufferType::HttpResponseBody, body_size) {
             state.observer.on_chunk(&chunk);
+            if held {
+                if let Err(r) = self.rewrite_held(&chunk) {
+                    self.finish_response(true, false);
+                    return self.withhold_response(&r);
+                }
+            } else {
+                self.rewrite_stream(&chunk, end_of_stream);
+            }
         }
         if end_of_stream {
             return self.finish_response(true, true);
@@ -132,7 +165,11 @@ impl Guard {
             return Action::Continue;
         }
         state.finished = true;
-        let held = state.held;
+        let held = state.held && state.enforce;
+        if let Some(rw) = &state.rewrite {
+            rw.pipeline().record(&mut self.audit);
+        }
+        let Some(state) = self.response.as_mut() else { return Action::Continue };
         let summary = state.observer.finish(complete);
         let mut fields = ResponseFields::from_summary(&summary);
         if !state.from_upstream {
@@ -162,4 +199,26 @@ impl Guard {
         }
         Action::Continue
     }
+
+    /// Replaces the response with `r` (response headers still held): the answer is withheld.
+    pub(super) fn withhold_response(&mut self, r: &Rejection) -> Action {
+        self.audit.reason(r.reason);
+        self.audit.decision = Decision::Deny;
+        self.audit.status = Some(r.status);
+        self.replied = true;
+        if host::send_json(r.status, &r.body()).is_err() {
+            let _ = host::reset_response();
+        }
+        Action::Pause
+    }
+}
+
+/// The reply for an answer too large to read for restoring.
+fn unreadable_reply() -> Rejection {
+    Rejection::new(
+        502,
+        "response_unreadable",
+        REASON_UNREADABLE,
+        "openrouter-guard could not read this answer to restore its placeholders; it was withheld",
+    )
 }

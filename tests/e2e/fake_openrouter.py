@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import http.server
 import json
+import re
 import socket
 import socketserver
 import struct
@@ -81,6 +82,15 @@ class Script:
     truncate_body: bool = False
     # False: no `X-Generation-Id` header (the generation id is then only in the body's `id`).
     generation_id_header: bool = True
+    # Answer with every `mask` placeholder (`[EMAIL_1]`) found in the request, in order of first appearance:
+    # the content becomes "Echo: [EMAIL_1] [PHONE_1]" (a model that uses the placeholders it was given).
+    echo_placeholders: bool = False
+    # Exact SSE content deltas (one event each) instead of splitting `content` at spaces; non-streaming
+    # answers send them joined.
+    content_pieces: list[str] | None = None
+    # Tool-call arguments: one tool call whose `arguments` arrive in these pieces (one event each on a stream;
+    # joined in `message.tool_calls` otherwise).
+    tool_args: list[str] | None = None
 
 
 def _usage(script: Script) -> dict[str, Any]:
@@ -294,6 +304,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         headers = {"X-Generation-Id": gen_id, **script.headers}
         if not script.generation_id_header:
             headers = {k: v for k, v in headers.items() if k.lower() != "x-generation-id"}
+        if script.echo_placeholders:
+            tags = list(dict.fromkeys(re.findall(r"\[[A-Z][A-Z0-9_]*_[1-9][0-9]*\]", rec.body.decode("utf-8", "replace"))))
+            script = dataclasses.replace(script, content="Echo: " + " ".join(tags))
 
         if script.body is not None:
             raw = script.body if isinstance(script.body, bytes) else json.dumps(script.body).encode()
@@ -324,9 +337,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 "id": gen_id, "object": "chat.completion", "created": created, "model": model,
                 "provider": script.provider,
                 "choices": [{"index": 0, "finish_reason": "stop", "native_finish_reason": "stop",
-                             "message": {"role": "assistant", "content": script.content}}],
+                             "message": {"role": "assistant", "content": "".join(script.content_pieces)
+                                         if script.content_pieces is not None else script.content}}],
                 "usage": _usage(script),
             }
+            if script.tool_args is not None:
+                doc["choices"][0]["message"]["tool_calls"] = [{"id": "call_1", "type": "function", "function": {
+                    "name": "send", "arguments": "".join(script.tool_args)}}]
         self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(doc).encode(), script)
 
     def _stream(self, gen_id: str, model: str, script: Script, headers: dict[str, str]) -> None:
@@ -339,6 +356,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return b"data: " + json.dumps(doc).encode() + b"\n\n"
 
         words = script.content.split(" ")
+        if script.content_pieces is not None:
+            words = [p for p in script.content_pieces]
         events: list[bytes | str] = [b": OPENROUTER PROCESSING\n\n", chunk({"role": "assistant", "content": ""})]
         events.append(chunk({"content": words[0]}))
         if script.error_mid_stream:
@@ -348,7 +367,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif script.reset_mid_stream:
             events.append("RESET")
         else:
-            events += [chunk({"content": " " + w}) for w in words[1:]]
+            sep = "" if script.content_pieces is not None else " "
+            events += [chunk({"content": sep + w}) for w in words[1:]]
+            for i, piece in enumerate(script.tool_args or []):
+                call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+                if i == 0:
+                    call.update({"id": "call_1", "type": "function"})
+                    call["function"]["name"] = "send"
+                events.append(chunk({"tool_calls": [call]}))
             events.append(chunk({}, "stop"))
             usage_doc = {"id": gen_id, "object": "chat.completion.chunk", "created": created, "model": model,
                          "provider": script.provider, "choices": [], "usage": _usage(script)}

@@ -34,6 +34,7 @@ use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage};
 use crate::core::audit::AuditRecord;
 use crate::core::edit::{self, Edit};
 use crate::core::json::{self, Kind, Node};
+use crate::core::reply::Rejection;
 
 /// Nesting bound for response JSON.
 const MAX_DEPTH: u32 = 64;
@@ -161,6 +162,14 @@ pub(crate) fn rewrite_json(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u
         return Ok(None);
     }
     edit::apply(body, edits).map(Some).map_err(|_| RewriteError::Unreadable("edit_conflict"))
+}
+
+/// Rewrites a body that is neither JSON nor SSE (a plain-text error page) as one whole text
+/// channel; `None` when nothing changed.
+pub(crate) fn rewrite_text(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u8>>, RewriteError> {
+    let text = std::str::from_utf8(body).map_err(|_| RewriteError::Unreadable("not_utf8"))?;
+    let out = p.whole(text, false)?;
+    Ok((out != text).then(|| out.into_bytes()))
 }
 
 /// A small non-negative JSON number as `u32`.
@@ -333,12 +342,13 @@ fn split_event(raw: &[u8]) -> (Vec<u8>, Vec<u8>, bool) {
     (data, fields, has_data)
 }
 
-/// The bytes that end a stream a stage blocked: an OpenAI-shaped error event and `[DONE]`.
-pub(crate) fn blocked_tail(entity: &str) -> Vec<u8> {
-    let body = serde_json::json!({"error": {
-        "message": format!("openrouter-guard withheld the rest of this answer: it contained {entity}"),
-        "type": "output_blocked", "code": 502}});
-    format!("data: {body}\n\ndata: [DONE]\n\n").into_bytes()
+/// The bytes that end a stream a stage blocked (or that could not be read): `r`'s OpenAI-shaped
+/// error as an event, then `[DONE]`.
+pub(crate) fn error_tail(r: &Rejection) -> Vec<u8> {
+    let mut out = b"data: ".to_vec();
+    out.extend_from_slice(&r.body());
+    out.extend_from_slice(b"\n\ndata: [DONE]\n\n");
+    out
 }
 
 impl SseRewriter {
@@ -350,6 +360,11 @@ impl SseRewriter {
     /// The pipeline (for its counts).
     pub(crate) fn pipeline(&self) -> &Pipeline {
         &self.pipeline
+    }
+
+    /// Gives the pipeline back (the stream ended early).
+    pub(crate) fn into_pipeline(self) -> Pipeline {
+        self.pipeline
     }
 
     /// Bytes of an incomplete event held now.

@@ -1,0 +1,176 @@
+"""The `mask` action through real Envoy, over HTTP/1.1 and HTTP/2: the upstream sees numbered placeholders
+(`[EMAIL_1]`), never the values; the client gets its values back in JSON answers, in SSE streams whose placeholders
+are cut across events and across TCP writes, and in tool-call arguments; placeholders the request did not issue
+stay as they are and are counted; the audit record has counts, never values; an answer that cannot be read is
+withheld."""
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+from conftest import Envoy
+from fake_openrouter import FakeOpenRouter, Script
+from guard_helpers import CHAT, send
+
+PROTOS = ["h1", "h2"]
+MODEL = "anthropic/claude-3.5-sonnet"
+EMAIL = "ann.mask.e2e@example.com"
+EMAIL2 = "bob.mask.e2e@example.org"
+PHONE = "415-555-0142"
+EMPLOYEE = "EMP-123456"
+PLANTED = [EMAIL, EMAIL2, PHONE, EMPLOYEE]
+
+POLICY: dict[str, Any] = {
+    "clusters": ["openrouter"],
+    "default_profile": "mask",
+    "profiles": {
+        "mask": {
+            "models": [{"allow": "anthropic/*"}],
+            "pii": {
+                "entities": {"EMAIL": "mask", "PHONE": "mask"},
+                "custom": [{"name": "EMPLOYEE_ID", "pattern": "EMP-[0-9]{6}", "action": "mask"}],
+            },
+        },
+    },
+}
+
+
+def ask(text: str, **extra: Any) -> dict[str, Any]:
+    return {"model": MODEL, "messages": [{"role": "user", "content": text}], **extra}
+
+
+def upstream_text(fake: FakeOpenRouter) -> str:
+    [req] = fake.requests
+    assert req.header("content-length") == str(len(req.body)), req.headers
+    return req.body.decode()
+
+
+def sse_events(body: bytes) -> list[dict[str, Any] | str]:
+    """The data of each event (parsed JSON, or the raw text such as `[DONE]`); every JSON event must parse."""
+    out: list[dict[str, Any] | str] = []
+    for block in body.decode().replace("\r\n", "\n").split("\n\n"):
+        data = "\n".join(line[6:] if line.startswith("data: ") else line[5:]
+                         for line in block.split("\n") if line.startswith("data:"))
+        if not data:
+            continue
+        out.append(data if data == "[DONE]" else json.loads(data))
+    return out
+
+
+def assembled(body: bytes) -> tuple[str, str]:
+    """What a chat client assembles from a stream: the content and the tool call's arguments."""
+    content, args = "", ""
+    events = sse_events(body)
+    assert events and events[-1] == "[DONE]", events[-3:]
+    for ev in events:
+        if isinstance(ev, dict) and ev.get("choices"):
+            delta = ev["choices"][0].get("delta", {})
+            content += delta.get("content") or ""
+            for call in delta.get("tool_calls") or []:
+                args += call.get("function", {}).get("arguments") or ""
+    return content, args
+
+
+def no_values_logged(envoy: Envoy, rec: dict[str, Any]) -> None:
+    line = json.dumps(rec)
+    logs = envoy.stdout_text() + envoy.stderr_text()
+    for v in PLANTED:
+        assert v not in line and v not in logs, v
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_json_answer_gets_the_values_back_and_the_upstream_never_sees_them(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    fake.script(Script(echo_placeholders=True, tool_args=['{"to": "[EMAIL_2]", "id": "[EMPLOYEE_ID_1]"}']))
+    text = f"Mail {EMAIL} and {EMAIL2}, call {PHONE}, badge {EMPLOYEE}. Again: {EMAIL}."
+    r = send(proto, envoy.port, "POST", CHAT, ask(text))
+    assert r.status == 200, r.body[:300]
+    sent = upstream_text(fake)
+    for v in PLANTED:
+        assert v not in sent
+    assert json.loads(sent)["messages"][0]["content"] == (
+        "Mail [EMAIL_1] and [EMAIL_2], call [PHONE_1], badge [EMPLOYEE_ID_1]. Again: [EMAIL_1].")
+    assert r.header("content-length") in (None, str(len(r.body))), r.headers
+    msg = r.json()["choices"][0]["message"]
+    assert msg["content"] == f"Echo: {EMAIL} {EMAIL2} {PHONE} {EMPLOYEE}"
+    assert json.loads(msg["tool_calls"][0]["function"]["arguments"]) == {"to": EMAIL2, "id": EMPLOYEE}
+    [rec] = audit_for(r)
+    assert rec["redactions"] == {"EMAIL": {"mask": 3}, "PHONE": {"mask": 1}, "EMPLOYEE_ID": {"mask": 1}}, rec
+    assert rec["restore"] == {"restored": 6, "unknown": 0, "mangled": 0}, rec
+    assert rec["provider"] == "Anthropic" and rec["completion_tokens"] == 7, rec
+    no_values_logged(envoy, rec)
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_placeholder_cut_across_events_at_every_position_and_written_byte_by_byte_is_restored(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    answer = "To [EMAIL_1]!"
+    for cut in range(1, len(answer)):
+        fake.reset()
+        fake.script(Script(content_pieces=[answer[:cut], answer[cut:]], sse_split="byte" if cut % 2 else "event"))
+        r = send(proto, envoy.port, "POST", CHAT, ask(f"write to {EMAIL}", stream=True))
+        assert r.status == 200, r.body[:300]
+        assert EMAIL not in upstream_text(fake)
+        content, _ = assembled(r.body)
+        assert content == f"To {EMAIL}!", (cut, r.body)
+        [rec] = audit_for(r)
+        assert rec["restore"] == {"restored": 1, "unknown": 0, "mangled": 0} and rec["streamed"] is True, rec
+        assert rec["completion_tokens"] == 7, rec
+        no_values_logged(envoy, rec)
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_stream_tool_call_arguments_are_restored_across_pieces(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    fake.script(Script(content_pieces=["ok"], tool_args=['{"to": "[EM', 'AIL_1]", "cc": "[PHONE', '_1]"}'],
+                       sse_split="byte"))
+    r = send(proto, envoy.port, "POST", CHAT, ask(f"send to {EMAIL}, cc {PHONE}", stream=True))
+    assert r.status == 200, r.body[:300]
+    _, args = assembled(r.body)
+    assert json.loads(args) == {"to": EMAIL, "cc": PHONE}
+    [rec] = audit_for(r)
+    assert rec["restore"]["restored"] == 2, rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_unknown_mangled_and_client_written_placeholders_stay_as_they_are(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, stream: bool) -> None:
+    # The client itself writes [EMAIL_1]: the filter numbers the real address [EMAIL_2], so a model echoing the
+    # client's text never gets someone's value restored into it.
+    answer = "[EMAIL_1] [EMAIL_7] [EMAIL 2] [email_2] [STEP_1] [EMAIL_2]"
+    fake.script(Script(content_pieces=[answer]))
+    r = send(proto, envoy.port, "POST", CHAT, ask(f"I typed [EMAIL_1] myself; mine is {EMAIL}", stream=stream))
+    assert r.status == 200, r.body[:300]
+    assert json.loads(upstream_text(fake))["messages"][0]["content"] == "I typed [EMAIL_1] myself; mine is [EMAIL_2]"
+    got = assembled(r.body)[0] if stream else r.json()["choices"][0]["message"]["content"]
+    assert got == f"[EMAIL_1] [EMAIL_7] [EMAIL 2] [email_2] [STEP_1] {EMAIL}"
+    [rec] = audit_for(r)
+    assert rec["restore"] == {"restored": 1, "unknown": 2, "mangled": 2}, rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_without_placeholders_the_answer_is_untouched_and_restore_is_null(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    fake.script(Script(content="Plain [EMAIL_1] answer."))
+    r = send(proto, envoy.port, "POST", CHAT, ask("nothing personal here"))
+    assert r.status == 200 and r.json()["choices"][0]["message"]["content"] == "Plain [EMAIL_1] answer."
+    assert r.header("content-length") in (None, str(len(r.body)))
+    [rec] = audit_for(r)
+    assert rec["restore"] is None, rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_compressed_answer_is_withheld_rather_than_passed_on_unread(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    doc = {"id": "gen-x", "choices": [{"index": 0, "message": {"role": "assistant", "content": "[EMAIL_1]"}}]}
+    fake.script(Script(body=gzip.compress(json.dumps(doc).encode()), headers={"Content-Encoding": "gzip"}))
+    r = send(proto, envoy.port, "POST", CHAT, ask(f"to {EMAIL}"))
+    assert r.status == 502, (r.status, r.body[:200])
+    assert r.json()["error"]["reason"] == "response_unreadable"
+    [rec] = audit_for(r)
+    assert "response_unreadable" in rec["reasons"] and rec["status"] == 502, rec
+    no_values_logged(envoy, rec)
