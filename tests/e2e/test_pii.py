@@ -631,7 +631,7 @@ def test_bad_pii_config_makes_envoy_refuse_to_start_naming_the_path(envoy_factor
 
 
 @pytest.mark.parametrize("pii,where", [
-    ({"entities": {"EMAIL": "mask"}}, "profiles.p.pii.entities.EMAIL"),
+    ({"entities": {"EMAIL": "masked"}}, "profiles.p.pii.entities.EMAIL"),
     ({"entites": {}}, "profiles.p.pii"),
 ])
 def test_malformed_pii_object_makes_envoy_refuse_to_start(envoy_factory, pii, where) -> None:
