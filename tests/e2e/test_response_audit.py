@@ -40,7 +40,7 @@ CHAIN_FIELDS = ["chain", "seq", "prev"]
 RECORD_FIELDS = {
     "schema", "ts", "request_id", "authority", "method", "path", "path_sha256", "endpoint", "profile", "user", "user_source",
     "model_requested", "models", "stream", "decision", "status", "reasons", "provider_injected", "prompt_sha256",
-    "bytes_in", "bytes_out", "filter_us", "latency_first_byte_ms", "latency_ms", "redactions", "spend",
+    "bytes_in", "bytes_out", "filter_us", "latency_first_byte_ms", "latency_ms", "redactions", "spend", "restore",
     "output_findings",
 }
 RESPONSE_FIELDS = {
