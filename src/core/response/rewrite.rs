@@ -246,6 +246,19 @@ fn deltas<'n, 'a>(root: &'n Node<'a>) -> Vec<(Channel, &'n Node<'a>)> {
     out
 }
 
+/// The chat choices that end in this event (`finish_reason` set).
+fn finishing_slots(root: &Node<'_>) -> Vec<u32> {
+    match root.get("choices").map(|n| &n.kind) {
+        Some(Kind::Array(choices)) => choices
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.get("finish_reason").map(|n| &n.kind), Some(Kind::Str(_))))
+            .map(|(pos, c)| index_of(c.get("index"), pos))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// A channel's last event with a hole where its delta text goes.
 struct Template {
     /// The event's non-data lines, each with its line end.
@@ -404,7 +417,14 @@ impl SseRewriter {
 
     /// Emits what every open channel still holds, each in an event shaped like its last one.
     fn flush_all(&mut self, out: &mut Vec<u8>) -> Result<(), RewriteError> {
-        let open = std::mem::take(&mut self.open);
+        self.flush_where(out, |_| true)
+    }
+
+    /// Like [`Self::flush_all`] for the open channels `pick` selects.
+    fn flush_where(&mut self, out: &mut Vec<u8>, pick: impl Fn(&Channel) -> bool) -> Result<(), RewriteError> {
+        let (open, keep): (BTreeMap<_, _>, BTreeMap<_, _>) =
+            std::mem::take(&mut self.open).into_iter().partition(|(c, _)| pick(c));
+        self.open = keep;
         for (ch, t) in open {
             let tail = self.pipeline.finish(ch)?;
             if tail.text.is_empty() {
@@ -442,9 +462,14 @@ impl SseRewriter {
             return Ok(());
         };
         let found = deltas(&root);
+        let finishing = finishing_slots(&root);
         let is_ping = root.get("type").and_then(Node::as_str).is_some_and(|t| t == "ping");
         if found.is_empty() && !is_ping {
             self.flush_all(out)?;
+        } else if !finishing.is_empty() {
+            // A choice ends in this event: its channels without a delta here are emitted first.
+            let here: Vec<Channel> = found.iter().map(|(c, _)| *c).collect();
+            self.flush_where(out, |c| finishing.contains(&c.slot) && !here.contains(c))?;
         }
         let spans: Vec<Range<usize>> = found.iter().map(|(_, n)| n.start..n.end).collect();
         let mut edits = Vec::new();
@@ -452,11 +477,16 @@ impl SseRewriter {
         let mut texts: Vec<(Channel, Range<usize>, Option<Vec<u8>>)> = Vec::with_capacity(found.len());
         for (ch, node) in &found {
             let text = node.as_str().unwrap_or_default();
-            let emitted = self.pipeline.push(*ch, &text)?;
+            let mut emitted = self.pipeline.push(*ch, &text)?;
+            if finishing.contains(&ch.slot) {
+                // The choice ends here: what its channel still holds goes out in this very event.
+                emitted.text.push_str(&self.pipeline.finish(*ch)?.text);
+                self.open.remove(ch);
+            }
             let changed = emitted.text != text;
             texts.push((*ch, node.start..node.end, changed.then(|| json::json_string(&emitted.text).into_bytes())));
         }
-        for (ch, span, _) in &texts {
+        for (ch, span, _) in texts.iter().filter(|(c, _, _)| !finishing.contains(&c.slot)) {
             // The channel's template: this event with its delta as a hole and the other deltas empty.
             let mut t_edits = edits.clone();
             for (other, s, _) in &texts {

@@ -233,3 +233,29 @@ fn a_later_stage_sees_restored_text_and_may_block() {
     let tail = String::from_utf8(error_tail(&r)).unwrap();
     assert!(tail.starts_with("data: {\"error\"") && tail.ends_with("}\n\ndata: [DONE]\n\n"), "{tail}");
 }
+
+#[test]
+fn a_finish_chunk_with_an_empty_content_delta_carries_the_held_text_itself() {
+    // OpenRouter ends a choice with `"delta": {"content": ""}` and `finish_reason` in one chunk.
+    let mut stream = chat_event(json!({"content": "x [EMAIL_"}));
+    stream.push_str(&chat_event(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{\"a\":\"[EMAIL"}}]})));
+    stream.push_str(&format!(
+        "data: {}\n\n",
+        json!({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]})
+    ));
+    stream.push_str("data: [DONE]\n\n");
+    let out = run_sse(&[stream.as_bytes()]);
+    let ev = events(&out);
+    let datas: Vec<Value> = ev
+        .iter()
+        .filter(|(_, d)| !d.is_empty() && d != "[DONE]")
+        .map(|(_, d)| serde_json::from_str(d).unwrap())
+        .collect();
+    // content "x ", args "{\"a\":\"", the held args flushed before the finish chunk, which carries "[EMAIL_".
+    assert_eq!(datas.len(), 4, "{datas:?}");
+    assert_eq!(datas[2]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"], "[EMAIL");
+    assert_eq!(datas[3]["choices"][0]["delta"]["content"], "[EMAIL_");
+    assert_eq!(datas[3]["choices"][0]["finish_reason"], "stop");
+    let (content, args, done) = assemble_chat(&out);
+    assert_eq!((content.as_str(), args.as_str(), done), ("x [EMAIL_", "{\"a\":\"[EMAIL", true));
+}

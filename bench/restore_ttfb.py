@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Time to first byte and to the end added by restoring `mask` placeholders on an SSE stream (issue 15 §2).
+
+Not a pass/fail test: prints figures. Same Envoy, same upstream, two profiles that differ only in the action for
+EMAIL: `redact` (no placeholders issued, the response is only observed) and `mask` (placeholders issued, every
+event of the answer goes through the rewriting pipeline, and the answer's placeholders are restored). The request
+carries one e-mail address; the upstream (tests/e2e/fake_openrouter.py) streams an answer of EVENTS content deltas,
+every third one cut inside a placeholder `[EMAIL_1]`. Sequential requests on fresh HTTP/1.1 connections, the two
+profiles alternating in batches so background noise hits both alike.
+
+    PYTHONPATH=tests/e2e:tools:. .venv/bin/python bench/restore_ttfb.py [requests-per-profile]
+
+TTFB = request sent → first body byte that carries answer text (the first content delta); total = → last byte.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import envoy_config as ec
+from fake_openrouter import FakeOpenRouter, Script
+from harness.envoy import Envoy
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = 60
+EMAIL = "ann.bench@example.com"
+
+
+def policy() -> dict:
+    prof = lambda action: {"models": [{"allow": "anthropic/*"}], "pii": {"entities": {"EMAIL": action}}}  # noqa: E731
+    return {"clusters": ["openrouter"], "profile_header": "x-data-classification", "default_profile": "redact",
+            "profiles": {"redact": prof("redact"), "mask": prof("mask")}}
+
+
+def one(port: int, profile: str) -> tuple[float, float, bytes]:
+    body = json.dumps({"model": "anthropic/claude-3.5-sonnet", "stream": True,
+                       "messages": [{"role": "user", "content": f"Write to {EMAIL} please."}]}).encode()
+    head = (f"POST /api/v1/chat/completions HTTP/1.1\r\nHost: openrouter.ai\r\nContent-Type: application/json\r\n"
+            f"x-data-classification: {profile}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    t0 = time.perf_counter()
+    s.sendall(head + body)
+    buf = b""
+    ttfb = 0.0
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        if not ttfb and b'"content": "' in buf.split(b"\r\n\r\n", 1)[-1].replace(b'"content": ""', b""):
+            ttfb = time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    s.close()
+    return ttfb, total, buf
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    pieces = []
+    for i in range(EVENTS):
+        pieces.append(f"word{i} [EMA" if i % 3 == 0 else ("IL_1] " if i % 3 == 1 else "more text "))
+    with FakeOpenRouter() as fake, tempfile.TemporaryDirectory() as tmp:
+        fake.script(*[Script(content_pieces=pieces) for _ in range(2 * n + 20)])
+        cfg = ec.EnvoyConfig(port=0, admin_port=0, policy=policy(), upstream=fake.url, passthrough=True,
+                             wasm=ec.DEFAULT_WASM, restrict_endpoints=False)
+        env = Envoy(cfg, Path(tmp) / "envoy", concurrency=1, log_level="warning")
+        env.start()
+        try:
+            for p in ("redact", "mask"):  # warm-up
+                for _ in range(5):
+                    one(env.port, p)
+            res: dict[str, list[tuple[float, float]]] = {"redact": [], "mask": []}
+            batch = 25
+            for _ in range(max(1, n // batch)):
+                for p in ("redact", "mask"):
+                    for _ in range(batch):
+                        ttfb, total, raw = one(env.port, p)
+                        if p == "mask":
+                            assert EMAIL.encode() in raw, raw[-300:]
+                        res[p].append((ttfb, total))
+        finally:
+            env.stop()
+    print(f"restore on an SSE stream of {EVENTS} content deltas (a third cut inside [EMAIL_1]), "
+          f"{len(res['mask'])} requests per profile, Envoy --concurrency 1, HTTP/1.1")
+    for p in ("redact", "mask"):
+        t = [x[0] * 1e3 for x in res[p]]
+        tot = [x[1] * 1e3 for x in res[p]]
+        print(f"  {p:6}  TTFB p50 {statistics.median(t):.3f} ms  p99 {pct(t, 0.99):.3f} ms   "
+              f"total p50 {statistics.median(tot):.3f} ms  p99 {pct(tot, 0.99):.3f} ms")
+    for name, i in (("TTFB", 0), ("total", 1)):
+        a = [x[i] * 1e3 for x in res["mask"]]
+        b = [x[i] * 1e3 for x in res["redact"]]
+        print(f"  added by restore: {name} p50 {statistics.median(a) - statistics.median(b):+.3f} ms  "
+              f"p99 {pct(a, 0.99) - pct(b, 0.99):+.3f} ms")
+    print("  holdback bound: 76 bytes of text per channel (restore) + the current incomplete SSE event "
+          "(≤ 256 KiB, the event limit)")
+
+
+if __name__ == "__main__":
+    main()
