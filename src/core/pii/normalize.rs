@@ -135,8 +135,72 @@ fn escape_at(b: &[u8], i: usize) -> Option<(u8, usize)> {
             let rest = b.get(i + 1..).unwrap_or(&[]);
             NAMED.iter().find(|(n, _)| rest.starts_with(n)).map(|&(n, c)| (c, n.len() + 1))
         }
+        b'+' if query_plus(b, i) => Some((b' ', 1)),
         _ => None,
     }
+}
+
+/// Whether the `+` at `i` stands for a space in a URL query value (form encoding:
+/// `?cc=4111+1111+1111+1111&…`, `&ssn=597+51+6540`): between two non-space bytes, inside
+/// `[?&]key=value` with no space, quote, `&`, `?` or `=` between the `=` and it, and not the value's
+/// first byte (`phone=+44+20+…`: that `+` is the number's). Looks back at most 128 bytes.
+fn query_plus(b: &[u8], i: usize) -> bool {
+    let at = |k: usize| b.get(k).copied().unwrap_or(b' ');
+    let edge = |c: u8| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'<' | b'>' | 0);
+    if i == 0 || edge(at(i - 1)) || edge(at(i + 1)) || at(i - 1) == b'=' {
+        return false;
+    }
+    let lo = i.saturating_sub(128);
+    let mut j = i;
+    // Back to the `=` that starts the value.
+    while j > lo {
+        j -= 1;
+        match at(j) {
+            b'=' => break,
+            b'&' | b'?' => return false,
+            c if edge(c) => return false,
+            _ => {}
+        }
+    }
+    if at(j) != b'=' || j == 0 {
+        return false;
+    }
+    // Back over the key to the `?` or `&` before it.
+    let mut k = j;
+    loop {
+        if k <= lo {
+            return false;
+        }
+        k -= 1;
+        match at(k) {
+            b'?' | b'&' if k + 1 < j => break,
+            b'?' | b'&' | b'=' => return false,
+            c if edge(c) => return false,
+            _ => {}
+        }
+    }
+    spaced_value(b, j + 1)
+}
+
+/// Whether the query value at `s` reads as words or digit groups joined by `+` (`4111+1111+…`,
+/// `fr90+3573+…`, `+44+(0)20+…`): letters, digits, `( ) - .` and pieces of at most 8 bytes. A
+/// base64 secret holds `+` as one of its characters, in long pieces (`wJalr…+…`): it stays whole.
+fn spaced_value(b: &[u8], s: usize) -> bool {
+    let mut piece = 0usize;
+    for &c in b.iter().skip(s).take(128) {
+        match c {
+            b'+' => piece = 0,
+            b'&' | b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'\'' | b'#' => return true,
+            c if c.is_ascii_alphanumeric() || matches!(c, b'(' | b')' | b'-' | b'.') => {
+                piece += 1;
+                if piece > 8 {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// HTML named references for the characters detectors join values with.
@@ -156,7 +220,7 @@ const NAMED: [(&[u8], u8); 10] = [
 /// Whether `b` holds an escape [`escape_at`] decodes.
 fn has_escape(b: &[u8]) -> bool {
     let mut i = 0;
-    while let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&x| x == b'%' || x == b'&')) {
+    while let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&x| x == b'%' || x == b'&' || x == b'+')) {
         if escape_at(b, i + off).is_some() {
             return true;
         }
@@ -209,11 +273,11 @@ pub fn maybe_needs_view(text: &str) -> bool {
         if flagged(w) != 0 && chunk.iter().any(|&b| suspicious(b)) {
             return true;
         }
-        escapes |= has_byte(w, b'%') | has_byte(w, b'&');
+        escapes |= has_byte(w, b'%') | has_byte(w, b'&') | has_byte(w, b'+');
     }
     let rest = words.remainder();
     rest.iter().any(|&b| suspicious(b))
-        || (escapes || rest.iter().any(|&b| b == b'%' || b == b'&')) && has_escape(text.as_bytes())
+        || (escapes || rest.iter().any(|&b| matches!(b, b'%' | b'&' | b'+'))) && has_escape(text.as_bytes())
 }
 
 /// SWAR: whether some byte of `w` equals `x` (may report a false positive only next to a real
@@ -401,6 +465,18 @@ mod tests {
         assert_eq!(&s[a..b], "jo&#64;ex&#x2E;com");
         assert!(!View::new("a & b, 100% sure, &#; &#xZZ; %4").is_folded());
         assert!(!View::new("%25 and &#37; and &#38;").is_folded());
+    }
+
+    #[test]
+    fn a_plus_in_a_url_query_value_is_a_space() {
+        let s = "GET /t?cc=4111+1111+1111+1111&phone=+44+20+7946+0958&iban=fr90+3573 HTTP/1.1";
+        let v = View::new(s);
+        assert_eq!(v.text(), "GET /t?cc=4111 1111 1111 1111&phone=+44 20 7946 0958&iban=fr90 3573 HTTP/1.1");
+        // Not in a query value: arithmetic, C++, a phone's plus, base64, a key.
+        let key = "?k=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY&x=1";
+        for t in ["x=1+2", "C++ and a+b", "call +44 20 7946 0958", "k=ab+cd", "/a?b+c=1", "?=1+2", "a?k=+1", key] {
+            assert!(!View::new(t).is_folded(), "{t}");
+        }
     }
 
     #[test]
