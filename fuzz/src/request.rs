@@ -19,7 +19,6 @@
 //!
 //! Secrets planted in text fields are checked by [`check_with_secret`].
 
-use std::sync::OnceLock;
 
 use openrouter_guard::core::audit::AuditRecord;
 use openrouter_guard::core::endpoint::{classify, Endpoint};
@@ -148,10 +147,14 @@ pub const PROFILES: &[ProfileSpec] = &[
     },
 ];
 
-/// The compiled policy (once per process).
+/// The compiled policy (once per thread: a policy holds `Rc`s, like the filter's, which has one
+/// per VM; leaked, it lives as long as the fuzzing process).
 pub fn policy() -> &'static Policy {
-    static P: OnceLock<Policy> = OnceLock::new();
-    P.get_or_init(|| Policy::from_json(POLICY.as_bytes()).expect("harness policy compiles"))
+    thread_local! {
+        static P: &'static Policy =
+            Box::leak(Box::new(Policy::from_json(POLICY.as_bytes()).expect("harness policy compiles")));
+    }
+    P.with(|p| *p)
 }
 
 /// The harness's choice of profile for `headers`: `None` when the request must be refused
