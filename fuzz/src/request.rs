@@ -19,7 +19,6 @@
 //!
 //! Secrets planted in text fields are checked by [`check_with_secret`].
 
-
 use openrouter_guard::core::audit::AuditRecord;
 use openrouter_guard::core::endpoint::{classify, Endpoint};
 use openrouter_guard::core::json;
