@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::core::audit::{sha256_hex, AuditRecord, Decision};
 use crate::core::audit_safe;
 use crate::core::config::{CapAction, UnknownEndpoints};
+use crate::core::decode::{self, Coding, DecodeError};
 use crate::core::edit::{self, Edit};
 use crate::core::endpoint::{classify, Endpoint, Route};
 use crate::core::json::{self, JsonError, Kind, Node};
@@ -46,6 +47,24 @@ pub struct Plan {
     /// The normalised `:path` to forward, when it differs from the one received: the upstream
     /// must see the path the request was classified by.
     pub rewrite_path: Option<String>,
+    /// Headers to set (replacing any value) before the upstream.
+    pub set_headers: Vec<(&'static str, &'static str)>,
+    /// The request body's content coding: the body is decoded, governed and forwarded decoded,
+    /// so `content-encoding` must be removed once the body is replaced ([`Plan::body_decoded`]).
+    pub content_coding: Option<Coding>,
+}
+
+/// Every governed request asks the upstream for an uncompressed answer, so the filter reads every
+/// response (docs/design.md, "Compressed bodies"). An absent `accept-encoding` would allow any
+/// coding (RFC 9110 §12.5.3): it is set, not removed.
+pub const ACCEPT_ENCODING: (&str, &str) = ("accept-encoding", "identity");
+
+impl Plan {
+    /// Whether the forwarded body is the decoded form of a compressed one: then its
+    /// `content-encoding` header goes (and `content-length` is the decoded length).
+    pub fn body_decoded(&self) -> bool {
+        self.content_coding.is_some()
+    }
 }
 
 /// Finds the single value of header `name`; more than one value is an error.
@@ -137,7 +156,16 @@ pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) 
     let who = identify(policy, h, audit);
     let result = described.and_then(|(route, rewrite_path)| {
         let (profile, trusted_user) = who?;
-        check_head(policy, head, Plan { profile, route, trusted_user, remove_headers: Vec::new(), rewrite_path })
+        let plan = Plan {
+            profile,
+            route,
+            trusted_user,
+            remove_headers: Vec::new(),
+            rewrite_path,
+            set_headers: vec![ACCEPT_ENCODING],
+            content_coding: None,
+        };
+        check_head(policy, head, plan)
     });
     result.inspect_err(|r| record_rejection(audit, r))
 }
@@ -201,14 +229,14 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
         ));
     }
     if let Some(enc) = header(h, "content-encoding")? {
-        if !enc.trim().eq_ignore_ascii_case("identity") {
-            return Err(Rejection::new(
+        plan.content_coding = decode::parse_coding(enc).map_err(|_| {
+            Rejection::new(
                 415,
                 "invalid_request_error",
                 "unsupported_encoding",
-                "compressed request bodies are not accepted; send identity encoding",
-            ));
-        }
+                "the request's content-encoding is not supported; send one of identity, gzip, deflate, zstd",
+            )
+        })?;
     }
     match header(h, "content-type")? {
         Some(ct) if is_json_media_type(ct) => {}
@@ -283,7 +311,19 @@ pub fn on_body_masked(
     masks: &mut Masks,
 ) -> Result<Option<Vec<u8>>, Rejection> {
     audit.bytes_in = body.len() as u64;
-    let result = check_body(policy, plan, body, audit, masks);
+    let decoded = match decode_body(policy, plan, body, audit) {
+        Ok(d) => d,
+        Err(r) => {
+            record_rejection(audit, &r);
+            return Err(r);
+        }
+    };
+    let result = check_body(policy, plan, decoded.as_deref().unwrap_or(body), audit, masks);
+    // A decoded body is forwarded decoded, rewritten or not.
+    let result = match (result, decoded) {
+        (Ok(None), Some(d)) => Ok(Some(d)),
+        (r, _) => r,
+    };
     match &result {
         Ok(out) => {
             let sent = out.as_deref().unwrap_or(body);
@@ -294,6 +334,27 @@ pub fn on_body_masked(
         Err(r) => record_rejection(audit, r),
     }
     result
+}
+
+/// Decodes a compressed request body (`Some`), within `max_body_bytes` of decoded size: more is
+/// `413 body_too_large`, a stream that does not decode is `400 invalid_encoding`.
+fn decode_body(
+    policy: &Policy,
+    plan: &Plan,
+    body: &[u8],
+    audit: &mut AuditRecord,
+) -> Result<Option<Vec<u8>>, Rejection> {
+    let Some(coding) = plan.content_coding else { return Ok(None) };
+    let limit = usize::try_from(policy.max_body_bytes).unwrap_or(usize::MAX);
+    let decoded = decode::decode(coding, body, limit).map_err(|e| match e {
+        DecodeError::TooLarge => too_large(policy),
+        e => Rejection::bad_request(
+            "invalid_encoding",
+            format!("the request body does not decode as {}: {}", coding.name(), e.describe()),
+        ),
+    })?;
+    audit.reason(coding.request_note());
+    Ok(Some(decoded))
 }
 
 fn json_rejection(e: &JsonError) -> Rejection {
@@ -578,3 +639,7 @@ fn top_level_edits(
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "request_decode_tests.rs"]
+mod decode_tests;

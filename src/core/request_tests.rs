@@ -192,7 +192,8 @@ fn bodies_that_cannot_be_checked_are_refused() {
     assert_eq!(reason(&[], &big), "body_too_large");
     assert_eq!(reason(&[("content-length", "99999")], "{}"), "body_too_large");
     assert_eq!(reason(&[("content-type", "text/plain")], "{}"), "unsupported_media_type");
-    assert_eq!(reason(&[("content-encoding", "gzip")], "{}"), "unsupported_encoding");
+    assert_eq!(reason(&[("content-encoding", "br")], "{}"), "unsupported_encoding");
+    assert_eq!(reason(&[("content-encoding", "gzip, zstd")], "{}"), "unsupported_encoding");
     let p = policy();
     let mut audit = AuditRecord::new();
     let h = headers(&[]);
@@ -306,7 +307,7 @@ fn refusals_in_the_header_step_still_record_profile_and_user() {
             "restricted",
         ),
         (&ct_text, "unsupported_media_type", "confidential"),
-        (&[("content-encoding", "gzip")], "unsupported_encoding", "confidential"),
+        (&[("content-encoding", "br")], "unsupported_encoding", "confidential"),
         (&[("content-length", "999999")], "body_too_large", "confidential"),
         (&[("x-data-classification", "public"), (":path", "/api/v1/unknown")], "unknown_endpoint", "public"),
     ];

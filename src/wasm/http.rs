@@ -189,7 +189,8 @@ impl Guard {
             .rewrite_path
             .as_deref()
             .map_or(Ok(()), |p| host::set_request_header(":path", p))
-            .and_then(|()| plan.remove_headers.iter().try_for_each(|n| host::remove_request_header(n)));
+            .and_then(|()| plan.remove_headers.iter().try_for_each(|n| host::remove_request_header(n)))
+            .and_then(|()| plan.set_headers.iter().try_for_each(|(n, v)| host::set_request_header(n, v)));
         if edited.is_err() {
             return self.refuse(&Rejection::internal("header_edit_failed"));
         }
@@ -274,6 +275,7 @@ impl Guard {
             return self.refuse(&Rejection::internal("missing_plan"));
         };
         let outcome = request::on_body_masked(&policy, &plan, body, &mut self.audit, &mut self.masks);
+        let decoded = plan.body_decoded();
         self.plan = Some(plan);
         self.decided = true;
         match outcome {
@@ -281,7 +283,8 @@ impl Guard {
             Ok(None) => Action::Continue,
             Ok(Some(new_body)) => {
                 let written = host::replace_buffer(BufferType::HttpRequestBody, body.len(), &new_body)
-                    .and_then(|_| host::set_request_header("content-length", &new_body.len().to_string()));
+                    .and_then(|_| host::set_request_header("content-length", &new_body.len().to_string()))
+                    .and_then(|()| if decoded { host::remove_request_header("content-encoding") } else { Ok(()) });
                 if written.is_err() {
                     return self.refuse(&Rejection::internal("write_body_failed"));
                 }
