@@ -171,6 +171,9 @@ impl Guard {
         }
         let Some(state) = self.response.as_mut() else { return Action::Continue };
         let summary = state.observer.finish(complete);
+        if let Some(coding) = summary.decoded_from {
+            self.audit.reason(coding.response_note());
+        }
         let mut fields = ResponseFields::from_summary(&summary);
         if !state.from_upstream {
             fields.upstream_status = None;

@@ -29,14 +29,17 @@ pub use verify::{same_provider, verify_served, verify_served_model, ServedVerdic
 
 /// Values of [`ResponseSummary::not_inspected`].
 pub mod reason {
-    /// A JSON body larger than `max_json_bytes`; it passed through unread.
+    /// A JSON body larger than `max_json_bytes` (compressed or decoded); it passed through unread.
     pub const TOO_LARGE: &str = "too_large";
     /// A content type that is neither JSON nor an event stream.
     pub const NOT_JSON: &str = "not_json";
     /// Declared (or presumed) JSON that did not parse.
     pub const BAD_JSON: &str = "bad_json";
-    /// A `content-encoding` other than identity: the filter does not decompress responses.
+    /// A `content-encoding` the filter does not decode (unknown, stacked, `br`), or any coding on
+    /// an event stream.
     pub const ENCODED: &str = "encoded";
+    /// A compressed JSON body that did not decode (corrupt, truncated, trailing bytes).
+    pub const BAD_ENCODING: &str = "bad_encoding";
     /// The stream was cut (client abort, upstream reset) before its end.
     pub const INCOMPLETE: &str = "incomplete";
     /// No body.
@@ -80,6 +83,8 @@ pub struct ResponseSummary {
     pub inspected: bool,
     /// Why the body was not (fully) inspected; one of the [`reason`] constants.
     pub not_inspected: Option<&'static str>,
+    /// The content coding the body arrived in and was decoded from to be read.
+    pub decoded_from: Option<crate::core::decode::Coding>,
     /// Whether the stream ended with `data: [DONE]`.
     pub done: bool,
     /// Body bytes seen.

@@ -4,6 +4,7 @@
 use super::json_body;
 use super::sse::SseParser;
 use super::{reason, ResponseSummary};
+use crate::core::decode::{self, Coding, DecodeError};
 
 /// Bounds on what one response may cost in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +26,9 @@ enum Mode {
     /// `on_headers` has not been called.
     AwaitingHeaders,
     /// Buffering a JSON body; `too_large` once it passed the limit (the buffer is then freed).
-    Json { body: Vec<u8>, too_large: bool },
+    /// With a `coding`, the buffered bytes are compressed and decoded at the end, within the
+    /// same limit.
+    Json { body: Vec<u8>, too_large: bool, coding: Option<Coding> },
     /// Parsing an event stream.
     Sse(SseParser),
     /// Passing through without looking; the reason goes to `not_inspected`.
@@ -58,8 +61,9 @@ impl ResponseObserver {
         }
     }
 
-    /// Records the status and chooses how to read the body. `content_encoding` other than
-    /// `identity` means the body can't be read (the filter does not decompress responses).
+    /// Records the status and chooses how to read the body. A JSON body in `gzip`, `deflate` or
+    /// `zstd` is decoded at the end; any other coding, and any coding on an event stream, means
+    /// the body is not read (`encoded`; the filter asks for identity, `core::request::ACCEPT_ENCODING`).
     pub fn on_headers(
         &mut self,
         status: u16,
@@ -70,18 +74,22 @@ impl ResponseObserver {
         self.summary.status = Some(status);
         self.header_generation_id =
             generation_id_header.map(str::trim).filter(|g| !g.is_empty() && g.len() <= 256).map(str::to_owned);
-        let encoded =
-            content_encoding.map(str::trim).is_some_and(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
+        let coding = decode::parse_coding(content_encoding.unwrap_or_default());
         let media = content_type.and_then(|ct| ct.split(';').next()).map(str::trim);
+        let json = Mode::Json { body: Vec::new(), too_large: false, coding: coding.clone().ok().flatten() };
         self.mode = match media {
-            _ if encoded => Mode::Skip(reason::ENCODED),
+            _ if coding.is_err() => Mode::Skip(reason::ENCODED),
             Some(m) if m.eq_ignore_ascii_case("text/event-stream") => {
                 self.summary.streamed = true;
-                Mode::Sse(SseParser::new(self.limits.max_sse_line))
+                if coding != Ok(None) {
+                    Mode::Skip(reason::ENCODED)
+                } else {
+                    Mode::Sse(SseParser::new(self.limits.max_sse_line))
+                }
             }
             // No content type: try JSON, OpenRouter's only other body shape.
-            None => Mode::Json { body: Vec::new(), too_large: false },
-            Some(m) if is_json_media(m) => Mode::Json { body: Vec::new(), too_large: false },
+            None => json,
+            Some(m) if is_json_media(m) => json,
             Some(_) => Mode::Skip(reason::NOT_JSON),
         };
     }
@@ -93,7 +101,7 @@ impl ResponseObserver {
         let Self { mode, summary, limits, .. } = self;
         match mode {
             Mode::Json { too_large: true, .. } => {}
-            Mode::Json { body, too_large } => {
+            Mode::Json { body, too_large, .. } => {
                 if body.len().saturating_add(chunk.len()) > limits.max_json_bytes {
                     *too_large = true;
                     *body = Vec::new();
@@ -121,12 +129,15 @@ impl ResponseObserver {
             Mode::Json { too_large: true, .. } => Some(reason::TOO_LARGE),
             Mode::Json { .. } if !complete => Some(reason::INCOMPLETE),
             Mode::Json { body, .. } if body.is_empty() => Some(reason::EMPTY),
-            Mode::Json { body, .. } => match json_body::apply(&body, &mut s) {
-                Ok(()) => {
-                    s.inspected = true;
-                    None
-                }
-                Err(_) => Some(reason::BAD_JSON),
+            Mode::Json { body, coding, .. } => match decoded(body, coding, self.limits.max_json_bytes, &mut s) {
+                Err(why) => Some(why),
+                Ok(body) => match json_body::apply(&body, &mut s) {
+                    Ok(()) => {
+                        s.inspected = true;
+                        None
+                    }
+                    Err(_) => Some(reason::BAD_JSON),
+                },
             },
             Mode::Sse(mut parser) => {
                 parser.finish(complete, &mut |data| on_event(&mut s, data));
@@ -145,6 +156,25 @@ impl ResponseObserver {
         }
         self.finished = Some(s.clone());
         s
+    }
+}
+
+/// The body as sent (no coding) or decoded within `limit`; a body that does not decode is not
+/// inspected (`too_large`, `bad_encoding`). A decoded body is noted in the summary.
+fn decoded(
+    body: Vec<u8>,
+    coding: Option<Coding>,
+    limit: usize,
+    s: &mut ResponseSummary,
+) -> Result<Vec<u8>, &'static str> {
+    let Some(coding) = coding else { return Ok(body) };
+    match decode::decode(coding, &body, limit) {
+        Ok(plain) => {
+            s.decoded_from = Some(coding);
+            Ok(plain)
+        }
+        Err(DecodeError::TooLarge) => Err(reason::TOO_LARGE),
+        Err(_) => Err(reason::BAD_ENCODING),
     }
 }
 

@@ -200,12 +200,64 @@ fn it_does_not_read_a_body_that_is_not_json() {
     assert_eq!((s.inspected, s.not_inspected), (false, Some(reason::NOT_JSON)));
 }
 
+fn observe_encoded(content_type: &str, coding: &str, body: &[u8], limits: ObserverLimits) -> ResponseSummary {
+    let mut obs = ResponseObserver::new(limits);
+    obs.on_headers(200, Some(content_type), Some(coding), None);
+    // In pieces, as Envoy hands them over.
+    for piece in body.chunks(7) {
+        obs.on_chunk(piece);
+    }
+    obs.finish(true)
+}
+
 #[test]
-fn it_does_not_read_a_compressed_body() {
-    let mut obs = ResponseObserver::new(ObserverLimits::default());
-    obs.on_headers(200, Some("application/json"), Some("gzip"), None);
-    obs.on_chunk(b"\x1f\x8b\x08");
-    assert_eq!(obs.finish(true).not_inspected, Some(reason::ENCODED));
+fn it_decodes_a_compressed_json_body_to_read_it() {
+    use crate::core::decode::testenc::{gzip, zlib, zstd};
+    use crate::core::decode::Coding;
+    let plain = observe("application/json", None, &[JSON_OK.as_bytes()], true);
+    assert!(plain.inspected && plain.provider.is_some(), "{plain:?}");
+    for (coding, name, body) in [
+        (Coding::Gzip, "gzip", gzip(JSON_OK.as_bytes())),
+        (Coding::Deflate, "deflate", zlib(JSON_OK.as_bytes())),
+        (Coding::Zstd, "zstd", zstd(JSON_OK.as_bytes())),
+    ] {
+        let s = observe_encoded("application/json", name, &body, ObserverLimits::default());
+        let want = ResponseSummary { body_bytes: body.len() as u64, decoded_from: Some(coding), ..plain.clone() };
+        assert_eq!(s, want, "{name}");
+    }
+}
+
+#[test]
+fn a_compressed_body_that_does_not_decode_is_not_read() {
+    use crate::core::decode::testenc::gzip;
+    let mut corrupt = gzip(JSON_OK.as_bytes());
+    let n = corrupt.len();
+    corrupt[n - 6] ^= 1;
+    let s = observe_encoded("application/json", "gzip", &corrupt, ObserverLimits::default());
+    assert_eq!((s.inspected, s.not_inspected, s.provider), (false, Some(reason::BAD_ENCODING), None));
+    // A bomb: small compressed, too large decoded.
+    let limits = ObserverLimits { max_json_bytes: 64 * 1024, ..ObserverLimits::default() };
+    let bomb = gzip(&vec![b' '; 10 << 20]);
+    assert!(bomb.len() < limits.max_json_bytes);
+    let s = observe_encoded("application/json", "gzip", &bomb, limits);
+    assert_eq!((s.inspected, s.not_inspected), (false, Some(reason::TOO_LARGE)));
+}
+
+#[test]
+fn it_does_not_read_a_body_in_a_coding_it_does_not_decode() {
+    for (ct, coding) in [
+        ("application/json", "br"),
+        ("application/json", "gzip, zstd"),
+        ("application/json", "compress"),
+        ("text/event-stream", "gzip"),
+    ] {
+        let s = observe_encoded(ct, coding, b"\x1f\x8b\x08", ObserverLimits::default());
+        assert_eq!(
+            (s.inspected, s.not_inspected, s.decoded_from),
+            (false, Some(reason::ENCODED), None),
+            "{ct} {coding}"
+        );
+    }
 }
 
 #[test]
