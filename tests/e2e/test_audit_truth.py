@@ -129,7 +129,7 @@ def header_refusals() -> list[tuple[str, str, Any, dict[str, str], int, str, str
         ("client_key_rejected", CHAT, chat(), {"x-data-classification": "locked", "authorization": "Bearer sk-x"},
          403, "deny", "locked"),
         ("unsupported_media_type", CHAT, chat(), {"content-type": "text/plain"}, 415, "reject", "team"),
-        ("unsupported_encoding", CHAT, chat(), {"content-encoding": "gzip"}, 415, "reject", "team"),
+        ("unsupported_encoding", CHAT, chat(), {"content-encoding": "br"}, 415, "reject", "team"),
         ("unknown_endpoint", "/api/v1/unknown", chat(), {}, 404, "reject", "team"),
         ("invalid_path", f"{CHAT};x", chat(), {}, 400, "reject", "team"),
         ("body_too_large", CHAT, big, {}, 413, "reject", "team"),

@@ -4,7 +4,8 @@ Covers: JSON success (ids, served model/provider, usage, cost, finish reason, la
 error bodies (code and status, never the message), SSE in tiny and large writes (byte-exact for the client),
 mid-stream errors, served provider / model outside the profile (flagged by default, a 502 under
 `enforce_served` for non-streaming responses, flagged-only for streams), client aborts and upstream resets mid
-stream (one record, `incomplete`), bodies over the inspection limit (`too_large`) and compressed ones (`encoded`).
+stream (one record, `incomplete`), bodies over the inspection limit (`too_large`), gzip ones (decoded to be read) and ones in a coding the filter does
+not decode (`encoded`).
 """
 from __future__ import annotations
 
@@ -318,10 +319,11 @@ def test_served_model_outside_the_rules_is_withheld_under_enforce(envoy: Envoy, 
 
 
 def test_uncheckable_response_is_withheld_under_enforce(envoy: Envoy, fake: FakeOpenRouter, audit_for) -> None:
-    """Fail closed: an enforced, non-streaming response the filter cannot read (compressed) is withheld."""
+    """Fail closed: an enforced, non-streaming response the filter cannot read (a coding it does not decode) is
+    withheld. (gzip, deflate and zstd are decoded: test_codings.py.)"""
     doc = {"id": "gen-gz", "model": MODEL, "provider": "DeepInfra", "choices": [{"message": {
         "content": COMPLETION_TEXT}}]}
-    fake.script(Script(body=gzip.compress(json.dumps(doc).encode()), headers={"Content-Encoding": "gzip"}))
+    fake.script(Script(body=json.dumps(doc).encode(), headers={"Content-Encoding": "br"}))
     r = envoy.http("POST", CHAT, chat(MODEL), headers=ENFORCE)
     assert_local_reply(r, 502, "served_unapproved")
     rec = record_of(envoy, audit_for, r)
@@ -389,8 +391,7 @@ def test_json_over_one_mib_passes_whole_and_is_marked_too_large(envoy: Envoy, fa
     assert rec["provider_verdict"] == "unknown"
 
 
-def test_gzip_encoded_response_passes_unchanged_and_is_marked_encoded(envoy: Envoy, fake: FakeOpenRouter,
-                                                                      audit_for) -> None:
+def test_gzip_encoded_response_passes_unchanged_and_is_read(envoy: Envoy, fake: FakeOpenRouter, audit_for) -> None:
     doc = {"id": "gen-gz", "object": "chat.completion", "model": MODEL, "provider": "Anthropic",
            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
            "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}
@@ -399,6 +400,18 @@ def test_gzip_encoded_response_passes_unchanged_and_is_marked_encoded(envoy: Env
     r = envoy.http("POST", CHAT, chat(MODEL))
     assert r.status == 200 and r.header("content-encoding") == "gzip"
     assert r.body == compressed and json.loads(gzip.decompress(r.body)) == doc
+    rec = record_of(envoy, audit_for, r)
+    assert rec["response_inspected"] is True and rec["response_not_inspected"] is None
+    assert rec["upstream_status"] == 200 and rec["total_tokens"] == 3 and rec["provider"] == "Anthropic"
+    assert "response_decoded_gzip" in rec["reasons"] and rec["provider_verdict"] == "approved"
+
+
+def test_response_in_a_coding_the_filter_does_not_decode_is_marked_encoded(envoy: Envoy, fake: FakeOpenRouter,
+                                                                           audit_for) -> None:
+    body = b"\x8b\x02\x80not-brotli"
+    fake.script(Script(body=body, headers={"Content-Encoding": "br"}))
+    r = envoy.http("POST", CHAT, chat(MODEL))
+    assert r.status == 200 and r.header("content-encoding") == "br" and r.body == body
     rec = record_of(envoy, audit_for, r)
     assert rec["response_inspected"] is False and rec["response_not_inspected"] == "encoded"
     assert rec["upstream_status"] == 200 and rec["total_tokens"] is None
