@@ -29,6 +29,8 @@ import yaml
 
 from conftest import ISTIO_DIR, ROOT, cel_check, crd_schema, require_schemas, schema_label
 
+from harness.proc import stop_process
+
 WASM = Path(os.environ.get("GUARD_WASM", ROOT / "target" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm"))
 BUILD = ROOT / "tools" / "oci" / "build.sh"
 REPO = "registry.test/platform/openrouter-guard"
@@ -320,12 +322,7 @@ def local_registry(tmp_path):
             time.sleep(0.1)
         yield f"127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         log.close()
 
 

@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any, Callable
+
+from envoy_config import ROOT
+from fake_openrouter import FakeOpenRouter
+from wire import H2Conn
 
 from harness.client import Resp, http_request
 from harness.envoy import Envoy
-from fake_openrouter import FakeOpenRouter
-from wire import H2Conn
 
 CHAT = "/api/v1/chat/completions"
 AUDIT_FIELDS = {
@@ -84,3 +89,20 @@ def send(proto: str, port: int, method: str, path: str, body: Any = None, *, hea
     with H2Conn(port) as conn:
         r = conn.request(method, path, host, list(hdrs.items()), data=[body] if body else (), end_on_headers=not body)
     return Resp(r.status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in r.headers], r.body, rid)
+
+
+VERIFY = ROOT / "tools" / "verify_audit.py"
+
+
+def verify(path: Path, *args: Any) -> subprocess.CompletedProcess[str]:
+    """tools/verify_audit.py [args...] path, as an operator runs it."""
+    return subprocess.run([sys.executable, str(VERIFY), *map(str, args), str(path)], capture_output=True, text=True,
+                          timeout=30, stdin=subprocess.DEVNULL)
+
+
+def chains_of(lines: list[bytes]) -> dict[str, list[int]]:
+    """chain id -> indexes (into lines) of its records, in file order."""
+    out: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        out.setdefault(json.loads(line)["chain"], []).append(i)
+    return out

@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import ROOT, Envoy, EnvoyFactory, wait_until
+from conftest import Envoy, EnvoyFactory, wait_until
 from fake_openrouter import FakeOpenRouter
-from guard_helpers import CHAT, chat
+from guard_helpers import CHAT, chains_of, chat, verify
 
-VERIFY = ROOT / "tools" / "verify_audit.py"
 GENESIS = "0" * 64
 POLICY: dict[str, Any] = {
     "clusters": ["openrouter"],
@@ -52,19 +49,6 @@ def chained(envoy_factory: EnvoyFactory, fake_server: FakeOpenRouter) -> tuple[E
     lines = env.audit_path.read_bytes().splitlines()
     assert len(lines) == N, f"{len(lines)} audit lines for {N} governed requests"
     return env, lines
-
-
-def verify(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(VERIFY), *args, str(path)], capture_output=True, text=True,
-                          timeout=30, stdin=subprocess.DEVNULL)
-
-
-def chains_of(lines: list[bytes]) -> dict[str, list[int]]:
-    """chain id -> indexes (into lines) of its records, in file order."""
-    out: dict[str, list[int]] = {}
-    for i, line in enumerate(lines):
-        out.setdefault(json.loads(line)["chain"], []).append(i)
-    return out
 
 
 def tampered(tmp_path: Path, lines: list[bytes], name: str) -> Path:
@@ -113,7 +97,7 @@ def test_verifier_accepts_the_log_and_reports_both_chains(chained) -> None:
 
 def test_sum_of_last_seqs_equals_the_sealed_records_counter(chained) -> None:
     env, lines = chained
-    last = {}
+    last: dict[str, int] = {}
     for line in lines:
         rec = json.loads(line)
         last[rec["chain"]] = max(last.get(rec["chain"], 0), rec["seq"])

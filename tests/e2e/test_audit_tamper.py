@@ -8,19 +8,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
-from conftest import ROOT, Envoy, EnvoyFactory, make_config, wait_until
+from conftest import Envoy, EnvoyFactory, make_config, wait_until
 from fake_openrouter import FakeOpenRouter
-from guard_helpers import CHAT, chat, send
+from guard_helpers import CHAT, chains_of, chat, send, verify
 
-VERIFY = ROOT / "tools" / "verify_audit.py"
 POLICY: dict[str, Any] = {
     "clusters": ["openrouter"],
     "default_profile": "p",
@@ -61,18 +58,6 @@ def logs(envoy_factory: EnvoyFactory, fake_server: FakeOpenRouter,
     assert len(lines) == N and len(chains_of(lines)) == 2
     return {"env": env, "lines": lines, "other": other, "other_lines": other_lines, "stats": stats,
             "key": env.audit_key_path}
-
-
-def verify(path: Path, *args: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(VERIFY), *map(str, args), str(path)], capture_output=True, text=True,
-                          timeout=30, stdin=subprocess.DEVNULL)
-
-
-def chains_of(lines: list[bytes]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for i, line in enumerate(lines):
-        out.setdefault(json.loads(line)["chain"], []).append(i)
-    return out
 
 
 def longest(lines: list[bytes]) -> list[int]:

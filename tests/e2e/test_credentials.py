@@ -27,13 +27,6 @@ CLIENT_KEY = SECRET_KEY  # a key an application sends on its own
 
 
 @pytest.fixture(scope="module")
-def secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("secrets") / "openrouter-api-key.yaml"
-    ec.write_file(path, ec.secret_resource_text(INJECTED), private=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def envoy(envoy_factory: EnvoyFactory, secret_file: Path) -> Envoy:
     """Overrides conftest's: the default policy with credential injection."""
     return envoy_factory(credential_file=secret_file)

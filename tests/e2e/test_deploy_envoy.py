@@ -57,13 +57,6 @@ def send(envoy: Envoy, proto: str, method: str, path: str, body: Any = None, **k
 
 
 @pytest.fixture(scope="module")
-def secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("secrets") / "openrouter-api-key.yaml"
-    ec.write_file(path, ec.secret_resource_text(INJECTED), private=True)
-    return path
-
-
-@pytest.fixture(scope="module")
 def envoy(envoy_factory: EnvoyFactory, secret_file: Path) -> Envoy:
     """As `make run` with a key: endpoints restricted, key injected, no test-only passthrough routes."""
     return envoy_factory(credential_file=secret_file, restrict_endpoints=True, passthrough=False)

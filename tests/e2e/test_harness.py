@@ -19,6 +19,8 @@ import envoy_config as ec
 from conftest import DEFAULT_POLICY, WASM, EnvoyFactory, http_request, wait_until
 from fake_openrouter import FakeOpenRouter, Script
 
+from harness.proc import stop_process
+
 
 def _raw(port: int, data: bytes, timeout: float = 10.0) -> bytes:
     """Sends raw bytes on one connection and reads until the server closes it."""
@@ -234,12 +236,7 @@ def test_run_envoy_validates_then_serves_with_the_default_policy(fake: FakeOpenR
         assert "run: listening on" in log and "filter on" in log
         assert (out_dir / "envoy.yaml").is_file() and (out_dir / "audit.log").exists()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         err.close()
 
 
