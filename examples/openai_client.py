@@ -23,6 +23,7 @@ import os
 import sys
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 DEFAULT_URL = os.environ.get("OPENROUTER_GUARD_URL", "http://127.0.0.1:10000/api/v1")
 DUMMY_KEY = "sk-or-v1-dummy-the-gateway-injects-the-real-key"
@@ -31,9 +32,9 @@ DEMO_EMAIL = "jane.doe@example.com"
 DEMO_KEY = "sk-or-v1-" + "0123456789abcdef" * 4
 
 
-def make_client(args: argparse.Namespace) -> tuple[openai.OpenAI, dict[str, object]]:
+def make_client(args: argparse.Namespace) -> tuple[openai.OpenAI, dict[str, str | openai.Omit]]:
     """The client and the extra headers every request carries."""
-    headers: dict[str, object] = {}
+    headers: dict[str, str | openai.Omit] = {}
     if args.profile:
         headers["x-data-classification"] = args.profile
     if args.user:
@@ -48,11 +49,11 @@ def make_client(args: argparse.Namespace) -> tuple[openai.OpenAI, dict[str, obje
     return client, headers
 
 
-def messages(text: str) -> list[dict[str, str]]:
+def messages(text: str) -> list[ChatCompletionMessageParam]:
     return [{"role": "user", "content": text}]
 
 
-def cmd_chat(client: openai.OpenAI, headers: dict[str, object], args: argparse.Namespace) -> bool:
+def cmd_chat(client: openai.OpenAI, headers: dict[str, str | openai.Omit], args: argparse.Namespace) -> bool:
     r = client.chat.completions.create(model=args.model, messages=messages("Say hello in five words."),
                                        max_tokens=50, extra_headers=headers)
     print(f"chat: model={r.model} provider={getattr(r, 'provider', None)}")
@@ -62,7 +63,7 @@ def cmd_chat(client: openai.OpenAI, headers: dict[str, object], args: argparse.N
     return True
 
 
-def cmd_stream(client: openai.OpenAI, headers: dict[str, object], args: argparse.Namespace) -> bool:
+def cmd_stream(client: openai.OpenAI, headers: dict[str, str | openai.Omit], args: argparse.Namespace) -> bool:
     stream = client.chat.completions.create(model=args.model, messages=messages("Count from one to five."),
                                             max_tokens=50, stream=True, extra_headers=headers)
     print("stream: ", end="", flush=True)
@@ -78,7 +79,7 @@ def cmd_stream(client: openai.OpenAI, headers: dict[str, object], args: argparse
     return chunks > 0
 
 
-def cmd_denied(client: openai.OpenAI, headers: dict[str, object], args: argparse.Namespace) -> bool:
+def cmd_denied(client: openai.OpenAI, headers: dict[str, str | openai.Omit], args: argparse.Namespace) -> bool:
     try:
         client.chat.completions.create(model=args.denied_model, messages=messages("hello"), extra_headers=headers)
     except openai.APIStatusError as e:
@@ -92,7 +93,7 @@ def cmd_denied(client: openai.OpenAI, headers: dict[str, object], args: argparse
     return False
 
 
-def cmd_redact(client: openai.OpenAI, headers: dict[str, object], args: argparse.Namespace) -> bool:
+def cmd_redact(client: openai.OpenAI, headers: dict[str, str | openai.Omit], args: argparse.Namespace) -> bool:
     prompt = (f"Repeat this line exactly: mail {DEMO_EMAIL} the new key {DEMO_KEY}")
     print("redact: sending a prompt with an e-mail address and an API key;")
     print("redact: the filter replaces them ([EMAIL], [OPENROUTER_KEY]) before the request leaves Envoy")

@@ -11,7 +11,7 @@ import os
 import secrets
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import envoy_config as ec
 
@@ -54,7 +54,7 @@ class Envoy:
         self.keep_stderr = keep_stderr
         self.start_timeout = start_timeout
         self.stop_grace = stop_grace
-        self.proc: subprocess.Popen[bytes] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.admin = ""
         self.returncode: int | None = None
@@ -63,7 +63,7 @@ class Envoy:
         self.audit_key: str | None = secrets.token_hex(32) if audit_key else None
         self.audit_key_path = workdir / "audit.key"
 
-    def start(self, *, expect_ready: bool = True) -> "Envoy":
+    def start(self, *, expect_ready: bool = True) -> Self:
         """Starts Envoy and waits until it is ready. An Envoy that exits first raises EnvoyStartError, unless
         `expect_ready` is False (a config it must refuse): then `returncode` is set."""
         if self.cfg.with_filter and not Path(self.cfg.wasm).is_file():
@@ -81,7 +81,7 @@ class Envoy:
         self.admin = ""
         self.stdout_path.write_bytes(b"")
         with open(self.stdout_path, "ab") as out, open(self.stderr_path if self.keep_stderr else os.devnull, "wb") as err:
-            proc = self.proc = spawn(cmd, stdout=out, stderr=err, env=env)
+            proc = self._proc = spawn(cmd, stdout=out, stderr=err, env=env)
         ready = wait_until(lambda: proc.poll() is not None or self._ready(), self.start_timeout, 0.05)
         if proc.poll() is not None:
             self.returncode = proc.returncode
@@ -108,14 +108,18 @@ class Envoy:
         return parse_stats(self.admin_get("/stats?usedonly"), prefix)
 
     def stop(self) -> None:
-        if self.proc is None:
+        if self._proc is None:
             return
-        stop_process(self.proc, grace=self.stop_grace)
-        self.returncode = self.proc.returncode
+        stop_process(self._proc, grace=self.stop_grace)
+        self.returncode = self._proc.returncode
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes]:
+        assert self._proc is not None, "Envoy was never started"
+        return self._proc
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None, "Envoy was never started"
         return self.proc.pid
 
     def http(self, method: str, path: str, body: Any = None, **kw: Any) -> Resp:

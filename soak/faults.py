@@ -45,7 +45,7 @@ def chat_body(size: int, stream: bool = False, pii: bool = True) -> bytes:
     """A chat request of about `size` bytes (planted PII at the start)."""
     filler_word = "the quarterly report shows revenue grew while costs stayed flat "
     text = (PLANTED + " " if pii else "") + filler_word * max(1, size // len(filler_word))
-    body = {"model": "anthropic/claude-3.5-sonnet", "messages": [{"role": "user", "content": text}]}
+    body: dict[str, Any] = {"model": "anthropic/claude-3.5-sonnet", "messages": [{"role": "user", "content": text}]}
     if stream:
         body["stream"] = True
     return json.dumps(body, separators=(",", ":")).encode()

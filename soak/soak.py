@@ -53,7 +53,7 @@ def slope_mb_per_min(samples: list[tuple[float, int]]) -> float:
     ys = [kb / 1024 for _, kb in samples]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
-    return 0.0 if den == 0 else 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den
+    return 0.0 if den == 0 else 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den
 
 
 def main() -> int:

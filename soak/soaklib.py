@@ -99,7 +99,7 @@ class EnvoyProc(Envoy):
     def bad_log_lines(self) -> list[str]:
         """Envoy's own log lines (not the operator access log) with a VM-failure marker."""
         out = []
-        with open(self.stderr_path, "r", errors="replace") as f:
+        with open(self.stderr_path, errors="replace") as f:
             for line in f:
                 if line.startswith("[") and "req=" in line:  # operator access-log line
                     continue

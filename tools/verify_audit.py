@@ -281,7 +281,7 @@ def _get_unix(sock_path, path):
 def read_checkpoints(source):
     """chain id -> last seq, from Envoy's text /stats or Prometheus output (a file or an http:// URL)."""
     if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=10) as resp:  # noqa: S310 (the operator's admin URL)
+        with urllib.request.urlopen(source, timeout=10) as resp:
             text = resp.read().decode("utf-8", "replace")
     elif source.startswith("unix:"):
         text = _get_unix(source[len("unix:"):], "/stats?filter=openrouter_guard_audit_chain_last_seq")

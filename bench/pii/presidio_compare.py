@@ -14,7 +14,7 @@ import time
 # back to its bundled copy; offline that prints a long traceback. Keep the output readable.
 logging.getLogger("tldextract").setLevel(logging.CRITICAL)
 
-from presidio_analyzer.predefined_recognizers import (
+from presidio_analyzer.predefined_recognizers import (  # noqa: E402  (after the logging setup)
     CreditCardRecognizer,
     EmailRecognizer,
     IbanRecognizer,
@@ -65,7 +65,10 @@ def main() -> int:
             for res in r.analyze(text, r.supported_entities, None) or []:
                 if res.score > 0 and res.entity_type in MAP:
                     dets.append((res.start, res.end, MAP[res.entity_type]))
-        ov = lambda a, b: a[0] < b[1] and b[0] < a[1]
+
+        def ov(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
+            return a[0] < b[1] and b[0] < a[1]
+
         for l in labels:
             if l[2] not in stats:
                 continue

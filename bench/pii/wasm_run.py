@@ -26,7 +26,7 @@ def main() -> int:
     # The crate's proxy-wasm adapter imports `env::proxy_*` host calls; a benchmark never makes
     # them, so each is stubbed with a function that traps if it ever is called.
     for imp in module.imports:
-        if imp.module == "env" and isinstance(imp.type, wasmtime.FuncType):
+        if imp.module == "env" and imp.name is not None and isinstance(imp.type, wasmtime.FuncType):
             name = imp.name
 
             def trap(*_args, _name=name):
@@ -35,6 +35,7 @@ def main() -> int:
             linker.define_func("env", name, imp.type, trap)
     instance = linker.instantiate(store, module)
     start = instance.exports(store)["_start"]
+    assert isinstance(start, wasmtime.Func)
     try:
         start(store)
     except wasmtime.ExitTrap as e:

@@ -65,6 +65,12 @@ class StreamState:
     forwarded: bytes | None = None  # what the upstream received (model of Envoy)
 
 
+
+def _func(export: object) -> wasmtime.Func:
+    """An export that must be a function (wasmtime types exports as a union of every extern kind)."""
+    assert isinstance(export, wasmtime.Func), f"not a function: {export!r}"
+    return export
+
 class Host:
     """One VM: the module instantiated with the fake imports, its root context configured with `policy`."""
 
@@ -89,16 +95,18 @@ class Host:
         self.tick_ms = 0
         self.time_ns = 1_800_000_000_000_000_000
         for imp in self.module.imports:
-            if imp.module != "env":
+            if imp.module != "env" or imp.name is None or not isinstance(imp.type, wasmtime.FuncType):
                 continue
             fn = getattr(self, "_" + imp.name, None)
             self.linker.define_func("env", imp.name, imp.type, self._wrap(imp.name, fn, len(imp.type.results)),
                                     access_caller=True)
         self.instance = self.linker.instantiate(self.store, self.module)
         ex = self.instance.exports(self.store)
-        self.memory: wasmtime.Memory = ex["memory"]
+        memory = ex["memory"]
+        assert isinstance(memory, wasmtime.Memory)
+        self.memory = memory
         self.exports = ex
-        ex["_initialize"](self.store)
+        _func(ex["_initialize"])(self.store)
         self.root = 1
         self.call("proxy_on_context_create", self.root, 0)
         assert self.call("proxy_on_vm_start", self.root, 0) == 1
@@ -107,7 +115,7 @@ class Host:
 
     # ------------------------------------------------------------------------------------------ plumbing
     def call(self, name: str, *args: int) -> Any:
-        return self.exports[name](self.store, *args)
+        return _func(self.exports[name])(self.store, *args)
 
     def _wrap(self, name: str, fn: Callable[..., Any] | None, nresults: int) -> Callable[..., Any]:
         def stub(caller: wasmtime.Caller, *args: Any) -> Any:
@@ -127,7 +135,7 @@ class Host:
         self.memory.write(caller, struct.pack("<I", value), ptr)
 
     def _return_bytes(self, caller: wasmtime.Caller, data: bytes, ret_ptr: int, ret_size: int) -> int:
-        addr = caller["proxy_on_memory_allocate"](caller, len(data))
+        addr = _func(caller["proxy_on_memory_allocate"])(caller, len(data))
         if data:
             self.memory.write(caller, data, addr)
         self._write_u32(caller, ret_ptr, addr)
@@ -138,32 +146,32 @@ class Host:
         return self.streams.setdefault(self.current, StreamState())
 
     # ------------------------------------------------------------------------------------------ imports
-    def _proxy_log(self, caller, level, ptr, size):  # noqa: ANN001
+    def _proxy_log(self, caller, level, ptr, size):
         self.logs.append((level, self._read(caller, ptr, size).decode("utf-8", "replace")))
         return OK
 
-    def _proxy_get_current_time_nanoseconds(self, caller, ret):  # noqa: ANN001
+    def _proxy_get_current_time_nanoseconds(self, caller, ret):
         self.time_ns += 1000
         self.memory.write(caller, struct.pack("<Q", self.time_ns), ret)
         return OK
 
-    def _proxy_set_tick_period_milliseconds(self, caller, ms):  # noqa: ANN001
+    def _proxy_set_tick_period_milliseconds(self, caller, ms):
         self.tick_ms = ms
         return OK
 
-    def _proxy_set_effective_context(self, caller, ctx):  # noqa: ANN001
+    def _proxy_set_effective_context(self, caller, ctx):
         if ctx != self.root and ctx not in self.streams:
             return BAD_ARGUMENT
         self.current = ctx
         return OK
 
-    def _proxy_get_header_map_pairs(self, caller, map_type, ret_ptr, ret_size):  # noqa: ANN001
+    def _proxy_get_header_map_pairs(self, caller, map_type, ret_ptr, ret_size):
         m = self.st().maps.get(map_type)
         if m is None:
             return BAD_ARGUMENT
         return self._return_bytes(caller, encode_pairs(m), ret_ptr, ret_size)
 
-    def _proxy_get_header_map_value(self, caller, map_type, kp, ks, ret_ptr, ret_size):  # noqa: ANN001
+    def _proxy_get_header_map_value(self, caller, map_type, kp, ks, ret_ptr, ret_size):
         key = self._read(caller, kp, ks).lower()
         m = self.st().maps.get(map_type)
         if m is None:
@@ -173,26 +181,26 @@ class Host:
                 return self._return_bytes(caller, v, ret_ptr, ret_size)
         return NOT_FOUND
 
-    def _proxy_replace_header_map_value(self, caller, map_type, kp, ks, vp, vs):  # noqa: ANN001
+    def _proxy_replace_header_map_value(self, caller, map_type, kp, ks, vp, vs):
         key, value = self._read(caller, kp, ks).lower(), self._read(caller, vp, vs)
         m = self.st().maps.setdefault(map_type, [])
         m[:] = [(k, v) for k, v in m if k.lower() != key] + [(key, value)]
         return OK
 
-    def _proxy_remove_header_map_value(self, caller, map_type, kp, ks):  # noqa: ANN001
+    def _proxy_remove_header_map_value(self, caller, map_type, kp, ks):
         key = self._read(caller, kp, ks).lower()
         m = self.st().maps.setdefault(map_type, [])
         m[:] = [(k, v) for k, v in m if k.lower() != key]
         return OK
 
-    def _proxy_get_property(self, caller, pp, ps, ret_ptr, ret_size):  # noqa: ANN001
+    def _proxy_get_property(self, caller, pp, ps, ret_ptr, ret_size):
         path = tuple(self._read(caller, pp, ps).split(b"\0"))
         v = self.st().properties.get(path)
         if v is None:
             return NOT_FOUND
         return self._return_bytes(caller, v, ret_ptr, ret_size)
 
-    def _proxy_set_property(self, caller, pp, ps, vp, vs):  # noqa: ANN001
+    def _proxy_set_property(self, caller, pp, ps, vp, vs):
         path = tuple(self._read(caller, pp, ps).split(b"\0"))
         value = self._read(caller, vp, vs)
         if path == (b"audit",):
@@ -200,7 +208,7 @@ class Host:
         self.st().properties[path] = value
         return OK
 
-    def _proxy_get_buffer_bytes(self, caller, kind, start, max_size, ret_ptr, ret_size):  # noqa: ANN001
+    def _proxy_get_buffer_bytes(self, caller, kind, start, max_size, ret_ptr, ret_size):
         if kind == PLUGIN_CONFIG:
             data = self.plugin_config
         else:
@@ -212,7 +220,7 @@ class Host:
             return BAD_ARGUMENT
         return self._return_bytes(caller, data[start:start + max_size], ret_ptr, ret_size)
 
-    def _proxy_set_buffer_bytes(self, caller, kind, start, size, dp, ds):  # noqa: ANN001
+    def _proxy_set_buffer_bytes(self, caller, kind, start, size, dp, ds):
         buf = self.st().buffers.get(kind)
         if buf is None:
             return NOT_FOUND
@@ -228,33 +236,33 @@ class Host:
             return BAD_ARGUMENT
         return OK
 
-    def _proxy_send_local_response(self, caller, status, dp, ds, bp, bs, hp, hs, grpc):  # noqa: ANN001
+    def _proxy_send_local_response(self, caller, status, dp, ds, bp, bs, hp, hs, grpc):
         s = self.st()
         s.local_reply = (status, self._read(caller, bp, bs), decode_pairs(self._read(caller, hp, hs)) if hs else [])
         s.replies += 1
         return OK
 
-    def _proxy_close_stream(self, caller, stream_type):  # noqa: ANN001
+    def _proxy_close_stream(self, caller, stream_type):
         self.st().reset = True
         return OK
 
-    def _proxy_define_metric(self, caller, kind, np_, ns, ret):  # noqa: ANN001
+    def _proxy_define_metric(self, caller, kind, np_, ns, ret):
         name = self._read(caller, np_, ns).decode()
         mid = len(self.metrics) + 1
         self.metrics[mid] = (name, kind)
         self._write_u32(caller, ret, mid)
         return OK
 
-    def _proxy_increment_metric(self, caller, mid, by):  # noqa: ANN001
+    def _proxy_increment_metric(self, caller, mid, by):
         name = self.metrics.get(mid, ("?", 0))[0]
         self.metric_values[name] = self.metric_values.get(name, 0) + by
         return OK
 
-    def _proxy_record_metric(self, caller, mid, value):  # noqa: ANN001
+    def _proxy_record_metric(self, caller, mid, value):
         return OK
 
     # ------------------------------------------------------------------------------------------ streams
-    def stream(self) -> "Stream":
+    def stream(self) -> Stream:
         sid = self.next_id
         self.next_id += 1
         self.streams[sid] = StreamState()

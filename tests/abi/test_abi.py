@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import wasmtime
 
-from fake_host import CONTINUE, PAUSE, RESP_HEADERS, WASM, Host, Stream
+from fake_host import CONTINUE, PAUSE, WASM, Host, Stream
 
 EMAIL = "jane.doe.abi@example.org"
 POLICY = {
@@ -109,6 +109,7 @@ def test_every_framing_decides_once_and_forwards_only_what_is_allowed(vm: Host, 
     assert rec is not None
     check_fail_closed(s, rec)
     if decision == "allowed":
+        assert s.state.forwarded is not None
         fwd = json.loads(s.state.forwarded)
         assert fwd["provider"]["order"] == ["anthropic"] and fwd["max_tokens"] == 1000
         assert rec["decision"] == "allow" and s.state.local_reply is None
@@ -124,11 +125,13 @@ def test_bodyless_request_is_decided_on_its_headers(vm: Host) -> None:
     s = vm.stream()
     assert s.request_headers(head(body=False), True) == PAUSE  # a chat call without a body names no model
     rec = finish(s)
+    assert rec is not None and s.state.local_reply is not None
     assert s.state.local_reply[0] == 400 and rec["reasons"][-1] == "model_missing"
     s = vm.stream()
     h = [(k, v) for k, v in head(body=False) if k != b":path"] + [(b":path", b"/api/v1/models")]
     assert s.request_headers(h, True) == CONTINUE
-    assert finish(s)["decision"] == "allow"
+    rec = finish(s)
+    assert rec is not None and rec["decision"] == "allow"
 
 
 def test_hold_watch_answers_a_stream_envoy_never_hands_the_body(vm: Host) -> None:

@@ -10,7 +10,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -105,7 +105,7 @@ def require_schemas() -> Path:
     return root
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_index(root: str, label: str) -> dict[str, Any]:
     return json.loads((Path(root) / label / "index.json").read_text())
 
@@ -161,7 +161,7 @@ def _strictify(node: Any) -> Any:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_schema(root: str, label: str, group: str, version: str, kind: str) -> dict[str, Any]:
     """The strict Draft 7 schema for a whole object of `kind` (apiVersion, kind, metadata, spec, status)."""
     path = Path(root) / label / group / version / f"{kind}.json"
@@ -291,7 +291,7 @@ def cel_check(schema: Any, value: Any, path: str = "$") -> tuple[list[str], list
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         children = [(schema["items"], v, f"{path}[{i}]") for i, v in enumerate(value)]
     for sub, v, p in children:
-        e, u = cel_check(sub, v, p)
-        errors += e
-        unknown += u
+        sub_errors, sub_unknown = cel_check(sub, v, p)
+        errors += sub_errors
+        unknown += sub_unknown
     return errors, unknown

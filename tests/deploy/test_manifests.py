@@ -29,7 +29,6 @@ from conftest import (
     cel_check,
     crd_schema,
     docs_of_kind,
-    load_docs,
     one,
     require_schemas,
     schema_index,

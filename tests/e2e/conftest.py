@@ -7,6 +7,7 @@ Fixtures
   envoy_factory module: start more Envoys (other policies, plain Envoy, bad configs), cached per config
   http          function: http(method, path, ...) -> Resp through the module's Envoy
   audit_lines   function: audit_lines(n) -> the audit records written since the test started (waits for n)
+  secret_file   module: the SDS secret file with the module's INJECTED key (credential injection)
 Everything listens on 127.0.0.1, ports come from the kernel (Envoy binds port 0 and reports its ports), every
 wait is bounded polling and every process is killed at the end, whatever the outcome. The process, admin and
 client code is the `harness` package's (shared with the bench and the soak); the names tests import from here
@@ -25,7 +26,7 @@ from fake_openrouter import FakeOpenRouter, Script  # noqa: F401  (Script re-exp
 
 from harness.client import HTTP_TIMEOUT, Resp, http_request  # noqa: F401  (re-exported for tests)
 from harness.envoy import Envoy, EnvoyStartError  # noqa: F401  (re-exported for tests)
-from harness.proc import wait_until  # noqa: F401  (re-exported for tests)
+from harness.proc import wait_until
 
 ROOT = ec.ROOT
 WASM = Path(os.environ.get("GUARD_WASM", str(ec.DEFAULT_WASM)))
@@ -100,6 +101,14 @@ def envoy(request: pytest.FixtureRequest, envoy_factory: EnvoyFactory) -> Envoy:
     return envoy_factory(policy, **options)
 
 
+@pytest.fixture(scope="module")
+def secret_file(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file-based SDS secret (ec.secret_resource_text) holding the module's INJECTED key."""
+    path = tmp_path_factory.mktemp("secrets") / "openrouter-api-key.yaml"
+    ec.write_file(path, ec.secret_resource_text(request.module.INJECTED), private=True)
+    return path
+
+
 @pytest.fixture
 def audit_mark(envoy: Envoy) -> int:
     return envoy.audit_size()
@@ -146,8 +155,9 @@ def audit_for(envoy: Envoy, audit_mark: int) -> Callable[[Resp], list[dict[str, 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterable[None]:
-    outcome = yield
+    outcome: Any = yield
     rep = outcome.get_result()
-    if rep.when == "call" and rep.failed and "envoy" in getattr(item, "funcargs", {}):
-        env = item.funcargs["envoy"]
+    funcargs = getattr(item, "funcargs", {})
+    if rep.when == "call" and rep.failed and "envoy" in funcargs:
+        env = funcargs["envoy"]
         rep.sections.append(("envoy stderr (tail)", env.log_tail(30)))

@@ -176,7 +176,7 @@ class FakeOpenRouter:
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openrouter", daemon=True)
 
     # -- lifecycle
-    def start(self) -> "FakeOpenRouter":
+    def start(self) -> FakeOpenRouter:
         self._thread.start()
         return self
 
@@ -185,7 +185,7 @@ class FakeOpenRouter:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "FakeOpenRouter":
+    def __enter__(self) -> FakeOpenRouter:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -140,7 +140,7 @@ def codec(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def client_for(envoy: Envoy) -> Callable[[str], Client]:
+def client_for(envoy: Envoy) -> Iterator[Callable[[str], Client]]:
     made: list[Client] = []
 
     def make(codec: str) -> Client:

@@ -68,14 +68,14 @@ def agent_rewrite(typed_config: dict[str, Any], wasm: Path) -> dict[str, Any]:
 def gateway_bootstrap(envoy_filter: dict[str, Any], *, wasm: Path, upstream_port: int, secret: Path,
                       ecds_file: Path, audit_log: Path, inline_extension: bool = False) -> dict[str, Any]:
     """The gateway's Envoy bootstrap with the EnvoyFilter's patches applied (see the module docstring)."""
-    routes_by_host = [{
+    routes_by_host: list[dict[str, Any]] = [{
         "name": f"{host}:80", "domains": [host, f"{host}:*"],
         "routes": [{"name": im.GATEWAY_ROUTE_NAME, "match": {"prefix": "/"},
                     "route": {"cluster": f"outbound|80||{host}", "timeout": "600s"}}],
     } for host in im.OPENROUTER_HOSTS]
     router = {"name": im.ROUTER, "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
-    hcm = {"name": im.HCM, "typed_config": {
+    hcm: dict[str, Any] = {"name": im.HCM, "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "outbound_0.0.0.0_8080", "codec_type": "AUTO", "normalize_path": True,
         "route_config": {"name": "https.80.https-openrouter.openrouter-egress.istio-system", "virtual_hosts": routes_by_host},

@@ -122,7 +122,7 @@ def test_chain_head_gauges_sum_to_the_sealed_records(menv: Envoy) -> None:
     gauges = prometheus(menv)[CHAIN_GAUGE]
     assert 1 <= len(gauges) <= 2 and all(len(lbl) == 1 and lbl[0][0] == "chain" for lbl in gauges), gauges
     assert sum(gauges.values()) == GOVERNED_REQUESTS
-    last = {}
+    last: dict[str, int] = {}
     for rec in menv.audit_records():
         last[rec["chain"]] = max(last.get(rec["chain"], 0), rec["seq"])
     assert {lbl[0][1]: v for lbl, v in gauges.items()} == last

@@ -545,7 +545,7 @@ def test_tool_payload_values_are_scanned_whatever_their_key(envoy, fake, audit_f
     payload = {"id": p.email(f"{where}-id"), "status": f"card {p.card()}", "format": f"ssn {p.ssn()}",
                "type": p.email(f"{where}-type"), "model": p.email(f"{where}-model"), "detail": p.phone()}
     if where == "chat_tool_call_arguments":
-        body = {"model": MODEL, "messages": [{"role": "assistant", "content": None, "tool_calls": [
+        body: dict[str, Any] = {"model": MODEL, "messages": [{"role": "assistant", "content": None, "tool_calls": [
             {"id": "c1", "type": "function", "function": {"name": "update_user", "arguments": json.dumps(payload)}}]}]}
         r = post(envoy, CHAT, body)
         assert r.status == 200

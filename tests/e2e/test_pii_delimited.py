@@ -109,6 +109,7 @@ def _plan_examples() -> list[tuple[str, str, list[str]]]:
     for region in PLAN_REGIONS:
         mobile = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
         fixed = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.FIXED_LINE)
+        assert mobile is not None and fixed is not None, region
         national = phonenumbers.format_number(mobile, phonenumbers.PhoneNumberFormat.NATIONAL)
         intl = phonenumbers.format_number(mobile, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
         fixed_nat = phonenumbers.format_number(fixed, phonenumbers.PhoneNumberFormat.NATIONAL)

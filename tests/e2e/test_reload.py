@@ -58,12 +58,17 @@ def _counter(env: Envoy, name: str) -> int:
     return int(_stats_text(env).get(name, "0"))
 
 
+def _ecds_path(env: Envoy) -> Path:
+    """The file the Envoy of `reloadable` reads its filter config from (ECDS)."""
+    assert env.cfg.ecds_file is not None
+    return Path(env.cfg.ecds_file)
+
+
 @pytest.fixture
 def reloadable(envoy_factory: EnvoyFactory, fake: FakeOpenRouter, tmp_path: Path) -> Iterator[Envoy]:
     path = tmp_path / "xds" / "openrouter_guard.yaml"
     _push(fake, path, POLICY_A)
     env = envoy_factory(POLICY_A, ecds_file=path, cache=False)
-    env.ecds_path = path  # type: ignore[attr-defined]
     yield env
     env.stop()
 
@@ -95,7 +100,7 @@ def test_policy_change_rolls_out_without_restart_and_without_failed_requests(rel
     try:
         assert wait_until(lambda: len(seen) >= 50, 10)
         pushed = time.monotonic()  # taken before the rename: later requests may already see B
-        version_b = _push(fake, env.ecds_path, POLICY_B)
+        version_b = _push(fake, _ecds_path(env), POLICY_B)
         assert wait_until(lambda: _counter(env, "update_success") == 2, 10), _stats_text(env)
         switched = time.monotonic()
         n = len(seen)
@@ -121,11 +126,11 @@ def test_policy_change_rolls_out_without_restart_and_without_failed_requests(rel
 
 def test_invalid_policy_is_rejected_and_the_previous_one_keeps_serving(reloadable: Envoy, fake: FakeOpenRouter) -> None:
     env = reloadable
-    version_b = _push(fake, env.ecds_path, POLICY_B)
+    version_b = _push(fake, _ecds_path(env), POLICY_B)
     assert wait_until(lambda: _counter(env, "update_success") == 2, 10)
     assert env.http("POST", CHAT, chat(MODEL_X), headers=PUBLIC).error_reason() == "model_denied"
 
-    _push(fake, env.ecds_path, POLICY_BAD)
+    _push(fake, _ecds_path(env), POLICY_BAD)
     assert wait_until(lambda: _counter(env, "config_fail") == 1, 10), _stats_text(env)
     stats = _stats_text(env)
     assert stats["update_rejected"] == "1" and stats["update_success"] == "2" and stats["version_text"] == version_b
@@ -139,10 +144,10 @@ def test_invalid_policy_is_rejected_and_the_previous_one_keeps_serving(reloadabl
     assert len(fake.requests) == 1
 
     # Not JSON at all: rejected the same way. Then a good policy is accepted again.
-    _push(fake, env.ecds_path, policy_text="not json")
+    _push(fake, _ecds_path(env), policy_text="not json")
     assert wait_until(lambda: _counter(env, "config_fail") == 2, 10)
     assert env.http("POST", CHAT, chat(MODEL_X), headers=PUBLIC).error_reason() == "model_denied"
-    _push(fake, env.ecds_path, POLICY_A)
+    _push(fake, _ecds_path(env), POLICY_A)
     assert wait_until(lambda: _counter(env, "update_success") == 3, 10)
     assert env.http("POST", CHAT, chat(MODEL_X), headers=PUBLIC).status == 200
 

@@ -48,7 +48,7 @@ class H1Conn:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "H1Conn":
+    def __enter__(self) -> H1Conn:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -152,11 +152,11 @@ class H2Conn:
         try:
             self.conn.close_connection()
             self._flush()
-        except Exception:  # noqa: BLE001 - best effort on the way out
+        except Exception:
             pass
         self.sock.close()
 
-    def __enter__(self) -> "H2Conn":
+    def __enter__(self) -> H2Conn:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -193,7 +193,8 @@ class H2Conn:
         return self._response(sid)
 
     def _response(self, sid: int) -> WireResp:
-        status, headers, body = 0, [], b""
+        status, body = 0, b""
+        headers: list[tuple[bytes, bytes]] = []
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             data = self.sock.recv(65536)

@@ -9,6 +9,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("faker_corpus", ROOT / "bench" / "pii" / "corpus" / "faker_corpus.py")
+assert spec is not None and spec.loader is not None
 fc = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(fc)
 
@@ -29,7 +30,7 @@ def test_same_seed_same_corpus(corpus):
 def test_other_seed_other_corpus(corpus):
     other = fc.corpus(12, N)
     assert [d["text"] for d in other] != [d["text"] for d in corpus]
-    same = sum(a["text"] == b["text"] for a, b in zip(corpus, other))
+    same = sum(a["text"] == b["text"] for a, b in zip(corpus, other, strict=True))
     assert same == 0
 
 
@@ -39,7 +40,7 @@ def test_labels_are_exact_spans(corpus):
             assert d["text"][rec["start"]:rec["end"]] == rec["value"], (d["genre"], rec)
             assert rec["value"], rec
         spans = sorted((r["start"], r["end"]) for r in d["items"] + d["decoys"])
-        for (s1, e1), (s2, _) in zip(spans, spans[1:]):
+        for (_, e1), (s2, _) in zip(spans, spans[1:], strict=False):
             assert e1 <= s2, "labels overlap"
         assert all(it["entity"] in fc.TYPES for it in d["items"])
         assert all(dc["kind"] in fc.DECOY_KINDS for dc in d["decoys"])

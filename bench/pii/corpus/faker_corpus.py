@@ -219,7 +219,9 @@ class Gen:
                 continue
             if phonenumbers.is_valid_number(num):
                 return num
-        return phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        assert example is not None, f"libphonenumber has no example mobile number for {region}"
+        return example
 
     def _mobile(self, region: str) -> str:
         d = lambda n: self.chars(string.digits, n)  # noqa: E731
@@ -590,8 +592,8 @@ def render_web_log(d: Doc, g: Gen, kinds) -> None:
             key = g.label(fact[1]).replace(" ", "_").lower()
             d.add(("?" if j == 0 else "&") + key + "=")
             space = g.rng.choice(["+", "%20"])
-            enc = (lambda v: v.replace("@", "%40").replace(" ", space).replace("\n", "%0A")) if g.rng.random() < 0.3 else \
-                (lambda v: _flat(v).replace(" ", space))
+            enc = (lambda v, space=space: v.replace("@", "%40").replace(" ", space).replace("\n", "%0A")) if g.rng.random() < 0.3 else \
+                (lambda v, space=space: _flat(v).replace(" ", space))
             d.put(_surface(fact, enc))
         d.add(f" HTTP/1.1\" {g.rng.choice([200, 200, 302, 404, 500])} {g.rng.randint(200, 90000)} \"-\" \"{g.f.user_agent()}\"\n")
     for fact in other[2 * lines:]:
@@ -599,7 +601,7 @@ def render_web_log(d: Doc, g: Gen, kinds) -> None:
         d.put(_surface(fact, _flat))
         d.add("\n")
     for fact in dumps:
-        d.add(f"upstream sent a key block:\n")
+        d.add("upstream sent a key block:\n")
         d.put(fact)
         d.add("\n")
 
@@ -714,7 +716,7 @@ def render_ticket(d: Doc, g: Gen, kinds) -> None:
           f"Status: open\n\nCustomer wrote:\n> {g.f.sentence()}\n")
     for fact in facts:
         if g.rng.random() < 0.5:
-            d.add(f"> ")
+            d.add("> ")
             _sentence(d, g, fact)
             d.add("\n")
         else:

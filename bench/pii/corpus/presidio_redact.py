@@ -47,7 +47,7 @@ def main() -> int:
                 if res.score > 0:
                     spans.append((res.start, res.end, res.entity_type))
         spans.sort()
-        merged = []
+        merged: list[tuple[int, int, str]] = []
         for s, e, t in spans:
             if merged and s < merged[-1][1]:
                 merged[-1] = (merged[-1][0], max(e, merged[-1][1]), merged[-1][2])

@@ -32,8 +32,8 @@ class Score:
     """Counters keyed by (type, genre, locale) for items and (kind, genre, locale) for decoys."""
 
     def __init__(self) -> None:
-        self.items = defaultdict(lambda: [0, 0])  # (type, genre, locale) -> [caught, total]
-        self.decoys = defaultdict(lambda: [0, 0])  # (kind, genre, locale) -> [kept, total]
+        self.items: defaultdict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])  # (type, genre, locale) -> [caught, total]
+        self.decoys: defaultdict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])  # (kind, genre, locale) -> [kept, total]
         self.misses: list[tuple[str, str, str, str]] = []
         self.lost: list[tuple[str, str, str]] = []
 
@@ -98,7 +98,7 @@ def score(corpus: list[dict], outs: list[str]) -> Score:
     if len(outs) != len(corpus):
         sys.exit(f"redactor returned {len(outs)} lines for {len(corpus)} documents")
     s = Score()
-    for d, o in zip(corpus, outs):
+    for d, o in zip(corpus, outs, strict=True):
         s.add(d, o)
     return s
 
@@ -106,7 +106,7 @@ def score(corpus: list[dict], outs: list[str]) -> Score:
 def tables(s: Score, types: list[str], title: str) -> None:
     genres = fc.GENRES
     print(f"\n{title}")
-    print(f"recall per type x genre (items caught / items)")
+    print("recall per type x genre (items caught / items)")
     print(f"{'type':<15}" + "".join(GENRE_ABBR[g].rjust(7) for g in genres) + "    all  items")
     for t in types:
         tot = s.recall([t])
@@ -188,8 +188,8 @@ def main() -> int:
             if a.show:
                 for m in scores[seed].misses[:a.show]:
                     print("MISS", m[0], m[1], m[2], repr(m[3][:120]))
-                for m in scores[seed].lost[:a.show]:
-                    print("LOST", m[0], m[1], repr(m[2]))
+                for lost in scores[seed].lost[:a.show]:
+                    print("LOST", lost[0], lost[1], repr(lost[2]))
             if a.presidio_python and (seed == a.seeds[0] or not a.presidio_docs):
                 sub = corpus[: a.presidio_docs] if a.presidio_docs else corpus
                 spath = path

@@ -1,0 +1,32 @@
+"""The Makefile's own rules: every target is phony (none makes a file) and `make help` lists each one."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MAKEFILE = (ROOT / "Makefile").read_text()
+
+
+def targets() -> set[str]:
+    """Names of the rules (`name: prerequisites`), not variable assignments (`:=`) nor special targets."""
+    return {m.group(1) for m in re.finditer(r"^([a-z][a-z0-9-]*):(?!=)", MAKEFILE, re.M)}
+
+
+def phony() -> set[str]:
+    text = MAKEFILE.replace("\\\n", " ")
+    return {name for m in re.finditer(r"^\.PHONY:(.*)$", text, re.M) for name in m.group(1).split()}
+
+
+def test_every_target_is_phony() -> None:
+    assert targets(), "no targets found: the pattern is wrong"
+    assert targets() - phony() == set(), "targets missing from .PHONY"
+    assert phony() - targets() == set(), ".PHONY names targets that do not exist"
+
+
+def test_help_lists_every_target() -> None:
+    out = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "help"], capture_output=True, text=True,
+                         check=True).stdout
+    listed = [line.split()[1] for line in out.splitlines() if line.startswith("  make ")]
+    assert sorted(listed) == sorted(targets()), out
