@@ -82,6 +82,8 @@ class Script:
     body_delay: float = 0.0
     # Non-streaming answers: send the headers and the first half of the body, then reset (RST).
     truncate_body: bool = False
+    # Reset the connection (RST) after reading the request, before any response byte.
+    reset_before_headers: bool = False
     # False: no `X-Generation-Id` header (the generation id is then only in the body's `id`).
     generation_id_header: bool = True
     # Answer with every `mask` placeholder (`[EMAIL_1]`) found in the request, in order of first appearance:
@@ -306,6 +308,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         script = self.owner._record(rec)
         if script.delay:
             time.sleep(script.delay)
+        if script.reset_before_headers:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
         try:
             self._answer(rec, script)
         except _Reset:

@@ -26,7 +26,7 @@ import pytest
 
 import envoy_config as ec
 from conftest import Envoy, EnvoyFactory, Resp, http_request, make_config, wait_until
-from fake_openrouter import FakeOpenRouter
+from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, chat
 from wire import H2Conn
 
@@ -150,6 +150,44 @@ def test_envoys_own_replies_are_openai_shaped_and_the_filters_are_unchanged(
     # The filter's own reply keeps its body byte for byte (the mapper skips JSON replies).
     r = send(down, proto, "POST", CHAT, chat("x-ai/grok-4"), headers={"x-data-classification": "public"})
     assert r.status == 403 and r.json()["error"]["reason"] == "model_denied" and "gateway_error" not in r.body.decode()
+
+
+def assert_gateway_error(r: Resp, status: int) -> None:
+    """Envoy's own reply through the shipped local_reply_config: OpenAI-shaped JSON with the same status."""
+    assert r.status == status and (r.header("content-type") or "").startswith("application/json"), r.body[:300]
+    err = r.json()["error"]
+    assert err["code"] == status and err["type"] == "gateway_error" and err["message"] and err["reason"], err
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_envoys_reply_to_an_upstream_reset_or_timeout_is_openai_shaped(
+        envoy_factory: EnvoyFactory, fake: FakeOpenRouter, tmp_path: Path, proto: str) -> None:
+    # Reset before the response headers: Envoy's 503 "upstream connect error or disconnect/reset before headers".
+    env = envoy_factory(restrict_endpoints=True, passthrough=False)
+    fake.script(*[Script(reset_before_headers=True)] * 3)
+    r = send(env, proto, "POST", CHAT, chat(), headers={"x-data-classification": "public"})
+    assert_gateway_error(r, 503)
+    assert "reset" in r.json()["error"]["reason"]
+    # Upstream timeout: the shipped routes have no overall timeout (streams last minutes); one set to 1 s here
+    # stands for an operator's, and Envoy's 504 "upstream request timeout" becomes JSON as well.
+    fake.reset()
+    cfg = ec.EnvoyConfig(port=0, admin_port=0, upstream=fake.url, restrict_endpoints=True,
+                         audit_log=tmp_path / "audit.log")
+    doc = ec.build(cfg)
+    listener = doc["static_resources"]["listeners"][0]
+    for route in listener["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][0]["routes"]:
+        if "route" in route:
+            route["route"]["timeout"] = "1s"
+    timed = Envoy(cfg, tmp_path / "timeout")
+    timed.render_text = json.dumps(doc)
+    try:
+        timed.start()
+        fake.script(Script(delay=3.0))
+        r = send(timed, proto, "POST", CHAT, chat(), headers={"x-data-classification": "public"})
+        assert_gateway_error(r, 504)
+        assert r.json()["error"]["reason"] == "response_timeout"
+    finally:
+        timed.stop()
 
 
 def test_envoys_own_413_is_openai_shaped(envoy_factory: EnvoyFactory, fake: FakeOpenRouter, tmp_path: Path) -> None:

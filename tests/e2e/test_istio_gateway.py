@@ -29,9 +29,9 @@ import yaml
 import envoy_config as ec
 import istio_manifests as im
 from conftest import Envoy, Resp, http_request
-from fake_openrouter import FakeOpenRouter
+from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat
-from test_deploy_envoy import MIN_ENVOY, h2_request
+from test_deploy_envoy import MIN_ENVOY, assert_gateway_error, h2_request
 
 from harness.admin import admin_get
 
@@ -161,14 +161,22 @@ def template(hold_headers: bool | None = None) -> dict[str, Any]:
     return doc
 
 
-def start_gateway(fake: FakeOpenRouter, workdir: Path, doc: dict[str, Any]) -> Envoy:
+def start_gateway(fake: FakeOpenRouter, workdir: Path, doc: dict[str, Any], *, upstream_port: int | None = None,
+                  route_timeout: str | None = None) -> Envoy:
+    """The gateway with the EnvoyFilter applied; `upstream_port` points its cluster elsewhere (a dead port),
+    `route_timeout` replaces the route timeout of the stand-in for Istio's generated route."""
     secret = workdir / "credential" / "credential.yaml"
     ec.write_file(secret, ec.secret_resource_text(INJECTED), private=True)
-    port = int(fake.url.rsplit(":", 1)[1])
+    port = upstream_port or int(fake.url.rsplit(":", 1)[1])
     env = Envoy(ec.EnvoyConfig(port=0, admin_port=0, wasm=ec.DEFAULT_WASM, audit_log=workdir / "audit.log"), workdir)
-    env.render_text = json.dumps(gateway_bootstrap(doc, wasm=Path(ec.DEFAULT_WASM).resolve(), upstream_port=port,
-                                                   secret=secret, ecds_file=workdir / "xds" / "guard.json",
-                                                   audit_log=env.audit_path))
+    boot = gateway_bootstrap(doc, wasm=Path(ec.DEFAULT_WASM).resolve(), upstream_port=port, secret=secret,
+                             ecds_file=workdir / "xds" / "guard.json", audit_log=env.audit_path)
+    if route_timeout is not None:
+        hcm = boot["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        for vh in hcm["route_config"]["virtual_hosts"]:
+            for route in vh["routes"]:
+                route["route"]["timeout"] = route_timeout
+    env.render_text = json.dumps(boot)
     return env.start()
 
 
@@ -330,3 +338,36 @@ def test_the_filter_refuses_a_broken_mesh_policy(mutate, tmp_path: Path) -> None
     mutate(policy)
     p = _validate(template(), tmp_path / "bad", policy=policy)
     assert p.returncode != 0 and "openrouter-guard" in p.stderr + p.stdout
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_envoys_own_errors_at_the_gateway_are_openai_shaped(fake: FakeOpenRouter, tmp_path: Path, proto: str) -> None:
+    """No healthy upstream, an upstream reset before the response, an upstream timeout: Envoy answers itself, and
+    the EnvoyFilter's local_reply_config makes each an OpenAI-shaped JSON error with the same status."""
+    def post(env: Envoy) -> Resp:
+        hdrs = {"x-data-classification": "public"}
+        if proto == "h2":
+            return h2_request(env.port, "POST", CHAT, chat(), headers=hdrs)
+        return http_request(env.port, "POST", CHAT, chat(), headers=hdrs)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    env = start_gateway(fake, tmp_path / "down", template(), upstream_port=dead)
+    try:
+        assert_gateway_error(post(env), 503)
+    finally:
+        env.stop()
+    env = start_gateway(fake, tmp_path / "timeout", template(), route_timeout="1s")
+    try:
+        fake.script(*[Script(reset_before_headers=True)] * 3)
+        r = post(env)
+        assert_gateway_error(r, 503)
+        assert "reset" in r.json()["error"]["reason"]
+        fake.reset()
+        fake.script(Script(delay=3.0))
+        r = post(env)
+        assert_gateway_error(r, 504)
+        assert r.json()["error"]["reason"] == "response_timeout"
+    finally:
+        env.stop()
