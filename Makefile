@@ -119,6 +119,7 @@ verify-audit:
 bench: setup build
 	bash bench/run.sh
 	bash bench/pii/run.sh --quick
+	bash bench/outscan.sh --quick
 
 # ---- fuzzing (nightly + cargo-fuzz, installed when missing); see docs/fuzzing.md ----
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS narrows the run.

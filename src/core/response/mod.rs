@@ -7,8 +7,7 @@
 
 mod json_body;
 mod observer;
-#[allow(dead_code, reason = "the scanner is driven by the rewrite pipeline (issue 15)")]
-pub(crate) mod outscan;
+pub mod outscan;
 #[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
 pub(crate) mod outscan_stage;
 #[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]

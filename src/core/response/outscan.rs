@@ -3,10 +3,11 @@
 //! `redact` (rewritten in place as `[EMAIL]`) or `block` (the response is withheld, or the stream
 //! ended with an error event).
 //!
-//! - Non-streaming JSON: [`inspect_json`] walks every string of the body like a request body.
-//! - Streams: one [`StreamScanner`] per text channel (a choice's `content`, its `reasoning`, one
-//!   tool call's `arguments`, …). Text fragments arrive in order; the scanner releases text that can
-//!   no longer be part of a finding and holds back a bounded tail.
+//! The rewrite pipeline ([`super::rewrite`]) hands every text channel to the output stage
+//! ([`super::outscan_stage`]), which runs one [`StreamScanner`] per channel (a choice's `content`,
+//! its `reasoning`, one tool call's `arguments`, or one whole string of a JSON body). Text
+//! fragments arrive in order; the scanner releases text that can no longer be part of a finding
+//! and holds back a bounded tail.
 //!
 //! ## What is held back, and why the released text equals a whole-text scan
 //!
@@ -47,36 +48,33 @@ use std::ops::Range;
 
 use super::stage::StageText;
 use crate::core::config::ConfigError;
-use crate::core::edit;
-use crate::core::json;
 use crate::core::pii::detectors::secrets::WRAPPABLE;
 use crate::core::pii::{Action, Detection, PiiConfig, PiiTally, Reach, Redactor};
-use crate::core::walk::Walker;
 
 /// Bytes after a cut needed in any case.
-pub(crate) const MARGIN: usize = 8;
+pub const MARGIN: usize = 8;
 /// Reach of a digit cluster value that contains whitespace.
-pub(crate) const DIGIT_SPAN: usize = 96;
+pub const DIGIT_SPAN: usize = 96;
 /// A digit cluster continues across a cut only when a digit lies this close before it: groups are
 /// joined by at most 3 separator bytes; an IBAN group of 4 letters (`WEST`) and its separators
 /// make it 12.
-pub(crate) const DIGIT_NEAR: usize = 12;
+pub const DIGIT_NEAR: usize = 12;
 /// Reach of an ADDRESS.
-pub(crate) const ADDRESS_SPAN: usize = 160;
+pub const ADDRESS_SPAN: usize = 160;
 /// Reach of a PERSON after its cue.
-pub(crate) const PERSON_SPAN: usize = 96;
+pub const PERSON_SPAN: usize = 96;
 /// Reach of a PEM header (`-----BEGIN … PRIVATE KEY-----`).
-pub(crate) const PEM_HEAD: usize = 96;
+pub const PEM_HEAD: usize = 96;
 /// How far before a cut a wrappable key prefix matters (a 200-byte first piece and its breaks).
-pub(crate) const WRAP_REACH: usize = 810;
+pub const WRAP_REACH: usize = 810;
 /// Bytes a wrapped key may continue after a cut (3 pieces of 200 bytes, each after a 1–2 byte break).
-pub(crate) const WRAP_SPAN: usize = 610;
+pub const WRAP_SPAN: usize = 610;
 /// Reach of a custom pattern across whitespace.
-pub(crate) const CUSTOM_SPAN: usize = 256;
+pub const CUSTOM_SPAN: usize = 256;
 /// Released bytes kept as context for the next scans.
-pub(crate) const CONTEXT_BYTES: usize = 160;
+pub const CONTEXT_BYTES: usize = 160;
 /// Most bytes ever held back.
-pub(crate) const MAX_HOLD: usize = 4096;
+pub const MAX_HOLD: usize = 4096;
 
 /// Compiles `profiles.<name>.output_pii` (`path`). `None` when it is disabled or finds nothing.
 /// `hash` and `mask` are refused: they are request-side actions (an output pseudonym would need the
@@ -98,38 +96,6 @@ pub(crate) fn compile(cfg: &PiiConfig, path: &str) -> Result<Option<Redactor>, C
     Ok(r.is_active().then_some(r))
 }
 
-/// What [`inspect_json`] decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum JsonOutcome {
-    /// Nothing to change (no finding, or `flag` only).
-    Unchanged,
-    /// The body with findings redacted.
-    Rewritten(Vec<u8>),
-    /// A `block` finding of this entity.
-    Blocked(String),
-    /// Not JSON the filter can read: withhold it (fail closed).
-    Unreadable,
-}
-
-/// Scans every string value and key of a non-streaming JSON response (tool-call `arguments`
-/// included), counting findings in `tally`.
-pub(crate) fn inspect_json(r: &Redactor, body: &[u8], max_depth: u32, tally: &mut PiiTally) -> JsonOutcome {
-    let Ok(root) = json::parse(body, max_depth) else { return JsonOutcome::Unreadable };
-    let mut walker = Walker::new(r, tally, max_depth);
-    walker.walk_body(&root);
-    let edits = walker.edits;
-    if let Some(e) = &tally.blocked {
-        return JsonOutcome::Blocked(e.clone());
-    }
-    if edits.is_empty() {
-        return JsonOutcome::Unchanged;
-    }
-    match edit::apply(body, edits) {
-        Ok(b) => JsonOutcome::Rewritten(b),
-        Err(_) => JsonOutcome::Unreadable,
-    }
-}
-
 /// After a forced release that cut a finding: bytes to drop until the finding's end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Swallow {
@@ -142,7 +108,7 @@ enum Swallow {
 /// The streaming scanner of one text channel. Holds no configuration: each call takes the
 /// profile's output [`Redactor`] and the response's [`PiiTally`].
 #[derive(Debug, Default)]
-pub(crate) struct StreamScanner {
+pub struct StreamScanner {
     /// The last released original bytes (context for the detectors), starting at a token start.
     ctx: String,
     /// Text received and not released yet.
@@ -151,7 +117,7 @@ pub(crate) struct StreamScanner {
     held_restored: Vec<Range<usize>>,
     swallow: Option<Swallow>,
     /// Most bytes held at once (for measurement).
-    pub(crate) max_held: usize,
+    pub max_held: usize,
 }
 
 /// Whether finding `d` lies inside one of the restored ranges.
@@ -213,31 +179,61 @@ pub(crate) fn render(
     Ok(())
 }
 
-/// Whether a wrappable key prefix starts in `b[from..to]` outside every finding: a key that is
+/// Where a wrappable key prefix starts in `b` outside every finding (ascending): a key that is
 /// already complete is not joined with what follows, one that is not may still be.
-fn open_wrappable(b: &[u8], from: usize, to: usize, dets: &[Detection<'_>]) -> bool {
-    (from..to).any(|i| {
-        WRAPPABLE.iter().any(|p| b.get(i..i + p.len()) == Some(*p)) && !dets.iter().any(|d| d.start <= i && i < d.end)
-    })
+fn open_wrappables(b: &[u8], dets: &[Detection<'_>]) -> Vec<usize> {
+    (0..b.len())
+        .filter(|&i| {
+            matches!(b.get(i), Some(b's' | b'A' | b'g' | b'x'))
+                && WRAPPABLE.iter().any(|p| b.get(i..i + p.len()) == Some(*p))
+                && !dets.iter().any(|d| d.start <= i && i < d.end)
+        })
+        .collect()
 }
 
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+/// Where `-----BEGIN` starts in `b` (ascending).
+fn pem_heads(b: &[u8]) -> Vec<usize> {
+    (0..b.len()).filter(|&i| b.get(i) == Some(&b'-') && b.get(i..i + 10) == Some(b"-----BEGIN")).collect()
+}
+
+/// Precomputed positions for [`StreamScanner::lookahead`] over one window.
+#[derive(Debug, Default)]
+pub(crate) struct Marks {
+    /// Open wrappable key prefixes.
+    wraps: Vec<usize>,
+    /// PEM headers.
+    heads: Vec<usize>,
+}
+
+impl Marks {
+    /// The marks of window `b` with its findings `dets`, for the entities `reach` enables.
+    pub(crate) fn new(reach: &Reach, b: &[u8], dets: &[Detection<'_>]) -> Self {
+        Self {
+            wraps: if reach.wrapped_keys { open_wrappables(b, dets) } else { Vec::new() },
+            heads: if reach.pem { pem_heads(b) } else { Vec::new() },
+        }
+    }
+}
+
+/// Whether one of the ascending `xs` lies in `from..to`.
+fn any_in(xs: &[usize], from: usize, to: usize) -> bool {
+    let k = xs.partition_point(|&x| x < from);
+    xs.get(k).is_some_and(|&x| x < to)
 }
 
 impl StreamScanner {
     /// A scanner with nothing held.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
     /// Bytes currently held back.
-    pub(crate) fn held(&self) -> usize {
+    pub fn held(&self) -> usize {
         self.held.len()
     }
 
     /// Bytes that must follow a cut at `w` in `b` before it may be taken (see the module docs).
-    pub(crate) fn lookahead(reach: &Reach, b: &[u8], w: usize, dets: &[Detection<'_>]) -> usize {
+    pub(crate) fn lookahead(reach: &Reach, b: &[u8], w: usize, marks: &Marks) -> usize {
         let back = |span: usize| b.get(w.saturating_sub(span)..w).unwrap_or(&[]);
         let mut n = MARGIN;
         if reach.digits && back(DIGIT_NEAR).iter().any(u8::is_ascii_digit) {
@@ -249,10 +245,10 @@ impl StreamScanner {
         if reach.person {
             n = n.max(PERSON_SPAN);
         }
-        if reach.pem && contains(back(PEM_HEAD), b"-----BEGIN") {
+        if reach.pem && any_in(&marks.heads, w.saturating_sub(PEM_HEAD), w) {
             n = n.max(PEM_HEAD);
         }
-        if reach.wrapped_keys && open_wrappable(b, w.saturating_sub(WRAP_REACH), w, dets) {
+        if reach.wrapped_keys && any_in(&marks.wraps, w.saturating_sub(WRAP_REACH), w) {
             n = n.max(WRAP_SPAN);
         }
         if reach.spaced_term > 0 {
@@ -265,7 +261,7 @@ impl StreamScanner {
     }
 
     /// Most bytes a cut of this profile may wait for (the largest [`lookahead`](Self::lookahead)).
-    pub(crate) fn bound(reach: &Reach) -> usize {
+    pub fn bound(reach: &Reach) -> usize {
         let on = |yes: bool, n: usize| if yes { n } else { 0 };
         [
             MARGIN,
@@ -299,6 +295,18 @@ impl StreamScanner {
         let result = self.release(r, false, tally, out);
         self.max_held = self.max_held.max(self.held.len());
         result
+    }
+
+    /// [`push`](Self::push) for plain text (no restored ranges): the text released now.
+    pub fn push_text(&mut self, r: &Redactor, fragment: &str, tally: &mut PiiTally) -> Result<String, String> {
+        let mut out = StageText::default();
+        self.push(r, fragment, &[], tally, &mut out).map(|()| out.text)
+    }
+
+    /// [`finish`](Self::finish) for plain text: everything still held.
+    pub fn finish_text(&mut self, r: &Redactor, tally: &mut PiiTally) -> Result<String, String> {
+        let mut out = StageText::default();
+        self.finish(r, tally, &mut out).map(|()| out.text)
     }
 
     /// The channel ended: appends everything held to `out`.
@@ -393,12 +401,13 @@ impl StreamScanner {
         let held = self.held.as_bytes();
         let n = held.len();
         let bound = Self::bound(&reach);
+        let marks = Marks::new(&reach, b, dets);
         let mut c = n.saturating_sub(MARGIN);
         while c > 0 {
             let ws = held.get(c - 1).is_some_and(u8::is_ascii_whitespace);
             if ws && !self.held_restored.iter().any(|x| x.start < c && c < x.end) {
                 let w = base + c;
-                let enough = n - c >= bound || n - c >= Self::lookahead(&reach, b, w, dets);
+                let enough = n - c >= bound || n - c >= Self::lookahead(&reach, b, w, &marks);
                 if enough && !dets.iter().any(|d| d.start < w && d.end > w) {
                     return Some(c);
                 }
@@ -426,6 +435,7 @@ impl StreamScanner {
     }
 }
 
+#[cfg(test)]
 /// The whole-text reference of a stream: what [`StreamScanner`] releases over all fragments.
 pub(crate) fn render_whole(r: &Redactor, text: &str, tally: &mut PiiTally) -> Result<String, String> {
     let dets = r.detect(text);

@@ -262,28 +262,6 @@ fn restored_placeholders_and_plain_text_pass_untouched() {
 }
 
 #[test]
-fn json_bodies_are_redacted_blocked_or_passed() {
-    let r = output_redactor(r#"{"EMAIL":"redact","PHONE":"flag","SECRETS":"block"}"#);
-    let body = br#"{"id":"gen-1","choices":[{"message":{"role":"assistant","content":"write to a@b.example.com",
-        "tool_calls":[{"id":"call_1","type":"function","function":{"name":"send","arguments":"{\"to\":\"c@d.example.org\"}"}}]}}]}"#;
-    let mut t = PiiTally::default();
-    let JsonOutcome::Rewritten(out) = inspect_json(&r, body, 64, &mut t) else { panic!("not rewritten") };
-    let out = String::from_utf8(out).unwrap();
-    assert!(out.contains(r#""content":"write to [EMAIL]""#), "{out}");
-    assert!(out.contains(r#"\"to\":\"[EMAIL]\""#), "{out}");
-    assert!(!out.contains("example"));
-    assert_eq!(t.counts, vec![("EMAIL".into(), "redact", 2)]);
-    let mut t = PiiTally::default();
-    let flagged = br#"{"choices":[{"message":{"content":"call (415) 555-0132"}}]}"#;
-    assert_eq!(inspect_json(&r, flagged, 64, &mut t), JsonOutcome::Unchanged);
-    assert_eq!(t.counts, vec![("PHONE".into(), "flag", 1)]);
-    let mut t = PiiTally::default();
-    let secret = format!(r#"{{"choices":[{{"message":{{"content":"{OR_KEY}"}}}}]}}"#);
-    assert_eq!(inspect_json(&r, secret.as_bytes(), 64, &mut t), JsonOutcome::Blocked("OPENROUTER_KEY".into()));
-    assert_eq!(inspect_json(&r, b"{\"a\":", 64, &mut PiiTally::default()), JsonOutcome::Unreadable);
-}
-
-#[test]
 fn a_key_wrapped_by_a_line_break_is_caught_split_anywhere() {
     let r = redact_all();
     let hex = "0f9e".repeat(16);
