@@ -222,6 +222,6 @@ fn unreadable_reply() -> Rejection {
         502,
         "response_unreadable",
         REASON_UNREADABLE,
-        "openrouter-guard could not read this answer to restore its placeholders; it was withheld",
+        "openrouter-guard could not read this answer to restore or inspect it; it was withheld",
     )
 }

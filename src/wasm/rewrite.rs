@@ -1,5 +1,5 @@
-//! The response side's rewriting: when the request issued `mask` placeholders, the response body
-//! goes through the core's text pipeline ([`crate::core::response::rewrite`]) before the client
+//! The response side's rewriting: when the request issued `mask` placeholders or the profile
+//! inspects output (`output_pii`), the response body goes through the core's text pipeline ([`crate::core::response::rewrite`]) before the client
 //! sees it. JSON (and any other non-stream body) is held whole and replaced once, with an exact
 //! `content-length`; an SSE stream is rewritten chunk by chunk (each callback's bytes replaced by
 //! what may be sent now). What cannot be read is never passed on: a compressed body or one over
@@ -9,17 +9,17 @@
 use proxy_wasm::types::BufferType;
 
 use crate::core::reply::Rejection;
+use crate::core::response::outscan_stage::{OutputInspection, REASON_OUTPUT_BLOCKED};
 use crate::core::response::restore::Restore;
 use crate::core::response::rewrite::{self, error_tail, Pipeline, RewriteError, SseRewriter};
+use crate::core::response::stage::TextStage;
 use crate::core::response::ObserverLimits;
 use crate::wasm::host;
 use crate::wasm::http::Guard;
 
-/// Audit reason: the answer could not be read for restoring placeholders (compressed, too large,
-/// not parseable); it was withheld.
+/// Audit reason: the answer could not be read for restoring placeholders or inspecting output
+/// (compressed, too large, not parseable); it was withheld.
 pub(super) const REASON_UNREADABLE: &str = "response_unreadable";
-/// Audit reason: an output stage blocked the answer.
-pub(super) const REASON_OUTPUT_BLOCKED: &str = "output_blocked";
 
 /// How a response body is rewritten.
 pub(crate) enum Rewrite {
@@ -61,7 +61,7 @@ fn withheld(e: &RewriteError) -> Rejection {
             502,
             "response_unreadable",
             REASON_UNREADABLE,
-            "openrouter-guard could not read this answer to restore its placeholders; it was withheld",
+            "openrouter-guard could not read this answer to restore or inspect it; it was withheld",
         ),
     }
 }
@@ -75,17 +75,22 @@ impl Guard {
         content_type: Option<&str>,
         encoding: Option<&str>,
     ) -> Result<Option<Rewrite>, Rejection> {
-        if self.masks.is_empty() {
+        let profile = self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile));
+        let output = profile.and_then(|p| p.output.clone());
+        if self.masks.is_empty() && output.is_none() {
             return Ok(None);
         }
-        let masked = self
-            .plan
-            .as_ref()
-            .and_then(|p| self.policy.profiles.get(p.profile))
-            .map(|p| p.redactor.masked_names())
-            .unwrap_or_default();
-        let restore = Restore::new(std::mem::take(&mut self.masks), masked);
-        let pipeline = Pipeline::new(vec![Box::new(restore)]);
+        // Stage 1 restores the request's placeholders; stage 2 inspects what the model wrote and
+        // leaves the restored values alone.
+        let mut stages: Vec<Box<dyn TextStage>> = Vec::new();
+        if !self.masks.is_empty() {
+            let masked = profile.map(|p| p.redactor.masked_names()).unwrap_or_default();
+            stages.push(Box::new(Restore::new(std::mem::take(&mut self.masks), masked)));
+        }
+        if let Some(r) = output {
+            stages.push(Box::new(OutputInspection::new(r)));
+        }
+        let pipeline = Pipeline::new(stages);
         if encoding.is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
             // Compressed: the filter cannot read it (issue 15 §0 decides on decompression).
             return Err(withheld(&RewriteError::Unreadable("encoded")));

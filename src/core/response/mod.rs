@@ -8,7 +8,6 @@
 mod json_body;
 mod observer;
 pub mod outscan;
-#[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
 pub(crate) mod outscan_stage;
 #[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
 pub(crate) mod restore;
