@@ -8,6 +8,7 @@
 mod json_body;
 mod observer;
 pub mod outscan;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "driven by the wasm adapter only"))]
 pub(crate) mod outscan_stage;
 #[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
 pub(crate) mod restore;
