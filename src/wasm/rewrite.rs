@@ -2,12 +2,15 @@
 //! inspects output (`output_pii`), the response body goes through the core's text pipeline ([`crate::core::response::rewrite`]) before the client
 //! sees it. JSON (and any other non-stream body) is held whole and replaced once, with an exact
 //! `content-length`; an SSE stream is rewritten chunk by chunk (each callback's bytes replaced by
-//! what may be sent now). What cannot be read is never passed on: a compressed body or one over
-//! the size bound is replaced by a 502; a stream a stage blocks, or that cannot be read, ends with
-//! an OpenAI-shaped error event and `[DONE]`.
+//! what may be sent now). A held body in gzip, deflate or zstd (an upstream that ignored
+//! `accept-encoding: identity`) is decoded first and forwarded decoded. What cannot be read is
+//! never passed on: a compressed stream, another coding, or a body over the size bound is
+//! replaced by a 502; a stream a stage blocks, or that cannot be read, ends with an OpenAI-shaped
+//! error event and `[DONE]`.
 
 use proxy_wasm::types::BufferType;
 
+use crate::core::decode::{self, Coding, DecodeError};
 use crate::core::reply::Rejection;
 use crate::core::response::outscan_stage::{OutputInspection, REASON_OUTPUT_BLOCKED};
 use crate::core::response::restore::Restore;
@@ -23,10 +26,11 @@ pub(super) const REASON_UNREADABLE: &str = "response_unreadable";
 
 /// How a response body is rewritten.
 pub(crate) enum Rewrite {
-    /// Held whole, rewritten at its end: JSON.
-    Json(Pipeline),
-    /// Held whole, rewritten at its end as one text (neither JSON nor SSE).
-    Text(Pipeline),
+    /// Held whole, rewritten at its end: JSON; decoded first when it came in a content coding
+    /// (then forwarded decoded: `content-encoding` was removed with the headers).
+    Json(Pipeline, Option<Coding>),
+    /// Held whole, rewritten at its end as one text (neither JSON nor SSE); decoded like `Json`.
+    Text(Pipeline, Option<Coding>),
     /// Rewritten chunk by chunk.
     Sse(SseRewriter),
     /// A stream that already ended with an error event: later bytes are dropped.
@@ -37,14 +41,14 @@ impl Rewrite {
     /// The pipeline (for the audit counts).
     pub(crate) fn pipeline(&self) -> &Pipeline {
         match self {
-            Rewrite::Json(p) | Rewrite::Text(p) | Rewrite::Ended(p) => p,
+            Rewrite::Json(p, _) | Rewrite::Text(p, _) | Rewrite::Ended(p) => p,
             Rewrite::Sse(s) => s.pipeline(),
         }
     }
 
     /// Whether the body is held whole.
     pub(crate) fn holds_body(&self) -> bool {
-        matches!(self, Rewrite::Json(_) | Rewrite::Text(_))
+        matches!(self, Rewrite::Json(..) | Rewrite::Text(..))
     }
 }
 
@@ -91,9 +95,15 @@ impl Guard {
             stages.push(Box::new(OutputInspection::new(r)));
         }
         let pipeline = Pipeline::new(stages);
-        if encoding.is_some_and(|e| !e.trim().eq_ignore_ascii_case("identity")) {
-            // Compressed: the filter cannot read it (issue 15 §0 decides on decompression).
-            return Err(withheld(&RewriteError::Unreadable("encoded")));
+        // The filter asked for identity (core::request::ACCEPT_ENCODING). A held body that came
+        // compressed anyway in a coding the core decodes is decoded, rewritten and forwarded
+        // decoded; a compressed stream, or any other coding, cannot be read: withheld.
+        let coding = decode::parse_coding(encoding.unwrap_or_default())
+            .ok()
+            .filter(|c| !(streaming && c.is_some()))
+            .ok_or_else(|| withheld(&RewriteError::Unreadable("encoded")))?;
+        if coding.is_some() && host::remove_response_header("content-encoding").is_err() {
+            return Err(withheld(&RewriteError::Unreadable("write_failed")));
         }
         // The length changes: drop it (a held body gets its exact length back at its end).
         let _ = host::remove_response_header("content-length");
@@ -104,9 +114,9 @@ impl Guard {
         Ok(Some(if streaming {
             Rewrite::Sse(SseRewriter::new(pipeline, ObserverLimits::default().max_sse_line))
         } else if json {
-            Rewrite::Json(pipeline)
+            Rewrite::Json(pipeline, coding)
         } else {
-            Rewrite::Text(pipeline)
+            Rewrite::Text(pipeline, coding)
         }))
     }
 
@@ -114,10 +124,27 @@ impl Guard {
     /// read or a stage blocks it.
     pub(super) fn rewrite_held(&mut self, body: &[u8]) -> Result<(), Rejection> {
         let Some(state) = self.response.as_mut() else { return Ok(()) };
-        let result = match state.rewrite.as_mut() {
-            Some(Rewrite::Json(p)) => rewrite::rewrite_json(body, p),
-            Some(Rewrite::Text(p)) => rewrite::rewrite_text(body, p),
+        let (p, coding, json) = match state.rewrite.as_mut() {
+            Some(Rewrite::Json(p, coding)) => (p, *coding, true),
+            Some(Rewrite::Text(p, coding)) => (p, *coding, false),
             _ => return Ok(()),
+        };
+        let decoded = match coding {
+            None => None,
+            Some(c) => Some(decode::decode(c, body, ObserverLimits::default().max_json_bytes).map_err(|e| {
+                withheld(&RewriteError::Unreadable(if e == DecodeError::TooLarge {
+                    "too_large"
+                } else {
+                    "bad_encoding"
+                }))
+            })?),
+        };
+        let plain = decoded.as_deref().unwrap_or(body);
+        let result = if json { rewrite::rewrite_json(plain, p) } else { rewrite::rewrite_text(plain, p) };
+        // A decoded body is forwarded decoded, rewritten or not (its content-encoding is gone).
+        let result = match (result, decoded) {
+            (Ok(None), Some(d)) => Ok(Some(d)),
+            (r, _) => r,
         };
         match result {
             Ok(None) => Ok(()),
@@ -142,7 +169,7 @@ impl Guard {
                 Ok(out)
             }),
             Rewrite::Ended(_) => Ok(Vec::new()),
-            Rewrite::Json(_) | Rewrite::Text(_) => return,
+            Rewrite::Json(..) | Rewrite::Text(..) => return,
         };
         let out = match result {
             Ok(out) => out,

@@ -164,13 +164,41 @@ def test_without_placeholders_the_answer_is_untouched_and_restore_is_null(
 
 
 @pytest.mark.parametrize("proto", PROTOS)
-def test_a_compressed_answer_is_withheld_rather_than_passed_on_unread(
-        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
-    doc = {"id": "gen-x", "choices": [{"index": 0, "message": {"role": "assistant", "content": "[EMAIL_1]"}}]}
-    fake.script(Script(body=gzip.compress(json.dumps(doc).encode()), headers={"Content-Encoding": "gzip"}))
-    r = send(proto, envoy.port, "POST", CHAT, ask(f"to {EMAIL}"))
-    assert r.status == 502, (r.status, r.body[:200])
-    assert r.json()["error"]["reason"] == "response_unreadable"
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "zstd"])
+def test_an_answer_compressed_despite_identity_is_decoded_restored_and_forwarded_decoded(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, coding: str) -> None:
+    # The filter asks for identity; an upstream that compresses anyway is decoded, restored, sent decoded.
+    fake.script(Script(echo_placeholders=True, compress=coding, compress_always=True))
+    r = send(proto, envoy.port, "POST", CHAT, ask(f"to {EMAIL}"), headers={"accept-encoding": coding})
+    assert r.status == 200, r.body[:300]
+    assert fake.requests[0].header("accept-encoding") == "identity"
+    assert r.header("content-encoding") is None and r.header("content-length") in (None, str(len(r.body)))
+    assert r.json()["choices"][0]["message"]["content"] == f"Echo: {EMAIL}"
     [rec] = audit_for(r)
-    assert "response_unreadable" in rec["reasons"] and rec["status"] == 502, rec
+    assert rec["restore"] == {"restored": 1, "unknown": 0, "mangled": 0}, rec
+    assert f"response_decoded_{coding}" in rec["reasons"] and rec["provider"] == "Anthropic", rec
     no_values_logged(envoy, rec)
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_compressed_answer_it_cannot_read_is_withheld_rather_than_passed_on_unread(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    doc = json.dumps({"id": "gen-x", "choices": [{"index": 0, "message": {"role": "assistant",
+                                                                          "content": "[EMAIL_1]"}}]}).encode()
+    corrupt = bytearray(gzip.compress(doc))
+    corrupt[-6] ^= 1
+    stream = gzip.compress(b'data: {"choices":[{"index":0,"delta":{"content":"[EMAIL_1]"}}]}\n\ndata: [DONE]\n\n')
+    cases: list[tuple[bytes, dict[str, str]]] = [
+        (doc, {"Content-Encoding": "br"}),
+        (bytes(corrupt), {"Content-Encoding": "gzip"}),
+        (stream, {"Content-Encoding": "gzip", "Content-Type": "text/event-stream"}),
+    ]
+    for body, headers in cases:
+        fake.reset()
+        fake.script(Script(body=body, headers=headers))
+        r = send(proto, envoy.port, "POST", CHAT, ask(f"to {EMAIL}"))
+        assert r.status == 502, (headers, r.status, r.body[:200])
+        assert r.json()["error"]["reason"] == "response_unreadable"
+        [rec] = audit_for(r)
+        assert "response_unreadable" in rec["reasons"] and rec["status"] == 502, rec
+        no_values_logged(envoy, rec)
