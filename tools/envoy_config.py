@@ -68,7 +68,7 @@ OPERATOR_FORMAT = (
 # The filter encodes metric labels as `.<label>.<value>` pairs in the stat name
 # (wasmcustom.openrouter_guard_requests_total.decision.allow.profile.x); these rules turn each
 # pair into a tag, i.e. a Prometheus label (docs/metrics.md).
-METRIC_LABELS = ("decision", "profile", "reason", "entity", "action", "kind", "chain")
+METRIC_LABELS = ("decision", "profile", "reason", "entity", "action", "kind", "chain", "limit", "outcome")
 STATS_TAGS = [
     {"tag_name": label, "regex": r"^wasmcustom\.openrouter_guard_\w+(?:\.\w+\.[^.]+)*?(\.%s\.([^.]+))" % label}
     for label in METRIC_LABELS

@@ -100,9 +100,50 @@ pub struct SpendAudit {
     pub output_tokens_max: Option<u64>,
     /// Worst-case cost in USD over every reachable model (`null`: unknown).
     pub cost_max_usd: Option<f64>,
-    /// The same in micro-USD, as budgets count it.
+    /// Every limit that applied, in configuration order.
+    pub limits: Vec<LimitAudit>,
+    /// The worst case as budgets count it.
     #[serde(skip)]
-    pub cost_max_micro: Option<u64>,
+    pub worst: Option<crate::core::spend::estimate::Worst>,
+}
+
+/// One limit in the record's `spend.limits`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitAudit {
+    /// The limit's name.
+    pub name: String,
+    /// `requests`, `tokens` or `cost` (USD).
+    pub unit: &'static str,
+    /// `admitted`, `over` (refused), `shadow_over` (admitted over a shadow limit), `unbounded`
+    /// (worst case unknown: refused), `shadow_unbounded`, `store_error_open`,
+    /// `store_error_closed` (refused), `release_failed`.
+    pub outcome: &'static str,
+    /// The worst case reserved for the request.
+    pub reserved: Value,
+    /// What was charged when the exchange ended.
+    pub charged: Value,
+    /// Charged in the window so far (other requests included), as last seen.
+    pub used: Value,
+    /// Reserved by requests in flight (this one included until it ends), as last seen.
+    pub in_flight: Value,
+    /// The limit per window.
+    pub max: Value,
+    /// For metrics, in counting units (micro-USD for cost): charged, last seen used, max.
+    #[serde(skip)]
+    pub units: LimitUnits,
+}
+
+/// A limit's figures in counting units (metrics).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LimitUnits {
+    /// Charged when the exchange ended.
+    pub charged: u64,
+    /// Last seen used.
+    pub used: Option<u64>,
+    /// The limit.
+    pub max: u64,
+    /// One counter for every request (no `per`): `used` and `max` describe the whole limit.
+    pub global: bool,
 }
 
 /// Response-side fields of the record.

@@ -15,12 +15,14 @@ pub struct Rejection {
     pub reason: &'static str,
     /// Human-readable message; must not contain request content.
     pub message: String,
+    /// Seconds for a `Retry-After` header (429 over a limit).
+    pub retry_after: Option<u64>,
 }
 
 impl Rejection {
     /// Builds a rejection.
     pub fn new(status: u16, error_type: &'static str, reason: &'static str, message: impl Into<String>) -> Self {
-        Self { status, error_type, reason, message: message.into() }
+        Self { status, error_type, reason, message: message.into(), retry_after: None }
     }
 
     /// 400 for a request the filter cannot check.

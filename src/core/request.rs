@@ -42,6 +42,8 @@ pub struct Plan {
     pub route: Route,
     /// Trusted user id from the configured header.
     pub trusted_user: Option<String>,
+    /// Trusted team id from `spend.team_header`.
+    pub team: Option<String>,
     /// Headers to remove before the upstream.
     pub remove_headers: Vec<String>,
     /// The normalised `:path` to forward, when it differs from the one received: the upstream
@@ -156,10 +158,17 @@ pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) 
     let who = identify(policy, h, audit);
     let result = described.and_then(|(route, rewrite_path)| {
         let (profile, trusted_user) = who?;
+        let team = match &policy.spend.team_header {
+            Some(name) => header(h, name)?
+                .map(|v| v.trim().chars().take(MAX_USER_LEN).collect::<String>())
+                .filter(|v| !v.is_empty()),
+            None => None,
+        };
         let plan = Plan {
             profile,
             route,
             trusted_user,
+            team,
             remove_headers: Vec::new(),
             rewrite_path,
             set_headers: vec![ACCEPT_ENCODING],
@@ -203,6 +212,9 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
     let mut remove_headers = vec![policy.profile_header.clone()];
     if let Some(u) = &policy.user_header {
         remove_headers.push(u.clone());
+    }
+    if let Some(t) = &policy.spend.team_header {
+        remove_headers.push(t.clone());
     }
     plan.remove_headers = remove_headers;
     let profile = plan.profile;
@@ -448,7 +460,7 @@ fn check_body(
     } else {
         Some(edit::apply(body, edits).map_err(|_| Rejection::internal("edit_conflict"))?)
     };
-    if profile.max_cost_per_request.is_some() {
+    if profile.max_cost_per_request.is_some() || policy.spend.has_limits() {
         // On the body as sent: redaction and injected fields change its length.
         let sent_len = out.as_ref().map_or(body.len(), Vec::len);
         let s = &policy.spend;

@@ -4,6 +4,7 @@
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
 
 use crate::core::headers::RawHeader;
+use crate::core::reply::Rejection;
 use crate::wasm::abi::{self, HostError};
 
 /// Logs at `level`; logging failures are ignored (there is nowhere to report them).
@@ -103,6 +104,16 @@ pub fn send_json(status: u16, body: &[u8]) -> Result<(), HostError> {
         &[("content-type", "application/json"), ("x-openrouter-guard", "rejected")],
         body,
     )
+}
+
+/// Sends a refusal: its JSON body, and `Retry-After` when it names one.
+pub fn send_reply(r: &Rejection) -> Result<(), HostError> {
+    let retry = r.retry_after.map(|s| s.to_string());
+    let mut headers = vec![("content-type", "application/json"), ("x-openrouter-guard", "rejected")];
+    if let Some(s) = retry.as_deref() {
+        headers.push(("retry-after", s));
+    }
+    abi::send_local_response(u32::from(r.status), REPLY_DETAILS, &headers, &r.body())
 }
 
 /// Resets the response stream (the last resort when a replacement reply cannot be sent).

@@ -21,11 +21,13 @@ use crate::core::pii::mask::Masks;
 use crate::core::policy::Policy;
 use crate::core::reply::Rejection;
 use crate::core::request::{self, Plan, RequestHead};
+use crate::core::spend::{self, Reservation};
 use crate::core::timefmt::rfc3339_millis;
 use crate::wasm::hold::HoldWatch;
 use crate::wasm::host;
 use crate::wasm::metrics::Metrics;
 use crate::wasm::response::ResponseState;
+use crate::wasm::store::SharedStore;
 
 /// Audit reason and metric for a stream whose request reached the upstream without a decision.
 pub(super) const REASON_BYPASSED: &str = "filter_bypassed";
@@ -64,6 +66,8 @@ pub struct Guard {
     /// The request's `mask` placeholders (in this stream's memory only), until the response
     /// pipeline takes them.
     pub(super) masks: Masks,
+    /// Budget reservations held while the request is in flight; released in `on_log`.
+    reservations: Vec<Reservation>,
 }
 
 impl Guard {
@@ -93,6 +97,7 @@ impl Guard {
             start_ns: 0,
             response: None,
             masks: Masks::default(),
+            reservations: Vec::new(),
         }
     }
 
@@ -101,7 +106,7 @@ impl Guard {
         self.replied = true;
         self.decided = true;
         self.hold.release(self.context_id);
-        if let Err(e) = host::send_json(r.status, &r.body()) {
+        if let Err(e) = host::send_reply(r) {
             host::log(LogLevel::Error, &format!("#{} openrouter-guard: local reply failed: {e:?}", self.context_id));
         }
         Action::Pause
@@ -164,6 +169,7 @@ impl Guard {
         let policy = Rc::clone(&self.policy);
         let mut interpreted = vec![policy.profile_header.as_str()];
         interpreted.extend(policy.user_header.as_deref());
+        interpreted.extend(policy.spend.team_header.as_deref());
         let text = headers::request_text(&raw, &interpreted);
         if text.passed_opaque > 0 {
             self.audit.reason(REASON_PASSED);
@@ -274,7 +280,21 @@ impl Guard {
         let Some(plan) = self.plan.take() else {
             return self.refuse(&Rejection::internal("missing_plan"));
         };
-        let outcome = request::on_body_masked(&policy, &plan, body, &mut self.audit, &mut self.masks);
+        // Budgets are checked last, once everything else allowed the request: only a request that
+        // will be forwarded reserves anything.
+        let outcome = request::on_body_masked(&policy, &plan, body, &mut self.audit, &mut self.masks).and_then(|out| {
+            let now_s = host::now_ns() / 1_000_000_000;
+            match spend::admit(&policy, &plan, now_s, &mut SharedStore, &mut self.audit) {
+                Ok(held) => {
+                    self.reservations = held;
+                    Ok(out)
+                }
+                Err(r) => {
+                    request::record_rejection(&mut self.audit, &r);
+                    Err(r)
+                }
+            }
+        });
         let decoded = plan.body_decoded();
         self.plan = Some(plan);
         self.decided = true;
@@ -416,6 +436,20 @@ impl Guard {
         }
         self.finish_response(false, false);
         let end = host::now_ns();
+        if !self.reservations.is_empty() {
+            // Every path ends here once (client abort, upstream reset, local reply): a
+            // reservation is released exactly once and charged what the exchange used.
+            let held = std::mem::take(&mut self.reservations);
+            let policy = Rc::clone(&self.policy);
+            spend::settle(
+                &policy,
+                held,
+                Self::reached_upstream(),
+                end / 1_000_000_000,
+                &mut SharedStore,
+                &mut self.audit,
+            );
+        }
         if self.start_ns > 0 {
             self.audit.latency_ms = Some(end.saturating_sub(self.start_ns) / 1_000_000);
         }

@@ -136,6 +136,19 @@ impl Metrics {
                 1,
             );
         }
+        for l in a.spend.iter().flat_map(|s| &s.limits) {
+            let name = l.name.as_str();
+            self.count("openrouter_guard_limit_checks_total", &[("limit", name), ("outcome", l.outcome)], 1);
+            self.count("openrouter_guard_limit_charged_total", &[("limit", name)], l.units.charged);
+            if let (true, Some(used)) = (l.units.global, l.units.used) {
+                self.set_gauge("openrouter_guard_limit_used", &[("limit", name)], used);
+                self.set_gauge(
+                    "openrouter_guard_limit_remaining",
+                    &[("limit", name)],
+                    l.units.max.saturating_sub(used),
+                );
+            }
+        }
         self.record("openrouter_guard_filter_duration_us", a.filter_us);
     }
 }

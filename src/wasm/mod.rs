@@ -9,6 +9,7 @@ mod metrics;
 mod response;
 mod rewrite;
 mod root;
+mod store;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 mod unconfigured;

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WASM = Path(os.environ.get("GUARD_WASM", str(ROOT / "target" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm")))
 _COMPILED: dict[str, tuple[wasmtime.Engine, wasmtime.Module]] = {}  # one compilation per module file
 
-OK, NOT_FOUND, BAD_ARGUMENT, UNIMPLEMENTED = 0, 1, 2, 12
+OK, NOT_FOUND, BAD_ARGUMENT, CAS_MISMATCH, UNIMPLEMENTED = 0, 1, 2, 8, 12
 CONTINUE, PAUSE = 0, 1
 REQ_HEADERS, REQ_TRAILERS, RESP_HEADERS, RESP_TRAILERS = 0, 1, 2, 3
 REQ_BODY, RESP_BODY, PLUGIN_CONFIG = 0, 1, 7
@@ -88,6 +88,8 @@ class Host:
         self.metrics: dict[int, tuple[str, int]] = {}
         self.metric_values: dict[str, int] = {}
         self.unexpected: list[str] = []
+        self.shared: dict[bytes, tuple[bytes, int]] = {}
+        self.next_cas = 0
         self.failing: set[str] = set()  # imports that answer BadArgument (host-failure fuzzing)
         self.streams: dict[int, StreamState] = {}
         self.current = 1
@@ -259,6 +261,24 @@ class Host:
         return OK
 
     def _proxy_record_metric(self, caller, mid, value):
+        return OK
+
+    # Shared data with proxy-wasm-cpp-host's CAS semantics: one counter for every write; `set` on a missing key, or
+    # with CAS 0, always writes; otherwise a CAS that is not the key's current one is CAS_MISMATCH.
+    def _proxy_get_shared_data(self, caller, kp, ks, ret_ptr, ret_size, ret_cas):  # noqa: ANN001
+        entry = self.shared.get(self._read(caller, kp, ks))
+        if entry is None:
+            return NOT_FOUND
+        self._write_u32(caller, ret_cas, entry[1])
+        return self._return_bytes(caller, entry[0], ret_ptr, ret_size)
+
+    def _proxy_set_shared_data(self, caller, kp, ks, vp, vs, cas):  # noqa: ANN001
+        key = self._read(caller, kp, ks)
+        entry = self.shared.get(key)
+        if entry is not None and cas and cas != entry[1]:
+            return CAS_MISMATCH
+        self.next_cas += 1
+        self.shared[key] = (self._read(caller, vp, vs), self.next_cas)
         return OK
 
     # ------------------------------------------------------------------------------------------ streams

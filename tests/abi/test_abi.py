@@ -265,3 +265,39 @@ def test_a_trap_is_what_these_tests_would_see() -> None:
     vm = Host(json.dumps(POLICY).encode())
     with pytest.raises(wasmtime.Trap):
         vm.call("proxy_on_request_headers", 999_999, 0, 0)  # unknown context id: the SDK dispatcher panics
+
+
+LIMITED = {**POLICY, "spend": {"limits": [{"name": "daily", "window": "day", "unit": "requests", "max": 1}]}}
+
+
+def test_a_budget_is_kept_in_shared_data_and_refuses_with_retry_after() -> None:
+    """One request per day: the first is forwarded and its reservation turned into a charge in `on_log`; the second
+    gets 429 with Retry-After; nothing stays reserved."""
+    vm = Host(json.dumps(LIMITED).encode())
+    statuses = []
+    for _ in range(2):
+        s = vm.stream()
+        assert s.request_headers(head(), False) == PAUSE
+        s.request_body(ALLOWED, True)
+        if s.state.forwarded is not None:
+            s.state.properties[(b"upstream", b"address")] = b"127.0.0.1:443"  # Envoy sets it once connected
+        rec = finish(s)
+        statuses.append(s.state.local_reply[0] if s.state.local_reply else 200)
+    assert statuses == [200, 429]
+    assert dict(s.state.local_reply[2]).get(b"retry-after", b"").isdigit()
+    assert rec["spend"]["limits"][0]["outcome"] == "over"
+    [(key, (value, _))] = vm.shared.items()
+    assert key == b"openrouter_guard/limit/daily" and value.endswith(b" 1 0"), value
+    assert vm.unexpected == []
+
+
+@pytest.mark.parametrize("failing", ["proxy_get_shared_data", "proxy_set_shared_data"])
+def test_a_failing_store_fails_closed_by_default(failing: str) -> None:
+    vm = Host(json.dumps(LIMITED).encode())
+    vm.failing = {failing}
+    s = vm.stream()
+    assert s.request_headers(head(), False) == PAUSE
+    s.request_body(ALLOWED, True)
+    rec = finish(s)
+    assert s.state.forwarded is None and s.state.local_reply[0] == 503
+    assert rec["decision"] == "error" and rec["reasons"][-1] == "limit_store_failed", rec

@@ -152,7 +152,12 @@ impl Policy {
             .iter()
             .position(|p| p.name == cfg.default_profile)
             .ok_or_else(|| ConfigError::new("default_profile", "names no profile in `profiles`"))?;
-        let spend = Spend::compile(&cfg.spend)?;
+        let team_header = cfg.spend.team_header.as_deref().map(|h| header_name(h, "spend.team_header")).transpose()?;
+        if team_header.is_some() && (team_header == user_header || team_header.as_ref() == Some(&profile_header)) {
+            return Err(ConfigError::new("spend.team_header", "must differ from profile_header and user_header"));
+        }
+        let names: Vec<String> = profiles.iter().map(|p| p.name.clone()).collect();
+        let spend = Spend::compile(&cfg.spend, &names, team_header)?;
         Ok(Self {
             traffic,
             max_body_bytes: cfg.max_body_bytes,

@@ -33,7 +33,7 @@ const IMAGE_PARTS: [&str; 2] = ["image_url", "input_image"];
 
 /// Why a request's worst case is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unknown {
+pub enum Unknown {
     /// Neither the request nor its profile caps the output, and no `assume_output_tokens`.
     NoOutputCap,
     /// A file, audio or video part given by URL.
@@ -55,13 +55,13 @@ impl Unknown {
 
 /// The worst case of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Worst {
+pub struct Worst {
     /// Upper bound on prompt tokens.
-    pub(crate) prompt_tokens: Result<u64, Unknown>,
+    pub prompt_tokens: Result<u64, Unknown>,
     /// Output cap (times `n` choices).
-    pub(crate) output_tokens: Result<u64, Unknown>,
+    pub output_tokens: Result<u64, Unknown>,
     /// Largest cost over every reachable model, micro-USD.
-    pub(crate) cost_micro: Result<u64, Unknown>,
+    pub cost_micro: Result<u64, Unknown>,
 }
 
 /// The worst case of a request whose body (as sent upstream) is `sent_len` bytes, `root` parsed

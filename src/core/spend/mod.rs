@@ -1,15 +1,28 @@
 //! Spend control (docs/spend.md): the price table, the worst case of a request, the
 //! per-request cost guard, and budgets and rate limits kept in a counter store.
 
-pub(crate) mod estimate;
+pub(crate) mod budget;
+pub mod estimate;
+pub mod ledger;
+pub(crate) mod limit;
 pub(crate) mod price;
+pub(crate) mod window;
 
 use crate::core::audit::SpendAudit;
 use crate::core::config::{ConfigError, SpendConfig};
 use crate::core::policy::Profile;
 use crate::core::reply::Rejection;
 
+use crate::core::audit::AuditRecord;
+use crate::core::config::LimitKey;
+use crate::core::policy::Policy;
+use crate::core::request::Plan;
+
+pub use budget::Reservation;
+pub use ledger::{CounterStore, SetError, StoreError};
+
 use estimate::{Unknown, Worst};
+use limit::Limit;
 use price::{micro_to_usd, PriceTable};
 
 /// The compiled `spend` section.
@@ -17,19 +30,41 @@ use price::{micro_to_usd, PriceTable};
 pub struct Spend {
     pub(crate) prices: PriceTable,
     pub(crate) assume_output_tokens: Option<u64>,
+    /// Lower-cased trusted team header.
+    pub(crate) team_header: Option<String>,
+    pub(crate) limits: Vec<Limit>,
 }
 
 impl Spend {
-    /// Compiles `spend`.
-    pub fn compile(cfg: &SpendConfig) -> Result<Self, ConfigError> {
+    /// Compiles `spend`; `profiles` are the policy's profile names, `team_header` already
+    /// checked as a header name.
+    pub(crate) fn compile(
+        cfg: &SpendConfig,
+        profiles: &[String],
+        team_header: Option<String>,
+    ) -> Result<Self, ConfigError> {
         let prices = PriceTable::compile(&cfg.prices, "spend.prices")?;
         if cfg.assume_output_tokens == Some(0) {
             return Err(ConfigError::new("spend.assume_output_tokens", "must be at least 1"));
         }
-        if cfg.team_header.is_some() || !cfg.limits.is_empty() {
-            return Err(ConfigError::new("spend.limits", "budgets and rate limits are not built yet"));
+        let mut limits: Vec<Limit> = Vec::with_capacity(cfg.limits.len());
+        for (i, l) in cfg.limits.iter().enumerate() {
+            let at = format!("spend.limits[{i}]");
+            let limit = Limit::compile(l, &at, profiles)?;
+            if limits.iter().any(|x| x.name == limit.name) {
+                return Err(ConfigError::new(format!("{at}.name"), "limit names must be unique"));
+            }
+            if limit.per.contains(&LimitKey::Team) && team_header.is_none() {
+                return Err(ConfigError::new(format!("{at}.per"), "`team` needs spend.team_header"));
+            }
+            limits.push(limit);
         }
-        Ok(Self { prices, assume_output_tokens: cfg.assume_output_tokens })
+        Ok(Self { prices, assume_output_tokens: cfg.assume_output_tokens, team_header, limits })
+    }
+
+    /// Whether any budget or rate limit is configured.
+    pub fn has_limits(&self) -> bool {
+        !self.limits.is_empty()
     }
 }
 
@@ -48,7 +83,8 @@ pub(crate) fn audit_of(worst: &Worst) -> SpendAudit {
         prompt_tokens_max: worst.prompt_tokens.ok(),
         output_tokens_max: worst.output_tokens.ok(),
         cost_max_usd: worst.cost_micro.ok().map(micro_to_usd),
-        cost_max_micro: worst.cost_micro.ok(),
+        limits: Vec::new(),
+        worst: Some(*worst),
     }
 }
 
@@ -94,6 +130,58 @@ pub(crate) fn check_cost(profile: &Profile, worst: &Worst) -> Result<(), Rejecti
         ));
     }
     Ok(())
+}
+
+/// Admits a decided request against the budgets and rate limits that apply to it (reserving its
+/// worst case) or refuses it; called after the request path allowed it, before it is forwarded.
+/// Requests that reach no model (no body, no `model`) are not counted.
+pub fn admit(
+    policy: &Policy,
+    plan: &Plan,
+    now_s: u64,
+    store: &mut dyn CounterStore,
+    audit: &mut AuditRecord,
+) -> Result<Vec<Reservation>, Rejection> {
+    let s = &policy.spend;
+    if s.limits.is_empty() || audit.models.is_empty() {
+        return Ok(Vec::new());
+    }
+    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal("profile_index"))?;
+    let Some(worst) = audit.spend.as_ref().and_then(|a| a.worst) else {
+        return Err(Rejection::internal("spend_estimate_missing"));
+    };
+    let models = audit.models.clone();
+    let subject = budget::Subject {
+        profile: &profile.name,
+        user: plan.trusted_user.as_deref(),
+        team: plan.team.as_deref(),
+        models: &models,
+    };
+    let out = budget::admit(&s.limits, &subject, &worst, now_s, store, audit);
+    if out.as_ref().is_ok_and(Vec::is_empty) && audit.spend.as_ref().is_some_and(|a| a.limits.is_empty()) {
+        // No limit applied and no cost guard: nothing to record.
+        if profile.max_cost_per_request.is_none() {
+            audit.spend = None;
+        }
+    }
+    out
+}
+
+/// Releases the reservations of an exchange that ended and charges what it used (the audit
+/// record's response fields); `reached_upstream` tells whether the request was forwarded.
+pub fn settle(
+    policy: &Policy,
+    held: Vec<Reservation>,
+    reached_upstream: bool,
+    now_s: u64,
+    store: &mut dyn CounterStore,
+    audit: &mut AuditRecord,
+) {
+    if held.is_empty() {
+        return;
+    }
+    let actual = budget::Actual::of(audit, reached_upstream);
+    budget::settle(&policy.spend.limits, held, &actual, now_s, store, audit);
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ fn a_request_whose_worst_case_fits_is_forwarded_with_its_estimate_audited() {
     let s = audit.spend.unwrap();
     assert_eq!(s.prompt_tokens_max, Some(sent.len() as u64));
     assert_eq!(s.output_tokens_max, Some(1000));
-    assert_eq!(s.cost_max_micro, Some(sent.len() as u64 * 3 + 15_000));
+    assert_eq!(s.worst.unwrap().cost_micro, Ok(sent.len() as u64 * 3 + 15_000));
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn a_request_over_the_cost_guard_gets_402_naming_the_limit() {
     // 1000 output tokens at $15/M is $0.015; a fallback to a dearer model is what counts.
     let (out, audit) = run("guarded", &chat(r#""model":"openai/gpt-4o-mini""#, 1000));
     assert!(out.is_ok());
-    assert!(audit.spend.unwrap().cost_max_micro.unwrap() < 2000);
+    assert!(audit.spend.unwrap().worst.unwrap().cost_micro.unwrap() < 2000);
     let mut body = chat(r#""models":["openai/gpt-4o-mini","anthropic/claude-3.5-sonnet"]"#, 1000);
     body = body.replace("Say hello.", &"x".repeat(2000)); // 2000 × $3/M + $0.015 > $0.02
     let (out, audit) = run("guarded", &body);
@@ -59,7 +59,7 @@ fn a_request_over_the_cost_guard_gets_402_naming_the_limit() {
     assert!(r.message.contains("max_cost_per_request ($0.020000)"), "{}", r.message);
     assert_eq!(audit.decision, crate::core::audit::Decision::Deny);
     assert_eq!(audit.reasons, ["cost_limit_exceeded"]);
-    assert!(audit.spend.unwrap().cost_max_micro.unwrap() > 20_000);
+    assert!(audit.spend.unwrap().worst.unwrap().cost_micro.unwrap() > 20_000);
 }
 
 #[test]
@@ -81,4 +81,18 @@ fn max_cost_per_request_must_be_positive() {
     let bad = POLICY.replace("\"max_cost_per_request\": 0.02,", "\"max_cost_per_request\": 0,");
     let e = Policy::from_json(bad.as_bytes()).unwrap_err();
     assert_eq!(e.path, "profiles.guarded.max_cost_per_request");
+}
+
+/// The two policies in docs/spend.md compile (the second is a fragment of a policy).
+#[test]
+fn docs_spend_md_examples_compile() {
+    let md = include_str!("../../../docs/spend.md");
+    let blocks: Vec<&str> = md.split("```json\n").skip(1).filter_map(|b| b.split("\n```").next()).collect();
+    assert_eq!(blocks.len(), 2);
+    let p = Policy::from_json(blocks[0].as_bytes()).unwrap();
+    assert_eq!(p.profiles[0].max_cost_per_request, Some(50_000));
+    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[1]);
+    let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.spend.limits.len(), 4);
+    assert_eq!(p.spend.team_header.as_deref(), Some("x-team-id"));
 }
