@@ -284,6 +284,7 @@ def test_a_budget_is_kept_in_shared_data_and_refuses_with_retry_after() -> None:
         rec = finish(s)
         statuses.append(s.state.local_reply[0] if s.state.local_reply else 200)
     assert statuses == [200, 429]
+    assert s.state.local_reply is not None and rec is not None
     assert dict(s.state.local_reply[2]).get(b"retry-after", b"").isdigit()
     assert rec["spend"]["limits"][0]["outcome"] == "over"
     [(key, (value, _))] = vm.shared.items()
@@ -299,5 +300,6 @@ def test_a_failing_store_fails_closed_by_default(failing: str) -> None:
     assert s.request_headers(head(), False) == PAUSE
     s.request_body(ALLOWED, True)
     rec = finish(s)
+    assert s.state.local_reply is not None and rec is not None
     assert s.state.forwarded is None and s.state.local_reply[0] == 503
     assert rec["decision"] == "error" and rec["reasons"][-1] == "limit_store_failed", rec
