@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import subprocess
 import time
@@ -39,13 +40,21 @@ def spawn(cmd: Sequence[str], *, stdout: Target = subprocess.DEVNULL, stderr: Ta
                             preexec_fn=_die_with_parent)
 
 
-def stop_process(proc: subprocess.Popen[bytes], grace: float = 10.0) -> None:
-    """SIGTERM, then SIGKILL if `proc` is still running after `grace` seconds; nothing if it has exited."""
+def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0, *, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL if `proc` is still running after `grace` seconds; nothing if it has exited.
+    group=True signals its whole process group (a child started in its own session, e.g. `make run`'s Envoy)."""
     if proc.poll() is not None:
         return
-    proc.terminate()
+
+    def send(sig: int) -> None:
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+
+    send(signal.SIGTERM)
     try:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        send(signal.SIGKILL)
         proc.wait(timeout=grace)

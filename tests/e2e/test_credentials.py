@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import stat
 import subprocess
@@ -21,6 +20,8 @@ import envoy_config as ec
 from conftest import Envoy, EnvoyFactory, http_request, wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, SECRET_KEY, assert_rejected, chat
+
+from harness.proc import stop_process
 
 INJECTED = "sk-or-v1-" + "feedface" * 8  # the organisation's key (only Envoy's SDS file holds it)
 CLIENT_KEY = SECRET_KEY  # a key an application sends on its own
@@ -174,13 +175,7 @@ def _run_envoy(tmp_path: Path, fake: FakeOpenRouter, extra_env: dict[str, str],
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+    stop_process(proc, group=True)
 
 
 @pytest.mark.parametrize("source", ["env", "file"])

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import stat
 import subprocess
@@ -31,6 +30,7 @@ from guard_helpers import CHAT, chat
 from wire import H2Conn
 
 from harness.admin import admin_get, admin_ready
+from harness.proc import stop_process
 
 INJECTED = "sk-or-v1-" + "5eed" * 16
 CLIENT_KEY = "sk-or-v1-" + "c1e7" * 16
@@ -272,13 +272,7 @@ def test_make_run_admin_is_a_private_unix_socket_and_the_audit_log_is_not_world_
         assert p.returncode == 1 and "is in use: another Envoy runs" in p.stderr
         assert admin_ready(admin)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_process(proc, group=True)
 
 
 @pytest.fixture(scope="module")
