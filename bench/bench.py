@@ -46,7 +46,7 @@ from harness.upstream import BinaryUpstream
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target" / "bench" / "release"))
+BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target" / "tools"))  # bench/run.sh builds them (profile `tools`)
 WASM = Path(os.environ.get("GUARD_WASM", str(ec.DEFAULT_WASM)))
 WASM_BUDGET = 614400  # bytes, as `make size` (600 KiB)
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -16,13 +16,12 @@ if ((${#need_apt[@]})); then
 fi
 command -v wrk >/dev/null 2>&1 || { echo "bench: wrk is required (apt-get install wrk)" >&2; exit 2; }
 
-export CARGO_TARGET_DIR="$PWD/target/bench"
 echo "bench: building bench/upstream (fake upstream + latency client)"
-cargo build --quiet --release --manifest-path bench/upstream/Cargo.toml
+cargo build --quiet --profile tools -p bench-tools
 echo "bench: building bench/hotpath (native request-path harness)"
-if ! cargo build --quiet --release --manifest-path bench/hotpath/Cargo.toml; then
+if ! cargo build --quiet --profile tools -p bench-hotpath; then
   echo "bench: bench/hotpath did not build; continuing without native profiling" >&2
-  rm -f "$CARGO_TARGET_DIR/release/bench-hotpath"
+  rm -f "${CARGO_TARGET_DIR:-target}/tools/bench-hotpath"
 fi
 
 PY=${PY:-.venv/bin/python}

@@ -20,7 +20,7 @@ from harness.upstream import BinaryUpstream
 
 SOAK = Path(__file__).resolve().parent
 ROOT = SOAK.parent
-BIN = SOAK / "target" / "release"
+BIN = ROOT / "target" / "tools"
 OUT = SOAK / "out"
 
 # Log lines that mean the wasm VM (or the filter inside it) failed. Envoy logs "Wasm VM failed" when a
@@ -30,10 +30,10 @@ BAD_LOG_MARKERS = ("panicked", "Wasm VM failed", "Uncaught", "RuntimeError", "un
 
 
 def build_tools() -> None:
-    """cargo build --release of the soak crate (std only: builds offline)."""
-    cmd = ["cargo", "build", "--release", "--quiet", "--manifest-path", str(SOAK / "Cargo.toml")]
-    if subprocess.run(cmd + ["--offline"]).returncode != 0:
-        subprocess.run(cmd, check=True)
+    """cargo build of the soak crate (std only: builds offline), profile `tools` of the workspace."""
+    cmd = ["cargo", "build", "--profile", "tools", "--quiet", "-p", "soak-tools"]
+    if subprocess.run(cmd + ["--offline"], cwd=ROOT).returncode != 0:
+        subprocess.run(cmd, check=True, cwd=ROOT)
 
 
 def http_get(url: str, timeout: float = 10.0, method: str = "GET") -> str:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PII engine accuracy on two independent labelled corpora:
 #  1. the Rust generator (bench/pii/gen.rs, sentence frames per entity): per-entity recall/precision
-#     and the decoy false-positive rate (examples/pii_accuracy.rs);
+#     and the decoy false-positive rate (bench/pii/src/bin/pii_accuracy.rs);
 #  2. the Faker corpus (bench/pii/corpus/faker_corpus.py: 10 locales x 12 genres of pasted data,
 #     hard decoys): every document through the engine (examples/pii_redact.rs), an item caught
 #     when its value is gone from the output; recall per type x genre and per locale, decoys kept
@@ -16,8 +16,9 @@ tgt=${CARGO_TARGET_DIR:-target}
 py=.venv/bin/python
 [[ -x "$py" ]] || { echo "accuracy: run make setup first (.venv)" >&2; exit 1; }
 
-cargo build -q --profile accuracy --example pii_accuracy --example pii_redact
-bin="$tgt"/accuracy/examples
+cargo build -q --profile tools -p bench-pii --bin pii_accuracy
+cargo build -q --profile tools --example pii_redact
+bin="$tgt"/tools
 dump=$(mktemp --suffix=.jsonl)
 trap 'rm -f "$dump"' EXIT
 
@@ -45,6 +46,6 @@ fi
 echo
 echo "### Corpus 2: Faker corpus (bench/pii/corpus/faker_corpus.py)"
 read -r -a seeds <<<"${CORPUS_SEEDS:-1 2}"
-"$py" bench/pii/corpus/report.py --redactor "$bin"/pii_redact --seeds "${seeds[@]}" \
+"$py" bench/pii/corpus/report.py --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
   --docs "${CORPUS_DOCS:-4000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" \
   --show "${CORPUS_SHOW:-0}"

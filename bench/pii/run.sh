@@ -18,13 +18,13 @@ fi
 "$py" -c "import wasmtime" 2>/dev/null || "$py" -m pip install -q wasmtime
 
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
-cargo build -q --release --example pii_bench
-cargo build -q --release --target wasm32-wasip1 --example pii_bench
+cargo build -q --release -p bench-pii --bin pii_bench
+cargo build -q --release --target wasm32-wasip1 -p bench-pii --bin pii_bench
 
 native=$(mktemp); wasm=$(mktemp)
 trap 'rm -f "$native" "$wasm"' EXIT
-"$tgt"/release/examples/pii_bench "${ARGS[@]}" >"$native"
-"$py" bench/pii/wasm_run.py "$tgt"/wasm32-wasip1/release/examples/pii_bench.wasm "${ARGS[@]}" >"$wasm"
+"$tgt"/release/pii_bench "${ARGS[@]}" >"$native"
+"$py" bench/pii/wasm_run.py "$tgt"/wasm32-wasip1/release/pii_bench.wasm "${ARGS[@]}" >"$wasm"
 
 head -1 "$native"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | xargs) x $(nproc); load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -15,8 +15,18 @@ use std::thread;
 const JSON_BODY: &str = r#"{"id":"gen-bench-0001","provider":"Anthropic","model":"anthropic/claude-3.5-sonnet","object":"chat.completion","created":1735689600,"choices":[{"index":0,"logprobs":null,"finish_reason":"stop","native_finish_reason":"end_turn","message":{"role":"assistant","content":"Here is a short summary of the quarterly report: revenue grew eight percent year over year, operating costs were flat, and the team recommends extending the pilot to two more regions before the end of the fiscal year.","refusal":null,"reasoning":null}}],"usage":{"prompt_tokens":412,"completion_tokens":48,"total_tokens":460,"cost":0.001956,"is_byok":false}}"#;
 
 const SSE_WORDS: [&str; 12] = [
-    "Here is", " a short", " summary", " of the", " quarterly", " report:", " revenue", " grew", " eight",
-    " percent", " year over", " year.",
+    "Here is",
+    " a short",
+    " summary",
+    " of the",
+    " quarterly",
+    " report:",
+    " revenue",
+    " grew",
+    " eight",
+    " percent",
+    " year over",
+    " year.",
 ];
 
 fn chunk(s: &str) -> String {
