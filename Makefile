@@ -120,6 +120,7 @@ bench: setup build
 	bash bench/run.sh
 	bash bench/pii/run.sh --quick
 	bash bench/outscan.sh --quick
+	PYTHONPATH=tests/e2e:tools:. $(PY) bench/spend_latency.py 200
 
 # ---- fuzzing (nightly + cargo-fuzz, installed when missing); see docs/fuzzing.md ----
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS narrows the run.

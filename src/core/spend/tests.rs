@@ -96,3 +96,43 @@ fn docs_spend_md_examples_compile() {
     assert_eq!(p.spend.limits.len(), 4);
     assert_eq!(p.spend.team_header.as_deref(), Some("x-team-id"));
 }
+
+/// The trusted team header is read into the plan (trimmed), removed before the upstream, and
+/// refused when sent twice.
+#[test]
+fn the_team_header_keys_team_limits_and_is_removed_before_the_upstream() {
+    let p = Policy::from_json(
+        br#"{"default_profile": "p", "user_header": "x-user-id", "profiles": {"p": {"models": [{"allow": "*"}]}},
+        "spend": {"team_header": "X-Team-Id", "limits": [{"name": "t", "per": ["team"], "window": "day", "unit": "requests", "max": 1}]}}"#,
+    )
+    .unwrap();
+    let h = |extra: &[(&str, &str)]| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = [
+            (":method", "POST"),
+            (":path", "/api/v1/chat/completions"),
+            (":authority", "openrouter.ai"),
+            ("content-type", "application/json"),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        v.sort();
+        v
+    };
+    let mut audit = AuditRecord::new();
+    let heads = h(&[("x-team-id", " finance ")]);
+    let plan = on_head(&p, RequestHead { headers: &heads, end_of_stream: false }, &mut audit).unwrap();
+    assert_eq!(plan.team.as_deref(), Some("finance"));
+    assert!(plan.remove_headers.contains(&"x-team-id".to_string()));
+    let twice = h(&[("x-team-id", "a"), ("x-team-id", "b")]);
+    let r = on_head(&p, RequestHead { headers: &twice, end_of_stream: false }, &mut AuditRecord::new()).unwrap_err();
+    assert_eq!(r.reason, "ambiguous_header");
+    // `per: team` without the header is refused at load.
+    let e = Policy::from_json(
+        br#"{"default_profile": "p", "profiles": {"p": {"models": []}},
+        "spend": {"limits": [{"name": "t", "per": ["team"], "window": "day", "unit": "requests", "max": 1}]}}"#,
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "spend.limits[0].per");
+}
