@@ -6,6 +6,7 @@ the value is cut across SSE events at any position, and written byte by byte), `
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -70,6 +71,16 @@ def no_values_logged(envoy: Envoy, rec: dict[str, Any]) -> None:
         assert v not in line and v not in logs, v
 
 
+def output_counter(envoy: Envoy, entity: str, action: str) -> float:
+    """openrouter_guard_output_findings_total{entity, action} from Envoy's Prometheus stats (0 when absent)."""
+    pat = re.compile(r'^openrouter_guard_output_findings_total\{(.*)\} ([0-9.e+]+)$')
+    for line in envoy.admin_get("/stats/prometheus").splitlines():
+        m = pat.match(line)
+        if m and f'entity="{entity}"' in m.group(1) and f'action="{action}"' in m.group(1):
+            return float(m.group(2))
+    return 0.0
+
+
 def no_piece_of(secret: str, body: bytes) -> None:
     """Not even a part of the secret's random tail (8 bytes or more) reached the client."""
     tail = secret[len("sk-or-v1-"):]
@@ -82,6 +93,7 @@ def no_piece_of(secret: str, body: bytes) -> None:
 @pytest.mark.parametrize("proto", PROTOS)
 def test_json_answer_flagged_email_passes_and_phone_is_redacted(
         envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    before = output_counter(envoy, "PHONE", "redact"), output_counter(envoy, "EMAIL", "flag")
     fake.script(Script(content=f"Call {PHONE} or mail {LEAK_EMAIL} today."))
     r = send(proto, envoy.port, "POST", CHAT, ask())
     assert r.status == 200, r.body[:300]
@@ -91,6 +103,8 @@ def test_json_answer_flagged_email_passes_and_phone_is_redacted(
     assert rec["output_findings"] == {"PHONE": {"redact": 1}, "EMAIL": {"flag": 1}}, rec
     assert rec["decision"] == "allow" and rec["status"] == 200 and rec["redactions"] == {}, rec
     no_values_logged(envoy, rec)
+    after = output_counter(envoy, "PHONE", "redact"), output_counter(envoy, "EMAIL", "flag")
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1), (before, after)
 
 
 @pytest.mark.parametrize("proto", PROTOS)
@@ -166,3 +180,23 @@ def test_restored_values_are_not_flagged_but_the_models_own_are(
     assert rec["restore"] == {"restored": 1, "unknown": 0, "mangled": 0}, rec
     assert rec["output_findings"] == {"EMAIL": {"redact": 1}}, rec
     no_values_logged(envoy, rec)
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_email_the_model_writes_into_tool_call_arguments_is_redacted(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, stream: bool) -> None:
+    fake.script(Script(content_pieces=["ok"], tool_args=['{"to": "leak.out', 'scan.e2e@exam', 'ple.net", "n": 1}'],
+                       sse_split="byte"))
+    r = send(proto, envoy.port, "POST", CHAT, ask("send it", stream=stream), headers=MIX)
+    assert r.status == 200, r.body[:300]
+    if stream:
+        args = "".join(call.get("function", {}).get("arguments") or ""
+                       for ev in sse_events(r.body) if isinstance(ev, dict) and ev.get("choices")
+                       for call in ev["choices"][0].get("delta", {}).get("tool_calls") or [])
+    else:
+        args = r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    assert json.loads(args) == {"to": "[EMAIL]", "n": 1}, args
+    assert LEAK_EMAIL.encode() not in r.body
+    [rec] = audit_for(r)
+    assert rec["output_findings"] == {"EMAIL": {"redact": 1}}, rec
