@@ -88,14 +88,14 @@ impl Metrics {
         if a.decision == Decision::Error {
             self.count("openrouter_guard_fail_closed_total", &[], 1);
         }
-        let request_parse = ["invalid_json", "invalid_utf8", "duplicate_key", "too_deep"]
+        let request_parse = ["invalid_json", "invalid_utf8", "duplicate_key", "too_deep", "invalid_encoding"]
             .iter()
             .any(|k| a.reasons.iter().any(|r| r == k));
         if request_parse {
             self.count("openrouter_guard_parse_failures_total", &[("kind", "request")], 1);
         }
         let r = &a.response;
-        if r.response_not_inspected == Some("bad_json") {
+        if matches!(r.response_not_inspected, Some("bad_json" | "bad_encoding")) {
             self.count("openrouter_guard_parse_failures_total", &[("kind", "response")], 1);
         }
         for (entity, actions) in &a.redactions {

@@ -23,6 +23,7 @@ import zstandard
 from conftest import Envoy, Resp
 from fake_openrouter import FakeOpenRouter, Script, encode
 from guard_helpers import CHAT, assert_local_reply, assert_rejected, chat, send
+from test_metrics import prometheus
 
 RESPONSES = "/api/v1/responses"
 EMAIL = "jane.codec@example.org"
@@ -236,3 +237,22 @@ def test_unknown_stacked_and_corrupt_codings(envoy: Envoy, fake: FakeOpenRouter,
         r = send(proto, envoy.port, "POST", CHAT, body, headers={"content-encoding": coding})
         err = assert_rejected(envoy, fake, audit_for, r, 400, "invalid_encoding")
         assert err["reasons"] == ["invalid_encoding"]
+
+
+def parse_failures(envoy: Envoy) -> dict[str, float]:
+    samples = prometheus(envoy).get("openrouter_guard_parse_failures_total", {})
+    return {dict(labels)["kind"]: v for labels, v in samples.items()}
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_bodies_that_do_not_decode_count_as_parse_failures(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                           proto) -> None:
+    before = parse_failures(envoy)
+    r = send(proto, envoy.port, "POST", CHAT, b"\x1f\x8b\x08\x00garbage", headers={"content-encoding": "gzip"})
+    assert_rejected(envoy, fake, audit_for, r, 400, "invalid_encoding")
+    fake.script(Script(body=b"\x1f\x8b\x08\x00garbage", headers={"Content-Encoding": "gzip"}))
+    r = send(proto, envoy.port, "POST", CHAT, chat(MODEL))
+    assert r.status == 200 and one_record(audit_for, r)["response_not_inspected"] == "bad_encoding"
+    after = parse_failures(envoy)
+    assert after.get("request", 0) - before.get("request", 0) == 1, (before, after)
+    assert after.get("response", 0) - before.get("response", 0) == 1, (before, after)

@@ -174,3 +174,32 @@ fn zstd_windows_over_8_mib_are_refused() {
     let frame = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 14 << 3, 1, 0, 0];
     assert!(matches!(decode(Coding::Zstd, &frame, 1 << 20), Err(DecodeError::Corrupt(_))));
 }
+
+/// Mutated and truncated streams never panic (a panic traps the VM) and never pass the limit.
+#[test]
+fn mutated_streams_fail_cleanly() {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let body: Vec<u8> = (0..3000u32).flat_map(|i| format!("{{\"k{i}\":\"v{}\"}},", i % 97).into_bytes()).collect();
+    for (coding, enc) in all(&body) {
+        for round in 0..1500 {
+            let mut m = enc.clone();
+            for _ in 0..1 + round % 4 {
+                let i = (next() as usize) % m.len();
+                m[i] = next() as u8;
+            }
+            if round % 5 == 0 {
+                m.truncate((next() as usize) % m.len());
+            }
+            let limit = 1 + (next() as usize) % (2 * body.len());
+            if let Ok(out) = decode(coding, &m, limit) {
+                assert!(out.len() <= limit, "{coding:?}");
+            }
+        }
+    }
+}
