@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy, Resp, Script, http_request, wait_until
+from conftest import ROOT, Envoy, EnvoyFactory, Resp, Script, http_request, wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, assert_local_reply, send
 from wire import H2Conn
@@ -177,3 +177,43 @@ def test_a_shadow_limit_counts_and_audits_but_never_refuses(envoy: Envoy, fake: 
         outcomes.append(limits_of(record(envoy, r.rid))["shadow-requests"]["outcome"])
     assert outcomes == ["admitted", "shadow_over", "shadow_over"]
     assert len(fake.requests) == 3
+
+
+HOOKS_WASM = ROOT / "target" / "test-hooks" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm"
+STORE_POLICY: dict[str, Any] = {
+    **POLICY,
+    "profiles": {"store-closed": {"models": [{"allow": "*"}], "max_tokens": 1000},
+                 "store-open": {"models": [{"allow": "*"}], "max_tokens": 1000}},
+    "default_profile": "store-closed",
+    "spend": {"limits": [
+        {"name": "store-closed", "window": "day", "unit": "requests", "max": 100, "profiles": ["store-closed"]},
+        {"name": "store-open", "window": "day", "unit": "requests", "max": 100, "profiles": ["store-open"],
+         "on_store_error": "open"},
+    ]},
+}
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_failing_store_fails_closed_by_default_and_open_when_configured(envoy_factory: EnvoyFactory,
+                                                                         fake: FakeOpenRouter, proto: str) -> None:
+    """The test-hooks build (`make build-test-hooks`) writes a value that is no counter record into both limits'
+    shared-data keys before the request is decided: the `closed` limit refuses with 503, the `open` one admits
+    uncounted; both are audited and counted."""
+    if not HOOKS_WASM.is_file():
+        pytest.fail(f"{HOOKS_WASM} is missing: run `make build-test-hooks` (`make e2e` does it)", pytrace=False)
+    env = envoy_factory(STORE_POLICY, wasm=HOOKS_WASM)
+    hook = {"x-openrouter-guard-test-hook": "corrupt-store"}
+    r = send(proto, env.port, "POST", CHAT, chat(), headers={**hook, "x-data-classification": "store-closed"})
+    assert_local_reply(r, 503, "limit_store_bad_data")
+    assert fake.requests == []
+    rec = record(env, r.rid)
+    assert rec["decision"] == "error" and "limit_store_bad_data" in rec["reasons"] and rec["prompt_sha256"] is None
+    assert limits_of(rec)["store-closed"]["outcome"] == "store_error_closed"
+    r = send(proto, env.port, "POST", CHAT, chat(), headers={**hook, "x-data-classification": "store-open"})
+    assert r.status == 200 and len(fake.requests) == 1
+    rec = record(env, r.rid)
+    assert rec["decision"] == "allow" and "limit_store_bad_data" in rec["reasons"]
+    assert limits_of(rec)["store-open"]["outcome"] == "store_error_open"
+    stats = env.stats("wasmcustom.openrouter_guard_limit_checks_total")
+    assert stats.get("wasmcustom.openrouter_guard_limit_checks_total.limit.store-closed.outcome.store_error_closed", 0) >= 1
+    assert stats.get("wasmcustom.openrouter_guard_limit_checks_total.limit.store-open.outcome.store_error_open", 0) >= 1
