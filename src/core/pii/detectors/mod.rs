@@ -86,11 +86,12 @@ pub struct Sink {
     /// placeholder elsewhere in the text, shorter or longer than its value, can change that: the
     /// redactor then scans its output again (fuzz findings F8, F9).
     pub near_miss: bool,
-    /// Set when a digit cluster of at least seven digits was left without a finding: the column
-    /// pass ([`table`]) then looks for a table whose header names the column.
+    /// Set when a digit cluster of at least seven digits that could be a whole table cell
+    /// ([`table::whole_cell`]) was left without a finding: the column pass ([`table`]) then looks
+    /// for a table whose header names the column.
     pub digits_left: bool,
-    /// Set when a dotted quad was reported as an IPv4 address: the column pass then checks
-    /// whether it stands in a column whose header names a version (`app_version`, `build`).
+    /// Set when a dotted quad that could be a whole table cell was reported as an IPv4 address:
+    /// the column pass then checks whether its column's header names a version (`app_version`).
     pub quads: bool,
 }
 

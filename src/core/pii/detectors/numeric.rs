@@ -15,7 +15,7 @@
 //! between digits joins them only as a thousands separator (`1,234`: one to three digits, then
 //! exactly three).
 
-use super::{card, ip, phone, ssn, Sink};
+use super::{card, ip, phone, ssn, table, Sink};
 use crate::core::pii::entity::Entity;
 use crate::core::pii::text::{at, before, digits_end, is_digit, is_word};
 
@@ -241,7 +241,7 @@ pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
         let hit = hit.or_else(|| on.has(Entity::Phone).then(|| phone::at(&c, s)).flatten().map(|h| (h, Entity::Phone)));
         match hit {
             Some((h, e)) => {
-                sink.quads |= e == Entity::IpAddress;
+                sink.quads |= e == Entity::IpAddress && !sink.quads && table::whole_cell(b, h.start, h.end);
                 sink.push(h.start, h.end, e);
                 s = h.next.max(s + 1);
             }
@@ -251,7 +251,10 @@ pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
                 if (9..=11).contains(&c.len(s)) || (on.has(Entity::IpAddress) && ip::v4_version_near_miss(&c, s)) {
                     sink.near_miss = true;
                 }
-                if !sink.digits_left && (s..c.n).map(|k| c.len(k)).sum::<usize>() >= 7 {
+                if !sink.digits_left
+                    && (s..c.n).map(|k| c.len(k)).sum::<usize>() >= 7
+                    && table::whole_cell(b, c.group(0).s, c.end())
+                {
                     sink.digits_left = true;
                 }
                 s += 1;

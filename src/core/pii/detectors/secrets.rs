@@ -99,18 +99,29 @@ pub(crate) fn placeholder(t: &[u8]) -> bool {
     if matches!(t.first(), Some(b'$' | b'%' | b'{' | b'<')) {
         return true;
     }
-    let lower: Vec<u8> = t.iter().take(256).map(u8::to_ascii_lowercase).collect();
-    let has = |w: &[u8]| lower.windows(w.len()).any(|x| x == w);
-    // A placeholder word stands alone between separators (`your-token-here`, `YOUR_KEY`): inside
-    // a random key the same letters run on (`…ayoURk5…`).
-    let word = |w: &[u8]| {
-        lower.windows(w.len()).enumerate().any(|(j, x)| {
-            let edge = |c: Option<&u8>| !c.is_some_and(u8::is_ascii_alphanumeric);
-            x == w && edge(j.checked_sub(1).and_then(|p| lower.get(p))) && edge(lower.get(j + w.len()))
-        })
-    };
-    if PLACEHOLDER_WORDS.iter().any(|w| word(w)) || has(b"process.env") || has(b"os.environ") || has(b"env.") {
-        return true;
+    // Lower-cased on the stack, then one pass: a word is compared only where its first letter
+    // stands (this runs for every secret-shaped token; a comparison per window and word
+    // dominated dense text).
+    let mut buf = [0u8; 256];
+    let n = t.len().min(buf.len());
+    for (d, c) in buf.iter_mut().zip(t) {
+        *d = c.to_ascii_lowercase();
+    }
+    let lower = buf.get(..n).unwrap_or(&[]);
+    let alnum = |j: Option<usize>| j.and_then(|j| lower.get(j)).is_some_and(u8::is_ascii_alphanumeric);
+    for (j, &c) in lower.iter().enumerate() {
+        if !matches!(c, b'y' | b'h' | b'p' | b'c' | b'r' | b'i' | b'd' | b'e' | b'o') {
+            continue;
+        }
+        let rest = lower.get(j..).unwrap_or(&[]);
+        // A placeholder word stands alone between separators (`your-token-here`, `YOUR_KEY`):
+        // inside a random key the same letters run on (`…ayoURk5…`).
+        let word = PLACEHOLDER_WORDS
+            .iter()
+            .any(|w| rest.starts_with(w) && !alnum(j.checked_sub(1)) && !alnum(Some(j + w.len())));
+        if word || rest.starts_with(b"env.") || rest.starts_with(b"os.environ") {
+            return true;
+        }
     }
     // An environment-variable name: upper case, digits and `_` with at least one `_`.
     t.contains(&b'_') && t.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')

@@ -73,6 +73,43 @@ fn column_kind(cell: &[u8]) -> Col {
     }
 }
 
+/// Whether `s..e` (a digit cluster or a finding) can be a whole cell of a table row: only
+/// spaces, quotes and the phone punctuation [`cell_digits`] allows stand between it and a
+/// delimiter, a line break or the edge of the text on both sides. The main pass asks for the
+/// column pass only for such values ([`Sink::digits_left`], [`Sink::quads`]): the pass can only
+/// act on whole cells, and most digit runs in prose and code are not one.
+pub fn whole_cell(b: &[u8], s: usize, e: usize) -> bool {
+    let pad = |c: u8| matches!(c, b' ' | b'"' | b'\'' | b'\r' | b'+' | b'(' | b')' | b'-' | b'.' | b'/');
+    let edge = |c: Option<&u8>| c.is_none_or(|&c| c == b'\n' || DELIMS.contains(&c));
+    let mut i = s;
+    while i > 0 && s - i < 8 && b.get(i - 1).is_some_and(|&c| pad(c)) {
+        i -= 1;
+    }
+    let mut j = e;
+    while j - e < 8 && b.get(j).is_some_and(|&c| pad(c)) {
+        j += 1;
+    }
+    (i == 0 || edge(b.get(i - 1))) && edge(b.get(j))
+}
+
+/// A quick superset of "some cell of `line` names a column" ([`column_kind`] ≠ `Other` for a
+/// cell): one pass over the line's words, each compared only when its length and first letter can
+/// match, so lines of code or prose cost little. Every word [`word_in`] can match is tested, and
+/// every needle [`column_kind`] looks for inside a cell holds one of the fragments tested here.
+fn maybe_header(line: &[u8]) -> bool {
+    const FRAGMENTS: [&[u8]; 7] = [b"ssn", b"social", b"sozial", b"card", b"credit", b"karte", b"ss#"];
+    line.split(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80 || c == b'#')).any(|w| {
+        if w.is_empty() || w.len() > 64 {
+            return false;
+        }
+        let lists: [&[&[u8]]; 4] = [&PHONE_WORDS, &SSN_WORDS, &card::CARD_WORDS, &VERSION_WORDS];
+        lists.iter().any(|l| l.iter().any(|x| x.len() == w.len() && w.eq_ignore_ascii_case(x)))
+            || w.len() >= 3 && FRAGMENTS.iter().any(|f| contains_ci(w, f))
+            || w.len() >= 12 && contains_ci(w, "\u{793e}\u{4f1a}\u{4fdd}\u{969c}".as_bytes())
+            || w.eq_ignore_ascii_case(b"ss")
+    })
+}
+
 fn contains_ci(h: &[u8], n: &[u8]) -> bool {
     h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }
@@ -180,13 +217,17 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
                     }
                 }
                 // A header row names no value of its own; a row naming columns again starts over.
-                if n > 1 && header(line, d, &mut cols) {
+                if n > 1 && maybe_header(line) && header(line, d, &mut cols) {
                     table = Some(d);
                     width = n;
                 }
             }
             _ => {
-                table = DELIMS.iter().copied().find(|&d| line.contains(&d) && header(line, d, &mut cols));
+                table = if maybe_header(line) {
+                    DELIMS.iter().copied().find(|&d| line.contains(&d) && header(line, d, &mut cols))
+                } else {
+                    None
+                };
                 if let Some(d) = table {
                     width = cells(line, start, d, &mut spans);
                 }
@@ -343,6 +384,43 @@ mod tests {
             scan(json).as_deref(),
             Some("  \"app_version\": \"4.18.15.9\",\n  \"remote_addr\": \"[IP_ADDRESS]\",\n")
         );
+    }
+
+    #[test]
+    fn whole_cells_are_told_from_numbers_inside_text() {
+        let t = b"a,219099999,\"+1 (415) 555-0132\"\n| 8.8.8.8 |\nid 1234567 x\n";
+        assert!(whole_cell(t, 2, 11));
+        assert!(whole_cell(t, 14, 30));
+        assert!(whole_cell(t, 34, 41));
+        assert!(!whole_cell(t, 47, 54));
+        assert!(!whole_cell(t, 14, 25));
+        assert!(whole_cell(b"1234567", 0, 7));
+    }
+
+    #[test]
+    fn the_quick_header_check_passes_every_header_the_full_check_takes() {
+        let headers = [
+            "name,ssn,phone",
+            "N\u{b0} s\u{e9}curit\u{e9} sociale (US)\tx",
+            "Sozialversicherungsnummer;x",
+            "id|card_number|x",
+            "Kreditkarte,x",
+            "Carta di credito,x",
+            "SS No,x",
+            "\u{793e}\u{4f1a}\u{4fdd}\u{969c}\u{756a}\u{53f7},x",
+            "US\u{793e}\u{4f1a}\u{4fdd}\u{969c},x",
+            "app_version,x",
+            "T\u{e9}l\u{e9}phone;x",
+            "creditcard\tx",
+            "ss#,x",
+        ];
+        for h in headers {
+            let mut cols = [Col::Other; MAX_COLS];
+            let full = DELIMS.iter().any(|&d| header(h.as_bytes(), d, &mut cols));
+            assert!(full, "{h}");
+            assert!(maybe_header(h.as_bytes()), "{h}");
+        }
+        assert!(!maybe_header(b"for (let i = 0; i < n; i++) { total += prices[i]; }"));
     }
 
     #[test]
