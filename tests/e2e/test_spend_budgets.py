@@ -41,6 +41,7 @@ POLICY: dict[str, Any] = {
         limit("metered-cost", "metered", "day", "cost", 5),
         limit("abort-cost", "abort", "day", "cost", 0.25),
         limit("shadow-requests", "shadow", "day", "requests", 1, mode="shadow"),
+        {**limit("global-requests", "shadow", "day", "requests", 1_000_000), "per": []},
     ]},
 }
 
@@ -177,6 +178,11 @@ def test_a_shadow_limit_counts_and_audits_but_never_refuses(envoy: Envoy, fake: 
         outcomes.append(limits_of(record(envoy, r.rid))["shadow-requests"]["outcome"])
     assert outcomes == ["admitted", "shadow_over", "shadow_over"]
     assert len(fake.requests) == 3
+    # A limit with no `per` (one counter) reports its used and remaining amounts as gauges.
+    used = limits_of(record(envoy, r.rid))["global-requests"]["used"]
+    stats = envoy.stats("wasmcustom.openrouter_guard_limit_")
+    assert stats["wasmcustom.openrouter_guard_limit_used.limit.global-requests"] == used >= 3, stats
+    assert stats["wasmcustom.openrouter_guard_limit_remaining.limit.global-requests"] == 1_000_000 - used
 
 
 HOOKS_WASM = ROOT / "target" / "test-hooks" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm"
