@@ -6,11 +6,11 @@ use proxy_wasm::types::{Action, BufferType, MapType};
 use crate::core::audit::{Decision, ResponseFields};
 use crate::core::headers::{response_text, REASON_RESPONSE};
 use crate::core::reply::Rejection;
+use crate::core::response::session::Session;
 use crate::core::response::{ObserverLimits, ResponseObserver, Verdict};
 use crate::core::served::{check_served, unapproved_reply, verdict_name};
 use crate::wasm::host;
 use crate::wasm::http::{Guard, REASON_BYPASSED};
-use crate::wasm::rewrite::{Rewrite, REASON_UNREADABLE};
 
 /// Per-response state.
 pub struct ResponseState {
@@ -20,7 +20,7 @@ pub struct ResponseState {
     /// The served provider is enforced (an unapproved one is replaced by a 502).
     enforce: bool,
     /// Rewriting of the body (restore of `mask` placeholders), when the request issued any.
-    pub(super) rewrite: Option<Rewrite>,
+    pub(super) rewrite: Option<Session>,
     /// Whether the response came from the upstream (not a reply Envoy generated itself, such as
     /// a 503 after an upstream reset or a 413 from its buffer limit).
     from_upstream: bool,
@@ -108,7 +108,7 @@ impl Guard {
                 return self.withhold_response(&r);
             }
         };
-        let held = enforce || (!end_of_stream && rewrite.as_ref().is_some_and(Rewrite::holds_body));
+        let held = enforce || (!end_of_stream && rewrite.as_ref().is_some_and(Session::holds_body));
         self.response = Some(ResponseState { observer, held, enforce, rewrite, from_upstream, finished: false });
         if end_of_stream {
             return self.finish_response(true, true);
@@ -133,7 +133,7 @@ impl Guard {
             let action = self.finish_response(false, true);
             self.audit.response.response_not_inspected = Some(crate::core::response::reason::TOO_LARGE);
             if rewriting && !self.replied {
-                return self.withhold_response(&unreadable_reply());
+                return self.withhold_response(&Session::too_large());
             }
             return action;
         }
@@ -167,7 +167,7 @@ impl Guard {
         state.finished = true;
         let held = state.held && state.enforce;
         if let Some(rw) = &state.rewrite {
-            rw.pipeline().record(&mut self.audit);
+            rw.record(&mut self.audit);
         }
         let Some(state) = self.response.as_mut() else { return Action::Continue };
         let summary = state.observer.finish(complete);
@@ -214,14 +214,4 @@ impl Guard {
         }
         Action::Pause
     }
-}
-
-/// The reply for an answer too large to read for restoring.
-fn unreadable_reply() -> Rejection {
-    Rejection::new(
-        502,
-        "response_unreadable",
-        REASON_UNREADABLE,
-        "openrouter-guard could not read this answer to restore or inspect it; it was withheld",
-    )
 }

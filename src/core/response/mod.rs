@@ -10,12 +10,26 @@ mod observer;
 pub mod outscan;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "driven by the wasm adapter only"))]
 pub(crate) mod outscan_stage;
-#[allow(dead_code, reason = "wired by the rewrite pipeline (issue 15)")]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
+)]
 pub(crate) mod restore;
-#[allow(dead_code, reason = "wired by the adapter (issue 15)")]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
+)]
 pub(crate) mod rewrite;
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
+)]
+pub(crate) mod session;
 pub mod sse;
-#[allow(dead_code, reason = "the stage interface lands before the pipeline that drives it (issue 15)")]
+#[cfg_attr(
+    not(target_arch = "wasm32"),
+    allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
+)]
 pub(crate) mod stage;
 mod verify;
 

@@ -91,6 +91,7 @@ impl Restore {
     }
 
     /// What was done so far.
+    #[cfg(test)]
     pub(crate) fn counts(&self) -> RestoreCounts {
         self.counts
     }

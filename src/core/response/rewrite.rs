@@ -62,6 +62,7 @@ impl Pipeline {
     }
 
     /// The most bytes held back on one channel by all stages together.
+    #[cfg(test)]
     pub(crate) fn max_holdback(&self) -> usize {
         self.stages.iter().map(|s| s.max_holdback()).sum()
     }
@@ -381,6 +382,7 @@ impl SseRewriter {
     }
 
     /// Bytes of an incomplete event held now.
+    #[cfg(test)]
     pub(crate) fn held_bytes(&self) -> usize {
         self.buf.len()
     }

@@ -91,6 +91,7 @@ impl StageText {
     }
 
     /// Empties the buffer, keeping its capacity.
+    #[cfg(test)]
     pub(crate) fn clear(&mut self) {
         self.text.clear();
         self.restored.clear();
@@ -119,6 +120,7 @@ pub(crate) trait TextStage {
     fn finish(&mut self, channel: Channel, out: &mut StageText) -> StageSignal;
 
     /// The most bytes this stage holds back on one channel between calls.
+    #[allow(dead_code, reason = "the documented bound; tests check it")]
     fn max_holdback(&self) -> usize;
 
     /// Adds what the stage counted (never values) to the audit record, once, when the response ends.
