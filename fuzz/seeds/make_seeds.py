@@ -4,6 +4,7 @@
 Re-run after changing a target's input format: python3 fuzz/seeds/make_seeds.py
 Secrets are built at run time here too, so no key-shaped literal is committed in source form.
 """
+import gzip
 import hashlib
 import json
 import os
@@ -83,6 +84,10 @@ for i, b in enumerate(BODIES):
         raw.append(bytes([path, prof, 1 | 4]) + dumps(b).encode())
 raw.append(bytes([6, 0, 0]) + b'{"anything":"x","model":"openai/o1"}')
 raw.append(bytes([7, 1, 0]) + b'{"messages":[{"role":"user","content":"hi"}]}')
+# Compressed bodies (flag 16: content-encoding gzip; 32: zstd, a fixed frame so the seed is reproducible).
+raw.append(bytes([0, 0, 16]) + gzip.compress(dumps(BODIES[0]).encode(), mtime=0))
+raw.append(bytes([0, 2, 32]) + bytes.fromhex(  # zstandard, level 3, with checksum
+    "28b52ffd24577502007285121890296df3cac86624b269491212e65d2c7042a0cca9ee720f892131aa09fc105ae2844c2bce307439e553aa71f1f145b8fcd3c348a1bc3fb67b74b10e00091d816179a42edf0f8a460200b4c74a84"))
 write("request_raw", raw)
 
 # pii_scan: config byte, Option<(catalogue index, u16 position)>, text.

@@ -423,5 +423,12 @@ pub fn raw_headers(data: &[u8]) -> (Vec<(String, String)>, bool, &[u8]) {
     if flags & 4 != 0 {
         h.push(("content-length".into(), body.len().to_string()));
     }
+    // A compressed body: the decoders (core::decode) on fuzzed bytes; both flags stack two codings (415).
+    if flags & 16 != 0 {
+        h.push(("content-encoding".into(), "gzip".into()));
+    }
+    if flags & 32 != 0 {
+        h.push(("content-encoding".into(), "zstd".into()));
+    }
     (h, flags & 8 != 0, body)
 }
