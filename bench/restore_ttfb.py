@@ -8,7 +8,10 @@ carries one e-mail address; the upstream (tests/e2e/fake_openrouter.py) streams 
 every third one cut inside a placeholder `[EMAIL_1]`. Sequential requests on fresh HTTP/1.1 connections, the two
 profiles alternating in batches so background noise hits both alike.
 
-    PYTHONPATH=tests/e2e:tools:. .venv/bin/python bench/restore_ttfb.py [requests-per-profile]
+    PYTHONPATH=tests/e2e:tools:. .venv/bin/python bench/restore_ttfb.py [requests-per-profile] [seconds-between-events]
+
+Back to back (the default) the whole answer arrives in one or two reads, so TTFB ~ total; paced (e.g. 0.005) the
+TTFB is the first delta's own latency.
 
 TTFB = request sent → first body byte that carries answer text (the first content delta); total = → last byte.
 """
@@ -66,11 +69,12 @@ def pct(xs: list[float], q: float) -> float:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    pace = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
     pieces = []
     for i in range(EVENTS):
         pieces.append(f"word{i} [EMA" if i % 3 == 0 else ("IL_1] " if i % 3 == 1 else "more text "))
     with FakeOpenRouter() as fake, tempfile.TemporaryDirectory() as tmp:
-        fake.script(*[Script(content_pieces=pieces) for _ in range(2 * n + 20)])
+        fake.script(*[Script(content_pieces=pieces, event_delay=pace) for _ in range(2 * n + 20)])
         cfg = ec.EnvoyConfig(port=0, admin_port=0, policy=policy(), upstream=fake.url, passthrough=True,
                              wasm=ec.DEFAULT_WASM, restrict_endpoints=False)
         env = Envoy(cfg, Path(tmp) / "envoy", concurrency=1, log_level="warning")
@@ -91,7 +95,7 @@ def main() -> None:
         finally:
             env.stop()
     print(f"restore on an SSE stream of {EVENTS} content deltas (a third cut inside [EMAIL_1]), "
-          f"{len(res['mask'])} requests per profile, Envoy --concurrency 1, HTTP/1.1")
+          f"{len(res['mask'])} requests per profile, {pace * 1e3:g} ms between events, Envoy --concurrency 1, HTTP/1.1")
     for p in ("redact", "mask"):
         t = [x[0] * 1e3 for x in res[p]]
         tot = [x[1] * 1e3 for x in res[p]]
