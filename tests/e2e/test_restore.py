@@ -9,6 +9,7 @@ import gzip
 import json
 from typing import Any
 
+import openai
 import pytest
 
 from conftest import Envoy
@@ -202,3 +203,29 @@ def test_a_compressed_answer_it_cannot_read_is_withheld_rather_than_passed_on_un
         [rec] = audit_for(r)
         assert "response_unreadable" in rec["reasons"] and rec["status"] == 502, rec
         no_values_logged(envoy, rec)
+
+
+def test_the_openai_sdk_gets_values_back_in_a_stream_cut_inside_placeholders_and_in_tool_arguments(
+        envoy: Envoy, fake: FakeOpenRouter) -> None:
+    """What a real client assembles: the SDK's stream iterator (content and tool-call argument deltas, including
+    the events the filter adds for held text) and a non-streaming tool call, over HTTP/1.1."""
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{envoy.port}/api/v1", api_key="sk-or-v1-" + "c" * 64,
+                           max_retries=0, timeout=30)
+    messages: Any = [{"role": "user", "content": f"mail {EMAIL}, call {PHONE}"}]
+    fake.script(Script(content_pieces=["Sure: [EMA", "IL_1] / [PHONE_", "1] [EMAIL_"],
+                       tool_args=['{"to": "[EMAIL', '_1]", "phone": "[PHONE_1]"}'], sse_split="byte"),
+                Script(tool_args=['{"to": "[EMAIL_1]"}']))
+    content, args, finish = "", "", None
+    for chunk in client.chat.completions.create(model=MODEL, messages=messages, stream=True):
+        for choice in chunk.choices:
+            content += choice.delta.content or ""
+            for call in choice.delta.tool_calls or []:
+                args += (call.function.arguments if call.function else None) or ""
+            finish = choice.finish_reason or finish
+    assert content == f"Sure: {EMAIL} / {PHONE} [EMAIL_" and finish == "stop", content
+    assert json.loads(args) == {"to": EMAIL, "phone": PHONE}
+    done = client.chat.completions.create(model=MODEL, messages=messages)
+    calls = done.choices[0].message.tool_calls or []
+    assert json.loads(calls[0].function.arguments) == {"to": EMAIL}  # type: ignore[union-attr]
+    for req in fake.requests:
+        assert EMAIL not in req.body.decode() and PHONE not in req.body.decode()
