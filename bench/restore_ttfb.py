@@ -107,7 +107,7 @@ def main() -> None:
         print(f"  added by restore: {name} p50 {statistics.median(a) - statistics.median(b):+.3f} ms  "
               f"p99 {pct(a, 0.99) - pct(b, 0.99):+.3f} ms")
     print("  holdback bound: 76 bytes of text per channel (restore) + the current incomplete SSE event "
-          "(≤ 256 KiB, the event limit)")
+          "(≤ 1 MiB, the event limit)")
 
 
 if __name__ == "__main__":

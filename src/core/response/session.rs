@@ -113,7 +113,9 @@ impl Session {
             media == "application/json" || media.ends_with("+json")
         });
         let body = if streaming {
-            Body::Sse(SseRewriter::new(pipeline, ObserverLimits::default().max_sse_line))
+            // One event is held until complete, bounded like a held JSON body: a `/responses`
+            // `response.completed` event carries the whole answer.
+            Body::Sse(SseRewriter::new(pipeline, ObserverLimits::default().max_json_bytes))
         } else if json {
             Body::Json(pipeline)
         } else {
@@ -256,7 +258,12 @@ mod tests {
         let out =
             s.stream_chunk(b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"[EMAIL_1]\"}}]}\n\n", false);
         assert!(String::from_utf8(out.replace.unwrap()).unwrap().contains("a@x.co"));
-        let big = vec![b'x'; ObserverLimits::default().max_sse_line + 1];
+        // An event as large as a `/responses` `response.completed` with a long answer is still read.
+        let text = format!("{} [EMAIL_1]", "word ".repeat(80_000));
+        let event = format!("data: {}\n\n", serde_json::json!({"type": "response.completed", "text": text}));
+        let out = s.stream_chunk(event.as_bytes(), false);
+        assert!(out.reason.is_none() && String::from_utf8(out.replace.unwrap()).unwrap().contains(" a@x.co\""));
+        let big = vec![b'x'; ObserverLimits::default().max_json_bytes + 1];
         let out = s.stream_chunk(&big, false);
         assert_eq!(out.reason, Some(REASON_UNREADABLE));
         assert!(out.replace.unwrap().ends_with(b"data: [DONE]\n\n"));
