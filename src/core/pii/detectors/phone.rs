@@ -62,14 +62,15 @@ pub(crate) fn phone_word_before(b: &[u8], i: usize) -> bool {
 /// Words right before a bare number that make it an identifier, not a phone number.
 pub const NOT_PHONE: [&[u8]; 8] = [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"#", b"serial"];
 
-/// Words before a number that make it an identifier (on the same line, within 16 bytes); a `#`
+/// Words before a number that make it an identifier (on the same line, within 24 bytes: a JSON key
+/// `"tracking_number": "` is 20); a `#`
 /// does only when no phone word comes before it ("Phone #0612345678" is a phone number).
 const ID_WORDS: [&[u8]; 10] =
     [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"serial", b"isbn", b"tracking", b"sku"];
 
 fn id_before(c: &Cluster, s: usize) -> bool {
     let g = c.group(s).s;
-    if context_on_line(c.b, g, 16, &ID_WORDS) {
+    if context_on_line(c.b, g, 24, &ID_WORDS) {
         return true;
     }
     let hash = c.b.get(g.saturating_sub(3)..g).is_some_and(|w| w.contains(&b'#'));
@@ -531,6 +532,8 @@ mod tests {
             "v1.2.3",
             "$415.55",
             "id 415-555-01329",
+            "\"tracking_number\": \"058889283774\"",
+            "tracking_number = \"037611152018\"",
             "at 10.30.2024",
             "x415-555-0132",
             "12/05/2024",
