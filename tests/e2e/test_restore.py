@@ -94,7 +94,8 @@ def test_json_answer_gets_the_values_back_and_the_upstream_never_sees_them(
         assert v not in sent
     assert json.loads(sent)["messages"][0]["content"] == (
         "Mail [EMAIL_1] and [EMAIL_2], call [PHONE_1], badge [EMPLOYEE_ID_1]. Again: [EMAIL_1].")
-    assert r.header("content-length") in (None, str(len(r.body))), r.headers
+    # The held answer was rewritten: its exact new length is set (Envoy sends no chunked framing then).
+    assert r.header("content-length") == str(len(r.body)), r.headers
     msg = r.json()["choices"][0]["message"]
     assert msg["content"] == f"Echo: {EMAIL} {EMAIL2} {PHONE} {EMPLOYEE}"
     assert json.loads(msg["tool_calls"][0]["function"]["arguments"]) == {"to": EMAIL2, "id": EMPLOYEE}
