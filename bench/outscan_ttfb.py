@@ -126,7 +126,7 @@ def main() -> None:
           f"across them")
     report("back to back", run(n, 0.0))
     report(f"paced at {PACE_MS} ms per delta", run(max(10, n // 5), PACE_MS / 1000))
-    print("  holdback: a cut after whitespace with 8 bytes after it in prose, 96 after a digit, 610 after an "
+    print("  holdback: a cut after whitespace with 2 bytes after it in prose, 96 after a digit, 610 after an "
           "incomplete wrappable key prefix; never more than 4096 bytes per channel")
 
 

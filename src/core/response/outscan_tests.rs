@@ -178,6 +178,9 @@ fn random_splits_release_what_a_whole_text_scan_produces() {
         "Ünïcödé text — ✓ fine, 日本語も大丈夫です。 ",
         "Version 1.2.3 of the tool, 42 items, 2024-05-01. ",
         "Placeholders [EMAIL_1] and [PHONE_2] stay as they are. ",
+        "Desk 555-0132 ext. 12 or 555 0199 x3. ",
+        "token wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY = set; ",
+        "mail a@b.example.com. Then b@c.example.org, ",
         "\n\n",
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
