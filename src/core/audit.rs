@@ -7,6 +7,7 @@ use crate::core::response::RestoreCounts;
 use serde_json::{Map, Value};
 
 use crate::core::pii::PiiTally;
+use crate::core::reason::Reason;
 use crate::core::response::ResponseSummary;
 
 /// Decision taken for a request.
@@ -60,7 +61,7 @@ pub struct AuditRecord {
     /// Status sent by the filter (rejections) or received from the upstream.
     pub status: Option<u16>,
     /// Reason codes: why it was refused, and every place policy overruled the client.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     /// Provider routing injected.
     pub provider_injected: bool,
     /// SHA-256 (hex) of the exact body sent upstream; `null` when nothing was sent.
@@ -225,9 +226,9 @@ impl AuditRecord {
     }
 
     /// Adds a reason code once.
-    pub fn reason(&mut self, code: &str) {
-        if !self.reasons.iter().any(|r| r == code) {
-            self.reasons.push(code.to_string());
+    pub fn reason(&mut self, code: Reason) {
+        if !self.reasons.contains(&code) {
+            self.reasons.push(code);
         }
     }
 
@@ -279,8 +280,8 @@ mod tests {
     #[test]
     fn record_serialises_every_field_with_nulls() {
         let mut r = AuditRecord::new();
-        r.reason("model_denied");
-        r.reason("model_denied");
+        r.reason(Reason::ModelDenied);
+        r.reason(Reason::ModelDenied);
         let v: Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(v["reasons"], serde_json::json!(["model_denied"]));
         assert_eq!(v["decision"], "allow");

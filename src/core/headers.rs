@@ -5,7 +5,7 @@
 //! decides here, per header, what a non-UTF-8 value means:
 //!
 //! - a header the filter interprets on the request path ([`INTERPRETED`], plus the policy's profile
-//!   and user headers): the request is refused with 400 `header_not_utf8` — guessing a profile, a
+//!   and user headers): the request is refused with 400 `header_not_utf8` ([`Reason::HeaderNotUtf8`]) — guessing a profile, a
 //!   media type, a length or a credential from undecodable bytes is not failing closed;
 //! - `x-request-id`: only copied into the audit record, so it is treated as absent there;
 //! - every other header: not read, passed through to the upstream untouched.
@@ -15,6 +15,7 @@
 //! Also here: the decoder of the host's header-map wire format (count, lengths, NUL-terminated
 //! names and values), bounds-checked so a malformed map is an error, never a trap.
 
+use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
 /// One header as the host gave it.
@@ -33,14 +34,6 @@ pub const INTERPRETED: &[&str] = &[
     "authorization",
     "x-api-key",
 ];
-
-/// Audit reason: an interpreted request header was not UTF-8 (400).
-pub const REASON_REFUSED: &str = "header_not_utf8";
-/// Audit note: a header that was not UTF-8 was passed through unread (or, `x-request-id`,
-/// treated as absent in the record).
-pub const REASON_PASSED: &str = "header_not_utf8_passed";
-/// Audit note: a response header the filter reads was not UTF-8 and was treated as unknown.
-pub const REASON_RESPONSE: &str = "response_header_not_utf8";
 
 /// Request headers as text for the core's request step.
 #[derive(Debug, Default)]
@@ -75,7 +68,7 @@ pub fn request_text(raw: &[RawHeader], extra: &[&str]) -> TextHeaders {
                 let shown = INTERPRETED.iter().chain(extra.iter()).find(|h| h.eq_ignore_ascii_case(name));
                 out.refused.get_or_insert_with(|| {
                     Rejection::bad_request(
-                        REASON_REFUSED,
+                        Reason::HeaderNotUtf8,
                         format!("header {} is not valid UTF-8", shown.copied().unwrap_or("(interpreted)")),
                     )
                 });
@@ -197,12 +190,12 @@ mod tests {
             let t = request_text(&raw(&[(":method", b"POST"), (name, b"v\xe9")]), &[]);
             assert_eq!(t.headers.len(), 1, "{name}: the rest still describes the request");
             let r = t.refused.unwrap();
-            assert_eq!((r.status, r.reason), (400, REASON_REFUSED), "{name}");
+            assert_eq!((r.status, r.reason), (400, Reason::HeaderNotUtf8), "{name}");
             assert!(!r.message.contains('\u{e9}'));
         }
         let r =
             request_text(&raw(&[("X-Data-Classification", b"conf\xe9")]), &["x-data-classification"]).refused.unwrap();
-        assert_eq!(r.reason, REASON_REFUSED);
+        assert_eq!(r.reason, Reason::HeaderNotUtf8);
         assert!(r.message.contains("x-data-classification"));
     }
 

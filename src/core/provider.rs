@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::core::config::{ConfigError, DataCollection, ProviderConfig, ProviderSort};
+use crate::core::reason::Reason;
 
 /// Provider fields OpenRouter accepts (it rejects unknown keys).
 const KNOWN_FIELDS: &[&str] = &[
@@ -52,7 +53,7 @@ pub struct Merged {
     /// The provider object to send upstream.
     pub value: Value,
     /// Audit notes for each place the client was overruled (codes, no values).
-    pub notes: Vec<&'static str>,
+    pub notes: Vec<Reason>,
 }
 
 fn slugs(list: &Option<Vec<String>>, path: &str) -> Result<Option<Vec<String>>, ConfigError> {
@@ -168,7 +169,7 @@ impl ProviderPolicy {
             (Some(co), Some(a)) => {
                 let kept: Vec<String> = co.iter().filter(|s| a.contains(s)).cloned().collect();
                 if kept.len() != co.len() {
-                    notes.push("provider_order_outside_policy_dropped");
+                    notes.push(Reason::ProviderOrderOutsidePolicyDropped);
                 }
                 if kept.is_empty() {
                     self.order.clone()
@@ -187,7 +188,7 @@ impl ProviderPolicy {
             (Some(co), Some(po), _) => {
                 let kept: Vec<String> = co.iter().filter(|s| po.contains(s)).cloned().collect();
                 if kept.len() != co.len() {
-                    notes.push("provider_only_outside_policy_dropped");
+                    notes.push(Reason::ProviderOnlyOutsidePolicyDropped);
                 }
                 if kept.is_empty() {
                     Some(po.clone())
@@ -198,7 +199,7 @@ impl ProviderPolicy {
             (Some(co), None, Some(a)) => {
                 let kept: Vec<String> = co.iter().filter(|s| a.contains(s)).cloned().collect();
                 if kept.len() != co.len() {
-                    notes.push("provider_only_outside_policy_dropped");
+                    notes.push(Reason::ProviderOnlyOutsidePolicyDropped);
                 }
                 if kept.is_empty() {
                     None
@@ -224,7 +225,7 @@ impl ProviderPolicy {
         let c_fb = client_bool(c, "allow_fallbacks")?;
         let fb = match (self.allow_fallbacks, c_fb) {
             (Some(false), Some(true)) => {
-                notes.push("provider_allow_fallbacks_overridden");
+                notes.push(Reason::ProviderAllowFallbacksOverridden);
                 Some(false)
             }
             (Some(p), Some(cv)) => Some(p && cv),
@@ -242,7 +243,7 @@ impl ProviderPolicy {
             let cv = client_bool(c, key)?;
             let v = match (pol, cv) {
                 (Some(true), Some(false)) => {
-                    notes.push("provider_flag_overridden");
+                    notes.push(Reason::ProviderFlagOverridden);
                     Some(true)
                 }
                 (Some(p), Some(cv)) => Some(p || cv),
@@ -260,7 +261,7 @@ impl ProviderPolicy {
         };
         let dc = match (self.data_collection, c_dc) {
             (Some(DataCollection::Deny), Some(DataCollection::Allow)) => {
-                notes.push("provider_data_collection_overridden");
+                notes.push(Reason::ProviderDataCollectionOverridden);
                 Some(DataCollection::Deny)
             }
             (Some(DataCollection::Deny), _) | (_, Some(DataCollection::Deny)) => Some(DataCollection::Deny),
@@ -320,7 +321,7 @@ impl ProviderPolicy {
                     let keep = match price.get(k).and_then(Value::as_f64) {
                         Some(pv) if pv <= cv => {
                             if pv < cv {
-                                notes.push("provider_max_price_capped");
+                                notes.push(Reason::ProviderMaxPriceCapped);
                             }
                             pv
                         }
@@ -421,8 +422,8 @@ mod tests {
         assert_eq!(m.value["data_collection"], json!("deny"));
         assert_eq!(m.value["zdr"], json!(true));
         assert!(m.value.get("only").is_none(), "only outside the allowed set is dropped");
-        assert!(m.notes.contains(&"provider_allow_fallbacks_overridden"));
-        assert!(m.notes.contains(&"provider_data_collection_overridden"));
+        assert!(m.notes.contains(&Reason::ProviderAllowFallbacksOverridden));
+        assert!(m.notes.contains(&Reason::ProviderDataCollectionOverridden));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 use serde_json::json;
 
+use crate::core::reason::Reason;
+
 /// A request the filter answers itself instead of forwarding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
@@ -12,7 +14,7 @@ pub struct Rejection {
     /// Error type in the JSON body (`policy_violation`, `invalid_request_error`, …).
     pub error_type: &'static str,
     /// Stable reason code for the audit record and metrics (`model_denied`, `body_too_large`, …).
-    pub reason: &'static str,
+    pub reason: Reason,
     /// Human-readable message; must not contain request content.
     pub message: String,
     /// Seconds for a `Retry-After` header (429 over a limit).
@@ -21,28 +23,28 @@ pub struct Rejection {
 
 impl Rejection {
     /// Builds a rejection.
-    pub fn new(status: u16, error_type: &'static str, reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: u16, error_type: &'static str, reason: Reason, message: impl Into<String>) -> Self {
         Self { status, error_type, reason, message: message.into(), retry_after: None }
     }
 
     /// 400 for a request the filter cannot check.
-    pub fn bad_request(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(reason: Reason, message: impl Into<String>) -> Self {
         Self::new(400, "invalid_request_error", reason, message)
     }
 
     /// 403 for a request the policy forbids.
-    pub fn forbidden(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(reason: Reason, message: impl Into<String>) -> Self {
         Self::new(403, "policy_violation", reason, message)
     }
 
     /// 500 for an internal fault (fail closed).
-    pub fn internal(reason: &'static str) -> Self {
+    pub fn internal(reason: Reason) -> Self {
         Self::new(500, "internal_error", reason, "openrouter-guard could not process the request; it was not forwarded")
     }
 
     /// The JSON body sent to the client.
     pub fn body(&self) -> Vec<u8> {
-        let v = json!({"error": {"code": self.status, "message": self.message, "type": self.error_type, "reason": self.reason}});
+        let v = json!({"error": {"code": self.status, "message": self.message, "type": self.error_type, "reason": self.reason.as_str()}});
         v.to_string().into_bytes()
     }
 }
@@ -53,7 +55,7 @@ mod tests {
 
     #[test]
     fn body_is_openai_shaped() {
-        let r = Rejection::forbidden("model_denied", "model denied by rule #2");
+        let r = Rejection::forbidden(Reason::ModelDenied, "model denied by rule #2");
         let v: serde_json::Value = serde_json::from_slice(&r.body()).unwrap();
         assert_eq!(v["error"]["code"], 403);
         assert_eq!(v["error"]["type"], "policy_violation");

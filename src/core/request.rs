@@ -16,6 +16,7 @@ use crate::core::model::{canonical_model, ModelRules};
 use crate::core::pii::mask::Masks;
 use crate::core::pii::PiiTally;
 use crate::core::policy::{Policy, Profile};
+use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::spend::{self, estimate::worst_case};
 use crate::core::urlpath;
@@ -76,7 +77,7 @@ fn header<'h>(headers: &'h [(String, String)], name: &str) -> Result<Option<&'h 
         if k.eq_ignore_ascii_case(name) {
             if found.is_some() {
                 return Err(Rejection::bad_request(
-                    "ambiguous_header",
+                    Reason::AmbiguousHeader,
                     format!("header {name} appears more than once"),
                 ));
             }
@@ -134,7 +135,7 @@ pub fn describe_head(
         Err(e) => {
             audit.path = None;
             audit.path_sha256 = Some(sha256_hex(sent.as_bytes()));
-            return Err(Rejection::bad_request("invalid_path", e.message()));
+            return Err(Rejection::bad_request(Reason::InvalidPath, e.message()));
         }
     };
     let route = classify(&normal.path);
@@ -199,10 +200,10 @@ fn identify(
     let profile = match header(h, &policy.profile_header)? {
         None => policy.default_profile,
         Some(v) => policy.profile_by_name(v).ok_or_else(|| {
-            Rejection::bad_request("unknown_profile", format!("unknown value in header {}", policy.profile_header))
+            Rejection::bad_request(Reason::UnknownProfile, format!("unknown value in header {}", policy.profile_header))
         })?,
     };
-    let prof = policy.profiles.get(profile).ok_or_else(|| Rejection::internal("profile_index"))?;
+    let prof = policy.profiles.get(profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
     audit.profile = Some(prof.name.clone());
     Ok((profile, trusted_user))
 }
@@ -219,10 +220,10 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
     plan.remove_headers = remove_headers;
     let profile = plan.profile;
 
-    let prof = policy.profiles.get(profile).ok_or_else(|| Rejection::internal("profile_index"))?;
+    let prof = policy.profiles.get(profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
     if prof.reject_client_keys && (first(h, "authorization").is_some() || first(h, "x-api-key").is_some()) {
         return Err(Rejection::forbidden(
-            "client_key_rejected",
+            Reason::ClientKeyRejected,
             format!(
                 "profile '{}' does not accept client-supplied API keys; the gateway injects the credential",
                 prof.name
@@ -236,7 +237,7 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
         return Err(Rejection::new(
             404,
             "invalid_request_error",
-            "unknown_endpoint",
+            Reason::UnknownEndpoint,
             "this endpoint is not allowed through the gateway",
         ));
     }
@@ -245,7 +246,7 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
             Rejection::new(
                 415,
                 "invalid_request_error",
-                "unsupported_encoding",
+                Reason::UnsupportedEncoding,
                 "the request's content-encoding is not supported; send one of identity, gzip, deflate, zstd",
             )
         })?;
@@ -256,7 +257,7 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
             return Err(Rejection::new(
                 415,
                 "invalid_request_error",
-                "unsupported_media_type",
+                Reason::UnsupportedMediaType,
                 "request bodies must be application/json",
             ))
         }
@@ -265,7 +266,7 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
         let n: u64 = cl
             .trim()
             .parse()
-            .map_err(|_| Rejection::bad_request("invalid_content_length", "content-length is not a number"))?;
+            .map_err(|_| Rejection::bad_request(Reason::InvalidContentLength, "content-length is not a number"))?;
         if n > policy.max_body_bytes {
             return Err(too_large(policy));
         }
@@ -277,7 +278,7 @@ fn too_large(policy: &Policy) -> Rejection {
     Rejection::new(
         413,
         "invalid_request_error",
-        "body_too_large",
+        Reason::BodyTooLarge,
         format!("request body exceeds the gateway limit of {} bytes", policy.max_body_bytes),
     )
 }
@@ -361,7 +362,7 @@ fn decode_body(
     let decoded = decode::decode(coding, body, limit).map_err(|e| match e {
         DecodeError::TooLarge => too_large(policy),
         e => Rejection::bad_request(
-            "invalid_encoding",
+            Reason::InvalidEncoding,
             format!("the request body does not decode as {}: {}", coding.name(), e.describe()),
         ),
     })?;
@@ -371,10 +372,10 @@ fn decode_body(
 
 fn json_rejection(e: &JsonError) -> Rejection {
     let reason = match e {
-        JsonError::InvalidUtf8 => "invalid_utf8",
-        JsonError::Syntax(_) => "invalid_json",
-        JsonError::DuplicateKey(_) => "duplicate_key",
-        JsonError::TooDeep(_) => "too_deep",
+        JsonError::InvalidUtf8 => Reason::InvalidUtf8,
+        JsonError::Syntax(_) => Reason::InvalidJson,
+        JsonError::DuplicateKey(_) => Reason::DuplicateKey,
+        JsonError::TooDeep(_) => Reason::TooDeep,
     };
     Rejection::bad_request(reason, e.to_string())
 }
@@ -390,10 +391,10 @@ fn check_body(
         return Err(too_large(policy));
     }
     let endpoint = plan.route.endpoint;
-    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal("profile_index"))?;
+    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
     if body.is_empty() {
         if endpoint.is_inference() {
-            return Err(Rejection::bad_request("model_missing", "request has no body and so names no model"));
+            return Err(Rejection::bad_request(Reason::ModelMissing, "request has no body and so names no model"));
         }
         return Ok(None);
     }
@@ -403,11 +404,11 @@ fn check_body(
     // the prototype, so `{"__proto__": {"models": [...]}}` would hand it fields the filter never saw.
     if let Kind::Object(members) = &root.kind {
         if members.iter().any(|m| m.key.as_ref() == "__proto__") {
-            return Err(Rejection::bad_request("reserved_key", "the body has a top-level `__proto__` member"));
+            return Err(Rejection::bad_request(Reason::ReservedKey, "the body has a top-level `__proto__` member"));
         }
     }
     if endpoint.is_inference() && !is_object {
-        return Err(Rejection::bad_request("invalid_json", "request body must be a JSON object"));
+        return Err(Rejection::bad_request(Reason::InvalidJson, "request body must be a JSON object"));
     }
 
     // Who asked is recorded before any refusal of the body (a denied request still names its user).
@@ -435,7 +436,7 @@ fn check_body(
         *masks = std::mem::take(&mut tally.masks);
         if let Some(entity) = &tally.blocked {
             return Err(Rejection::forbidden(
-                "pii_blocked",
+                Reason::PiiBlocked,
                 format!("request contains {entity}, which profile '{}' blocks", profile.name),
             ));
         }
@@ -458,7 +459,7 @@ fn check_body(
     let out = if edits.is_empty() {
         None
     } else {
-        Some(edit::apply(body, edits).map_err(|_| Rejection::internal("edit_conflict"))?)
+        Some(edit::apply(body, edits).map_err(|_| Rejection::internal(Reason::EditConflict))?)
     };
     if profile.max_cost_per_request.is_some() || policy.spend.has_limits() {
         // On the body as sent: redaction and injected fields change its length.
@@ -483,7 +484,7 @@ fn reconcile(root: &Node<'_>, edits: &mut Vec<Edit>, top: Vec<Edit>) -> Result<(
             let is_user = root.get("user").is_some_and(|n| n.start == t.start && n.end == t.end);
             if !is_user {
                 return Err(Rejection::bad_request(
-                    "provider_invalid",
+                    Reason::ProviderInvalid,
                     "provider holds personal data or a credential; it must hold provider routing fields only",
                 ));
             }
@@ -497,7 +498,7 @@ fn reconcile(root: &Node<'_>, edits: &mut Vec<Edit>, top: Vec<Edit>) -> Result<(
 /// Checks every model the request can reach against the profile's rules.
 fn check_models(profile: &Profile, plan: &Plan, root: &Node<'_>, audit: &mut AuditRecord) -> Result<(), Rejection> {
     let mut reachable: Vec<String> = Vec::new();
-    let invalid = |what: &str| Rejection::bad_request("model_invalid", format!("{what} is not a valid model id"));
+    let invalid = |what: &str| Rejection::bad_request(Reason::ModelInvalid, format!("{what} is not a valid model id"));
     match root.get("model") {
         None | Some(Node { kind: Kind::Null, .. }) => {}
         Some(n) => {
@@ -511,15 +512,16 @@ fn check_models(profile: &Profile, plan: &Plan, root: &Node<'_>, audit: &mut Aud
         None | Some(Node { kind: Kind::Null, .. }) => {}
         Some(Node { kind: Kind::Array(items), .. }) => {
             for item in items {
-                let s = item
-                    .as_str()
-                    .ok_or_else(|| Rejection::bad_request("models_invalid", "models must be a list of model ids"))?;
-                let c = canonical_model(&s)
-                    .ok_or_else(|| Rejection::bad_request("models_invalid", "models contains an invalid model id"))?;
+                let s = item.as_str().ok_or_else(|| {
+                    Rejection::bad_request(Reason::ModelsInvalid, "models must be a list of model ids")
+                })?;
+                let c = canonical_model(&s).ok_or_else(|| {
+                    Rejection::bad_request(Reason::ModelsInvalid, "models contains an invalid model id")
+                })?;
                 reachable.push(c);
             }
         }
-        Some(_) => return Err(Rejection::bad_request("models_invalid", "models must be a list of model ids")),
+        Some(_) => return Err(Rejection::bad_request(Reason::ModelsInvalid, "models must be a list of model ids")),
     }
     match root.get("preset") {
         None | Some(Node { kind: Kind::Null, .. }) => {}
@@ -533,7 +535,7 @@ fn check_models(profile: &Profile, plan: &Plan, root: &Node<'_>, audit: &mut Aud
         reachable.push(canonical_model(&format!("@preset/{slug}")).ok_or_else(|| invalid("preset"))?);
     }
     if plan.route.endpoint.is_inference() && reachable.is_empty() {
-        return Err(Rejection::bad_request("model_missing", "request names no model; the policy requires one"));
+        return Err(Rejection::bad_request(Reason::ModelMissing, "request names no model; the policy requires one"));
     }
     audit.models = reachable.clone();
     for m in &reachable {
@@ -544,7 +546,7 @@ fn check_models(profile: &Profile, plan: &Plan, root: &Node<'_>, audit: &mut Aud
                 None => ModelRules::why_unmatched(m),
             };
             return Err(Rejection::forbidden(
-                "model_denied",
+                Reason::ModelDenied,
                 format!("a requested model is not allowed for profile '{}': {why}", profile.name),
             ));
         }
@@ -577,17 +579,17 @@ fn top_level_edits(
     if let (Some(pp), true) = (&profile.provider, endpoint.is_inference() || !audit.models.is_empty()) {
         let client: Option<Value> = match root.get("provider") {
             Some(n) => {
-                let raw = body.get(n.start..n.end).ok_or_else(|| Rejection::internal("provider_span"))?;
+                let raw = body.get(n.start..n.end).ok_or_else(|| Rejection::internal(Reason::ProviderSpan))?;
                 Some(
                     serde_json::from_slice(raw)
-                        .map_err(|_| Rejection::bad_request("provider_invalid", "provider is not valid JSON"))?,
+                        .map_err(|_| Rejection::bad_request(Reason::ProviderInvalid, "provider is not valid JSON"))?,
                 )
             }
             None => None,
         };
-        let merged = pp.merge(client.as_ref()).map_err(|e| Rejection::bad_request("provider_invalid", e.0))?;
+        let merged = pp.merge(client.as_ref()).map_err(|e| Rejection::bad_request(Reason::ProviderInvalid, e.0))?;
         for n in &merged.notes {
-            audit.reason(n);
+            audit.reason(*n);
         }
         let rendered = merged.value.to_string();
         let unchanged = root.get("provider").and_then(|n| body.get(n.start..n.end)) == Some(rendered.as_bytes());
@@ -607,14 +609,14 @@ fn top_level_edits(
                 // `null` means "no limit" to OpenRouter: replace it (inserting a second key would
                 // leave a duplicate whose last value, the null, wins upstream).
                 edits.push(Edit { start: n.start, end: n.end, bytes: cap.to_string().into_bytes() });
-                audit.reason("max_tokens_inserted");
+                audit.reason(Reason::MaxTokensInserted);
                 continue;
             }
             let v = match &n.kind {
                 Kind::Number(t) if t.bytes().all(|b| b.is_ascii_digit()) => t.parse::<u64>().unwrap_or(u64::MAX),
                 _ => {
                     return Err(Rejection::bad_request(
-                        "max_tokens_invalid",
+                        Reason::MaxTokensInvalid,
                         format!("{f} must be a non-negative integer"),
                     ))
                 }
@@ -622,17 +624,17 @@ fn top_level_edits(
             if v > cap {
                 if profile.max_tokens_action == CapAction::Reject {
                     return Err(Rejection::bad_request(
-                        "max_tokens_exceeded",
+                        Reason::MaxTokensExceeded,
                         format!("{f} exceeds the cap of {cap} for profile '{}'", profile.name),
                     ));
                 }
                 edits.push(Edit { start: n.start, end: n.end, bytes: cap.to_string().into_bytes() });
-                audit.reason("max_tokens_clamped");
+                audit.reason(Reason::MaxTokensClamped);
             }
         }
         if let (false, Some(primary)) = (any, fields.first()) {
             inserts.push(((*primary).to_string(), cap.to_string()));
-            audit.reason("max_tokens_inserted");
+            audit.reason(Reason::MaxTokensInserted);
         }
     }
 

@@ -3,6 +3,7 @@
 use super::*;
 use crate::core::decode::testenc::{gzip, zlib, zstd};
 use crate::core::decode::Coding;
+use crate::core::reason::Reason;
 
 const POLICY: &str = r#"{
   "hosts": ["openrouter.ai"], "default_profile": "p", "max_body_bytes": 4096,
@@ -78,15 +79,15 @@ fn a_bomb_is_413_and_a_corrupt_stream_400() {
         assert!(enc.len() < 4096);
         let (out, audit, _) = run(name, &enc);
         let r = out.unwrap_err();
-        assert_eq!((r.status, r.reason), (413, "body_too_large"), "{name}");
-        assert_eq!(audit.reasons, vec!["body_too_large".to_string()]);
+        assert_eq!((r.status, r.reason), (413, Reason::BodyTooLarge), "{name}");
+        assert_eq!(audit.reasons, vec![Reason::BodyTooLarge]);
     }
     let mut corrupt = gzip(br#"{"model":"openai/gpt-4o"}"#);
     let n = corrupt.len();
     corrupt[n - 8] ^= 1;
     let (out, audit, _) = run("gzip", &corrupt);
     let r = out.unwrap_err();
-    assert_eq!((r.status, r.reason), (400, "invalid_encoding"));
+    assert_eq!((r.status, r.reason), (400, Reason::InvalidEncoding));
     assert!(r.message.contains("CRC-32"), "{}", r.message);
     assert_eq!(audit.decision, Decision::Reject);
     let (out, _, _) = run("zstd", b"{\"model\":\"openai/gpt-4o\"}");
@@ -98,6 +99,6 @@ fn unknown_or_stacked_codings_stay_415() {
     for enc in ["br", "compress", "gzip, zstd", "zstd, zstd"] {
         let (out, _, _) = run(enc, b"");
         let r = out.unwrap_err();
-        assert_eq!((r.status, r.reason), (415, "unsupported_encoding"), "{enc}");
+        assert_eq!((r.status, r.reason), (415, Reason::UnsupportedEncoding), "{enc}");
     }
 }

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::*;
+use crate::core::reason::Reason;
 
 const POLICY: &str = r#"{
   "hosts": ["openrouter.ai"], "clusters": ["openrouter"], "default_profile": "confidential",
@@ -64,7 +65,7 @@ fn run_in(p: &Policy, extra: &[(&str, &str)], body: &str) -> (Result<Value, Reje
 
 fn reason(extra: &[(&str, &str)], body: &str) -> &'static str {
     match run(extra, body).0 {
-        Err(r) => r.reason,
+        Err(r) => r.reason.as_str(),
         Ok(v) => panic!("expected a rejection, forwarded {v}"),
     }
 }
@@ -251,7 +252,7 @@ fn client_keys_are_refused_where_the_profile_says_so() {
     let h = [("x-data-classification", "restricted"), ("authorization", "Bearer sk-or-v1-abc")];
     let (out, _) = run(&h, r#"{"model":"anthropic/x"}"#);
     let r = out.unwrap_err();
-    assert_eq!((r.status, r.reason), (403, "client_key_rejected"));
+    assert_eq!((r.status, r.reason), (403, Reason::ClientKeyRejected));
     assert!(!r.message.contains("sk-or"));
     assert!(run(&[("authorization", "Bearer x")], r#"{"model":"anthropic/x"}"#).0.is_ok());
 }
@@ -356,7 +357,7 @@ fn client_controlled_head_values_are_recorded_by_grammar_or_hashed() {
         headers(&[(":path", &format!("{sent}?q=alice")), ("x-user-id", "u-1"), ("x-request-id", "alice@example.com")]);
     let mut audit = AuditRecord::new();
     let r = on_head(&policy(), RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap_err();
-    assert_eq!(r.reason, "invalid_path");
+    assert_eq!(r.reason, Reason::InvalidPath);
     let line = audit.to_json();
     assert!(!line.contains("alice"), "{line}");
     assert_eq!((audit.path, audit.path_sha256), (None, Some(sha256_hex(sent.as_bytes()))));
@@ -385,7 +386,7 @@ fn unknown_endpoints_are_refused_by_default_when_they_carry_a_body() {
         let other = [(":path", path)];
         for body in [r#"{"name":"k"}"#, r#"{"model":"anthropic/x","input":"hi"}"#] {
             let r = run(&other, body).0.unwrap_err();
-            assert_eq!((r.status, r.reason), (404, "unknown_endpoint"), "{path} {body}");
+            assert_eq!((r.status, r.reason), (404, Reason::UnknownEndpoint), "{path} {body}");
         }
     }
     // Without a body (GET /models) they pass.
@@ -529,7 +530,7 @@ fn paths_that_cannot_be_classified_safely_are_refused_and_audited() {
     ] {
         let (plan, audit) = head_only(&[(":path", raw)]);
         let r = plan.unwrap_err();
-        assert_eq!((r.status, r.reason), (400, "invalid_path"), "{raw}");
+        assert_eq!((r.status, r.reason), (400, Reason::InvalidPath), "{raw}");
         assert_eq!(audit.decision, Decision::Reject);
         assert_eq!(audit.status, Some(400));
         assert!(audit.to_json().contains("invalid_path"));
@@ -539,7 +540,7 @@ fn paths_that_cannot_be_classified_safely_are_refused_and_audited() {
     let mut audit = AuditRecord::new();
     let h = headers(&[(":method", "GET"), (":path", "/api/v1/models;x")]);
     let r = on_head(&p, RequestHead { headers: &h, end_of_stream: true }, &mut audit).unwrap_err();
-    assert_eq!(r.reason, "invalid_path");
+    assert_eq!(r.reason, Reason::InvalidPath);
 }
 
 #[test]

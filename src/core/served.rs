@@ -2,6 +2,7 @@
 
 use crate::core::model::canonical_model;
 use crate::core::policy::Profile;
+use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::response::{verify_served, verify_served_model, ResponseSummary, ServedVerdict, Verdict};
 
@@ -32,7 +33,7 @@ pub fn unapproved_reply() -> Rejection {
     Rejection::new(
         502,
         "upstream_policy_violation",
-        "served_unapproved",
+        Reason::ServedUnapproved,
         "the response came from a provider or model outside the policy and was withheld",
     )
 }

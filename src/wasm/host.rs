@@ -27,9 +27,9 @@ pub fn headers(map: MapType) -> Result<Vec<RawHeader>, HostError> {
     abi::header_pairs(map)
 }
 
-/// A property as UTF-8 text (`None` when absent, unreadable or not UTF-8).
-pub fn property_string(path: &[&str]) -> Option<String> {
-    abi::property(path).ok().flatten().and_then(|b| String::from_utf8(b).ok())
+/// A property's raw bytes (`None` when absent or unreadable).
+pub fn property(path: &[&str]) -> Option<Vec<u8>> {
+    abi::property(path).ok().flatten()
 }
 
 /// A property holding a little-endian integer (Envoy's encoding of int/uint attributes).
@@ -37,11 +37,6 @@ pub fn property_u64(path: &[&str]) -> Option<u64> {
     let b = abi::property(path).ok().flatten()?;
     let arr: [u8; 8] = b.as_slice().try_into().ok()?;
     Some(u64::from_le_bytes(arr))
-}
-
-/// Whether a property is present (and readable).
-pub fn has_property(path: &[&str]) -> bool {
-    matches!(abi::property(path), Ok(Some(b)) if !b.is_empty())
 }
 
 /// Reads up to `max` bytes of a buffer from its start.
@@ -74,13 +69,9 @@ pub fn remove_response_header(name: &str) -> Result<(), HostError> {
     abi::remove_header(MapType::HttpResponseHeaders, name.as_bytes())
 }
 
-/// Removes every request trailer; returns how many there were.
-pub fn drop_request_trailers() -> Result<usize, HostError> {
-    let trailers = abi::header_pairs(MapType::HttpRequestTrailers)?;
-    for (name, _) in &trailers {
-        abi::remove_header(MapType::HttpRequestTrailers, name)?;
-    }
-    Ok(trailers.len())
+/// Removes a request trailer (every value); the name as the host gave it.
+pub fn remove_request_trailer(name: &[u8]) -> Result<(), HostError> {
+    abi::remove_header(MapType::HttpRequestTrailers, name)
 }
 
 /// Publishes the audit record as filter state `wasm.audit`.

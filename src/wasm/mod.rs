@@ -6,12 +6,8 @@ mod hold;
 mod host;
 mod http;
 mod metrics;
-mod response;
-mod rewrite;
 mod root;
 mod store;
-#[cfg(feature = "test-hooks")]
-mod test_hooks;
 mod unconfigured;
 
 use proxy_wasm::types::LogLevel;

@@ -7,6 +7,7 @@
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, LogLevel};
 
+use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::wasm::host;
 
@@ -18,7 +19,7 @@ impl Context for Unconfigured {}
 impl HttpContext for Unconfigured {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         host::log(LogLevel::Error, "openrouter-guard: no policy loaded; request refused");
-        let r = Rejection::internal("no_policy");
+        let r = Rejection::internal(Reason::NoPolicy);
         let _ = host::send_json(r.status, &r.body());
         Action::Pause
     }

@@ -16,6 +16,8 @@ mod crc32;
 mod flate;
 mod zstd;
 
+use crate::core::reason::Reason;
+
 #[cfg(test)]
 pub(crate) mod testenc;
 #[cfg(test)]
@@ -43,21 +45,21 @@ impl Coding {
     }
 
     /// Audit note: the request body arrived in this coding and was forwarded decoded.
-    pub fn request_note(self) -> &'static str {
+    pub fn request_note(self) -> Reason {
         match self {
-            Coding::Gzip => "request_decoded_gzip",
-            Coding::Deflate => "request_decoded_deflate",
-            Coding::Zstd => "request_decoded_zstd",
+            Coding::Gzip => Reason::RequestDecodedGzip,
+            Coding::Deflate => Reason::RequestDecodedDeflate,
+            Coding::Zstd => Reason::RequestDecodedZstd,
         }
     }
 
     /// Audit note: the response body arrived in this coding and was decoded to be read (the
     /// client gets it as the upstream sent it).
-    pub fn response_note(self) -> &'static str {
+    pub fn response_note(self) -> Reason {
         match self {
-            Coding::Gzip => "response_decoded_gzip",
-            Coding::Deflate => "response_decoded_deflate",
-            Coding::Zstd => "response_decoded_zstd",
+            Coding::Gzip => Reason::ResponseDecodedGzip,
+            Coding::Deflate => Reason::ResponseDecodedDeflate,
+            Coding::Zstd => Reason::ResponseDecodedZstd,
         }
     }
 }

@@ -11,9 +11,7 @@ use super::outscan::{StreamScanner, MAX_HOLD};
 use super::stage::{Channel, StageSignal, StageText, TextStage};
 use crate::core::audit::{AuditRecord, Decision};
 use crate::core::pii::{PiiTally, Redactor};
-
-/// Audit reason of a response withheld or cut because of a `block` finding in the output.
-pub(crate) const REASON_OUTPUT_BLOCKED: &str = "output_blocked";
+use crate::core::reason::Reason;
 
 /// The output-inspection stage of one response.
 #[derive(Debug)]
@@ -72,7 +70,7 @@ impl TextStage for OutputInspection {
         audit.set_output_findings(&self.tally);
         if self.blocked.is_some() {
             audit.decision = Decision::Deny;
-            audit.reason(REASON_OUTPUT_BLOCKED);
+            audit.reason(Reason::OutputBlocked);
         }
     }
 }
@@ -131,7 +129,7 @@ mod tests {
         let mut a = AuditRecord::new();
         s.record(&mut a);
         assert_eq!(a.decision, Decision::Deny);
-        assert_eq!(a.reasons, vec![REASON_OUTPUT_BLOCKED]);
+        assert_eq!(a.reasons, vec![Reason::OutputBlocked]);
         assert_eq!(a.output_findings["GITHUB_TOKEN"]["block"], 1);
     }
 }

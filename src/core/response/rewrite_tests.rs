@@ -229,7 +229,7 @@ fn a_later_stage_sees_restored_text_and_may_block() {
     assert_eq!(p.max_holdback(), super::super::restore::MAX_HOLDBACK);
     let body = br#"{"choices":[{"message":{"content":"[EMAIL_1]"}}]}"#;
     assert_eq!(rewrite_json(body, &mut p), Err(RewriteError::Blocked("EMAIL".into())));
-    let r = Rejection::new(502, "output_blocked", "output_blocked", "withheld");
+    let r = Rejection::new(502, "output_blocked", crate::core::reason::Reason::OutputBlocked, "withheld");
     let tail = String::from_utf8(error_tail(&r)).unwrap();
     assert!(tail.starts_with("data: {\"error\"") && tail.ends_with("}\n\ndata: [DONE]\n\n"), "{tail}");
 }

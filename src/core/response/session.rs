@@ -15,7 +15,7 @@
 //! - An SSE stream is rewritten chunk by chunk; a block or an unreadable event ends it with an
 //!   OpenAI-shaped error event and `[DONE]`, and every later byte is dropped.
 
-use super::outscan_stage::{OutputInspection, REASON_OUTPUT_BLOCKED};
+use super::outscan_stage::OutputInspection;
 use super::restore::Restore;
 use super::rewrite::{self, error_tail, Pipeline, RewriteError, SseRewriter};
 use super::stage::TextStage;
@@ -24,11 +24,8 @@ use crate::core::audit::AuditRecord;
 use crate::core::decode::{self, Coding, DecodeError};
 use crate::core::pii::mask::Masks;
 use crate::core::policy::Profile;
+use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
-
-/// Audit reason: a body that had to be read (restore, output inspection) could not be (compressed,
-/// too large, not parseable): withheld.
-pub(crate) const REASON_UNREADABLE: &str = "response_unreadable";
 
 /// How the body moves.
 enum Body {
@@ -55,7 +52,7 @@ pub(crate) struct ChunkOut {
     /// The bytes to send instead of the chunk, when they differ from it.
     pub(crate) replace: Option<Vec<u8>>,
     /// A reason for the audit record (the stream was ended).
-    pub(crate) reason: Option<&'static str>,
+    pub(crate) reason: Option<Reason>,
 }
 
 /// The text stages a response needs: restore when `masks` holds placeholders, output inspection
@@ -78,13 +75,13 @@ pub(crate) fn withheld(e: &RewriteError) -> Rejection {
         RewriteError::Blocked(entity) => Rejection::new(
             502,
             "output_blocked",
-            REASON_OUTPUT_BLOCKED,
+            Reason::OutputBlocked,
             format!("openrouter-guard withheld this answer: it contained {entity}"),
         ),
         RewriteError::Unreadable(_) => Rejection::new(
             502,
             "response_unreadable",
-            REASON_UNREADABLE,
+            Reason::ResponseUnreadable,
             "openrouter-guard could not read this answer to restore or inspect it; it was withheld",
         ),
     }
@@ -216,7 +213,7 @@ mod tests {
         assert!(stages(Masks::default(), None).is_empty());
         assert!(matches!(Session::start(Vec::new(), false, None, Some("br")), Ok(None)));
         let r = Session::start(restore_only(), false, Some("application/json"), Some("br")).err().unwrap();
-        assert_eq!((r.status, r.reason), (502, REASON_UNREADABLE));
+        assert_eq!((r.status, r.reason), (502, Reason::ResponseUnreadable));
         let s = Session::start(restore_only(), false, Some("application/json"), Some("identity")).unwrap().unwrap();
         assert!(s.holds_body());
     }
@@ -227,7 +224,7 @@ mod tests {
             Session::start(restore_only(), false, Some("application/json; charset=utf-8"), None).unwrap().unwrap();
         let out = s.held_body(br#"{"a":"[EMAIL_1]"}"#).unwrap().unwrap();
         assert_eq!(out, br#"{"a":"a@x.co"}"#);
-        assert_eq!(s.held_body(b"{").unwrap_err().reason, REASON_UNREADABLE);
+        assert_eq!(s.held_body(b"{").unwrap_err().reason, Reason::ResponseUnreadable);
         let mut s = Session::start(restore_only(), false, Some("text/plain"), None).unwrap().unwrap();
         assert_eq!(s.held_body(b"to [EMAIL_1]").unwrap().unwrap(), b"to a@x.co");
     }
@@ -244,7 +241,7 @@ mod tests {
             assert_eq!(out, br#"{"a":"a@x.co"}"#, "{name}");
             // Nothing to change: still sent decoded (the coding header is gone).
             assert_eq!(s.held_body(&enc(br#"{"a":"b"}"#)).unwrap().unwrap(), br#"{"a":"b"}"#);
-            assert_eq!(s.held_body(b"not compressed").unwrap_err().reason, REASON_UNREADABLE);
+            assert_eq!(s.held_body(b"not compressed").unwrap_err().reason, Reason::ResponseUnreadable);
         }
         assert!(Session::start(restore_only(), true, Some("text/event-stream"), Some("gzip")).is_err());
         assert!(Session::start(restore_only(), false, None, Some("br")).is_err());
@@ -265,7 +262,7 @@ mod tests {
         assert!(out.reason.is_none() && String::from_utf8(out.replace.unwrap()).unwrap().contains(" a@x.co\""));
         let big = vec![b'x'; ObserverLimits::default().max_json_bytes + 1];
         let out = s.stream_chunk(&big, false);
-        assert_eq!(out.reason, Some(REASON_UNREADABLE));
+        assert_eq!(out.reason, Some(Reason::ResponseUnreadable));
         assert!(out.replace.unwrap().ends_with(b"data: [DONE]\n\n"));
         assert_eq!(s.stream_chunk(b"data: more\n\n", true).replace, Some(Vec::new()));
     }

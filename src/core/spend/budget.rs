@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::core::audit::{AuditRecord, LimitAudit, LimitUnits};
 use crate::core::config::{LimitKey, LimitUnit};
+use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
 use super::estimate::Worst;
@@ -179,7 +180,7 @@ fn admit_each(
                 let mut r = Rejection::new(
                     429,
                     "rate_limit_exceeded",
-                    "limit_exceeded",
+                    Reason::LimitExceeded,
                     format!(
                         "limit '{}' is exhausted: {} used and {} in flight of {} per {}, this request may need {}; retry after {retry} s",
                         limit.name,

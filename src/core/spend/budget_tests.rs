@@ -44,7 +44,10 @@ fn a_burst_of_100_against_a_budget_that_fits_10_admits_exactly_10() {
         match admit(&limits, &subject(None, &m), &worst(10, 10, 100_000), NOW, &mut store, &mut a) {
             Ok(held) => admitted.push(held),
             Err(r) => {
-                assert_eq!((r.status, r.reason, r.retry_after), (429, "limit_exceeded", Some(62_310)));
+                assert_eq!(
+                    (r.status, r.reason, r.retry_after),
+                    (429, crate::core::reason::Reason::LimitExceeded, Some(62_310))
+                );
                 assert_eq!(a.spend.unwrap().limits[0].outcome, "over");
                 refused += 1;
             }
@@ -171,7 +174,7 @@ fn a_failing_store_fails_closed_by_default_or_open_when_configured_and_releases_
     store.put("openrouter_guard/limit/b", "not a counter");
     let mut a = audit();
     let r = admit(&closed, &subject(None, &m), &worst(0, 0, 0), NOW, &mut store, &mut a).unwrap_err();
-    assert_eq!((r.status, r.reason), (503, "limit_store_bad_data"));
+    assert_eq!((r.status, r.reason), (503, crate::core::reason::Reason::LimitStoreBadData));
     assert_eq!(a.reasons, ["limit_store_bad_data"]);
     // Limit a's reservation was rolled back.
     assert_eq!(store.value("openrouter_guard/limit/a").unwrap(), format!("og1 {} 0 0", NOW - NOW % 86_400));

@@ -19,6 +19,7 @@
 use crate::core::endpoint::Endpoint;
 use crate::core::json::{Kind, Node};
 use crate::core::policy::Profile;
+use crate::core::reason::Reason;
 
 use super::price::PriceTable;
 
@@ -44,11 +45,11 @@ pub enum Unknown {
 
 impl Unknown {
     /// The reason code (audit record, error reply).
-    pub(crate) fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> Reason {
         match self {
-            Unknown::NoOutputCap => "max_tokens_required",
-            Unknown::RemoteMedia => "cost_unbounded",
-            Unknown::NoPrice => "price_missing",
+            Unknown::NoOutputCap => Reason::MaxTokensRequired,
+            Unknown::RemoteMedia => Reason::CostUnbounded,
+            Unknown::NoPrice => Reason::PriceMissing,
         }
     }
 }

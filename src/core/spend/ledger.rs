@@ -13,6 +13,7 @@
 //! The host's CAS counter is process-wide and wraps after 2^32 writes; the key would have to have
 //! been written at exactly that count, inside the microseconds of a racing creation.
 
+use crate::core::reason::Reason;
 use std::fmt;
 
 /// A store call that failed (the host's status, or a record that does not parse).
@@ -28,11 +29,11 @@ pub enum StoreError {
 
 impl StoreError {
     /// The reason code (audit record, metrics).
-    pub(crate) fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> Reason {
         match self {
-            StoreError::Host(_) => "limit_store_failed",
-            StoreError::BadData => "limit_store_bad_data",
-            StoreError::Contended => "limit_store_contended",
+            StoreError::Host(_) => Reason::LimitStoreFailed,
+            StoreError::BadData => Reason::LimitStoreBadData,
+            StoreError::Contended => Reason::LimitStoreContended,
         }
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod window;
 use crate::core::audit::SpendAudit;
 use crate::core::config::{ConfigError, SpendConfig};
 use crate::core::policy::Profile;
+use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
 use crate::core::audit::AuditRecord;
@@ -120,7 +121,7 @@ pub(crate) fn check_cost(profile: &Profile, worst: &Worst) -> Result<(), Rejecti
         return Err(Rejection::new(
             402,
             "insufficient_quota",
-            "cost_limit_exceeded",
+            Reason::CostLimitExceeded,
             format!(
                 "the worst-case cost of this request ({}) exceeds max_cost_per_request ({}) of profile '{}'; lower max_tokens or shorten the prompt",
                 usd_text(cost),
@@ -146,9 +147,9 @@ pub fn admit(
     if s.limits.is_empty() || audit.models.is_empty() {
         return Ok(Vec::new());
     }
-    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal("profile_index"))?;
+    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
     let Some(worst) = audit.spend.as_ref().and_then(|a| a.worst) else {
-        return Err(Rejection::internal("spend_estimate_missing"));
+        return Err(Rejection::internal(Reason::SpendEstimateMissing));
     };
     let models = audit.models.clone();
     let subject = budget::Subject {

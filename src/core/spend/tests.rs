@@ -2,6 +2,7 @@
 
 use crate::core::audit::AuditRecord;
 use crate::core::policy::Policy;
+use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::request::{on_body, on_head, RequestHead};
 
@@ -55,7 +56,7 @@ fn a_request_over_the_cost_guard_gets_402_naming_the_limit() {
     body = body.replace("Say hello.", &"x".repeat(2000)); // 2000 × $3/M + $0.015 > $0.02
     let (out, audit) = run("guarded", &body);
     let r = out.unwrap_err();
-    assert_eq!((r.status, r.reason), (402, "cost_limit_exceeded"));
+    assert_eq!((r.status, r.reason), (402, Reason::CostLimitExceeded));
     assert!(r.message.contains("max_cost_per_request ($0.020000)"), "{}", r.message);
     assert_eq!(audit.decision, crate::core::audit::Decision::Deny);
     assert_eq!(audit.reasons, ["cost_limit_exceeded"]);
@@ -65,12 +66,12 @@ fn a_request_over_the_cost_guard_gets_402_naming_the_limit() {
 #[test]
 fn an_unknown_worst_case_fails_closed_under_a_cost_guard_only() {
     let r = run("guarded", &chat(r#""model":"mistral/large""#, 10)).0.unwrap_err();
-    assert_eq!((r.status, r.reason), (403, "price_missing"));
+    assert_eq!((r.status, r.reason), (403, Reason::PriceMissing));
     let r = run("uncapped", r#"{"model":"anthropic/a","messages":[]}"#).0.unwrap_err();
-    assert_eq!((r.status, r.reason), (400, "max_tokens_required"));
+    assert_eq!((r.status, r.reason), (400, Reason::MaxTokensRequired));
     let file = r#"{"model":"anthropic/a","max_tokens":5,"messages":[{"role":"user","content":[{"type":"file","file":{"file_data":"https://x.example/a.pdf"}}]}]}"#;
     let r = run("guarded", file).0.unwrap_err();
-    assert_eq!((r.status, r.reason), (403, "cost_unbounded"));
+    assert_eq!((r.status, r.reason), (403, Reason::CostUnbounded));
     // Without a cost guard nothing is estimated, nothing refused.
     let (out, audit) = run("plain", &chat(r#""model":"mistral/large""#, 10));
     assert!(out.is_ok() && audit.spend.is_none());

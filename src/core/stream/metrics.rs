@@ -1,0 +1,126 @@
+//! Metric names and the counters one finished request adds (docs/metrics.md). Names carry their
+//! labels as `.<label>.<value>` pairs, e.g.
+//! `openrouter_guard_requests_total.decision.allow.profile.confidential`; the shipped Envoy
+//! configs turn those pairs into Prometheus labels with `stats_tags`.
+
+use super::outcome::{MetricKind, MetricOp};
+use crate::core::audit::{AuditRecord, Decision};
+use crate::core::response::reason as not_inspected;
+
+/// Streams that took a path the filter does not expect.
+pub const UNEXPECTED_PATH: &str = "openrouter_guard_unexpected_path_total";
+/// Audit records published.
+pub const AUDIT_RECORDS: &str = "openrouter_guard_audit_records_total";
+/// Gauge: the last sequence number of each worker's audit chain.
+pub const CHAIN_LAST_SEQ: &str = "openrouter_guard_audit_chain_last_seq";
+/// Streams the hold watch answered.
+pub const HEADERS_NOT_HELD: &str = "openrouter_guard_headers_not_held_total";
+
+/// Replaces characters that would break the `.`-separated label encoding.
+fn label(v: &str) -> String {
+    v.chars().take(64).map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
+}
+
+/// `base.<label>.<value>…`
+pub fn labelled(base: &str, labels: &[(&str, &str)]) -> String {
+    let mut name = base.to_string();
+    for (k, v) in labels {
+        name.push('.');
+        name.push_str(k);
+        name.push('.');
+        name.push_str(&label(v));
+    }
+    name
+}
+
+/// Adds `n` to counter `base` with `labels`.
+pub fn count(base: &str, labels: &[(&str, &str)], n: u64) -> MetricOp {
+    MetricOp { kind: MetricKind::Counter, name: labelled(base, labels), value: n }
+}
+
+/// Sets gauge `base` with `labels`.
+pub fn gauge(base: &str, labels: &[(&str, &str)], value: u64) -> MetricOp {
+    MetricOp { kind: MetricKind::Gauge, name: labelled(base, labels), value }
+}
+
+/// The metric updates for one finished request.
+pub fn for_record(a: &AuditRecord) -> Vec<MetricOp> {
+    let mut out = Vec::new();
+    let mut add = |op: MetricOp| {
+        if op.kind != MetricKind::Counter || op.value > 0 {
+            out.push(op);
+        }
+    };
+    let profile = a.profile.as_deref().unwrap_or("none");
+    let decision = match a.decision {
+        Decision::Allow => "allow",
+        Decision::Deny => "deny",
+        Decision::Reject => "reject",
+        Decision::Error => "error",
+    };
+    add(count("openrouter_guard_requests_total", &[("decision", decision), ("profile", profile)], 1));
+    if a.decision != Decision::Allow {
+        if let Some(reason) = a.reasons.last() {
+            add(count("openrouter_guard_denials_total", &[("reason", reason.as_str())], 1));
+        }
+    }
+    if a.decision == Decision::Error {
+        add(count("openrouter_guard_fail_closed_total", &[], 1));
+    }
+    if a.reasons.iter().any(|r| r.is_request_parse_failure()) {
+        add(count("openrouter_guard_parse_failures_total", &[("kind", "request")], 1));
+    }
+    let r = &a.response;
+    if matches!(r.response_not_inspected, Some(not_inspected::BAD_JSON | not_inspected::BAD_ENCODING)) {
+        add(count("openrouter_guard_parse_failures_total", &[("kind", "response")], 1));
+    }
+    for (entity, actions) in &a.redactions {
+        if let Some(actions) = actions.as_object() {
+            for (action, n) in actions {
+                let n = n.as_u64().unwrap_or(0);
+                add(count("openrouter_guard_redactions_total", &[("entity", entity), ("action", action)], n));
+            }
+        }
+    }
+    for (entity, actions) in &a.output_findings {
+        if let Some(actions) = actions.as_object() {
+            for (action, n) in actions {
+                let n = n.as_u64().unwrap_or(0);
+                add(count("openrouter_guard_output_findings_total", &[("entity", entity), ("action", action)], n));
+            }
+        }
+    }
+    add(count("openrouter_guard_prompt_tokens_total", &[("profile", profile)], r.prompt_tokens.unwrap_or(0)));
+    add(count("openrouter_guard_completion_tokens_total", &[("profile", profile)], r.completion_tokens.unwrap_or(0)));
+    if let Some(cost) = r.cost.filter(|c| c.is_finite() && *c > 0.0) {
+        // micro-dollars; `as` saturates
+        let micro = (cost * 1_000_000.0).round() as u64;
+        add(count("openrouter_guard_cost_microdollars_total", &[("profile", profile)], micro));
+    }
+    for field in r.usage_suspect.iter().flat_map(|m| m.keys()) {
+        add(count("openrouter_guard_usage_suspect_total", &[("kind", field)], 1));
+    }
+    if r.provider_verdict == Some("unapproved") {
+        let reason = r.provider_verdict_reason.unwrap_or("unapproved");
+        add(count(
+            "openrouter_guard_provider_verification_failures_total",
+            &[("profile", profile), ("reason", reason)],
+            1,
+        ));
+    }
+    for l in a.spend.iter().flat_map(|s| &s.limits) {
+        let name = l.name.as_str();
+        add(count("openrouter_guard_limit_checks_total", &[("limit", name), ("outcome", l.outcome)], 1));
+        add(count("openrouter_guard_limit_charged_total", &[("limit", name)], l.units.charged));
+        if let (true, Some(used)) = (l.units.global, l.units.used) {
+            add(gauge("openrouter_guard_limit_used", &[("limit", name)], used));
+            add(gauge("openrouter_guard_limit_remaining", &[("limit", name)], l.units.max.saturating_sub(used)));
+        }
+    }
+    add(MetricOp {
+        kind: MetricKind::Histogram,
+        name: "openrouter_guard_filter_duration_us".into(),
+        value: a.filter_us,
+    });
+    out
+}

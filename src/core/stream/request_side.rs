@@ -1,0 +1,243 @@
+//! The request side: governed or not, the plan from the headers, buffering, and the decision
+//! where the request ends.
+
+use std::rc::Rc;
+
+use super::host::{property_text, StreamHost};
+use super::{Edit, Effect, Flow, Phase, Stream};
+use crate::core::headers;
+use crate::core::reason::Reason;
+use crate::core::reply::Rejection;
+use crate::core::request::{self, RequestHead};
+use crate::core::spend;
+use crate::core::timefmt::rfc3339_millis;
+
+fn edit(edit: Edit, on_fail: Reason) -> Effect {
+    Effect::Edit { edit, on_fail: Some(on_fail) }
+}
+
+impl Stream {
+    /// First request headers: governed or not; then the plan, or a refusal.
+    pub(super) fn request_headers(
+        &mut self,
+        host: &mut impl StreamHost,
+        end_of_stream: bool,
+        fx: &mut Vec<Effect>,
+    ) -> Flow {
+        // Read as bytes: a value that is not UTF-8 (Latin-1 `é` from Python clients) is normal
+        // network input. Such an authority matches no configured host name; the cluster still can.
+        let authority = host.request_header(":authority");
+        let authority = authority.as_deref().and_then(|a| std::str::from_utf8(a).ok());
+        let traffic = &self.policy.traffic;
+        // The cluster is looked up only when the host alone does not decide (one host call less
+        // on every governed request).
+        let governed = traffic.host_is_governed(authority)
+            || (traffic.has_clusters()
+                && traffic.cluster_is_governed(property_text(host, super::Property::ClusterName).as_deref()));
+        if !governed {
+            self.phase = Phase::Ungoverned;
+            return Flow::Continue;
+        }
+        self.phase = Phase::RequestHeld;
+        self.start_ns = host.now_ns();
+        self.audit.ts = rfc3339_millis(self.start_ns / 1_000_000);
+        let Ok(raw) = host.request_headers() else {
+            return self.refuse(&Rejection::internal(Reason::ReadHeadersFailed), fx);
+        };
+        let policy = Rc::clone(&self.policy);
+        let mut interpreted = vec![policy.profile_header.as_str()];
+        interpreted.extend(policy.user_header.as_deref());
+        interpreted.extend(policy.spend.team_header.as_deref());
+        let text = headers::request_text(&raw, &interpreted);
+        if text.passed_opaque > 0 {
+            self.audit.reason(Reason::HeaderNotUtf8Passed);
+        }
+        if let Some(r) = &text.refused {
+            // Only for the audit record: the refusal below wins over any path problem.
+            let _ = request::describe_head(&text.headers, &mut self.audit);
+            // Best effort: the request is refused either way.
+            self.scrub_logged_headers(&text.headers, false, fx);
+            return self.refuse(r, fx);
+        }
+        let head = RequestHead { headers: &text.headers, end_of_stream };
+        let head = request::on_head(&policy, head, &mut self.audit);
+        self.scrub_logged_headers(&text.headers, true, fx);
+        let plan = match head {
+            Ok(p) => p,
+            Err(r) => return self.reply(&r, fx),
+        };
+        // The upstream must get the path the request was classified by.
+        if let Some(p) = &plan.rewrite_path {
+            fx.push(edit(Edit::SetRequestHeader(":path", p.clone()), Reason::HeaderEditFailed));
+        }
+        for n in &plan.remove_headers {
+            fx.push(edit(Edit::RemoveRequestHeader(n.clone()), Reason::HeaderEditFailed));
+        }
+        for (n, v) in &plan.set_headers {
+            fx.push(edit(Edit::SetRequestHeader(n, (*v).to_owned()), Reason::HeaderEditFailed));
+        }
+        #[cfg(feature = "test-hooks")]
+        if let Some(flow) = self.test_hook(host, fx) {
+            self.plan = Some(plan);
+            return flow;
+        }
+        if end_of_stream {
+            // No body follows: decide now, on an empty body.
+            if let Err(r) = request::on_body(&policy, &plan, &[], &mut self.audit) {
+                return self.reply(&r, fx);
+            }
+            self.plan = Some(plan);
+            self.phase = Phase::Forwarded;
+            return Flow::Continue;
+        }
+        self.plan = Some(plan);
+        // Hold the headers (needs allow_on_headers_stop_iteration) so no upstream request starts
+        // before the body is decided. The watch notices when Envoy cannot hold them (wasm/hold.rs).
+        fx.push(Effect::Watch);
+        Flow::Pause
+    }
+
+    /// Test builds only: `x-openrouter-guard-test-hook: trap` traps the VM; `skip-decision` lets
+    /// the request go on undecided (to prove the lost-control path); `corrupt-store` breaks two
+    /// limits' counters (to prove a failing budget store fails closed or open as configured).
+    #[cfg(feature = "test-hooks")]
+    fn test_hook(&mut self, host: &mut impl StreamHost, fx: &mut Vec<Effect>) -> Option<Flow> {
+        match host.request_header("x-openrouter-guard-test-hook")?.as_slice() {
+            b"trap" => {
+                fx.push(Effect::Trap);
+                Some(Flow::Pause)
+            }
+            b"skip-decision" => Some(Flow::Continue),
+            b"corrupt-store" => {
+                // Values that are no counter record in the keys of the limits named `store-closed`
+                // and `store-open`, then on as usual (a failing budget store, end to end).
+                for key in ["openrouter_guard/limit/store-closed", "openrouter_guard/limit/store-open"] {
+                    let _ = host.counters().set(key, b"not a counter", 0);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Envoy's operator log prints `x-request-id` and the path: replace a request id the record
+    /// would not carry as sent by its recorded (hashed) form, and publish the recorded path as
+    /// filter state `wasm.log_path` for the log to print (docs/audit.md, "Envoy's own logs").
+    /// `must` = a failed edit refuses the request (else best effort).
+    fn scrub_logged_headers(&mut self, headers: &[(String, String)], must: bool, fx: &mut Vec<Effect>) {
+        let on_fail = |reason| must.then_some(reason);
+        let raw_id = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-request-id")).map(|(_, v)| v.as_str());
+        if let (Some(raw), Some(recorded)) = (raw_id, self.audit.request_id.as_deref()) {
+            if raw != recorded {
+                fx.push(Effect::Edit {
+                    edit: Edit::SetRequestHeader("x-request-id", recorded.to_owned()),
+                    on_fail: on_fail(Reason::HeaderEditFailed),
+                });
+            }
+        }
+        let path = self.audit.path.as_deref().unwrap_or("-").to_owned();
+        fx.push(Effect::Edit { edit: Edit::SetLogPath(path), on_fail: on_fail(Reason::LogPathFailed) });
+    }
+
+    /// A request body callback: `body_size` bytes buffered so far.
+    pub(super) fn request_body(
+        &mut self,
+        host: &mut impl StreamHost,
+        body_size: usize,
+        end_of_stream: bool,
+        fx: &mut Vec<Effect>,
+    ) -> Flow {
+        fx.push(Effect::Unwatch);
+        self.body_seen = body_size;
+        if body_size as u64 > self.policy.max_body_bytes {
+            let r = request::body_too_large(&self.policy, &mut self.audit);
+            return self.reply(&r, fx);
+        }
+        if !end_of_stream {
+            return Flow::Pause; // keep buffering
+        }
+        match host.request_body(body_size) {
+            Ok(body) => self.decide(host, &body, fx),
+            Err(_) => self.refuse(&Rejection::internal(Reason::ReadBodyFailed), fx),
+        }
+    }
+
+    /// The request ends with trailers: the body buffered so far is the whole body (Envoy 1.40
+    /// keeps it readable and replaceable here, and the headers are still held). Trailers are
+    /// never forwarded unread: they are removed, then the body is decided like at end-of-stream.
+    pub(super) fn request_trailers(&mut self, host: &mut impl StreamHost, fx: &mut Vec<Effect>) -> Flow {
+        fx.push(Effect::Unwatch);
+        let Ok(trailers) = host.request_trailers() else {
+            return self.refuse(&Rejection::internal(Reason::TrailersEditFailed), fx);
+        };
+        if !trailers.is_empty() {
+            self.audit.reason(Reason::RequestTrailersDropped);
+        }
+        for (name, _) in trailers {
+            fx.push(edit(Edit::RemoveRequestTrailer(name), Reason::TrailersEditFailed));
+        }
+        // Read one byte past the limit to tell "at the limit" from "over it".
+        let limit = usize::try_from(self.policy.max_body_bytes).unwrap_or(usize::MAX).saturating_add(1);
+        match host.request_body(limit.max(self.body_seen)) {
+            Ok(body) if body.len() as u64 > self.policy.max_body_bytes => {
+                let r = request::body_too_large(&self.policy, &mut self.audit);
+                self.reply(&r, fx)
+            }
+            Ok(body) => self.decide(host, &body, fx),
+            Err(_) => self.refuse(&Rejection::internal(Reason::ReadBodyFailed), fx),
+        }
+    }
+
+    /// Decides on the whole request body: forward (possibly rewritten with an exact
+    /// content-length) or answer.
+    fn decide(&mut self, host: &mut impl StreamHost, body: &[u8], fx: &mut Vec<Effect>) -> Flow {
+        let policy = Rc::clone(&self.policy);
+        let Some(plan) = self.plan.take() else {
+            return self.refuse(&Rejection::internal(Reason::MissingPlan), fx);
+        };
+        // Budgets are checked last, once everything else allowed the request: only a request that
+        // will be forwarded reserves anything.
+        let outcome = request::on_body_masked(&policy, &plan, body, &mut self.audit, &mut self.masks).and_then(|out| {
+            let now_s = host.now_ns() / 1_000_000_000;
+            match spend::admit(&policy, &plan, now_s, host.counters(), &mut self.audit) {
+                Ok(held) => {
+                    self.reservations = held;
+                    Ok(out)
+                }
+                Err(r) => {
+                    request::record_rejection(&mut self.audit, &r);
+                    Err(r)
+                }
+            }
+        });
+        let decoded = plan.body_decoded();
+        self.plan = Some(plan);
+        match outcome {
+            Err(r) => self.reply(&r, fx),
+            Ok(new_body) => {
+                self.mark_decided();
+                if let Some(bytes) = new_body {
+                    let len = bytes.len().to_string();
+                    fx.push(edit(Edit::ReplaceRequestBody { old_len: body.len(), bytes }, Reason::WriteBodyFailed));
+                    fx.push(edit(Edit::SetRequestHeader("content-length", len), Reason::WriteBodyFailed));
+                    if decoded {
+                        // Forwarded decoded: the coding header goes with the compressed bytes.
+                        fx.push(edit(Edit::RemoveRequestHeader("content-encoding".into()), Reason::WriteBodyFailed));
+                    }
+                }
+                Flow::Continue
+            }
+        }
+    }
+
+    /// The request is decided (forwarded as decided, or answered by the hold watch); the
+    /// response side, if any, keeps observing.
+    pub(super) fn mark_decided(&mut self) {
+        self.phase = match std::mem::replace(&mut self.phase, Phase::Idle) {
+            Phase::Response(_, o) => Phase::Response(super::Fate::Decided, o),
+            Phase::ResponseDone(_) => Phase::ResponseDone(super::Fate::Decided),
+            Phase::RequestHeld => Phase::Forwarded,
+            other => other,
+        };
+    }
+}
