@@ -155,7 +155,7 @@ def test_rendered_config_shape_matches_the_policy() -> None:
 
 def test_default_policy_uses_only_known_keys() -> None:
     top = {"hosts", "clusters", "max_body_bytes", "max_json_depth", "profile_header", "default_profile",
-           "user_header", "write_user", "unknown_endpoints", "pseudonym_key", "profiles"}
+           "user_header", "write_user", "unknown_endpoints", "pseudonym_key", "profiles", "spend"}
     prof = {"models", "provider", "max_tokens", "max_tokens_action", "pii", "reject_client_keys"}
     assert set(DEFAULT_POLICY) <= top
     assert set(DEFAULT_POLICY["profiles"]) == {"public", "internal", "confidential", "restricted"}
@@ -274,3 +274,9 @@ def test_https_upstream_gets_tls_with_sni_and_verified_certificate(envoy_factory
         bad = envoy_factory(upstream=tls_fake.url, passthrough=False, with_filter=False)  # system CAs only
         r = bad.http("POST", "/api/v1/chat/completions", {"model": "anthropic/claude-3.5-sonnet"})
         assert r.status == 503 and len(tls_fake.requests) == 1
+
+
+def test_default_policy_spend_example_is_shadow_only() -> None:
+    """`make run`'s budget example counts and audits, never refuses (docs/spend.md)."""
+    limits = DEFAULT_POLICY["spend"]["limits"]
+    assert limits and all(lim["mode"] == "shadow" for lim in limits)
