@@ -150,8 +150,15 @@ class Envoy:
         if not wait_until(lambda: needle in self.stderr_text(), timeout):
             return False
         mark = f'"request_id":{json.dumps(rid)}'.encode()
-        wait_until(lambda: self.audit_path.exists() and mark in self.audit_path.read_bytes(), 1.0)
+        wait_until(lambda: mark in self._complete_audit_lines(), 1.0)
         return True
+
+    def _complete_audit_lines(self) -> bytes:
+        """The audit file up to its last newline: Envoy may be halfway through writing the next line."""
+        if not self.audit_path.exists():
+            return b""
+        data = self.audit_path.read_bytes()
+        return data[: data.rfind(b"\n") + 1]
 
     # -- audit
     def audit_size(self) -> int:
@@ -163,6 +170,9 @@ class Envoy:
         with open(self.audit_path, "rb") as f:
             f.seek(since)
             data = f.read()
+        # A last line without its newline is one Envoy is still writing (its file flush is not line-atomic):
+        # it is read on the next call, never judged half-written.
+        data = data[: data.rfind(b"\n") + 1]
         out: list[dict[str, Any]] = []
         for line in data.split(b"\n"):
             if not line.strip():
