@@ -131,6 +131,10 @@ reasons! {
     /// The answer could not be read to restore its placeholders (compressed, too large, not
     /// parseable): withheld (502).
     ResponseUnreadable = "response_unreadable",
+    /// A stream ended with trailers while its rewriting held back a tail (a placeholder prefix,
+    /// the output inspection's window): nothing can follow the last data frame, so the tail was
+    /// dropped, never sent unread.
+    ResponseTailDropped = "response_tail_dropped",
     // The stream itself.
     /// Output inspection blocked the model's answer (`output_pii` action `block`).
     OutputBlocked = "output_blocked",

@@ -199,6 +199,10 @@ impl HttpContext for Guard {
         self.run(|s, h| s.on_response_body(h, body_size, end_of_stream))
     }
 
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        self.run(|s, h| s.on_response_trailers(h))
+    }
+
     fn on_log(&mut self) {
         self.run(|s, h| s.on_log(h));
     }

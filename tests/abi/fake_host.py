@@ -4,7 +4,7 @@ It implements the `env.proxy_*` imports the module uses, with Envoy 1.40's seman
 replace only a prefix or append, NotFound for absent headers/properties, local replies recorded), and records every
 call. Imports the filter should never call are stubs that record the call and answer Unimplemented (12).
 Every callback is driven by the test: `stream.request_headers(...)`, `.request_body(...)`, `.request_trailers()`,
-`.response_headers(...)`, `.response_body(...)`, `.log()`, `.done()`; a trap surfaces as `wasmtime.Trap`.
+`.response_headers(...)`, `.response_body(...)`, `.response_trailers(...)`, `.log()`, `.done()`; a trap surfaces as `wasmtime.Trap`.
 
 A tiny model of Envoy decides what the upstream would have received: a request is forwarded when the callback that
 ends it returns Continue (0) with no local reply, and its body is then the host's request buffer.
@@ -342,6 +342,16 @@ class Stream:
     def response_body(self, chunk: bytes, end_stream: bool) -> int:
         self.state.buffers[RESP_BODY][:] = chunk
         return self._call("proxy_on_response_body", len(chunk), int(end_stream))
+
+    def response_trailers(self, trailers: list[tuple[bytes, bytes]], buffered: bytes | None) -> int:
+        """Envoy 1.40: a body the filter buffered (StopIterationAndBuffer) is readable and replaceable in the
+        trailers callback (`buffered`, the whole body); after a Continue the body buffer is gone (None)."""
+        self.state.maps[RESP_TRAILERS] = list(trailers)
+        if buffered is None:
+            self.state.buffers.pop(RESP_BODY, None)
+        else:
+            self.state.buffers[RESP_BODY] = bytearray(buffered)
+        return self._call("proxy_on_response_trailers", len(trailers))
 
     def log(self) -> None:
         self._call("proxy_on_log")

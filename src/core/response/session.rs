@@ -142,6 +142,11 @@ impl Session {
         withheld(&RewriteError::Unreadable("write_failed"))
     }
 
+    /// The reply when a held body could not be read.
+    pub(crate) fn read_failed() -> Rejection {
+        withheld(&RewriteError::Unreadable("read_failed"))
+    }
+
     /// A held body's end: `Ok(Some(new))` replaces it (with a new `content-length`), `Ok(None)`
     /// leaves it, `Err` is the reply that replaces the response.
     pub(crate) fn held_body(&mut self, body: &[u8]) -> Result<Option<Vec<u8>>, Rejection> {

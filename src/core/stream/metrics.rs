@@ -13,6 +13,8 @@ pub const UNEXPECTED_PATH: &str = "openrouter_guard_unexpected_path_total";
 pub const AUDIT_RECORDS: &str = "openrouter_guard_audit_records_total";
 /// Gauge: the last sequence number of each worker's audit chain.
 pub const CHAIN_LAST_SEQ: &str = "openrouter_guard_audit_chain_last_seq";
+/// Streams that ended with trailers while a held tail waited (dropped, never sent unread).
+pub const RESPONSE_TAIL_DROPPED: &str = "openrouter_guard_response_tail_dropped_total";
 /// Streams the hold watch answered.
 pub const HEADERS_NOT_HELD: &str = "openrouter_guard_headers_not_held_total";
 

@@ -188,6 +188,14 @@ impl Stream {
         }
     }
 
+    /// Response trailers: the response ends here (its last body callback did not say so).
+    pub fn on_response_trailers(&mut self, host: &mut impl StreamHost) -> Outcome {
+        match self.phase {
+            Phase::Response(..) => self.timed(host, |s, h, fx| s.response_trailers(h, fx)),
+            _ => Outcome::proceed(),
+        }
+    }
+
     /// `on_log`: completes, seals and publishes the audit record and counts the request — once.
     /// `on_done` calls it too, as a safety net should Envoy ever tear a stream down without the
     /// log callback.

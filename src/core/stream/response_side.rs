@@ -2,7 +2,7 @@
 //! non-streaming body whole only when the profile enforces the served provider, replace what must
 //! not reach the client, and fold the summary into the audit record.
 
-use super::host::{has_property, property_text, property_u64, StreamHost};
+use super::host::{has_property, property_text, property_u64, HostFailure, StreamHost};
 use super::metrics;
 use super::rewrite;
 use super::{Effect, Fate, Flow, Level, Phase, Property, Stream};
@@ -174,7 +174,42 @@ impl Stream {
             }
             return flow;
         }
-        if let Ok(chunk) = host.response_body(body_size) {
+        let read = host.response_body(body_size);
+        self.observe_body(read, end_of_stream, fx)
+    }
+
+    /// Response trailers end the response. A held body is finished exactly as at end of body
+    /// (Envoy keeps a body buffered with StopIterationAndBuffer readable and replaceable here, and
+    /// the headers are still held). A stream's held tail cannot follow its last data frame: it is
+    /// dropped (never sent unread), noted and counted.
+    pub(super) fn response_trailers(&mut self, host: &mut impl StreamHost, fx: &mut Vec<Effect>) -> Flow {
+        let Phase::Response(_, state) = &mut self.phase else { return Flow::Continue };
+        if state.mode == Mode::Held {
+            let read = host.response_body(ObserverLimits::default().max_json_bytes.saturating_add(1));
+            return self.observe_body(read, true, fx);
+        }
+        if let Some(rw) = state.rewrite.as_mut() {
+            let out = rw.stream_chunk(&[], true);
+            if let Some(reason) = out.reason {
+                self.audit.reason(reason);
+            }
+            if out.replace.is_some_and(|tail| !tail.is_empty()) {
+                self.audit.reason(Reason::ResponseTailDropped);
+                fx.push(Effect::Metric(metrics::count(metrics::RESPONSE_TAIL_DROPPED, &[], 1)));
+            }
+        }
+        self.finish_response(true, true, fx)
+    }
+
+    /// Observes what a body callback read (`end`: the response ends here). A held body that is
+    /// being rewritten and cannot be read is withheld.
+    fn observe_body(&mut self, read: Result<Vec<u8>, HostFailure>, end_of_stream: bool, fx: &mut Vec<Effect>) -> Flow {
+        let Phase::Response(_, state) = &mut self.phase else { return Flow::Continue };
+        if read.is_err() && state.mode == Mode::Held && state.rewrite.is_some() {
+            self.finish_response(false, false, fx);
+            return self.withhold_response(&Session::read_failed(), fx);
+        }
+        if let Ok(chunk) = read {
             state.observer.on_chunk(&chunk);
             let held = state.mode == Mode::Held;
             if let Some(rw) = state.rewrite.as_mut() {

@@ -640,3 +640,107 @@ fn an_answer_that_cannot_be_restored_is_withheld_and_a_stream_is_rewritten_per_c
     }
     assert!(sent.contains("jane@example.org") && !sent.contains("[EMAIL_1]"), "{sent}");
 }
+
+const OUTPUT_POLICY: &str = r#"{"hosts": ["openrouter.ai"], "default_profile": "m",
+  "profiles": {"m": {"models": [{"allow": "anthropic/*"}],
+                     "output_pii": {"builtin_defaults": false, "entities": {"SECRETS": "block"}}}}}"#;
+const LEAK: &str = "the key is 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 ok";
+
+fn output_stream(h: &mut Mock) -> Stream {
+    let policy = Rc::new(Policy::from_json(OUTPUT_POLICY.as_bytes()).unwrap());
+    let mut s = Stream::new(policy, Rc::new(RefCell::new(AuditChain::new("t".into()))));
+    s.on_request_headers(h, false);
+    assert_eq!(send_body(&mut s, h, ALLOWED).flow, Flow::Continue);
+    s
+}
+
+fn replaced_response(out: &Outcome) -> Option<String> {
+    out.effects.iter().find_map(|e| match e {
+        Effect::Edit { edit: Edit::ReplaceResponseBody { bytes, .. }, .. } => {
+            Some(String::from_utf8(bytes.clone()).unwrap())
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn trailers_end_a_held_answer_which_is_restored_or_blocked_as_at_its_end() {
+    // Restore: the last body callback has no end of stream; the trailers finish the held body.
+    let mut h = Mock::chat(&[]);
+    let mut s = masked_stream(&mut h);
+    h.respond("200", "application/json");
+    assert_eq!(s.on_response_headers(&mut h, false).flow, Flow::Pause);
+    let answer = br#"{"choices":[{"message":{"content":"Wrote to [EMAIL_1]."}}]}"#;
+    h.response_body = answer.to_vec();
+    assert_eq!(s.on_response_body(&mut h, answer.len(), false), Outcome::pause());
+    let out = s.on_response_trailers(&mut h);
+    assert_eq!(out.flow, Flow::Continue);
+    let body = replaced_response(&out).unwrap();
+    assert!(body.contains("Wrote to jane@example.org."), "{body}");
+    assert!(out.effects.contains(&Effect::Edit {
+        edit: Edit::SetResponseHeader("content-length", body.len().to_string()),
+        on_fail: Some(Reason::ResponseUnreadable)
+    }));
+    assert!(matches!(s.phase(), Phase::ResponseDone(_)));
+
+    // Output inspection `block`: the held answer is withheld at the trailers, never passed unread.
+    let mut h = Mock::chat(&[]);
+    let mut s = output_stream(&mut h);
+    h.respond("200", "application/json");
+    assert_eq!(s.on_response_headers(&mut h, false).flow, Flow::Pause);
+    let answer = format!(r#"{{"choices":[{{"message":{{"content":"{LEAK}"}}}}]}}"#);
+    h.response_body = answer.clone().into_bytes();
+    assert_eq!(s.on_response_body(&mut h, answer.len(), false), Outcome::pause());
+    let out = s.on_response_trailers(&mut h);
+    assert_eq!((out.flow, replies(&out)[0].status, replies(&out)[0].reason), (Flow::Pause, 502, Reason::OutputBlocked));
+    let (rec, _) = log(&mut s, &mut h);
+    assert_eq!((rec["decision"].as_str(), rec["status"].as_u64()), (Some("deny"), Some(502)));
+
+    // A held body that cannot be read at the trailers is withheld (502), not passed unread.
+    let mut h = Mock::chat(&[]);
+    let mut s = masked_stream(&mut h);
+    h.respond("200", "application/json");
+    s.on_response_headers(&mut h, false);
+    assert_eq!(s.on_response_body(&mut h, 10, false), Outcome::pause());
+    h.fail_reads = true;
+    let out = s.on_response_trailers(&mut h);
+    assert_eq!(
+        (out.flow, replies(&out)[0].status, replies(&out)[0].reason),
+        (Flow::Pause, 502, Reason::ResponseUnreadable)
+    );
+    assert!(matches!(s.phase(), Phase::Replied));
+}
+
+#[test]
+fn trailers_after_a_rewritten_stream_drop_its_held_tail_noted_and_counted() {
+    let mut h = Mock::chat(&[]);
+    let mut s = masked_stream(&mut h);
+    h.respond("200", "text/event-stream");
+    assert_eq!(s.on_response_headers(&mut h, false).flow, Flow::Continue);
+    // The event is incomplete (no blank line): the rewriting holds it back.
+    let chunk = "data: {\"choices\":[{\"delta\":{\"content\":\"to [EMAIL_1]\"}}]}";
+    h.response_body = chunk.as_bytes().to_vec();
+    let out = s.on_response_body(&mut h, chunk.len(), false);
+    let sent = replaced_response(&out).unwrap_or_else(|| chunk.to_string());
+    assert!(!sent.contains("EMAIL") && !sent.contains("jane"), "{sent}");
+    h.response_body.clear();
+    let out = s.on_response_trailers(&mut h);
+    assert_eq!(out.flow, Flow::Continue);
+    assert_eq!(replaced_response(&out), None, "nothing can follow the last data frame");
+    assert!(metric_names(&out).contains(&metrics::RESPONSE_TAIL_DROPPED), "{out:?}");
+    let (rec, _) = log(&mut s, &mut h);
+    assert!(rec["reasons"].as_array().unwrap().iter().any(|r| r == "response_tail_dropped"), "{rec}");
+
+    // No tail held back: nothing is dropped or noted.
+    let mut h = Mock::chat(&[]);
+    let mut s = masked_stream(&mut h);
+    h.respond("200", "text/event-stream");
+    s.on_response_headers(&mut h, false);
+    let chunk = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
+    h.response_body = chunk.as_bytes().to_vec();
+    s.on_response_body(&mut h, chunk.len(), false);
+    let out = s.on_response_trailers(&mut h);
+    assert!(!metric_names(&out).contains(&metrics::RESPONSE_TAIL_DROPPED), "{out:?}");
+    let (rec, _) = log(&mut s, &mut h);
+    assert!(!rec["reasons"].as_array().is_some_and(|a| a.iter().any(|r| r == "response_tail_dropped")), "{rec}");
+}
