@@ -155,6 +155,9 @@ class EnvoyConfig:
     # False: Envoy leaves the path as sent (no normalize_path, merge_slashes or %2F unescaping), so the tests
     # show the filter normalises (and forwards) the path itself.
     normalize_path: bool = True
+    # Accept HTTP/1.1 chunked trailers from the upstream (`enable_trailers` on cluster openrouter), to test
+    # answers that end with trailers.
+    upstream_trailers: bool = False
 
     def path(self, p: Path | str) -> str:
         """A file path as the config names it: absolute, or relative to base_dir."""
@@ -186,7 +189,7 @@ class EnvoyConfig:
 
 def _upstream_cluster(name: str, upstream: str, buffer_limit: int, *, tls_allowed: bool = True,
                       upstream_filters: list[dict[str, Any]] | None = None,
-                      ca_file: Path | str = CA_BUNDLE) -> dict[str, Any]:
+                      ca_file: Path | str = CA_BUNDLE, trailers: bool = False) -> dict[str, Any]:
     u = urlsplit(upstream)
     if u.scheme not in ("http", "https") or not u.hostname:
         raise ValueError(f"upstream must be http://host:port or https://host[:port], got {upstream!r}")
@@ -241,6 +244,10 @@ def _upstream_cluster(name: str, upstream: str, buffer_limit: int, *, tls_allowe
             "name": "envoy.filters.http.upstream_codec",
             "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec"},
         }]
+    if trailers:
+        options = cluster["typed_extension_protocol_options"]["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+        config = options.get("explicit_http_config") or options["auto_config"]
+        config["http_protocol_options"]["enable_trailers"] = True
     return cluster
 
 
@@ -592,7 +599,7 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
     if cfg.credential_file is not None:
         upstream_filters.append(_credential_injector(cfg))
     clusters = [_upstream_cluster("openrouter", cfg.upstream, limit, ca_file=cfg.ca_file,
-                                  upstream_filters=upstream_filters)]
+                                  upstream_filters=upstream_filters, trailers=cfg.upstream_trailers)]
     if cfg.passthrough:
         clusters.append(_upstream_cluster("passthrough", cfg.upstream, limit, tls_allowed=False))
 

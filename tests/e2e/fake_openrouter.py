@@ -100,6 +100,10 @@ class Script:
     # the request allowed (an upstream that ignores Accept-Encoding).
     compress: str | None = None
     compress_always: bool = False
+    # End the answer with these HTTP/1.1 chunked trailers (non-streaming answers are then sent chunked, in two
+    # chunks): with the cluster's `enable_trailers`, Envoy's last body callback has no end of stream and the
+    # trailers end the response.
+    trailers: dict[str, str] | None = None
 
 
 def accepts(accept_encoding: str | None, coding: str) -> bool:
@@ -327,6 +331,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
+        if script is not None and script.trailers and self.command != "HEAD":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.owner._record_sent(plain)
+            half = len(body) // 2
+            for part in (p for p in (body[:half], body[half:]) if p):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self._end_chunked(script)
+            return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command == "HEAD":
@@ -469,7 +482,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     write(ev[i:i + 1])
             else:
                 write(ev)
-        self.wfile.write(b"0\r\n\r\n")
+        self._end_chunked(script)
+
+    def _end_chunked(self, script: Script) -> None:
+        """The last chunk, with the script's trailers if any."""
+        tail = b"".join(f"{k}: {v}\r\n".encode() for k, v in (script.trailers or {}).items())
+        self.wfile.write(b"0\r\n" + tail + b"\r\n")
         self.wfile.flush()
 
 
