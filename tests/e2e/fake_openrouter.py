@@ -104,6 +104,8 @@ class Script:
     # chunks): with the cluster's `enable_trailers`, Envoy's last body callback has no end of stream and the
     # trailers end the response.
     trailers: dict[str, str] | None = None
+    # Streams: the last event (`data: [DONE]`) lacks its closing blank line (an upstream that ends mid-event).
+    sse_open_end: bool = False
 
 
 def accepts(accept_encoding: str | None, coding: str) -> bool:
@@ -450,6 +452,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             events.append(b"data: " + json.dumps(usage_doc).encode() + b"\n\n")
             events.append(b"data: [DONE]\n\n")
 
+        if script.sse_open_end and isinstance(events[-1], bytes):
+            events[-1] = events[-1].rstrip(b"\n")
         sent = b"".join(e for e in (events[:events.index("RESET")] if "RESET" in events else events)
                         if isinstance(e, bytes))
         self.owner._record_sent(sent)

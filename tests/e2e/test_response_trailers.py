@@ -1,7 +1,8 @@
 """Answers that end with trailers, through real Envoy over HTTP/1.1 and HTTP/2: the upstream sends HTTP/1.1 chunked
 trailers and cluster openrouter accepts them (`enable_trailers`), so the filter's last response-body callback has
 no end of stream and the trailers callback ends the response. A held answer is still restored (exact length) or
-blocked by output inspection there, never passed on unread; a stream is still restored to its `[DONE]`."""
+blocked by output inspection there, never passed on unread; a stream is still restored to its `[DONE]`, and a
+stream that ends mid-event before its trailers loses that held event (never sent unread), noted."""
 from __future__ import annotations
 
 import json
@@ -75,3 +76,20 @@ def test_a_restored_stream_ending_in_trailers_arrives_whole(
     assert EMAIL in text and "[EMAIL_1]" not in text and text.rstrip().endswith("data: [DONE]"), text[-300:]
     [rec] = audit_for(r)
     assert rec["restore"]["restored"] == 1 and "response_tail_dropped" not in rec.get("reasons", []), rec
+
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_stream_ending_in_trailers_mid_event_drops_the_held_tail_and_notes_it(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    # The last event (`data: [DONE]`, no blank line yet) is held by the rewriting when the trailers arrive: nothing
+    # can follow the last data frame, so it is dropped (never sent unread) and noted.
+    fake.script(Script(echo_placeholders=True, trailers=TRAILERS, sse_open_end=True))
+    r = send(proto, envoy.port, "POST", CHAT, ask(f"Mail {EMAIL}.", stream=True))
+    assert r.status == 200
+    assert fake.sent_bodies[0].endswith(b"data: [DONE]")
+    text = r.body.decode()
+    assert EMAIL in text and "[EMAIL_1]" not in text and "[DONE]" not in text, text[-300:]
+    [rec] = audit_for(r)
+    assert rec["restore"]["restored"] == 1 and "response_tail_dropped" in rec["reasons"], rec
+    assert rec["decision"] == "allow" and EMAIL not in json.dumps(rec)

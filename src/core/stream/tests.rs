@@ -744,3 +744,26 @@ fn trailers_after_a_rewritten_stream_drop_its_held_tail_noted_and_counted() {
     let (rec, _) = log(&mut s, &mut h);
     assert!(!rec["reasons"].as_array().is_some_and(|a| a.iter().any(|r| r == "response_tail_dropped")), "{rec}");
 }
+
+#[test]
+fn trailers_end_an_enforced_held_answer_which_is_checked_as_at_its_end() {
+    for (provider, replaced) in [("OpenAI", true), ("Anthropic", false)] {
+        let mut h = Mock::chat(&[("x-data-classification", "strict")]);
+        let mut s = forwarded(&mut h);
+        h.respond("200", "application/json");
+        assert_eq!(s.on_response_headers(&mut h, false), Outcome::pause());
+        h.response_body =
+            format!(r#"{{"id":"gen-3","model":"anthropic/claude-3.5-sonnet","provider":"{provider}"}}"#).into_bytes();
+        let n = h.response_body.len();
+        assert_eq!(s.on_response_body(&mut h, n, false), Outcome::pause());
+        let out = s.on_response_trailers(&mut h);
+        let (rec, _) = log(&mut s, &mut h);
+        if replaced {
+            assert_eq!((out.flow, replies(&out)[0].reason), (Flow::Pause, Reason::ServedUnapproved));
+            assert_eq!(rec["provider_verdict"], "unapproved");
+        } else {
+            assert_eq!(out, Outcome::proceed());
+            assert_eq!(rec["provider_verdict"], "approved");
+        }
+    }
+}
