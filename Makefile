@@ -115,12 +115,15 @@ verify-audit:
 
 # ---- benchmark: plain Envoy vs Envoy + filter -> bench/RESULTS.md (never fails on timing) ----
 # BENCH_QUICK=1 for a ~1-minute smoke run; other knobs in bench/bench.py.
-## bench: plain Envoy vs Envoy + filter -> bench/RESULTS.md, and PII throughput (BENCH_QUICK=1: ~1 min)
+## bench: plain Envoy vs Envoy + filter -> bench/RESULTS.md; PII MB/s; output-scan cost; spend latency; TTFB added by restore and output inspection on streams (BENCH_QUICK=1: ~1 min for the first)
 bench: setup build
 	bash bench/run.sh
 	bash bench/pii/run.sh --quick
 	bash bench/outscan.sh --quick
 	PYTHONPATH=tests/e2e:tools:. $(PY) bench/spend_latency.py 200
+	PYTHONPATH=tests/e2e:tools:. $(PY) bench/restore_ttfb.py 200
+	PYTHONPATH=tests/e2e:tools:. $(PY) bench/restore_ttfb.py 30 0.005
+	PYTHONPATH=tests/e2e:tools:. $(PY) bench/outscan_ttfb.py 100
 
 # ---- fuzzing (nightly + cargo-fuzz, installed when missing); see docs/fuzzing.md ----
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS narrows the run.
