@@ -142,9 +142,4 @@ impl Out {
         self.bytes.extend_from_slice(chunk);
         Ok(())
     }
-
-    /// How many more bytes fit.
-    fn room(&self) -> usize {
-        self.limit.saturating_sub(self.bytes.len())
-    }
 }

@@ -3,9 +3,7 @@
 //! §3.1.1.1.2: what a decoder of the `zstd` content coding must at least support, and what
 //! encoders for HTTP stay within).
 
-use std::io::Read;
-
-use ruzstd::decoding::{FrameDecoder, StreamingDecoder};
+use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
 
 use super::{DecodeError, Out};
 
@@ -27,19 +25,25 @@ pub(super) fn decode(input: &[u8], out: &mut Out) -> Result<(), DecodeError> {
             rest = rest.get(8usize.saturating_add(len)..).ok_or(DecodeError::Truncated)?;
             continue;
         }
-        let mut frame = FrameDecoder::new();
-        frame.set_max_window_size(MAX_WINDOW);
-        let mut reader = StreamingDecoder::new_with_decoder(&mut rest, frame)
-            .map_err(|_| DecodeError::Corrupt("not a zstd frame, or its window is over 8 MiB"))?;
-        // One byte more than fits tells "at the limit" from "over it".
-        let room = out.room() as u64;
-        let mut limited = (&mut reader).take(room.saturating_add(1));
-        let mut decoded = Vec::new();
-        limited
-            .read_to_end(&mut decoded)
-            .map_err(|_| DecodeError::Corrupt("the zstd frame is corrupt or truncated"))?;
-        out.push(&decoded)?;
-        let d = &reader.decoder;
+        // The frame decoder is driven directly, not through `StreamingDecoder`'s `io::Read`: that
+        // boxes ruzstd's errors into `io::Error`, which keeps all their `Display`/`Debug` code and
+        // messages and std's error formatting in the .wasm (~50 KB) although the filter never prints them.
+        let mut d = FrameDecoder::new();
+        d.set_max_window_size(MAX_WINDOW);
+        d.init(&mut rest).map_err(|_| DecodeError::Corrupt("not a zstd frame, or its window is over 8 MiB"))?;
+        // One block at a time, each collected into `out` as it comes: `out` refuses what is over
+        // its limit, so a frame is never decoded past it (beyond the window and one block).
+        loop {
+            let finished = d
+                .decode_blocks(&mut rest, BlockDecodingStrategy::UptoBlocks(1))
+                .map_err(|_| DecodeError::Corrupt("the zstd frame is corrupt or truncated"))?;
+            if let Some(chunk) = d.collect() {
+                out.push(&chunk)?;
+            }
+            if finished {
+                break;
+            }
+        }
         if !d.is_finished() {
             return Err(DecodeError::Truncated);
         }
