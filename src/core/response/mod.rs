@@ -6,6 +6,7 @@
 //! `finish`; then [`verify_served`] / [`verify_served_model`] on the summary.
 
 mod json_body;
+mod json_canon;
 mod observer;
 pub mod outscan;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "driven by the wasm adapter only"))]

@@ -2,7 +2,8 @@
 //! chunk), text channels through the [`TextStage`]s, valid bytes out.
 //!
 //! **JSON** ([`rewrite_json`]): every string value is a channel of its own (pushed and finished at
-//! once); a string under `arguments` or `partial_json` is JSON source (tool-call arguments). Only
+//! once); a string under `arguments` or `partial_json` is JSON source (tool-call arguments), its
+//! escapes canonicalised before the stages ([`super::json_canon`]). Only
 //! the strings that change are re-encoded and spliced into the original bytes.
 //!
 //! **SSE** ([`SseRewriter`]): the stream is cut into events (a blank line ends one; an incomplete
@@ -30,6 +31,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use super::json_canon::Canon;
 use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage};
 use crate::core::audit::AuditRecord;
 use crate::core::edit::{self, Edit};
@@ -38,6 +40,11 @@ use crate::core::reply::Rejection;
 
 /// Nesting bound for response JSON.
 const MAX_DEPTH: u32 = 64;
+
+/// Most channels of one stream open at once (each keeps its last event as a template): beyond
+/// it the stream ends with an error event (`too_many_channels`), so an upstream sending thousands
+/// of distinct `choices[].index` values cannot grow memory without bound.
+pub(crate) const MAX_OPEN_CHANNELS: usize = 64;
 
 /// Why a body could not be rewritten.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,12 +60,14 @@ pub(crate) struct Pipeline {
     stages: Vec<Box<dyn TextStage>>,
     /// Next `part` for a whole-string channel.
     next_whole: u32,
+    /// JSON-source channels' canonicalisers (an escape cut across deltas is held here).
+    canon: BTreeMap<Channel, Canon>,
 }
 
 impl Pipeline {
     /// A pipeline of `stages`, run in order.
     pub(crate) fn new(stages: Vec<Box<dyn TextStage>>) -> Self {
-        Self { stages, next_whole: 0 }
+        Self { stages, next_whole: 0, canon: BTreeMap::new() }
     }
 
     /// The most bytes held back on one channel by all stages together.
@@ -74,7 +83,8 @@ impl Pipeline {
 
     /// Pushes `text` of `ch` through every stage.
     fn push(&mut self, ch: Channel, text: &str) -> Result<StageText, RewriteError> {
-        let mut cur = StageText { text: text.to_owned(), restored: Vec::new() };
+        let text = if ch.is_json_source() { self.canon.entry(ch).or_default().push(text) } else { text.to_owned() };
+        let mut cur = StageText { text, restored: Vec::new() };
         for stage in &mut self.stages {
             let mut out = StageText::default();
             if let StageSignal::Block { entity } = stage.push(ch, &cur.text, &cur.restored, &mut out) {
@@ -87,7 +97,8 @@ impl Pipeline {
 
     /// Ends `ch` in every stage: what stage `i` releases goes through stages `i+1..` first.
     fn finish(&mut self, ch: Channel) -> Result<StageText, RewriteError> {
-        let mut carry = StageText::default();
+        let held = self.canon.remove(&ch).map(|mut c| c.finish()).unwrap_or_default();
+        let mut carry = StageText { text: held, restored: Vec::new() };
         for stage in &mut self.stages {
             let mut out = StageText::default();
             if !carry.text.is_empty() {
@@ -489,6 +500,9 @@ impl SseRewriter {
             texts.push((*ch, node.start..node.end, changed.then(|| json::json_string(&emitted.text).into_bytes())));
         }
         for (ch, span, _) in texts.iter().filter(|(c, _, _)| !finishing.contains(&c.slot)) {
+            if !self.open.contains_key(ch) && self.open.len() >= MAX_OPEN_CHANNELS {
+                return Err(RewriteError::Unreadable("too_many_channels"));
+            }
             // The channel's template: this event with its delta as a hole and the other deltas empty.
             let mut t_edits = edits.clone();
             for (other, s, _) in &texts {

@@ -259,3 +259,71 @@ fn a_finish_chunk_with_an_empty_content_delta_carries_the_held_text_itself() {
     let (content, args, done) = assemble_chat(&out);
     assert_eq!((content.as_str(), args.as_str(), done), ("x [EMAIL_", "{\"a\":\"[EMAIL", true));
 }
+
+/// A pipeline with output inspection only: emails redacted, secrets blocked.
+fn inspecting() -> Pipeline {
+    let cfg = r#"{"default_profile":"p","profiles":{"p":{"models":[],"output_pii":{"builtin_defaults":false,"entities":{"EMAIL":"redact","SECRETS":"block"}}}}}"#;
+    let policy = crate::core::policy::Policy::from_json(cfg.as_bytes()).unwrap();
+    let engine = policy.profiles.into_iter().next().unwrap().output.unwrap();
+    Pipeline::new(vec![Box::new(super::super::outscan_stage::OutputInspection::new(engine))])
+}
+
+#[test]
+fn json_escapes_in_tool_arguments_do_not_hide_values_from_the_stages() {
+    // A secret spelled with `\u005f` in JSON arguments is blocked, as it is in plain text.
+    let key = r#"{\"k\":\"ghp\\u005f16C7e42F292c6912E7710c838347Ae178B4a\"}"#;
+    let body = format!(r#"{{"choices":[{{"message":{{"tool_calls":[{{"function":{{"arguments":"{key}"}}}}]}}}}]}}"#);
+    assert!(matches!(rewrite_json(body.as_bytes(), &mut inspecting()), Err(RewriteError::Blocked(_))));
+    // An email spelled with `\u0040` is redacted; the arguments stay the same JSON value otherwise.
+    let v = json!({"output": [{"type": "function_call", "arguments": "{\"to\":\"leak\\u0040example.net\",\"s\":\"a\\/b\"}"}]});
+    let out = rewrite_json(v.to_string().as_bytes(), &mut inspecting()).unwrap().unwrap();
+    let args: Value = serde_json::from_str(
+        serde_json::from_slice::<Value>(&out).unwrap()["output"][0]["arguments"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(!args["to"].as_str().unwrap().contains("leak"), "{args}");
+    assert_eq!(args["s"], "a/b");
+    // Restore sees `\u005bEMAIL_1\u005d` as its placeholder.
+    let v = rewrite(&json!({"output": [{"type": "function_call", "arguments": "{\"to\":\"\\u005bEMAIL_1\\u005d\"}"}]}));
+    assert_eq!(v["output"][0]["arguments"], "{\"to\":\"ann@x.com\"}");
+}
+
+#[test]
+fn an_escape_cut_across_argument_deltas_is_canonicalised() {
+    let args = "{\"to\":\"\\u005bEMAIL_1\\u005d\",\"p\":\"\\\\u0040\"}";
+    for cut in 0..=args.len() {
+        let (a, b) = args.split_at(cut);
+        let mut stream = chat_event(json!({"tool_calls": [{"index": 0, "function": {"arguments": a}}]}));
+        stream.push_str(&chat_event(json!({"tool_calls": [{"index": 0, "function": {"arguments": b}}]})));
+        stream.push_str("data: [DONE]\n\n");
+        let (_, got, done) = assemble_chat(&run_sse(&[stream.as_bytes()]));
+        assert_eq!((got.as_str(), done), ("{\"to\":\"ann@x.com\",\"p\":\"\\\\u0040\"}", true), "cut {cut}");
+    }
+    // A secret escaped and cut mid-escape across deltas is blocked.
+    let key = "{\"k\":\"ghp\\u005f16C7e42F292c6912E7710c838347Ae178B4a\"}";
+    for cut in 8..14 {
+        let (a, b) = key.split_at(cut);
+        let mut r = SseRewriter::new(inspecting(), 1 << 16);
+        let mut res = Ok(Vec::new());
+        for d in [a, b] {
+            let ev = chat_event(json!({"tool_calls": [{"index": 0, "function": {"arguments": d}}]}));
+            res = res.and_then(|_| r.on_chunk(ev.as_bytes()));
+        }
+        let res = res.and_then(|_| r.finish());
+        assert!(matches!(res, Err(RewriteError::Blocked(_))), "cut {cut}: {res:?}");
+    }
+}
+
+#[test]
+fn open_channels_are_capped_and_the_stream_fails_closed_beyond() {
+    let mut r = SseRewriter::new(pipeline(), 1 << 16);
+    for i in 0..MAX_OPEN_CHANNELS {
+        let ev = format!("data: {}\n\n", json!({"choices": [{"index": i, "delta": {"content": "hi"}}]}));
+        assert!(r.on_chunk(ev.as_bytes()).is_ok(), "channel {i}");
+    }
+    // An open channel may go on; a new one beyond the cap ends the stream.
+    let ev = format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": "more"}}]}));
+    assert!(r.on_chunk(ev.as_bytes()).is_ok());
+    let ev = format!("data: {}\n\n", json!({"choices": [{"index": MAX_OPEN_CHANNELS, "delta": {"content": "hi"}}]}));
+    assert_eq!(r.on_chunk(ev.as_bytes()), Err(RewriteError::Unreadable("too_many_channels")));
+}

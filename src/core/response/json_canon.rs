@@ -1,0 +1,137 @@
+//! Canonical JSON source text for the stages: tool-call arguments are JSON *source*, so a value
+//! can hide behind escapes (`leak\u0040example.net`, `ghp\u005f…`, `\u005bEMAIL_1\u005d`) that
+//! output inspection and restore would not see. [`Canon`] rewrites every `\uXXXX` escape of a
+//! character that needs no escaping (not `"`, `\`, a control character or a surrogate) and every
+//! `\/` into the literal character before the stages run: the JSON value the client parses is the
+//! same, and the stages see plain text. An escape cut across two deltas is held back (at most 5
+//! bytes) until the next piece of the channel completes it.
+
+/// Longest incomplete escape held back across pieces (`\uXXX`).
+pub(crate) const MAX_HELD: usize = 5;
+
+/// Per-channel canonicaliser state: the incomplete escape that ended the last piece.
+#[derive(Debug, Default)]
+pub(crate) struct Canon {
+    held: String,
+}
+
+impl Canon {
+    /// Canonicalises `text` (after what was held); an incomplete escape at its end is held.
+    pub(crate) fn push(&mut self, text: &str) -> String {
+        let mut src = std::mem::take(&mut self.held);
+        src.push_str(text);
+        let (out, rest) = canonicalise(&src);
+        self.held = rest.to_owned();
+        out
+    }
+
+    /// The channel ended: what is still held, unchanged (an escape that never completed).
+    pub(crate) fn finish(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
+}
+
+/// The character a `\uXXXX` escape's four hex digits stand for, when it needs no escaping.
+fn plain_char(hex: &str) -> Option<char> {
+    let code = u32::from_str_radix(hex, 16).ok()?;
+    let c = char::from_u32(code)?;
+    (c != '"' && c != '\\' && !c.is_control()).then_some(c)
+}
+
+/// `src` canonicalised, and the incomplete escape at its end (not yet canonicalised).
+fn canonicalise(src: &str) -> (String, &str) {
+    let mut out = String::with_capacity(src.len());
+    let mut rest = src;
+    while let Some(pos) = rest.find('\\') {
+        let (plain, esc) = rest.split_at(pos);
+        out.push_str(plain);
+        let mut chars = esc.char_indices().skip(1);
+        match chars.next() {
+            None => return (out, esc),
+            Some((_, '/')) => {
+                out.push('/');
+                rest = esc.get(2..).unwrap_or("");
+            }
+            Some((_, 'u')) => {
+                let digits: String = esc.chars().skip(2).take(4).take_while(char::is_ascii_hexdigit).collect();
+                if digits.len() < 4 && esc.len() == 2 + digits.len() {
+                    return (out, esc);
+                }
+                match (digits.len() == 4).then(|| plain_char(&digits)).flatten() {
+                    Some(c) => {
+                        out.push(c);
+                        rest = esc.get(6..).unwrap_or("");
+                    }
+                    None => {
+                        out.push_str("\\u");
+                        rest = esc.get(2..).unwrap_or("");
+                    }
+                }
+            }
+            Some((i, c)) => {
+                // `\\`, `\"`, `\n`, …: kept as is (the pair, so `\\u0040` stays text).
+                let end = i + c.len_utf8();
+                out.push_str(esc.get(..end).unwrap_or(esc));
+                rest = esc.get(end..).unwrap_or("");
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(s: &str) -> String {
+        let mut c = Canon::default();
+        let mut out = c.push(s);
+        out.push_str(&c.finish());
+        out
+    }
+
+    #[test]
+    fn decodes_escapes_that_need_none() {
+        assert_eq!(whole(r#"{"to":"leak\u0040example.net"}"#), r#"{"to":"leak@example.net"}"#);
+        assert_eq!(whole(r#"ghp\u005F16C7"#), "ghp_16C7");
+        assert_eq!(whole(r#"\u005bEMAIL_1\u005d"#), "[EMAIL_1]");
+        assert_eq!(whole(r#"a\/b"#), "a/b");
+        assert_eq!(whole(r#"\u00e9"#), "é");
+    }
+
+    #[test]
+    fn keeps_escapes_that_are_needed_or_literal() {
+        for s in [
+            r#"\u0022"#,
+            r#"\u005c"#,
+            r#"\u000a"#,
+            r#"\ud83d\ude00"#,
+            r#"\\u0040"#,
+            r#"\"\n\t"#,
+            r#"\u12"#,
+            r#"\uzzzz"#,
+        ] {
+            assert_eq!(whole(s), s, "{s}");
+        }
+        assert_eq!(whole(r#"\\\u0040"#), r#"\\@"#);
+    }
+
+    #[test]
+    fn every_split_gives_the_same_text() {
+        let src = r#"{"a":"x\u0040y\\u0041\/\u005f\u0022z\u12"}"#;
+        let want = whole(src);
+        for i in 0..=src.len() {
+            for j in i..=src.len() {
+                let (Some(a), Some(b), Some(c)) = (src.get(..i), src.get(i..j), src.get(j..)) else { continue };
+                let mut k = Canon::default();
+                let mut out = k.push(a);
+                assert!(k.held.len() <= MAX_HELD);
+                out.push_str(&k.push(b));
+                out.push_str(&k.push(c));
+                out.push_str(&k.finish());
+                assert_eq!(out, want, "split {i} {j}");
+            }
+        }
+    }
+}
