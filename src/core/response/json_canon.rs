@@ -6,9 +6,6 @@
 //! same, and the stages see plain text. An escape cut across two deltas is held back (at most 5
 //! bytes) until the next piece of the channel completes it.
 
-/// Longest incomplete escape held back across pieces (`\uXXX`).
-pub(crate) const MAX_HELD: usize = 5;
-
 /// Per-channel canonicaliser state: the incomplete escape that ended the last piece.
 #[derive(Debug, Default)]
 pub(crate) struct Canon {
@@ -83,6 +80,9 @@ fn canonicalise(src: &str) -> (String, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Longest incomplete escape held back across pieces (`\uXXX`).
+    const MAX_HELD: usize = 5;
 
     fn whole(s: &str) -> String {
         let mut c = Canon::default();
