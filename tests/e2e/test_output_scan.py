@@ -200,3 +200,24 @@ def test_an_email_the_model_writes_into_tool_call_arguments_is_redacted(
     assert LEAK_EMAIL.encode() not in r.body
     [rec] = audit_for(r)
     assert rec["output_findings"] == {"EMAIL": {"redact": 1}}, rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_email_hidden_behind_json_escapes_in_tool_call_arguments_is_redacted(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, stream: bool) -> None:
+    # `\u0040` in the arguments' own JSON is `@` for the client; the escape is also cut across two events.
+    fake.script(Script(content_pieces=["ok"], tool_args=['{"to": "leak.outscan.e2e\\u00', '40example.net", "n": 1}'],
+                       sse_split="event"))
+    r = send(proto, envoy.port, "POST", CHAT, ask("send it", stream=stream), headers=MIX)
+    assert r.status == 200, r.body[:300]
+    if stream:
+        args = "".join(call.get("function", {}).get("arguments") or ""
+                       for ev in sse_events(r.body) if isinstance(ev, dict) and ev.get("choices")
+                       for call in ev["choices"][0].get("delta", {}).get("tool_calls") or [])
+    else:
+        args = r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    assert json.loads(args) == {"to": "[EMAIL]", "n": 1}, args
+    assert b"leak.outscan" not in r.body and b"example.net" not in r.body, r.body[:600]
+    [rec] = audit_for(r)
+    assert rec["output_findings"] == {"EMAIL": {"redact": 1}}, rec
