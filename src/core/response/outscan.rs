@@ -33,10 +33,13 @@
 //! (original text, in memory only) and scanned with the held text, never released again.
 //!
 //! So the scanner holds at most the lookahead plus the whitespace-free run at the end, and never
-//! more than [`MAX_HOLD`] bytes: beyond it (a single token of 4 KiB, a PEM block longer than that)
-//! the held text is scanned as if the text ended there and released; a finding running to that end
-//! is cut there, and the rest of it (to the next whitespace, or a PEM block's `-----END …-----`)
-//! is swallowed into the placeholder already sent.
+//! more than [`MAX_HOLD`] bytes: beyond it the held text is released up to [`FORCED_KEEP`] bytes
+//! before its end ([`StreamScanner::forced_cut`]), moved back to the start of a finding across
+//! that cut, so a value that is found later never has a byte released. Only a finding that starts
+//! at the front of the held text and runs to its end (a single token of 4 KiB, a PEM block longer
+//! than that) is cut at the end, and the rest of it (to the next whitespace, or a PEM block's
+//! `-----END …-----`) is swallowed into the placeholder already sent. Limit: a token whose shape is
+//! decided only by bytes more than [`FORCED_KEEP`] after its start.
 //!
 //! With the cuts placed like this, what a stream releases is what [`render`] produces on the whole
 //! text (tests: a value split at every byte position, and random splits of mixed text).
@@ -75,6 +78,9 @@ pub const CUSTOM_SPAN: usize = 256;
 pub const CONTEXT_BYTES: usize = 160;
 /// Most bytes ever held back.
 pub const MAX_HOLD: usize = 4096;
+/// Bytes kept back by a release forced by [`MAX_HOLD`]: a value starting before the cut has
+/// arrived whole, or enough of it to be seen ([`WRAP_SPAN`] and every bounded shape fit).
+pub const FORCED_KEEP: usize = 1024;
 
 /// Compiles `profiles.<name>.output_pii` (`path`). `None` when it is disabled or finds nothing.
 /// `hash` and `mask` are refused: they are request-side actions (an output pseudonym would need the
@@ -292,7 +298,14 @@ impl StreamScanner {
         self.held.push_str(fragment);
         self.held_restored.extend(restored.iter().map(|x| base + x.start..base + x.end));
         self.drop_swallowed();
-        let result = self.release(r, false, tally, out);
+        let mut result = self.release(r, false, tally, out);
+        // A forced cut moved back to a finding's start: the next one starts at that finding.
+        for _ in 0..2 {
+            if result.is_err() || self.swallow.is_some() || self.held.len() <= MAX_HOLD {
+                break;
+            }
+            result = self.release(r, false, tally, out);
+        }
         self.max_held = self.max_held.max(self.held.len());
         result
     }
@@ -370,8 +383,11 @@ impl StreamScanner {
         let restored: Vec<Range<usize>> = self.held_restored.iter().map(|x| base + x.start..base + x.end).collect();
         let mut dets = r.detect(&window);
         dets.retain(|d| !in_restored(d, &restored));
-        let forced = !last && self.held.len() > MAX_HOLD;
-        let cut = if last || forced { Some(self.held.len()) } else { self.safe_cut(r, &window, &dets) };
+        let over = !last && self.held.len() > MAX_HOLD;
+        let early = if over { self.forced_cut(&window, &dets) } else { None };
+        let forced = over && early.is_none();
+        let cut =
+            if last || forced { Some(self.held.len()) } else { early.or_else(|| self.safe_cut(r, &window, &dets)) };
         let Some(c) = cut.filter(|&c| c > 0) else { return Ok(()) };
         let w = base + c;
         if let Err(entity) = render(&window, &dets, &restored, (base, w), tally, out) {
@@ -390,6 +406,42 @@ impl StreamScanner {
         self.drop_front(c);
         self.drop_swallowed();
         Ok(())
+    }
+
+    /// The cut of a channel holding more than [`MAX_HOLD`] bytes: [`FORCED_KEEP`] bytes before the
+    /// end (at the last whitespace before that when there is one), so a value starting before it
+    /// has arrived whole or is already long enough to be seen; moved back to the start of a
+    /// finding across it, or on to its end when it started before the held text. `None`: a finding
+    /// running from before the held text to its end (released up to the end, the rest swallowed).
+    fn forced_cut(&self, window: &str, dets: &[Detection<'_>]) -> Option<usize> {
+        let base = self.ctx.len();
+        let n = self.held.len();
+        let mut c = n.saturating_sub(FORCED_KEEP);
+        while c > 0 && !self.held.is_char_boundary(c) {
+            c -= 1;
+        }
+        let held = self.held.as_bytes();
+        if let Some(j) = held.get(..c).and_then(|h| h.iter().rposition(u8::is_ascii_whitespace)) {
+            c = j + 1;
+        }
+        // Each step moves the cut back to a finding's start or on past every finding across it.
+        for _ in 0..dets.len() + 2 {
+            let w = base + c;
+            let across = || dets.iter().filter(|d| d.start < w && w < d.end);
+            let Some(first) = across().map(|d| d.start).min() else {
+                return (c > 0 && window.is_char_boundary(w)).then_some(c);
+            };
+            if first > base {
+                c = first - base;
+                continue;
+            }
+            let end = across().map(|d| d.end).max().unwrap_or(w);
+            if end >= base + n {
+                return None;
+            }
+            c = end - base;
+        }
+        None
     }
 
     /// The latest cut in `held` (right after ASCII whitespace, outside restored values) with

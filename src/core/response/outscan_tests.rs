@@ -277,3 +277,56 @@ fn a_key_wrapped_by_a_line_break_is_caught_split_anywhere() {
         assert_eq!(got, want, "split at {i}");
     }
 }
+
+/// Small paced deltas of `text` starting at `offset` bytes, then `size` bytes each.
+fn paced(text: &str, offset: usize, size: usize) -> Vec<&str> {
+    let mut parts = vec![&text[..offset]];
+    let mut i = offset;
+    while i < text.len() {
+        let j = (i + size).min(text.len());
+        parts.push(&text[i..j]);
+        i = j;
+    }
+    parts
+}
+
+#[test]
+fn a_key_after_a_run_longer_than_the_hold_is_never_released_in_part() {
+    let keys = [("GITHUB_TOKEN", "ghp_16C7e42F292c6912E7710c838347Ae178B4a"), ("OPENROUTER_KEY", OR_KEY)];
+    let block = output_redactor(r#"{"SECRETS":"block"}"#);
+    let redact = output_redactor(r#"{"SECRETS":"redact"}"#);
+    for (entity, key) in keys {
+        for run in [4025, MAX_HOLD + 3] {
+            let text = format!("{},{key} tail text here", "A".repeat(run));
+            let at = run + 1;
+            // Deltas of 7 bytes from every offset: a delta ends at every byte of the key.
+            for parts in (0..7).map(|o| paced(&text, o, 7)) {
+                let parts = &parts;
+                let (got, blocked, _) = stream(&block, parts);
+                assert_eq!(blocked.as_deref(), Some(entity), "run {run}");
+                assert!(text[..at].starts_with(&got), "run {run}: released {} bytes", got.len());
+                for k in 4..=key.len() {
+                    assert!(!got.contains(&key[..k]), "run {run}: {k} bytes of the key released");
+                }
+                let (got, blocked, _) = stream(&redact, parts);
+                assert_eq!(blocked, None);
+                assert_eq!(got, format!("{},[{entity}] tail text here", "A".repeat(run)), "run {run}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_forced_release_keeps_a_finding_across_its_cut_whole() {
+    let r = redact_all();
+    // An e-mail and a key across the forced cut (FORCED_KEEP before the end of the held text).
+    for pad in [MAX_HOLD - FORCED_KEEP - 20, MAX_HOLD - FORCED_KEEP - 40, MAX_HOLD - FORCED_KEEP + 5] {
+        let text = format!("{},leak@example.net,{OR_KEY},{} end", "B".repeat(pad), "C".repeat(2000));
+        let want = render_whole(&r, &text, &mut PiiTally::default()).unwrap();
+        assert!(want.contains("[EMAIL]") && want.contains("[OPENROUTER_KEY]"), "{want}");
+        for size in [1, 5, 64] {
+            let (got, _, _) = stream(&r, &paced(&text, 0, size));
+            assert_eq!(got, want, "pad {pad}, size {size}");
+        }
+    }
+}
