@@ -15,6 +15,8 @@
 //! |---|---|---|
 //! | chat | `choices[i].delta.content` / `reasoning` / `reasoning_content` / `refusal` | per choice `index` |
 //! | chat | `choices[i].delta.tool_calls[k].function.arguments` | per choice and tool call `index` |
+//! | chat | `choices[i].delta.audio.transcript`, `choices[i].text` (legacy completions), `choices[i].message.content` | per choice |
+//! | chat | `choices[i].delta.content[k].text`, `choices[i].delta.reasoning_details[k].text` / `.summary` | per choice and element |
 //! | `/responses` | `delta` of an event whose `type` ends in `.delta` | per `output_index`, `content_index` |
 //! | `/messages` | `delta.text` / `delta.partial_json` / `delta.thinking` of `content_block_delta` | per block `index` |
 //!
@@ -196,12 +198,29 @@ fn str_node<'n, 'a>(node: Option<&'n Node<'a>>) -> Option<&'n Node<'a>> {
     node.filter(|n| matches!(n.kind, Kind::Str(_)))
 }
 
+/// Channel parts of chat text outside the plain delta fields (each array field gets `PART_SPAN` parts).
+const PART_CHOICE_TEXT: u32 = 1 << 20;
+const PART_MESSAGE: u32 = PART_CHOICE_TEXT + 1;
+const PART_AUDIO: u32 = PART_CHOICE_TEXT + 2;
+const PART_SPAN: u32 = 1 << 16;
+const PART_CONTENT_PARTS: u32 = 2 << 20;
+const PART_DETAILS_TEXT: u32 = 3 << 20;
+const PART_DETAILS_SUMMARY: u32 = 4 << 20;
+
 /// The delta strings of one event's JSON (see the module table).
 fn deltas<'n, 'a>(root: &'n Node<'a>) -> Vec<(Channel, &'n Node<'a>)> {
     let mut out = Vec::new();
     if let Some(Kind::Array(choices)) = root.get("choices").map(|n| &n.kind) {
         for (pos, c) in choices.iter().enumerate() {
             let slot = index_of(c.get("index"), pos);
+            // Text a streaming client accumulates outside `delta` (legacy completions' `text`, a whole
+            // `message` inside a stream) is a channel too: scanned across events, not one event at a time.
+            if let Some(n) = str_node(c.get("text")) {
+                out.push((Channel { slot, kind: ChannelKind::Content, part: PART_CHOICE_TEXT }, n));
+            }
+            if let Some(n) = str_node(c.get("message").and_then(|m| m.get("content"))) {
+                out.push((Channel { slot, kind: ChannelKind::Content, part: PART_MESSAGE }, n));
+            }
             let Some(delta) = c.get("delta") else { continue };
             let text_fields = [
                 ("content", ChannelKind::Content, 0),
@@ -212,6 +231,26 @@ fn deltas<'n, 'a>(root: &'n Node<'a>) -> Vec<(Channel, &'n Node<'a>)> {
             for (key, kind, part) in text_fields {
                 if let Some(n) = str_node(delta.get(key)) {
                     out.push((Channel { slot, kind, part }, n));
+                }
+            }
+            if let Some(n) = str_node(delta.get("audio").and_then(|a| a.get("transcript"))) {
+                out.push((Channel { slot, kind: ChannelKind::Content, part: PART_AUDIO }, n));
+            }
+            // `content` as an array of parts, and OpenRouter's `reasoning_details` (text and summary items):
+            // one channel per element position.
+            let arrays = [
+                ("content", "text", ChannelKind::Content, PART_CONTENT_PARTS),
+                ("reasoning_details", "text", ChannelKind::Reasoning, PART_DETAILS_TEXT),
+                ("reasoning_details", "summary", ChannelKind::Reasoning, PART_DETAILS_SUMMARY),
+            ];
+            for (key, field, kind, base) in arrays {
+                if let Some(Kind::Array(items)) = delta.get(key).map(|n| &n.kind) {
+                    for (k, item) in items.iter().enumerate() {
+                        if let Some(n) = str_node(item.get(field)) {
+                            let part = base.saturating_add(index_of(item.get("index"), k).min(PART_SPAN - 1));
+                            out.push((Channel { slot, kind, part }, n));
+                        }
+                    }
                 }
             }
             if let Some(Kind::Array(calls)) = delta.get("tool_calls").map(|n| &n.kind) {

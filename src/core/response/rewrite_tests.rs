@@ -327,3 +327,48 @@ fn open_channels_are_capped_and_the_stream_fails_closed_beyond() {
     let ev = format!("data: {}\n\n", json!({"choices": [{"index": MAX_OPEN_CHANNELS, "delta": {"content": "hi"}}]}));
     assert_eq!(r.on_chunk(ev.as_bytes()), Err(RewriteError::Unreadable("too_many_channels")));
 }
+
+#[test]
+fn a_key_split_across_events_of_other_accumulated_fields_is_blocked() {
+    // Fields a streaming client concatenates besides `delta.content`: each is a channel scanned across events.
+    let key = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+    let shapes: [fn(&str) -> Value; 5] = [
+        |t| json!({"choices": [{"index": 0, "delta": {"reasoning_details": [{"type": "reasoning.text", "text": t}]}}]}),
+        |t| json!({"choices": [{"index": 0, "delta": {"reasoning_details": [{"type": "reasoning.summary", "summary": t}]}}]}),
+        |t| json!({"choices": [{"index": 0, "delta": {"audio": {"transcript": t}}}]}),
+        |t| json!({"choices": [{"index": 0, "text": t}]}),
+        |t| json!({"choices": [{"index": 0, "delta": {"content": [{"type": "text", "text": t}]}}]}),
+    ];
+    for (i, shape) in shapes.iter().enumerate() {
+        for cut in [4, 10, 20, 39] {
+            let (a, b) = key.split_at(cut);
+            let mut r = SseRewriter::new(inspecting(), 1 << 16);
+            let mut res = Ok(Vec::new());
+            for t in [format!("the key {a}"), format!("{b} done")] {
+                let ev = format!("data: {}\n\n", shape(&t));
+                res = res.and_then(|_| r.on_chunk(ev.as_bytes()));
+            }
+            let res = res.and_then(|_| r.finish());
+            assert!(matches!(res, Err(RewriteError::Blocked(_))), "shape {i} cut {cut}: {res:?}");
+        }
+    }
+}
+
+#[test]
+fn a_tag_split_across_reasoning_details_events_is_restored_in_valid_events() {
+    let text = "Mail [EMAIL_1] now";
+    for cut in 0..=text.len() {
+        let ev =
+            |t: &str| chat_event(json!({"reasoning_details": [{"type": "reasoning.text", "text": t, "index": 0}]}));
+        let stream = format!("{}{}data: [DONE]\n\n", ev(&text[..cut]), ev(&text[cut..]));
+        let mut got = String::new();
+        for (_, data) in events(&run_sse(&[stream.as_bytes()])) {
+            if data.is_empty() || data == "[DONE]" {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&data).unwrap_or_else(|e| panic!("cut {cut}: {e}: {data}"));
+            got.push_str(v["choices"][0]["delta"]["reasoning_details"][0]["text"].as_str().unwrap_or(""));
+        }
+        assert_eq!(got, "Mail ann@x.com now", "cut {cut}");
+    }
+}
