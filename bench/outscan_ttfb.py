@@ -16,18 +16,16 @@ byte.
 """
 from __future__ import annotations
 
-import json
 import random
-import socket
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import envoy_config as ec
 from fake_openrouter import FakeOpenRouter, Script
 from harness.envoy import Envoy
+from harness.stream_timing import dechunk, pct, post_chat
 
 EVENTS = 60
 PACE_MS = 20
@@ -52,33 +50,6 @@ def pieces() -> list[str]:
     return out
 
 
-def one(port: int, profile: str) -> tuple[float, float, bytes]:
-    body = json.dumps({"model": "anthropic/claude-3.5-sonnet", "stream": True,
-                       "messages": [{"role": "user", "content": "How do I reach the help desk?"}]}).encode()
-    head = (f"POST /api/v1/chat/completions HTTP/1.1\r\nHost: openrouter.ai\r\nContent-Type: application/json\r\n"
-            f"x-data-classification: {profile}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    t0 = time.perf_counter()
-    s.sendall(head + body)
-    buf = b""
-    ttfb = 0.0
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-        if not ttfb and b'"content": "' in buf.split(b"\r\n\r\n", 1)[-1].replace(b'"content": ""', b""):
-            ttfb = time.perf_counter() - t0
-    total = time.perf_counter() - t0
-    s.close()
-    return ttfb, total, buf
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
-
-
 def run(n: int, pace: float) -> dict[str, list[tuple[float, float]]]:
     parts = pieces()
     with FakeOpenRouter() as fake, tempfile.TemporaryDirectory() as tmp:
@@ -90,15 +61,15 @@ def run(n: int, pace: float) -> dict[str, list[tuple[float, float]]]:
         try:
             for p in ("plain", "scan"):  # warm-up
                 for _ in range(3):
-                    one(env.port, p)
+                    post_chat(env.port, p, "How do I reach the help desk?", stream=True)
             res: dict[str, list[tuple[float, float]]] = {"plain": [], "scan": []}
             batch = min(25, n)
             for _ in range(max(1, n // batch)):
                 for p in ("plain", "scan"):
                     for _ in range(batch):
-                        ttfb, total, raw = one(env.port, p)
+                        ttfb, total, raw = post_chat(env.port, p, "How do I reach the help desk?", stream=True)
                         if p == "scan":
-                            assert b"[PHONE]" in raw and b"555-0132" not in raw, raw[-300:]
+                            assert b"[PHONE]" in dechunk(raw) and b"555-0132" not in dechunk(raw), raw[-300:]
                         res[p].append((ttfb, total))
         finally:
             env.stop()

@@ -17,17 +17,15 @@ TTFB = request sent → first body byte that carries answer text (the first cont
 """
 from __future__ import annotations
 
-import json
-import socket
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import envoy_config as ec
 from fake_openrouter import FakeOpenRouter, Script
 from harness.envoy import Envoy
+from harness.stream_timing import dechunk, pct, post_chat
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = 60
@@ -38,46 +36,6 @@ def policy() -> dict:
     prof = lambda action: {"models": [{"allow": "anthropic/*"}], "pii": {"entities": {"EMAIL": action}}}  # noqa: E731
     return {"clusters": ["openrouter"], "profile_header": "x-data-classification", "default_profile": "redact",
             "profiles": {"redact": prof("redact"), "mask": prof("mask")}}
-
-
-def one(port: int, profile: str) -> tuple[float, float, bytes]:
-    body = json.dumps({"model": "anthropic/claude-3.5-sonnet", "stream": True,
-                       "messages": [{"role": "user", "content": f"Write to {EMAIL} please."}]}).encode()
-    head = (f"POST /api/v1/chat/completions HTTP/1.1\r\nHost: openrouter.ai\r\nContent-Type: application/json\r\n"
-            f"x-data-classification: {profile}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    t0 = time.perf_counter()
-    s.sendall(head + body)
-    buf = b""
-    ttfb = 0.0
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        buf += chunk
-        if not ttfb and b'"content": "' in buf.split(b"\r\n\r\n", 1)[-1].replace(b'"content": ""', b""):
-            ttfb = time.perf_counter() - t0
-    total = time.perf_counter() - t0
-    s.close()
-    return ttfb, total, buf
-
-
-def dechunk(raw: bytes) -> bytes:
-    """The body a client reads from an HTTP/1.1 chunked response (chunk boundaries may fall inside a value)."""
-    _, _, rest = raw.partition(b"\r\n\r\n")
-    out = b""
-    while rest:
-        size, _, rest = rest.partition(b"\r\n")
-        n = int(size.split(b";")[0] or b"0", 16)
-        if n == 0:
-            break
-        out, rest = out + rest[:n], rest[n + 2:]
-    return out
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def main() -> None:
@@ -95,13 +53,13 @@ def main() -> None:
         try:
             for p in ("redact", "mask"):  # warm-up
                 for _ in range(5):
-                    one(env.port, p)
+                    post_chat(env.port, p, f"Write to {EMAIL} please.", stream=True)
             res: dict[str, list[tuple[float, float]]] = {"redact": [], "mask": []}
-            batch = 25
+            batch = min(25, n)
             for _ in range(max(1, n // batch)):
                 for p in ("redact", "mask"):
                     for _ in range(batch):
-                        ttfb, total, raw = one(env.port, p)
+                        ttfb, total, raw = post_chat(env.port, p, f"Write to {EMAIL} please.", stream=True)
                         if p == "mask":
                             assert EMAIL.encode() in dechunk(raw), raw[-300:]
                         res[p].append((ttfb, total))

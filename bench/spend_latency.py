@@ -16,7 +16,6 @@ reservation (3 CAS reads and writes) happens.
 from __future__ import annotations
 
 import json
-import socket
 import statistics
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 import envoy_config as ec
 from fake_openrouter import FakeOpenRouter
 from harness.envoy import Envoy
+from harness.stream_timing import pct, post_chat
 
 
 def policy() -> dict:
@@ -40,26 +40,10 @@ def policy() -> dict:
 
 
 def one(port: int, profile: str, rid: str) -> float:
-    body = json.dumps({"model": "anthropic/claude-3.5-sonnet",
-                       "messages": [{"role": "user", "content": "Say hello."}]}).encode()
-    head = (f"POST /api/v1/chat/completions HTTP/1.1\r\nHost: openrouter.ai\r\nContent-Type: application/json\r\n"
-            f"x-data-classification: {profile}\r\nx-user-id: bench-user\r\nx-request-id: {rid}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    t0 = time.perf_counter()
-    s.sendall(head + body)
-    buf = b""
-    while chunk := s.recv(65536):
-        buf += chunk
-    total = time.perf_counter() - t0
-    s.close()
+    _, total, buf = post_chat(port, profile, "Say hello.", stream=False, timeout=10,
+                              extra_headers=f"x-user-id: bench-user\r\nx-request-id: {rid}\r\n")
     assert buf.startswith(b"HTTP/1.1 200"), buf[:200]
     return total
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
 def main() -> None:
