@@ -5,11 +5,14 @@
 #  2. the Faker corpus (bench/pii/corpus/faker_corpus.py: 10 locales x 12 genres of pasted data,
 #     hard decoys): every document through the engine (examples/pii_redact.rs), an item caught
 #     when its value is gone from the output; recall per type x genre and per locale, decoys kept
-#     per kind, for two seeds and their difference (bench/pii/corpus/report.py).
+#     per kind, for two seeds and their difference (bench/pii/corpus/report.py);
+#  3. the dump corpus (bench/pii/corpus/dump_corpus.py: 10 other locales x 8 other genres — SQL dumps,
+#     JSON-lines logs, e-mail threads, HTML/psql tables, XML, forms, WhatsApp exports), written before
+#     the third tuning round and never tuned against: the same report (report.py --corpus dump).
 # Presidio's pattern recognizers are scored on both (a pinned presidio-analyzer in .cache/presidio-venv,
 # installed on first use); PII_PRESIDIO=0 skips them.
 #   bench/pii/accuracy.sh [pii_accuracy args: --per-entity N --decoys N --seed S --show N]
-# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
+# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, DUMP_DOCS=2000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tgt=${CARGO_TARGET_DIR:-target}
@@ -49,3 +52,8 @@ read -r -a seeds <<<"${CORPUS_SEEDS:-1 2}"
 "$py" bench/pii/corpus/report.py --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
   --docs "${CORPUS_DOCS:-4000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" \
   --show "${CORPUS_SHOW:-0}"
+
+echo
+echo "### Corpus 3: dump corpus (bench/pii/corpus/dump_corpus.py), never tuned against"
+"$py" bench/pii/corpus/report.py --corpus dump --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+  --docs "${DUMP_DOCS:-2000}" --show "${CORPUS_SHOW:-0}"

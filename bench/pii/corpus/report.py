@@ -6,7 +6,7 @@ as kept when it occurs there as often as in the input. Prints recall per type x 
 locale, decoys kept per kind, for each seed, then the seed-to-seed differences; optionally the
 same for Presidio's pattern recognizers (`presidio_redact.py`, run by another Python).
 
-  report.py --redactor target/tools/examples/pii_redact [--seeds 1 2] [--docs 4000]
+  report.py --redactor target/tools/examples/pii_redact [--corpus faker|dump] [--seeds 1 2] [--docs 4000]
             [--presidio-python .cache/presidio-venv/bin/python] [--presidio-docs N]
 """
 from __future__ import annotations
@@ -20,12 +20,17 @@ import tempfile
 import time
 from collections import defaultdict
 
-import faker_corpus as fc  # bench/pii/corpus/faker_corpus.py, beside this script
+import dump_corpus  # bench/pii/corpus/dump_corpus.py, beside this script
+import faker_corpus
+
+fc = faker_corpus  # the corpus being scored (--corpus)
 
 PRESIDIO_TYPES = ["EMAIL", "PHONE", "US_SSN", "CREDIT_CARD", "IBAN", "IP_ADDRESS"]
 GENRE_ABBR = {"csv": "csv", "tsv": "tsv", "markdown_table": "md", "json_records": "json", "yaml_records": "yaml",
               "web_log": "weblog", "app_log": "applog", "email_letter": "email", "chat": "chat",
-              "support_ticket": "ticket", "code": "code", "config": "config"}
+              "support_ticket": "ticket", "code": "code", "config": "config", "email_thread": "thread",
+              "html_table": "html", "psql": "psql", "xml": "xml", "form": "form", "whatsapp": "whatsa", "sql": "sql",
+              "jsonl": "jsonl"}
 
 
 class Score:
@@ -162,12 +167,16 @@ def compare(scores: dict[int, Score], types: list[str], title: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--redactor", required=True, help="pii_redact binary (JSON lines in, redacted JSON lines out)")
+    ap.add_argument("--corpus", choices=["faker", "dump"], default="faker",
+                    help="faker: faker_corpus.py (12 genres, 10 locales); dump: dump_corpus.py (8 other genres, 10 other locales)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--docs", type=int, default=4000)
     ap.add_argument("--presidio-python", default="")
     ap.add_argument("--presidio-docs", type=int, default=0, help="score Presidio on the first N documents (0: all)")
     ap.add_argument("--show", type=int, default=0, help="print N missed items and N lost decoys of the first seed")
     a = ap.parse_args()
+    global fc
+    fc = dump_corpus if a.corpus == "dump" else faker_corpus
     here = os.path.dirname(os.path.abspath(__file__))
     scores: dict[int, Score] = {}
     pscores: dict[int, Score] = {}
@@ -182,7 +191,7 @@ def main() -> int:
             nitems = sum(len(d["items"]) for d in corpus)
             ndec = sum(len(d["decoys"]) for d in corpus)
             mb = sum(len(d["text"].encode()) for d in corpus) / 1e6
-            print(f"\n=== Faker corpus, seed {seed}: {len(corpus)} documents ({mb:.1f} MB), {nitems} items, {ndec} decoys; "
+            print(f"\n=== {a.corpus} corpus, seed {seed}: {len(corpus)} documents ({mb:.1f} MB), {nitems} items, {ndec} decoys; "
                   f"{len(fc.LOCALES)} locales x {len(fc.GENRES)} genres (generated in {gen_s:.0f} s, engine {secs:.1f} s)")
             tables(scores[seed], fc.TYPES, f"openrouter-guard engine (every built-in entity on, PERSON/ADDRESS included), seed {seed}")
             if a.show:
