@@ -1,11 +1,11 @@
 //! Builds a profile's [`PiiConfig`] (`profiles.<name>.pii`) and its custom patterns and
 //! dictionaries from the JSON tree, with the same fields, defaults and refusals as their serde
-//! attributes in [`crate::core::pii::config`].
+//! attributes in [`super::pii_types`].
 
+use super::pii_types::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
 use super::read::{self, Path};
 use super::ConfigError;
 use crate::core::json::Node;
-use crate::core::pii::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
 
 /// Fields of [`PiiConfig`], in declaration order (as serde lists them).
 pub(super) const PII_FIELDS: &[&str] =
@@ -91,4 +91,42 @@ fn action(node: &Node<'_>, at: Path<'_>) -> Result<Action, ConfigError> {
             ("flag", Action::Flag),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(json: &str) -> Result<PiiConfig, ConfigError> {
+        let node =
+            crate::core::json::parse(json.as_bytes(), 16).map_err(|e| read::syntax_error(json.as_bytes(), &e))?;
+        pii(&node, Path::Root)
+    }
+
+    #[test]
+    fn an_empty_pii_object_means_builtin_defaults() {
+        let c = read("{}").unwrap();
+        assert!(c.enabled && c.builtin_defaults && c.entities.is_empty() && c.keep_local_addresses);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_their_path() {
+        let e = read(r#"{"entites": {}}"#).unwrap_err();
+        assert_eq!(e.path, "entites");
+        let e = read(r#"{"custom": [{"name": "A", "pattern": "x", "actoin": "flag"}]}"#).unwrap_err();
+        assert_eq!(e.path, "custom[0].actoin");
+        let e = read(r#"{"dictionaries": [{"name": "A"}]}"#).unwrap_err();
+        assert_eq!(e.path, "dictionaries[0]");
+    }
+
+    #[test]
+    fn actions_parse_from_lower_case_names() {
+        let c = read(r#"{"entities": {"EMAIL": "hash", "PHONE": "off", "US_SSN": "block", "IBAN": "flag"}}"#).unwrap();
+        assert_eq!(c.entities.get("EMAIL"), Some(&Action::Hash));
+        assert_eq!(c.entities.get("PHONE"), Some(&Action::Off));
+        assert!(read(r#"{"entities": {"EMAIL": "masked"}}"#).is_err());
+        let c = read(r#"{"entities": {"EMAIL": "mask"}, "custom": [{"name": "A", "pattern": "x"}]}"#).unwrap();
+        assert_eq!(c.entities.get("EMAIL"), Some(&Action::Mask));
+        assert_eq!(c.custom.first().map(|p| p.action), Some(Action::Redact));
+    }
 }

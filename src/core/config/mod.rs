@@ -10,11 +10,13 @@ mod build;
 mod build_pii;
 mod build_spend;
 pub mod error;
+pub mod pii_types;
 mod read;
 pub mod spend_types;
 pub mod types;
 
 pub use error::ConfigError;
+pub use pii_types::*;
 pub use spend_types::*;
 pub use types::*;
 

@@ -5,7 +5,6 @@ use super::build::{GUARD_FIELDS, MAX_PRICE_FIELDS, PROFILE_FIELDS, PROVIDER_FIEL
 use super::build_pii::{CUSTOM_FIELDS, DICTIONARY_FIELDS, PII_FIELDS};
 use super::build_spend::{LIMIT_FIELDS, PRICE_FIELDS, SPEND_FIELDS};
 use super::*;
-use crate::core::pii::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
 
 /// The shipped default policy.
 const DEFAULT_POLICY: &str = include_str!("../../../envoy/policy.default.json");

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::pii_types::PiiConfig;
 use super::spend_types::SpendConfig;
-use crate::core::pii::PiiConfig;
 
 /// The whole plugin configuration (one JSON document).
 #[derive(Debug, Clone, Deserialize)]

@@ -7,8 +7,8 @@
 
 use regex_lite::{Regex, RegexBuilder};
 
-use super::config::{Action, CustomPatternConfig};
 use crate::core::config::ConfigError;
+use crate::core::config::{Action, CustomPatternConfig};
 
 /// Longest match of a prefixed custom pattern, in bytes.
 pub const WINDOW: usize = 1024;

@@ -1,6 +1,6 @@
 //! The built-in entity types, their names in configuration and placeholders, and their defaults.
 
-use super::config::Action;
+use crate::core::config::Action;
 
 /// A built-in entity type. Custom patterns and dictionaries have names of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -13,7 +13,6 @@
 //!
 //! Nothing here logs or returns matched values; only the redacted text leaves.
 
-pub mod config;
 pub mod custom;
 pub mod detectors;
 pub mod dictionary;
@@ -33,7 +32,7 @@ mod tests;
 
 use std::collections::HashSet;
 
-pub use config::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
+pub use crate::core::config::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
 pub use entity::Entity;
 
 use crate::core::config::ConfigError;

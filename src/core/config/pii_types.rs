@@ -1,4 +1,5 @@
-//! `profiles.<name>.pii`: the configuration as users write it (serde input types).
+//! `profiles.<name>.pii`: the PII configuration as users write it (read by [`super::build_pii`],
+//! compiled by [`crate::core::pii::Redactor::compile`]).
 //!
 //! ```json
 //! {
@@ -24,7 +25,7 @@ pub enum Action {
     /// Replace with a stable keyed pseudonym, `[EMAIL:1a2b3c4d5e6f]` (HMAC-SHA-256).
     Hash,
     /// Replace with a numbered placeholder, `[EMAIL_1]`, the same for the same value within one
-    /// request; the answer gets the values back ([`super::mask`]).
+    /// request; the answer gets the values back ([`crate::core::pii::mask`]).
     Mask,
     /// Reject the whole request (403 naming the entity type).
     Block,
@@ -124,36 +125,4 @@ pub struct DictionaryConfig {
     /// Action for matches; `redact` when absent.
     #[serde(default = "redact")]
     pub action: Action,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_absent_pii_object_means_builtin_defaults() {
-        let c: PiiConfig = serde_json::from_str("{}").unwrap();
-        assert!(c.enabled && c.builtin_defaults && c.entities.is_empty());
-    }
-
-    #[test]
-    fn unknown_fields_are_refused() {
-        let e = serde_json::from_str::<PiiConfig>(r#"{"entites": {}}"#);
-        assert!(e.is_err());
-        let e = serde_json::from_str::<PiiConfig>(r#"{"custom": [{"name": "A", "pattern": "x", "actoin": "flag"}]}"#);
-        assert!(e.is_err());
-    }
-
-    #[test]
-    fn actions_parse_from_lower_case_names() {
-        let c: PiiConfig = serde_json::from_str(
-            r#"{"entities": {"EMAIL": "hash", "PHONE": "off", "US_SSN": "block", "IBAN": "flag"}}"#,
-        )
-        .unwrap();
-        assert_eq!(c.entities.get("EMAIL"), Some(&Action::Hash));
-        assert_eq!(c.entities.get("PHONE"), Some(&Action::Off));
-        assert!(serde_json::from_str::<PiiConfig>(r#"{"entities": {"EMAIL": "masked"}}"#).is_err());
-        let c: PiiConfig = serde_json::from_str(r#"{"entities": {"EMAIL": "mask"}}"#).unwrap();
-        assert_eq!(c.entities.get("EMAIL"), Some(&Action::Mask));
-    }
 }
