@@ -4,7 +4,7 @@
 //! After a card word on the same line ("card", "carte", "Kreditkarte", "tarjeta", "PAN", "cc", …)
 //! any Luhn-valid 12–19 digits are a card, whatever the prefix or grouping.
 
-use super::numeric::{Cluster, Hit, DASH, DOT, NL, SLASH, SP};
+use super::cluster::{Cluster, Hit, DASH, DOT, NL, SLASH, SP};
 use crate::core::pii::text::word_on_line;
 use crate::core::pii::validate::{card_iin_ok, luhn, maestro12};
 

@@ -1,7 +1,7 @@
 //! IP_ADDRESS: dotted IPv4 (four octets ≤ 255, not part of a longer dotted number, not after a
 //! version word or a `v`) and IPv6 in full, compressed (`::`) and IPv4-embedded forms.
 
-use super::numeric::{Cluster, Hit, NL, SLASH, SP};
+use super::cluster::{Cluster, Hit, NL, SLASH, SP};
 use crate::core::pii::text::{at, before, is_word, word_on_line};
 
 /// Words that make a dotted quad on the same line a version number (within 24 bytes before it,
@@ -75,7 +75,7 @@ fn v4_shape(c: &Cluster, s: usize) -> bool {
         if !(1..=3).contains(&c.len(k)) || c.value(k) > 255 {
             return false;
         }
-        if k < s + 3 && c.sep(k) != (super::numeric::DOT, 1) {
+        if k < s + 3 && c.sep(k) != (super::cluster::DOT, 1) {
             return false;
         }
     }

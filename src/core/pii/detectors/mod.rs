@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod card;
+pub mod cluster;
 pub mod email;
 pub mod iban;
 pub mod ip;
@@ -11,6 +12,8 @@ pub mod numeric;
 pub mod person;
 pub mod phone;
 mod phone_plan;
+#[cfg(test)]
+mod phone_plan_tests;
 pub(crate) mod phone_plan_types;
 pub mod secrets;
 pub mod ssn;

@@ -17,7 +17,7 @@
 //!
 //! Dates (`2024-08-06`), year ranges, versions, prices and ids do not fit these shapes.
 
-use super::numeric::{Cluster, Hit, CLOSE, DASH, DOT, NL, OPEN, SLASH, SP};
+use super::cluster::{Cluster, Hit, CLOSE, DASH, DOT, NL, OPEN, SLASH, SP};
 use super::phone_plan::PLAN;
 use super::phone_plan_types::MAX_DIGITS;
 use crate::core::pii::text::{context_before, context_on_line};

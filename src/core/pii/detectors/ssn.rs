@@ -2,7 +2,7 @@
 //! context word ("ssn", "social security", "ss#") precedes them. Area ≠ 000, 666, 900–999;
 //! group ≠ 00; serial ≠ 0000.
 
-use super::numeric::{Cluster, Hit, DASH, SP};
+use super::cluster::{Cluster, Hit, DASH, SP};
 use crate::core::pii::text::{context_before, context_on_line};
 use crate::core::pii::validate::ssn_ok;
 
