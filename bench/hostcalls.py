@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Host calls per request, counted exactly: the built .wasm (filter or floor) under the ABI tier's fake
+proxy-wasm host (tests/abi/fake_host.py: wasmtime, every `env.proxy_*` import recorded), driven like Envoy drives
+one benchmark request: request headers (as bench-latency sends them), the body in 16 KiB callbacks
+(`StopIterationAndBuffer` until the end of stream), response headers, the bench-upstream answer (JSON in one
+callback; SSE in two, as bench-upstream writes it), log, done.
+
+Counted on the third request of a VM (the first ones define the metrics). Properties the fake host does not
+know answer NotFound, as an Envoy without them would. Deterministic: no timing.
+
+Usage: hostcalls.py [--floor FLOOR.wasm] [--filter FILTER.wasm] [--json] [SCENARIO-SUBSTRING]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests" / "abi"))
+
+import bodies  # noqa: E402  (bench/bodies.py)
+import fake_host  # noqa: E402  (tests/abi/fake_host.py)
+
+POLICY = ROOT / "envoy" / "policy.default.json"
+FLOOR_WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "bench_floor.wasm"
+CHUNK = 16 * 1024
+
+JSON_ANSWER = (b'{"id":"gen-bench-0001","provider":"Anthropic","model":"anthropic/claude-3.5-sonnet",'
+               b'"object":"chat.completion","created":1735689600,"choices":[{"index":0,"logprobs":null,'
+               b'"finish_reason":"stop","native_finish_reason":"end_turn","message":{"role":"assistant","content":'
+               b'"Here is a short summary of the quarterly report.","refusal":null,"reasoning":null}}],'
+               b'"usage":{"prompt_tokens":412,"completion_tokens":48,"total_tokens":460,"cost":0.001956}}')
+WORDS = ["Here is", " a short", " summary", " of the", " quarterly", " report:", " revenue", " grew", " eight",
+         " percent", " year over", " year."]
+
+
+def _event(content: str, finish: str | None = None) -> bytes:
+    delta = {"id": "gen-bench-0001", "provider": "Anthropic", "model": "anthropic/claude-3.5-sonnet",
+             "object": "chat.completion.chunk", "created": 1735689600,
+             "choices": [{"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": finish}]}
+    return b"data: " + json.dumps(delta, separators=(",", ":")).encode() + b"\n\n"
+
+
+def sse_answer() -> tuple[bytes, bytes]:
+    """bench-upstream's stream in its two writes: a comment + the first event, then the rest."""
+    first = b": OPENROUTER PROCESSING\n\n" + _event(WORDS[0])
+    rest = b"".join(_event(w) for w in WORDS[1:]) + _event("", "stop") + b"data: [DONE]\n\n"
+    return first, rest
+
+
+def one_request(host: fake_host.Host, body: bytes, stream: bool) -> collections.Counter[str]:
+    before = len(host.calls)
+    s = host.stream()
+    head = [(b":method", b"POST"), (b":path", b"/api/v1/chat/completions"), (b":authority", b"openrouter.ai"),
+            (b":scheme", b"http"), (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()), (b"x-request-id", b"bench-hostcalls")]
+    s.request_headers(head, False)
+    for off in range(0, len(body), CHUNK):
+        s.request_body(body[off:off + CHUNK], off + CHUNK >= len(body))
+    assert s.state.local_reply is None, f"request refused: {s.state.local_reply!r}"
+    if stream:
+        s.response_headers([(b":status", b"200"), (b"content-type", b"text/event-stream")], False)
+        first, rest = sse_answer()
+        s.response_body(first, False)
+        s.response_body(rest, True)
+    else:
+        s.response_headers([(b":status", b"200"), (b"content-type", b"application/json"),
+                            (b"content-length", str(len(JSON_ANSWER)).encode())], False)
+        s.response_body(JSON_ANSWER, True)
+    s.log()
+    s.done()
+    assert len(s.state.audit) == 1, "exactly one audit record per request"
+    return collections.Counter(host.calls[before:])
+
+
+def count(wasm: Path, only: str = "") -> dict[str, dict[str, Any]]:
+    """scenario -> {"total": n, "by_call": {import: n}} for one module."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, size, pii, stream in bodies.scenarios():
+        if only and only not in name:
+            continue
+        host = fake_host.Host(POLICY.read_bytes(), wasm)
+        assert host.configured, f"{wasm} refused the policy"
+        body = bodies.chat_body(size, pii=pii, stream=stream)
+        for _ in range(2):
+            one_request(host, body, stream)
+        c = one_request(host, body, stream)
+        assert not host.unexpected, host.unexpected
+        out[name] = {"total": sum(c.values()), "by_call": dict(sorted(c.items()))}
+    return out
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--floor", type=Path, default=FLOOR_WASM)
+    ap.add_argument("--filter", type=Path, default=fake_host.WASM)
+    ap.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    ap.add_argument("only", nargs="?", default="")
+    a = ap.parse_args(argv)
+    res = {"floor": count(a.floor, a.only), "filter": count(a.filter, a.only)}
+    if a.json:
+        print(json.dumps(res))
+        return 0
+    for name in res["filter"]:
+        fl, fi = res["floor"][name], res["filter"][name]
+        print(f"{name:18s} floor {fl['total']:3d}  filter {fi['total']:3d}  "
+              + " ".join(f"{k.removeprefix('proxy_')}={v}" for k, v in fi["by_call"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
