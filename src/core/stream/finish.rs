@@ -59,9 +59,8 @@ impl Stream {
     /// logged: `on_log` runs before Envoy's access loggers, on every path including local replies).
     fn publish_audit(&mut self, fx: &mut Vec<Effect>) {
         self.audit.filter_us = self.busy_ns / 1000;
-        let json = self.audit.to_json();
         let sealed = self.chain.try_borrow_mut().map(|mut c| {
-            let line = c.seal_object(&json);
+            let line = c.seal_record(&self.audit);
             (line, c.chain_id().to_owned(), c.last_seq())
         });
         let line = match sealed {
@@ -70,7 +69,7 @@ impl Stream {
                 fx.push(Effect::Metric(metrics::gauge(metrics::CHAIN_LAST_SEQ, &[("chain", &chain_id)], seq)));
                 line
             }
-            _ => json, // unsealed beats missing; the verifier reports the gap
+            _ => self.audit.to_json(), // unsealed beats missing; the verifier reports the gap
         };
         fx.push(Effect::Metric(metrics::count(metrics::AUDIT_RECORDS, &[], 1)));
         fx.push(Effect::PublishAudit(line));

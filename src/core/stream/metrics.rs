@@ -45,14 +45,17 @@ pub fn gauge(base: &str, labels: &[(&str, &str)], value: u64) -> MetricOp {
     MetricOp { kind: MetricKind::Gauge, name: labelled(base, labels), value }
 }
 
+/// Adds `n` to counter `base` with `labels` when `n` > 0 (the name is not even built for 0: a
+/// request without tokens, cost or charge is the common case).
+fn count_some(out: &mut Vec<MetricOp>, base: &str, labels: &[(&str, &str)], n: u64) {
+    if n > 0 {
+        out.push(count(base, labels, n));
+    }
+}
+
 /// The metric updates for one finished request.
 pub fn for_record(a: &AuditRecord) -> Vec<MetricOp> {
-    let mut out = Vec::new();
-    let mut add = |op: MetricOp| {
-        if op.kind != MetricKind::Counter || op.value > 0 {
-            out.push(op);
-        }
-    };
+    let mut out = Vec::with_capacity(8);
     let profile = a.profile.as_deref().unwrap_or("none");
     let decision = match a.decision {
         Decision::Allow => "allow",
@@ -60,27 +63,28 @@ pub fn for_record(a: &AuditRecord) -> Vec<MetricOp> {
         Decision::Reject => "reject",
         Decision::Error => "error",
     };
-    add(count("openrouter_guard_requests_total", &[("decision", decision), ("profile", profile)], 1));
+    count_some(&mut out, "openrouter_guard_requests_total", &[("decision", decision), ("profile", profile)], 1);
     if a.decision != Decision::Allow {
         if let Some(reason) = a.reasons.last() {
-            add(count("openrouter_guard_denials_total", &[("reason", reason.as_str())], 1));
+            count_some(&mut out, "openrouter_guard_denials_total", &[("reason", reason.as_str())], 1);
         }
     }
     if a.decision == Decision::Error {
-        add(count("openrouter_guard_fail_closed_total", &[], 1));
+        count_some(&mut out, "openrouter_guard_fail_closed_total", &[], 1);
     }
     if a.reasons.iter().any(|r| r.is_request_parse_failure()) {
-        add(count("openrouter_guard_parse_failures_total", &[("kind", "request")], 1));
+        count_some(&mut out, "openrouter_guard_parse_failures_total", &[("kind", "request")], 1);
     }
     let r = &a.response;
     if matches!(r.response_not_inspected, Some(not_inspected::BAD_JSON | not_inspected::BAD_ENCODING)) {
-        add(count("openrouter_guard_parse_failures_total", &[("kind", "response")], 1));
+        count_some(&mut out, "openrouter_guard_parse_failures_total", &[("kind", "response")], 1);
     }
     for (entity, actions) in &a.redactions {
         if let Some(actions) = actions.as_object() {
             for (action, n) in actions {
                 let n = n.as_u64().unwrap_or(0);
-                add(count("openrouter_guard_redactions_total", &[("entity", entity), ("action", action)], n));
+                let labels = [("entity", entity.as_str()), ("action", action.as_str())];
+                count_some(&mut out, "openrouter_guard_redactions_total", &labels, n);
             }
         }
     }
@@ -88,38 +92,37 @@ pub fn for_record(a: &AuditRecord) -> Vec<MetricOp> {
         if let Some(actions) = actions.as_object() {
             for (action, n) in actions {
                 let n = n.as_u64().unwrap_or(0);
-                add(count("openrouter_guard_output_findings_total", &[("entity", entity), ("action", action)], n));
+                let labels = [("entity", entity.as_str()), ("action", action.as_str())];
+                count_some(&mut out, "openrouter_guard_output_findings_total", &labels, n);
             }
         }
     }
-    add(count("openrouter_guard_prompt_tokens_total", &[("profile", profile)], r.prompt_tokens.unwrap_or(0)));
-    add(count("openrouter_guard_completion_tokens_total", &[("profile", profile)], r.completion_tokens.unwrap_or(0)));
+    let by_profile = [("profile", profile)];
+    count_some(&mut out, "openrouter_guard_prompt_tokens_total", &by_profile, r.prompt_tokens.unwrap_or(0));
+    count_some(&mut out, "openrouter_guard_completion_tokens_total", &by_profile, r.completion_tokens.unwrap_or(0));
     if let Some(cost) = r.cost.filter(|c| c.is_finite() && *c > 0.0) {
         // micro-dollars; `as` saturates
         let micro = (cost * 1_000_000.0).round() as u64;
-        add(count("openrouter_guard_cost_microdollars_total", &[("profile", profile)], micro));
+        count_some(&mut out, "openrouter_guard_cost_microdollars_total", &by_profile, micro);
     }
     for field in r.usage_suspect.iter().flat_map(|m| m.keys()) {
-        add(count("openrouter_guard_usage_suspect_total", &[("kind", field)], 1));
+        count_some(&mut out, "openrouter_guard_usage_suspect_total", &[("kind", field)], 1);
     }
     if r.provider_verdict == Some("unapproved") {
         let reason = r.provider_verdict_reason.unwrap_or("unapproved");
-        add(count(
-            "openrouter_guard_provider_verification_failures_total",
-            &[("profile", profile), ("reason", reason)],
-            1,
-        ));
+        let labels = [("profile", profile), ("reason", reason)];
+        count_some(&mut out, "openrouter_guard_provider_verification_failures_total", &labels, 1);
     }
     for l in a.spend.iter().flat_map(|s| &s.limits) {
         let name = l.name.as_str();
-        add(count("openrouter_guard_limit_checks_total", &[("limit", name), ("outcome", l.outcome)], 1));
-        add(count("openrouter_guard_limit_charged_total", &[("limit", name)], l.units.charged));
+        count_some(&mut out, "openrouter_guard_limit_checks_total", &[("limit", name), ("outcome", l.outcome)], 1);
+        count_some(&mut out, "openrouter_guard_limit_charged_total", &[("limit", name)], l.units.charged);
         if let (true, Some(used)) = (l.units.global, l.units.used) {
-            add(gauge("openrouter_guard_limit_used", &[("limit", name)], used));
-            add(gauge("openrouter_guard_limit_remaining", &[("limit", name)], l.units.max.saturating_sub(used)));
+            out.push(gauge("openrouter_guard_limit_used", &[("limit", name)], used));
+            out.push(gauge("openrouter_guard_limit_remaining", &[("limit", name)], l.units.max.saturating_sub(used)));
         }
     }
-    add(MetricOp {
+    out.push(MetricOp {
         kind: MetricKind::Histogram,
         name: "openrouter_guard_filter_duration_us".into(),
         value: a.filter_us,
