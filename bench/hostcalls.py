@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Host calls per request, counted exactly: the built .wasm (filter or floor) under the ABI tier's fake
+"""Host calls and wasm instructions per request, counted exactly: the built .wasm (filter or floor) under the ABI tier's fake
 proxy-wasm host (tests/abi/fake_host.py: wasmtime, every `env.proxy_*` import recorded), driven like Envoy drives
 one benchmark request: request headers (as bench-latency sends them), the body in 16 KiB callbacks
 (`StopIterationAndBuffer` until the end of stream), response headers, the bench-upstream answer (JSON in one
 callback; SSE in two, as bench-upstream writes it), log, done.
 
 Counted on the third request of a VM (the first ones define the metrics). Properties the fake host does not
-know answer NotFound, as an Envoy without them would. Deterministic: no timing.
+know answer NotFound, as an Envoy without them would. Wasm work = wasmtime fuel (about one unit per wasm operator
+executed inside the module; host-side work is not in it). Deterministic: no timing.
 
 Usage: hostcalls.py [--floor FLOOR.wasm] [--filter FILTER.wasm] [--json] [SCENARIO-SUBSTRING]
 """
@@ -53,8 +54,8 @@ def sse_answer() -> tuple[bytes, bytes]:
     return first, rest
 
 
-def one_request(host: fake_host.Host, body: bytes, stream: bool) -> collections.Counter[str]:
-    before = len(host.calls)
+def one_request(host: fake_host.Host, body: bytes, stream: bool) -> tuple[collections.Counter[str], int]:
+    before, fuel0 = len(host.calls), host.fuel_used()
     s = host.stream()
     head = [(b":method", b"POST"), (b":path", b"/api/v1/chat/completions"), (b":authority", b"openrouter.ai"),
             (b":scheme", b"http"), (b"content-type", b"application/json"),
@@ -75,23 +76,23 @@ def one_request(host: fake_host.Host, body: bytes, stream: bool) -> collections.
     s.log()
     s.done()
     assert len(s.state.audit) == 1, "exactly one audit record per request"
-    return collections.Counter(host.calls[before:])
+    return collections.Counter(host.calls[before:]), host.fuel_used() - fuel0
 
 
 def count(wasm: Path, only: str = "") -> dict[str, dict[str, Any]]:
-    """scenario -> {"total": n, "by_call": {import: n}} for one module."""
+    """scenario -> {"total": host calls, "by_call": {import: n}, "fuel": wasm operators} for one module."""
     out: dict[str, dict[str, Any]] = {}
     for name, size, pii, stream in bodies.scenarios():
         if only and only not in name:
             continue
-        host = fake_host.Host(POLICY.read_bytes(), wasm)
+        host = fake_host.Host(POLICY.read_bytes(), wasm, fuel=True)
         assert host.configured, f"{wasm} refused the policy"
         body = bodies.chat_body(size, pii=pii, stream=stream)
         for _ in range(2):
             one_request(host, body, stream)
-        c = one_request(host, body, stream)
+        c, fuel = one_request(host, body, stream)
         assert not host.unexpected, host.unexpected
-        out[name] = {"total": sum(c.values()), "by_call": dict(sorted(c.items()))}
+        out[name] = {"total": sum(c.values()), "by_call": dict(sorted(c.items())), "fuel": fuel}
     return out
 
 
@@ -108,7 +109,8 @@ def main(argv: list[str]) -> int:
         return 0
     for name in res["filter"]:
         fl, fi = res["floor"][name], res["filter"][name]
-        print(f"{name:18s} floor {fl['total']:3d}  filter {fi['total']:3d}  "
+        print(f"{name:18s} fuel floor {fl['fuel']:>11,} filter {fi['fuel']:>11,} (x{fi['fuel'] / fl['fuel']:.2f})  "
+              f"calls floor {fl['total']:3d} filter {fi['total']:3d}  "
               + " ".join(f"{k.removeprefix('proxy_')}={v}" for k, v in fi["by_call"].items()))
     return 0
 

@@ -21,7 +21,9 @@ import wasmtime
 
 ROOT = Path(__file__).resolve().parents[2]
 WASM = Path(os.environ.get("GUARD_WASM", str(ROOT / "target" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm")))
-_COMPILED: dict[str, tuple[wasmtime.Engine, wasmtime.Module]] = {}  # one compilation per module file
+# One compilation per module file (and fuel setting).
+_COMPILED: dict[tuple[str, bool], tuple[wasmtime.Engine, wasmtime.Module]] = {}
+FUEL = 10**15  # with `fuel=True`: far more than any test spends; `Host.fuel_used()` counts down from it
 
 OK, NOT_FOUND, BAD_ARGUMENT, CAS_MISMATCH, UNIMPLEMENTED = 0, 1, 2, 8, 12
 CONTINUE, PAUSE = 0, 1
@@ -72,14 +74,22 @@ def _func(export: object) -> wasmtime.Func:
     return export
 
 class Host:
-    """One VM: the module instantiated with the fake imports, its root context configured with `policy`."""
+    """One VM: the module instantiated with the fake imports, its root context configured with `policy`.
+    `fuel=True` counts the wasm operators executed (wasmtime fuel: about one per instruction; bench/hostcalls.py
+    uses it as a deterministic measure of the filter's own work)."""
 
-    def __init__(self, policy: bytes, wasm: Path = WASM) -> None:
-        if str(wasm) not in _COMPILED:
-            engine = wasmtime.Engine()
-            _COMPILED[str(wasm)] = (engine, wasmtime.Module.from_file(engine, str(wasm)))
-        self.engine, self.module = _COMPILED[str(wasm)]
+    def __init__(self, policy: bytes, wasm: Path = WASM, *, fuel: bool = False) -> None:
+        key = (str(wasm), fuel)
+        if key not in _COMPILED:
+            config = wasmtime.Config()
+            config.consume_fuel = fuel
+            engine = wasmtime.Engine(config)
+            _COMPILED[key] = (engine, wasmtime.Module.from_file(engine, str(wasm)))
+        self.engine, self.module = _COMPILED[key]
         self.store = wasmtime.Store(self.engine)
+        if fuel:
+            self.store.set_fuel(FUEL)
+        self.fuel = fuel
         self.store.set_wasi(wasmtime.WasiConfig())
         self.linker = wasmtime.Linker(self.engine)
         self.linker.define_wasi()
@@ -114,6 +124,10 @@ class Host:
         assert self.call("proxy_on_vm_start", self.root, 0) == 1
         self.configured = self.call("proxy_on_configure", self.root, len(policy)) == 1
         self.next_id = 2
+
+    def fuel_used(self) -> int:
+        """Wasm operators executed so far (only with `fuel=True`)."""
+        return FUEL - self.store.get_fuel() if self.fuel else 0
 
     # ------------------------------------------------------------------------------------------ plumbing
     def call(self, name: str, *args: int) -> Any:
