@@ -307,6 +307,8 @@ def scenario_rows(plain: Envoy, floor: Envoy, guard: Envoy, upstream: Upstream, 
         row["mb_per_s"] = size * wrk_f["rps"] / 1e6
         row["host_calls_floor"] = calls.get("floor", {}).get(name, {}).get("total")
         row["host_calls_filter"] = calls.get("filter", {}).get(name, {}).get("total")
+        row["fuel_floor"] = calls.get("floor", {}).get(name, {}).get("fuel")
+        row["fuel_filter"] = calls.get("filter", {}).get(name, {}).get("fuel")
         bad = (sum(lat["errors"] + lat["non2xx"] for lat in (lat_p, lat_fl, lat_f))
                + wrk_p["errors"] + wrk_fl["errors"] + wrk_f["errors"])
         row["problems"] = bad
@@ -551,12 +553,14 @@ def report(result: dict[str, Any]) -> str:
     L.append("Extra CPU per request = Envoy CPU per request with the filter (or the floor) − plain Envoy's, from the "
              "same round of interleaved wrk runs. **ratio = filter extra ÷ floor extra** (median over the rounds, "
              "spread = min–max of the per-round ratios; target ≤ 1.5×). p99 added: unloaded single connection. "
-             "Host calls per request: counted exactly by bench/hostcalls.py (the .wasm under the ABI tier's fake "
-             "host, body in 16 KiB callbacks).")
+             "Host calls and wasm work per request: counted exactly by bench/hostcalls.py (the .wasm under the ABI "
+             "tier's fake host, body in 16 KiB callbacks; wasm work = wasmtime fuel, about one unit per wasm "
+             "operator, host-side work not included).")
     L.append("")
     L.append("| scenario | CPU/req plain µs | floor µs | filter µs | floor × plain | filter × plain | floor extra µs | "
-             "filter extra µs | **ratio** | spread | p99 added floor / filter ms | host calls floor / filter |")
-    L.append("|" + "---|" * 12)
+             "filter extra µs | **ratio** | spread | p99 added floor / filter ms | host calls floor / filter | "
+             "wasm work floor / filter (k ops) |")
+    L.append("|" + "---|" * 13)
     for r in rows:
         wp, wl, wf = r["wrk_plain"], r["wrk_floor"], r["wrk_filter"]
         L.append(
@@ -565,7 +569,8 @@ def report(result: dict[str, Any]) -> str:
             f"**{r['floor_ratio']:.2f}** | {spread(r['floor_ratios'])} | "
             f"{r['floor_added_p99_ms']:.2f} / {r['added_p99_ms']:.2f} | "
             f"{r['host_calls_floor'] if r['host_calls_floor'] is not None else '?'} / "
-            f"{r['host_calls_filter'] if r['host_calls_filter'] is not None else '?'} |")
+            f"{r['host_calls_filter'] if r['host_calls_filter'] is not None else '?'} | "
+            + (f"{r['fuel_floor'] / 1000:,.0f} / {r['fuel_filter'] / 1000:,.0f} |" if r.get("fuel_floor") else "? |"))
     L.append("")
     hc = (result.get("host_calls") or {}).get("filter") or {}
     if hc:
