@@ -409,3 +409,19 @@ fn national_phone_numbers_after_cue_words_in_other_languages() {
         assert_eq!(redact_default(t), want, "{t}");
     }
 }
+
+#[test]
+fn a_cell_starting_with_three_digits_after_a_number_cell_is_its_own_value() {
+    // `59,090` would be a thousands number; the cells around the comma say it is not.
+    for (t, want) in [
+        ("GB57 LKRT 9297 6600 3755 59,090-3080-9153\n", "GB57 LKRT 9297 6600 3755 59,[PHONE]\n"),
+        ("127.0.0.1,978-1-86110-422-9,082/6577606\n", "127.0.0.1,978-1-86110-422-9,[PHONE]\n"),
+        ("DE05 6676 0223 1598 2213 51,177.26.87.217,x", "DE05 6676 0223 1598 2213 51,[IP_ADDRESS],x"),
+        ("9400 7156 0998 1201 8847 03,320 004 6247,y", "9400 7156 0998 1201 8847 03,[PHONE],y"),
+    ] {
+        assert_eq!(redact_default(t), want, "{t}");
+    }
+    for t in ["total 1,234.56 EUR", "0,250 kg", "12,345,678 rows"] {
+        assert_eq!(redact_default(t), t, "{t}");
+    }
+}

@@ -195,17 +195,33 @@ impl<'a> Cluster<'a> {
     }
 }
 
-/// Whether the `,` at `comma` is a thousands separator: one to three digits before it (not more),
-/// exactly three after it. Otherwise it separates fields (`…,4111 1111 1111 1111,3510.50`).
+/// Whether the `,` at `comma` is a thousands separator: one to three digits before it (not more,
+/// and no leading zero: `03,320` is two fields), exactly three after it, and the number ends there
+/// or goes on as a decimal (`1,234.56`). Otherwise it separates fields (`…,4111 1111 1111 1111,3510.50`;
+/// `…59,090-3080-9153`, `…9,082/6577606`, `…51,177.26.87.217`: a CSV cell starting with three digits).
 pub fn thousands(b: &[u8], comma: usize) -> bool {
     let mut s = comma;
     while s > 0 && comma - s <= 3 && is_digit(before(b, s)) {
         s -= 1;
     }
     let left = comma - s;
-    let right = digits_end(b, comma + 1) - (comma + 1);
+    let re = digits_end(b, comma + 1);
+    let right = re - (comma + 1);
     // Digits glued to a word are the tail of an identifier (`8446bf9,171.224.158.190`), no number.
-    (1..=3).contains(&left) && right == 3 && !is_word(before(b, s))
+    if !(1..=3).contains(&left) || right != 3 || is_word(before(b, s)) || left > 1 && at(b, s) == b'0' {
+        return false;
+    }
+    // What follows the three digits: `-`/`/` and a digit continue another value; a decimal part
+    // followed by a further `.digit` is a dotted quad or version.
+    let q = at(b, re);
+    if matches!(q, b'-' | b'/') && is_digit(at(b, re + 1)) {
+        return false;
+    }
+    if q == b'.' && is_digit(at(b, re + 1)) {
+        let fe = digits_end(b, re + 1);
+        return !(at(b, fe) == b'.' && is_digit(at(b, fe + 1)));
+    }
+    true
 }
 
 /// A match inside a cluster: groups `s..next`, bytes `start..end`.
@@ -258,6 +274,22 @@ mod tests {
         assert!(thousands(b"x 12,345,678", 8));
         assert!(!thousands(b"8446bf9,171.2", 7));
         assert!(Cluster::parse(b"8446bf9,171.224.158.190", 8).left_ok(0));
+        assert!(thousands(b"x 1,234.56 y", 3));
+        assert!(thousands(b"x 0,250 y", 3));
+    }
+
+    #[test]
+    fn a_comma_before_a_cell_that_starts_with_three_digits_is_a_field_separator() {
+        // The next cell is a phone number, an address, a national number: not `59,090`.
+        for (t, comma) in [
+            (&b"GB57 6600 3755 59,090-3080-9153"[..], 17),
+            (b"978-1-86110-422-9,082/6577606", 17),
+            (b"DE05 2213 51,177.26.87.217", 12),
+            (b"8847 03,320 004 6247", 7),
+        ] {
+            assert!(!thousands(t, comma), "{}", String::from_utf8_lossy(t));
+            assert!(Cluster::parse(t, comma + 1).left_ok(0), "{}", String::from_utf8_lossy(t));
+        }
     }
 
     #[test]
