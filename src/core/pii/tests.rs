@@ -376,6 +376,23 @@ fn four_part_versions_after_a_version_cue_are_kept() {
 }
 
 #[test]
+fn a_version_cue_names_its_own_value_not_the_next_key_value_pair() {
+    assert_eq!(
+        redact_default("payment failed build=17.7.8.20 ip=172.75.165.50 user=x"),
+        "payment failed build=17.7.8.20 ip=[IP_ADDRESS] user=x"
+    );
+    assert_eq!(redact_default("version: 17.7.8.20, host: 10.1.2.3"), "version: 17.7.8.20, host: [IP_ADDRESS]");
+    for t in [
+        "app_version=17.7.8.20 ok",
+        "Version: Chrome 1.2.3.4",
+        "at 12:30 build 16.2.6.4",
+        "versions 1.2.3.4 and 1.2.3.5",
+    ] {
+        assert_eq!(redact_default(t), t, "{t}");
+    }
+}
+
+#[test]
 fn placeholders_and_variable_references_are_kept() {
     for t in [
         "export SLACK_TOKEN=xoxb-your-token-here",

@@ -50,7 +50,7 @@ pub fn v4_version_near_miss(c: &Cluster, s: usize) -> bool {
 
 fn version_word_before(c: &Cluster, s: usize) -> bool {
     let g = c.group(s).s;
-    if word_on_line(c.b, g, 24, &VERSION_WORDS) {
+    if word_on_line(c.b, g, g - key_start(c.b, g), &VERSION_WORDS) {
         return true;
     }
     // The word right before, separated by one space.
@@ -64,6 +64,23 @@ fn version_word_before(c: &Cluster, s: usize) -> bool {
     }
     let word = c.b.get(w..e).unwrap_or(&[]);
     !is_word(before(c.b, w)) && PRODUCT_WORDS.iter().any(|p| word.eq_ignore_ascii_case(p))
+}
+
+/// Where the version cue window of a value at `g` starts: 24 bytes back, or the key of the last
+/// `key=` / `key:` pair in them (a key ends in a letter or `_`), so a cue names its own value only:
+/// in `build=17.7.8.20 ip=172.75.165.50` "build" says nothing about the address after `ip=`.
+fn key_start(b: &[u8], g: usize) -> usize {
+    let lo = g.saturating_sub(24);
+    let win = b.get(lo..g).unwrap_or(&[]);
+    let sep = win.iter().enumerate().rev().find(|&(j, &x)| {
+        matches!(x, b'=' | b':') && j > 0 && win.get(j - 1).is_some_and(|&p| p.is_ascii_alphabetic() || p == b'_')
+    });
+    let Some((j, _)) = sep else { return lo };
+    let mut k = lo + j;
+    while k > lo && (is_word(before(b, k)) || matches!(before(b, k), b'.' | b'-')) {
+        k -= 1;
+    }
+    k
 }
 
 /// Four dotted octets ≤ 255, not part of a longer dotted number.
