@@ -8,7 +8,7 @@ use crate::core::pii::validate::ssn_ok;
 
 /// Words naming a social security number (lower case; found inside longer words and keys:
 /// `social_security_number`, `Sozialversicherungsnummer`, `N° sécurité sociale`).
-pub(crate) const CONTEXT: [&[u8]; 14] = [
+pub(crate) const CONTEXT: [&[u8]; 17] = [
     b"ssn",
     b"social security",
     b"social_security",
@@ -18,8 +18,11 @@ pub(crate) const CONTEXT: [&[u8]; 14] = [
     b"ss#",
     b"ss no",
     b"seguro social",
+    b"seguro_social",
     "s\u{e9}curit\u{e9} sociale".as_bytes(),
+    "s\u{e9}curit\u{e9}_sociale".as_bytes(),
     b"securite sociale",
+    b"securite_sociale",
     b"sozialversicherung",
     b"previdenza sociale",
     "\u{793e}\u{4f1a}\u{4fdd}\u{969c}".as_bytes(),
@@ -74,6 +77,8 @@ mod tests {
         assert_eq!(ssn("Mi N\u{fa}mero de Seguro Social es 123456789."), Some("123456789"));
         assert_eq!(ssn("sozialversicherungsnummer_(us): 123456789"), Some("123456789"));
         assert_eq!(ssn("N\u{b0} s\u{e9}curit\u{e9} sociale (US) : 123456789"), Some("123456789"));
+        assert_eq!(ssn("\"n\u{fa}mero_de_seguro_social\": \"313400845\""), Some("313400845"));
+        assert_eq!(ssn("n\u{b0}_s\u{e9}curit\u{e9}_sociale_(us)=388196605 HTTP/1.1"), Some("388196605"));
         assert_eq!(ssn("Order 123456789"), None);
     }
 
