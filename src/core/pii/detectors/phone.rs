@@ -12,8 +12,9 @@
 //!   be a valid national significant number of some country (possible length and general
 //!   pattern) after its national prefix (`06 12 34 56 78`, `030/1234567`, `0171-12345678`,
 //!   `8 (912) 345-67-89`, a bare `0612345678`). Without a prefix (`138 0013 8000`,
-//!   `(11) 91234-5678`) the number must be a valid mobile number grouped exactly as one of the
-//!   country's formats, or follow a phone word in one of the plan's languages.
+//!   `(11) 91234-5678`, `956 74 08 96`) the number must be grouped exactly as one of the country's
+//!   formats and be a valid mobile number, or any valid number in three or more groups not all of
+//!   three digits; or follow a phone word in one of the plan's languages.
 //!
 //! Dates (`2024-08-06`), year ranges, versions, prices and ids do not fit these shapes.
 
@@ -278,9 +279,17 @@ fn plan_number(d: &[u8], lens: &[usize], cue: bool) -> bool {
             || if cue {
                 k.valid(d)
             } else {
-                multi && d.len() >= 9 && d.first() != Some(&b'0') && k.formatted_as(d, lens) && k.mobile(d)
+                multi && d.len() >= 9 && d.first() != Some(&b'0') && k.formatted_as(d, lens) && unprefixed(k, d, lens)
             }
     })
+}
+
+/// A number without a national prefix or phone word, already grouped exactly as one of the
+/// country's formats: a mobile number, or any valid number (fixed line: `956 74 08 96`,
+/// `(85) 4199-7465`) written in three or more groups that are not all of three digits
+/// (`123 456 789` is how amounts are grouped).
+fn unprefixed(k: &super::phone_plan_types::Country, d: &[u8], lens: &[usize]) -> bool {
+    k.mobile(d) || lens.len() >= 3 && !lens.iter().all(|&l| l == 3) && k.valid(d)
 }
 
 /// Whether groups `lens` of a number with a national prefix of `plen` digits are one of the
@@ -504,6 +513,23 @@ mod tests {
         ] {
             assert_eq!(phone(t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn unprefixed_fixed_line_numbers_in_a_national_grouping_are_found() {
+        // Spain writes 9-digit fixed lines 3-2-2-2, Brazil "(AA) NNNN-NNNN": no prefix, no phone word.
+        for (t, want) in [
+            ("x,956 74 08 96,y", "956 74 08 96"),
+            ("\t(85) 4199-7465\t", "(85) 4199-7465"),
+            ("| 922 14 34 17 |", "922 14 34 17"),
+        ] {
+            assert_eq!(phone(t), Some(want), "{t}");
+        }
+        // Groups of three are how amounts are written; two groups say too little.
+        let es = PLAN.iter().find(|k| k.region == "ES").unwrap();
+        assert!(unprefixed(es, b"956740896", &[3, 2, 2, 2]));
+        assert!(!unprefixed(es, b"956740896", &[3, 3, 3]));
+        assert!(!unprefixed(es, b"956740896", &[3, 6]));
     }
 
     #[test]
