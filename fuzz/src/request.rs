@@ -208,7 +208,7 @@ pub fn check(headers: &[(String, String)], end_of_stream: bool, body: &[u8]) -> 
     let a = audit.to_json();
     assert!(serde_json::from_str::<serde_json::Value>(&a).is_ok(), "audit is not JSON");
     let out = match result {
-        Err(r) => return (Outcome::BodyRejected(r.reason), a),
+        Err(r) => return (Outcome::BodyRejected(r.reason.as_str()), a),
         Ok(Some(b)) => {
             if !(known::skip() && known::f5_identical_user(headers, body)) {
                 assert_ne!(b, body, "rewrote the body to identical bytes (should be Ok(None))");
