@@ -3,12 +3,10 @@
 
 use serde::Serialize;
 
-use crate::core::response::RestoreCounts;
 use serde_json::{Map, Value};
 
 use crate::core::pii::PiiTally;
 use crate::core::reason::Reason;
-use crate::core::response::ResponseSummary;
 
 /// Decision taken for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -105,7 +103,7 @@ pub struct SpendAudit {
     pub limits: Vec<LimitAudit>,
     /// The worst case as budgets count it.
     #[serde(skip)]
-    pub worst: Option<crate::core::spend::estimate::Worst>,
+    pub worst: Option<crate::core::worst::Worst>,
 }
 
 /// One limit in the record's `spend.limits`.
@@ -191,32 +189,15 @@ pub struct ResponseFields {
     pub usage_suspect: Option<Map<String, Value>>,
 }
 
-impl ResponseFields {
-    /// Copies a response summary in.
-    pub fn from_summary(s: &ResponseSummary) -> Self {
-        Self {
-            generation_id: s.generation_id.clone(),
-            model_used: s.model_used.clone(),
-            provider: s.provider.clone(),
-            prompt_tokens: s.prompt_tokens,
-            completion_tokens: s.completion_tokens,
-            total_tokens: s.total_tokens,
-            cost: s.cost,
-            finish_reason: s.finish_reason.clone(),
-            cached_tokens: s.cached_tokens,
-            reasoning_tokens: s.reasoning_tokens,
-            error_code: s.error_code,
-            error_type: s.error_type.clone(),
-            upstream_status: s.status,
-            streamed: Some(s.streamed),
-            response_inspected: Some(s.inspected),
-            response_not_inspected: s.not_inspected,
-            provider_verdict: None,
-            provider_verdict_reason: None,
-            usage_suspect: (!s.usage_suspect.is_empty())
-                .then(|| s.usage_suspect.iter().map(|(k, v)| ((*k).to_string(), Value::String(v.clone()))).collect()),
-        }
-    }
+/// What restore did to one response (the audit record's `restore` object).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RestoreCounts {
+    /// Placeholders replaced by their value.
+    pub restored: u64,
+    /// Well-formed tags of a masked entity that this request did not issue: left as they are.
+    pub unknown: u64,
+    /// Near-tags of a masked entity (`[EMAIL 1]`, `[email_1]`): left as they are.
+    pub mangled: u64,
 }
 
 impl AuditRecord {

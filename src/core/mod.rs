@@ -31,3 +31,4 @@ pub mod swar;
 pub mod timefmt;
 pub mod urlpath;
 pub mod walk;
+pub mod worst;

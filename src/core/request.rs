@@ -465,9 +465,10 @@ fn check_body(
         // On the body as sent: redaction and injected fields change its length.
         let sent_len = out.as_ref().map_or(body.len(), Vec::len);
         let s = &policy.spend;
-        let worst = worst_case(&s.prices, s.assume_output_tokens, profile, endpoint, &root, sent_len, &audit.models);
+        let worst =
+            worst_case(&s.prices, s.assume_output_tokens, profile.max_tokens, endpoint, &root, sent_len, &audit.models);
         audit.spend = Some(spend::audit_of(&worst));
-        spend::check_cost(profile, &worst)?;
+        spend::check_cost(profile.max_cost_per_request, &profile.name, &worst)?;
     }
     Ok(out)
 }

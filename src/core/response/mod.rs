@@ -37,8 +37,10 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
+use serde_json::Value;
+
+use crate::core::audit::ResponseFields;
 pub use observer::{ObserverLimits, ResponseObserver};
-pub use restore::RestoreCounts;
 pub use verify::{same_provider, verify_served, verify_served_model, ServedVerdict, Subject, Verdict};
 
 /// Values of [`ResponseSummary::not_inspected`].
@@ -112,6 +114,34 @@ pub struct ResponseSummary {
     /// Usage figures out of bounds (see [`usage_bounds`]): field name → the number as sent,
     /// at most [`usage_bounds::MAX_RAW`] bytes. The field itself keeps its last plausible value.
     pub usage_suspect: Vec<(&'static str, String)>,
+}
+
+impl ResponseFields {
+    /// Copies a response summary in (the record's response fields).
+    pub fn from_summary(s: &ResponseSummary) -> Self {
+        Self {
+            generation_id: s.generation_id.clone(),
+            model_used: s.model_used.clone(),
+            provider: s.provider.clone(),
+            prompt_tokens: s.prompt_tokens,
+            completion_tokens: s.completion_tokens,
+            total_tokens: s.total_tokens,
+            cost: s.cost,
+            finish_reason: s.finish_reason.clone(),
+            cached_tokens: s.cached_tokens,
+            reasoning_tokens: s.reasoning_tokens,
+            error_code: s.error_code,
+            error_type: s.error_type.clone(),
+            upstream_status: s.status,
+            streamed: Some(s.streamed),
+            response_inspected: Some(s.inspected),
+            response_not_inspected: s.not_inspected,
+            provider_verdict: None,
+            provider_verdict_reason: None,
+            usage_suspect: (!s.usage_suspect.is_empty())
+                .then(|| s.usage_suspect.iter().map(|(k, v)| ((*k).to_string(), Value::String(v.clone()))).collect()),
+        }
+    }
 }
 
 /// Bounds on usage figures reported by the upstream. A figure outside them is not recorded as a

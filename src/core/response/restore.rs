@@ -14,26 +14,13 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use serde::Serialize;
-
 use super::stage::{Channel, StageSignal, StageText, TextStage};
-use crate::core::audit::AuditRecord;
+use crate::core::audit::{AuditRecord, RestoreCounts};
 use crate::core::json;
 use crate::core::pii::mask::{parse_placeholder, Masks, MAX_PLACEHOLDER};
 
 /// The most bytes held back per channel: a tag prefix is shorter than a whole tag.
 pub(crate) const MAX_HOLDBACK: usize = MAX_PLACEHOLDER - 1;
-
-/// What restore did to one response (the audit record's `restore` object).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RestoreCounts {
-    /// Placeholders replaced by their value.
-    pub restored: u64,
-    /// Well-formed tags of a masked entity that this request did not issue: left as they are.
-    pub unknown: u64,
-    /// Near-tags of a masked entity (`[EMAIL 1]`, `[email_1]`): left as they are.
-    pub mangled: u64,
-}
 
 /// The restore stage of one response.
 pub(crate) struct Restore {

@@ -15,6 +15,8 @@
 //! - An SSE stream is rewritten chunk by chunk; a block or an unreadable event ends it with an
 //!   OpenAI-shaped error event and `[DONE]`, and every later byte is dropped.
 
+use std::rc::Rc;
+
 use super::outscan_stage::OutputInspection;
 use super::restore::Restore;
 use super::rewrite::{self, error_tail, Pipeline, RewriteError, SseRewriter};
@@ -23,7 +25,7 @@ use super::ObserverLimits;
 use crate::core::audit::AuditRecord;
 use crate::core::decode::{self, Coding, DecodeError};
 use crate::core::pii::mask::Masks;
-use crate::core::policy::Profile;
+use crate::core::pii::Redactor;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
@@ -55,15 +57,16 @@ pub(crate) struct ChunkOut {
     pub(crate) reason: Option<Reason>,
 }
 
-/// The text stages a response needs: restore when `masks` holds placeholders, output inspection
-/// when the profile inspects output.
-pub(crate) fn stages(masks: Masks, profile: Option<&Profile>) -> Vec<Box<dyn TextStage>> {
+/// The text stages a response needs: restore when `masks` holds placeholders (`input`: the
+/// profile's request redactor, which names the masked entities), output inspection when the
+/// profile inspects output (`output`: its engine).
+pub(crate) fn stages(masks: Masks, input: Option<&Redactor>, output: Option<Rc<Redactor>>) -> Vec<Box<dyn TextStage>> {
     let mut out: Vec<Box<dyn TextStage>> = Vec::new();
     if !masks.is_empty() {
-        let masked = profile.map(|p| p.redactor.masked_names()).unwrap_or_default();
+        let masked = input.map(Redactor::masked_names).unwrap_or_default();
         out.push(Box::new(Restore::new(masks, masked)));
     }
-    if let Some(engine) = profile.and_then(|p| p.output.clone()) {
+    if let Some(engine) = output {
         out.push(Box::new(OutputInspection::new(engine)));
     }
     out
@@ -210,12 +213,12 @@ mod tests {
     fn restore_only() -> Vec<Box<dyn TextStage>> {
         let mut m = Masks::default();
         m.placeholder("EMAIL", "a@x.co");
-        stages(m, None)
+        stages(m, None, None)
     }
 
     #[test]
     fn nothing_to_do_without_stages_and_an_unknown_coding_is_withheld() {
-        assert!(stages(Masks::default(), None).is_empty());
+        assert!(stages(Masks::default(), None, None).is_empty());
         assert!(matches!(Session::start(Vec::new(), false, None, Some("br")), Ok(None)));
         let r = Session::start(restore_only(), false, Some("application/json"), Some("br")).err().unwrap();
         assert_eq!((r.status, r.reason), (502, Reason::ResponseUnreadable));

@@ -18,8 +18,7 @@
 
 use crate::core::endpoint::Endpoint;
 use crate::core::json::{Kind, Node};
-use crate::core::policy::Profile;
-use crate::core::reason::Reason;
+pub use crate::core::worst::{Unknown, Worst};
 
 use super::price::PriceTable;
 
@@ -32,52 +31,19 @@ const UNBOUNDED_PARTS: [&str; 6] = ["file", "input_file", "input_audio", "audio_
 /// Part types that are images.
 const IMAGE_PARTS: [&str; 2] = ["image_url", "input_image"];
 
-/// Why a request's worst case is unknown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unknown {
-    /// Neither the request nor its profile caps the output, and no `assume_output_tokens`.
-    NoOutputCap,
-    /// A file, audio or video part given by URL.
-    RemoteMedia,
-    /// A model the request can reach has no price.
-    NoPrice,
-}
-
-impl Unknown {
-    /// The reason code (audit record, error reply).
-    pub(crate) fn reason(self) -> Reason {
-        match self {
-            Unknown::NoOutputCap => Reason::MaxTokensRequired,
-            Unknown::RemoteMedia => Reason::CostUnbounded,
-            Unknown::NoPrice => Reason::PriceMissing,
-        }
-    }
-}
-
-/// The worst case of one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Worst {
-    /// Upper bound on prompt tokens.
-    pub prompt_tokens: Result<u64, Unknown>,
-    /// Output cap (times `n` choices).
-    pub output_tokens: Result<u64, Unknown>,
-    /// Largest cost over every reachable model, micro-USD.
-    pub cost_micro: Result<u64, Unknown>,
-}
-
 /// The worst case of a request whose body (as sent upstream) is `sent_len` bytes, `root` parsed
 /// from the body as received, reaching `models` (canonical ids).
 pub(crate) fn worst_case(
     prices: &PriceTable,
     assume_output_tokens: Option<u64>,
-    profile: &Profile,
+    max_tokens: Option<u64>,
     endpoint: Endpoint,
     root: &Node<'_>,
     sent_len: usize,
     models: &[String],
 ) -> Worst {
     let prompt_tokens = prompt_bound(root, sent_len);
-    let output_tokens = output_cap(profile, endpoint, root, assume_output_tokens);
+    let output_tokens = output_cap(max_tokens, endpoint, root, assume_output_tokens);
     let cost_micro = match (prompt_tokens, output_tokens) {
         (Ok(p), Ok(o)) => models.iter().try_fold(0u64, |worst, m| {
             let price = prices.lookup(m).ok_or(Unknown::NoPrice)?;
@@ -137,7 +103,12 @@ fn has_remote_url(node: &Node<'_>) -> bool {
 /// (lowered to the profile's cap, which `request.rs` clamps to or refuses over), the profile's
 /// cap when the request sends none (it is inserted) or `null`, else `assume_output_tokens`;
 /// times `n` when the request asks for several choices.
-fn output_cap(profile: &Profile, endpoint: Endpoint, root: &Node<'_>, assume: Option<u64>) -> Result<u64, Unknown> {
+fn output_cap(
+    profile_max: Option<u64>,
+    endpoint: Endpoint,
+    root: &Node<'_>,
+    assume: Option<u64>,
+) -> Result<u64, Unknown> {
     let mut cap: Option<u64> = None;
     let mut uncapped = false;
     for f in endpoint.token_limit_fields() {
@@ -145,7 +116,7 @@ fn output_cap(profile: &Profile, endpoint: Endpoint, root: &Node<'_>, assume: Op
             None => {}
             Some(Kind::Number(t)) => {
                 let v = t.parse::<u64>().unwrap_or(u64::MAX);
-                let v = profile.max_tokens.map_or(v, |c| v.min(c));
+                let v = profile_max.map_or(v, |c| v.min(c));
                 cap = Some(cap.map_or(v, |c| c.max(v)));
             }
             Some(_) => uncapped = true, // null: replaced by the profile cap, or no limit
@@ -153,8 +124,8 @@ fn output_cap(profile: &Profile, endpoint: Endpoint, root: &Node<'_>, assume: Op
     }
     let cap = match (cap, uncapped) {
         (Some(c), false) => Some(c),
-        (Some(c), true) => Some(profile.max_tokens.map_or(u64::MAX, |p| c.max(p))),
-        (None, _) => profile.max_tokens,
+        (Some(c), true) => Some(profile_max.map_or(u64::MAX, |p| c.max(p))),
+        (None, _) => profile_max,
     };
     let cap = match cap {
         Some(u64::MAX) | None => assume.ok_or(Unknown::NoOutputCap)?,

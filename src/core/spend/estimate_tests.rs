@@ -20,7 +20,7 @@ fn worst(profile: &str, endpoint: Endpoint, body: &str, assume: Option<u64>) -> 
     if let Some(Kind::Array(items)) = root.get("models").map(|n| &n.kind) {
         models.extend(items.iter().filter_map(Node::as_str).map(|m| m.into_owned()));
     }
-    worst_case(&p.spend.prices, assume, prof, endpoint, &root, body.len(), &models)
+    worst_case(&p.spend.prices, assume, prof.max_tokens, endpoint, &root, body.len(), &models)
 }
 
 const CHAT: Endpoint = Endpoint::ChatCompletions;

@@ -10,14 +10,10 @@ pub(crate) mod window;
 
 use crate::core::audit::SpendAudit;
 use crate::core::config::{ConfigError, SpendConfig};
-use crate::core::policy::Profile;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
-use crate::core::audit::AuditRecord;
 use crate::core::config::LimitKey;
-use crate::core::policy::Policy;
-use crate::core::request::Plan;
 
 pub use budget::Reservation;
 pub use ledger::{CounterStore, SetError, StoreError};
@@ -113,9 +109,10 @@ pub(crate) fn unknown_rejection(why: Unknown, what: &str) -> Rejection {
 
 /// The per-request cost guard: refuses with 402 a request whose worst-case cost exceeds the
 /// profile's `max_cost_per_request`, and fails closed when that worst case is unknown.
-pub(crate) fn check_cost(profile: &Profile, worst: &Worst) -> Result<(), Rejection> {
-    let Some(max) = profile.max_cost_per_request else { return Ok(()) };
-    let what = format!("profile '{}' has a cost guard and", profile.name);
+/// `max` is the guard (micro-USD), `profile` the profile's name.
+pub(crate) fn check_cost(max: Option<u64>, profile: &str, worst: &Worst) -> Result<(), Rejection> {
+    let Some(max) = max else { return Ok(()) };
+    let what = format!("profile '{profile}' has a cost guard and");
     let cost = worst.cost_micro.map_err(|why| unknown_rejection(why, &what))?;
     if cost > max {
         return Err(Rejection::new(
@@ -126,63 +123,11 @@ pub(crate) fn check_cost(profile: &Profile, worst: &Worst) -> Result<(), Rejecti
                 "the worst-case cost of this request ({}) exceeds max_cost_per_request ({}) of profile '{}'; lower max_tokens or shorten the prompt",
                 usd_text(cost),
                 usd_text(max),
-                profile.name
+                profile
             ),
         ));
     }
     Ok(())
-}
-
-/// Admits a decided request against the budgets and rate limits that apply to it (reserving its
-/// worst case) or refuses it; called after the request path allowed it, before it is forwarded.
-/// Requests that reach no model (no body, no `model`) are not counted.
-pub fn admit(
-    policy: &Policy,
-    plan: &Plan,
-    now_s: u64,
-    store: &mut dyn CounterStore,
-    audit: &mut AuditRecord,
-) -> Result<Vec<Reservation>, Rejection> {
-    let s = &policy.spend;
-    if s.limits.is_empty() || audit.models.is_empty() {
-        return Ok(Vec::new());
-    }
-    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
-    let Some(worst) = audit.spend.as_ref().and_then(|a| a.worst) else {
-        return Err(Rejection::internal(Reason::SpendEstimateMissing));
-    };
-    let models = audit.models.clone();
-    let subject = budget::Subject {
-        profile: &profile.name,
-        user: plan.trusted_user.as_deref(),
-        team: plan.team.as_deref(),
-        models: &models,
-    };
-    let out = budget::admit(&s.limits, &subject, &worst, now_s, store, audit);
-    if out.as_ref().is_ok_and(Vec::is_empty) && audit.spend.as_ref().is_some_and(|a| a.limits.is_empty()) {
-        // No limit applied and no cost guard: nothing to record.
-        if profile.max_cost_per_request.is_none() {
-            audit.spend = None;
-        }
-    }
-    out
-}
-
-/// Releases the reservations of an exchange that ended and charges what it used (the audit
-/// record's response fields); `reached_upstream` tells whether the request was forwarded.
-pub fn settle(
-    policy: &Policy,
-    held: Vec<Reservation>,
-    reached_upstream: bool,
-    now_s: u64,
-    store: &mut dyn CounterStore,
-    audit: &mut AuditRecord,
-) {
-    if held.is_empty() {
-        return;
-    }
-    let actual = budget::Actual::of(audit, reached_upstream);
-    budget::settle(&policy.spend.limits, held, &actual, now_s, store, audit);
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 
 use super::host::StreamHost;
 use super::metrics;
+use super::spend_gate;
 use super::{Effect, Phase, Stream};
 use crate::core::audit::Decision;
 use crate::core::reason::Reason;
 use crate::core::request;
-use crate::core::spend;
 
 impl Stream {
     /// Completes, seals and publishes the audit record and counts the request — once.
@@ -45,7 +45,7 @@ impl Stream {
             let held = std::mem::take(&mut self.reservations);
             let reached = Self::request_reached_upstream(host);
             let policy = std::rc::Rc::clone(&self.policy);
-            spend::settle(&policy, held, reached, end / 1_000_000_000, host.counters(), &mut self.audit);
+            spend_gate::settle(&policy, held, reached, end / 1_000_000_000, host.counters(), &mut self.audit);
         }
         if self.start_ns > 0 {
             self.audit.latency_ms = Some(end.saturating_sub(self.start_ns) / 1_000_000);

@@ -31,6 +31,7 @@ mod outcome;
 mod request_side;
 mod response_side;
 mod rewrite;
+mod spend_gate;
 #[cfg(test)]
 mod tests;
 

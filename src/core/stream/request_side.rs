@@ -4,12 +4,12 @@
 use std::rc::Rc;
 
 use super::host::{property_text, StreamHost};
+use super::spend_gate;
 use super::{Edit, Effect, Flow, Phase, Stream};
 use crate::core::headers;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::request::{self, RequestHead};
-use crate::core::spend;
 use crate::core::timefmt::rfc3339_millis;
 
 fn edit(edit: Edit, on_fail: Reason) -> Effect {
@@ -199,7 +199,7 @@ impl Stream {
         // will be forwarded reserves anything.
         let outcome = request::on_body_masked(&policy, &plan, body, &mut self.audit, &mut self.masks).and_then(|out| {
             let now_s = host.now_ns() / 1_000_000_000;
-            match spend::admit(&policy, &plan, now_s, host.counters(), &mut self.audit) {
+            match spend_gate::admit(&policy, &plan, now_s, host.counters(), &mut self.audit) {
                 Ok(held) => {
                     self.reservations = held;
                     Ok(out)

@@ -44,7 +44,8 @@ impl Stream {
         fx: &mut Vec<Effect>,
     ) -> Result<Option<Session>, Rejection> {
         let profile = self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile));
-        let stages = session::stages(std::mem::take(&mut self.masks), profile);
+        let (input, output) = (profile.map(|p| &p.redactor), profile.and_then(|p| p.output.clone()));
+        let stages = session::stages(std::mem::take(&mut self.masks), input, output);
         let session = Session::start(stages, streaming, content_type, encoding)?;
         if let Some(s) = &session {
             if s.drops_encoding() {

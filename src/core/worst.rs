@@ -1,0 +1,37 @@
+//! The worst case of one request (tokens and cost), as the spend estimate computes it
+//! ([`crate::core::spend::estimate`]), the audit record carries it and budgets count it.
+
+use crate::core::reason::Reason;
+
+/// Why a request's worst case is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// Neither the request nor its profile caps the output, and no `assume_output_tokens`.
+    NoOutputCap,
+    /// A file, audio or video part given by URL.
+    RemoteMedia,
+    /// A model the request can reach has no price.
+    NoPrice,
+}
+
+impl Unknown {
+    /// The reason code (audit record, error reply).
+    pub(crate) fn reason(self) -> Reason {
+        match self {
+            Unknown::NoOutputCap => Reason::MaxTokensRequired,
+            Unknown::RemoteMedia => Reason::CostUnbounded,
+            Unknown::NoPrice => Reason::PriceMissing,
+        }
+    }
+}
+
+/// The worst case of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Worst {
+    /// Upper bound on prompt tokens.
+    pub prompt_tokens: Result<u64, Unknown>,
+    /// Output cap (times `n` choices).
+    pub output_tokens: Result<u64, Unknown>,
+    /// Largest cost over every reachable model, micro-USD.
+    pub cost_micro: Result<u64, Unknown>,
+}
