@@ -41,12 +41,13 @@ setup-rust:
 size: build
 	@s=$$(stat -c %s $(WASM)); echo "wasm: $$s bytes (budget $(WASM_BUDGET))"; test $$s -le $(WASM_BUDGET)
 
-## lint: rustfmt, clippy (native and wasm), the core/adapter boundary, ruff and mypy
+## lint: rustfmt, clippy (native and wasm), the core/adapter boundary, no module cycle, ruff and mypy
 lint: setup-rust setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) --lib -- -D warnings
 	@! grep -rn "proxy_wasm" src/core || (echo "src/core must not use proxy_wasm" && false)
+	$(PY) tools/module_deps.py src
 	$(VENV)/bin/ruff check .
 	@# One mypy run per group: tests/e2e and tests/deploy each have a conftest.py (one module name, two files).
 	$(VENV)/bin/mypy harness tools bench soak examples

@@ -4,7 +4,8 @@ Reads the module tree from `src/lib.rs` (`mod x;`, `#[path = ...] mod x;`, inlin
 path that names a module: `use` trees and paths written in code (`crate::core::json::parse(..)`,
 `super::types::Profile`). An edge from module A to module B counts between the two children of their closest
 common ancestor (`core::pii::custom -> core::config::error` is the edge `pii -> config` inside `core`);
-a module using its own ancestor or descendant is not an edge. A cycle is a strongly connected component of
+a module using its own ancestor or descendant is not an edge, nor is a use inside a `#[cfg(test)]`
+module (it is not built into the filter, and no module imports it: it cannot be on a cycle). A cycle is a strongly connected component of
 two or more siblings: each module it lists imports the next, and the last imports the first.
 
 Usage: python3 tools/module_deps.py [SRC_DIR]   (exit 1 and the cycles with one use each, on stderr)
@@ -29,6 +30,7 @@ _STRIP = re.compile(
     re.S | re.X,
 )
 _MOD = re.compile(r'((?:#\[[^\]]*\]\s*)*)(?:pub(?:\([^)]*\))?\s+)?\bmod\s+(\w+)\s*([;{])')
+_CFG_TEST = re.compile(r"#\[cfg\(test\)\]")
 _PATH_ATTR = re.compile(r'#\[path\s*=\s*"([^"]*)"\]')
 _USE = re.compile(r"\buse\s+([^;]+);")
 _PATH = re.compile(r"\b(?:crate|super|self)(?:\s*::\s*\w+)+")
@@ -70,6 +72,8 @@ def expand_use(tree: str) -> list[str]:
 @dataclass
 class Crate:
     modules: set[Module] = field(default_factory=set)
+    # Modules declared `#[cfg(test)]`: not part of the built crate, and imported by nobody.
+    tests: set[Module] = field(default_factory=set)
     # (from, to) -> where: the first file:line that makes the edge.
     uses: dict[tuple[Module, Module], str] = field(default_factory=dict)
 
@@ -104,8 +108,9 @@ def read_crate(src: Path) -> Crate:
         raw = file.read_text()
         text = strip(raw)
         files.append((file, module, text))
-        scope_at, inline = _scopes(text, module)
+        scope_at, inline, inline_tests = _scopes(text, module)
         crate.modules.update({module} | inline)
+        crate.tests.update(inline_tests)
         own_dir = file.parent if file.name in ("lib.rs", "mod.rs") else file.parent / file.stem
         for m in _MOD.finditer(text):
             if m.group(3) != ";":
@@ -119,11 +124,16 @@ def read_crate(src: Path) -> Crate:
                 if not target.exists():
                     target = own_dir / name / "mod.rs"
             if target.resolve().is_relative_to(src.resolve()):  # not bench/pii/gen.rs (accuracy tests)
-                visit(target, scope_at(m.start()) + (name,))
+                child = scope_at(m.start()) + (name,)
+                if _CFG_TEST.search(text, m.start(1), m.end(1)):
+                    crate.tests.add(child)
+                visit(target, child)
 
     visit(src / "lib.rs", ())
     for file, module, text in files:
         scopes = _scopes(text, module)[0]
+        if any(module[:k] in crate.tests for k in range(1, len(module) + 1)):
+            continue  # a test module reaches up to what it tests through its callers
         for m in list(_USE.finditer(text)):
             for path in expand_use(m.group(1)):
                 _edge(crate, path, scopes(m.start()), file, text, m.start())
@@ -132,12 +142,16 @@ def read_crate(src: Path) -> Crate:
     return crate
 
 
-def _scopes(text: str, module: Module) -> tuple[Callable[[int], Module], set[Module]]:
-    """A function offset -> the (inline) module the offset is in, and the inline modules."""
+def _scopes(text: str, module: Module) -> tuple[Callable[[int], Module], set[Module], set[Module]]:
+    """A function offset -> the (inline) module the offset is in, the inline modules, and those of them
+    declared `#[cfg(test)]`."""
     spans: list[tuple[int, int, Module]] = []
     stack: list[tuple[int, Module]] = []
     depth = 0
-    pending: list[tuple[int, str]] = [(m.end() - 1, m.group(2)) for m in _MOD.finditer(text) if m.group(3) == "{"]
+    decls = [m for m in _MOD.finditer(text) if m.group(3) == "{"]
+    pending: list[tuple[int, str]] = [(m.end() - 1, m.group(2)) for m in decls]
+    test_at = {m.end() - 1 for m in decls if _CFG_TEST.search(text, m.start(1), m.end(1))}
+    tests: set[Module] = set()
     scope = module
     for i, ch in enumerate(text):
         if ch == "{":
@@ -145,6 +159,8 @@ def _scopes(text: str, module: Module) -> tuple[Callable[[int], Module], set[Mod
             if pending and pending[0][0] == i:
                 stack.append((depth, scope))
                 scope = scope + (pending.pop(0)[1],)
+                if i in test_at:
+                    tests.add(scope)
                 spans.append((i, -1, scope))
         elif ch == "}":
             if stack and stack[-1][0] == depth:
@@ -161,12 +177,12 @@ def _scopes(text: str, module: Module) -> tuple[Callable[[int], Module], set[Mod
             if start <= offset <= (end if end >= 0 else len(text)) and len(mod) > len(best):
                 best = mod
         return best
-    return at, {mod for _, _, mod in spans}
+    return at, {mod for _, _, mod in spans}, tests
 
 
 def _edge(crate: Crate, path: str, here: Module, file: Path, text: str, offset: int) -> None:
     to = _resolve(path, here, crate.modules)
-    if to is None:
+    if to is None or any(here[:k] in crate.tests for k in range(1, len(here) + 1)):
         return
     n = 0
     while n < min(len(here), len(to)) and here[n] == to[n]:
@@ -229,7 +245,8 @@ def main(argv: list[str]) -> int:
         for (a, b), where in sorted(crate.uses.items()):
             if a in members and b in members:
                 print(f"  {name(a)} -> {name(b)}  ({where})", file=sys.stderr)
-    print(f"{len(crate.modules)} modules, {len(crate.uses)} sibling edges, {len(found)} cycles")
+    print(f"{len(crate.modules)} modules ({len(crate.tests)} test modules), {len(crate.uses)} sibling edges, "
+          f"{len(found)} cycles")
     return 1 if found else 0
 
 
