@@ -30,6 +30,8 @@ POLICY = {
 }
 ALLOWED = json.dumps({"model": "anthropic/claude-3.5-sonnet",
                       "messages": [{"role": "user", "content": f"Mail {EMAIL}"}]}).encode()
+ALLOWED_STREAM = json.dumps({"model": "anthropic/claude-3.5-sonnet", "stream": True,
+                             "messages": [{"role": "user", "content": f"Mail {EMAIL}"}]}).encode()
 DENIED = json.dumps({"model": "openai/gpt-oss-20b:free", "messages": [{"role": "user", "content": "hi"}]}).encode()
 ANSWER = b'{"id":"gen-1","model":"anthropic/claude-3.5-sonnet","provider":"Anthropic","usage":{"prompt_tokens":3}}'
 JSON_CT = (b"content-type", b"application/json")
@@ -71,9 +73,9 @@ def held(vm: Host, profile: bytes | None = None) -> Stream:
     return s
 
 
-def forwarded(vm: Host, profile: bytes | None = None) -> Stream:
+def forwarded(vm: Host, profile: bytes | None = None, body: bytes = ALLOWED) -> Stream:
     s = held(vm, profile)
-    assert s.request_body(ALLOWED, True) == CONTINUE
+    assert s.request_body(body, True) == CONTINUE
     assert s.state.forwarded is not None and EMAIL.encode() not in s.state.forwarded
     return s
 
@@ -167,12 +169,21 @@ def test_forwarded_to_response_to_done(vm: Host) -> None:
 
 
 def test_streaming_response_passes_chunk_by_chunk_even_when_enforced_and_a_cut_is_recorded(vm: Host) -> None:
-    s = forwarded(vm, profile=b"strict")
+    s = forwarded(vm, profile=b"strict", body=ALLOWED_STREAM)
     assert s.response_headers([(b":status", b"200"), (b"content-type", b"text/event-stream")], False) == CONTINUE
     assert s.response_body(b'data: {"id":"gen-7","provider":"OpenAI"}\n\n', False) == CONTINUE
     rec = record(s)  # cut before its end
     assert (rec["streamed"], rec["response_not_inspected"], rec["generation_id"]) == (True, "incomplete", "gen-7")
     assert s.state.local_reply is None
+
+
+def test_an_event_stream_label_on_an_answer_to_no_stream_is_held_and_enforced(vm: Host) -> None:
+    # The label alone no longer decides streaming: the request asked for no stream, so the answer is held and its
+    # served provider enforced (before: streamed, never checked).
+    s = forwarded(vm, profile=b"strict")
+    assert s.response_headers([(b":status", b"200"), (b"content-type", b"text/event-stream")], False) == PAUSE
+    assert s.response_body(b'data: {"id":"gen-8","provider":"OpenAI"}\n\n', True) == PAUSE
+    assert reply(s) == (502, "served_unapproved")
 
 
 @pytest.mark.parametrize("provider,replaced", [(b"OpenAI", True), (b"Anthropic", False)])

@@ -106,6 +106,11 @@ class Script:
     trailers: dict[str, str] | None = None
     # Streams: the last event (`data: [DONE]`) lacks its closing blank line (an upstream that ends mid-event).
     sse_open_end: bool = False
+    # A stream of exactly these byte strings (one write each, split as `sse_split` says) instead of the generated
+    # events, whatever the request asked: odd framing, odd JSON, mislabelled streams (with `headers`' Content-Type).
+    raw_events: list[bytes] | None = None
+    # Send no Content-Type header at all.
+    no_content_type: bool = False
 
 
 def accepts(accept_encoding: str | None, coding: str) -> bool:
@@ -326,6 +331,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _send(self, status: int, headers: dict[str, str], body: bytes, script: Script | None = None) -> None:
         plain = body
+        if script is not None and script.no_content_type:
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         if script is not None and script.compress and (
                 script.compress_always or accepts(self.headers.get("Accept-Encoding"), script.compress)):
             body = encode(script.compress, body)
@@ -395,7 +402,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(listing).encode(), script)
             return
         stream = script.stream if script.stream is not None else req.get("stream") is True
-        if stream:
+        if stream or script.raw_events is not None:
             self._stream(gen_id, model, script, headers)
             return
         created = int(time.time())
@@ -452,6 +459,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             events.append(b"data: " + json.dumps(usage_doc).encode() + b"\n\n")
             events.append(b"data: [DONE]\n\n")
 
+        if script.raw_events is not None:
+            events = list(script.raw_events)
         if script.sse_open_end and isinstance(events[-1], bytes):
             events[-1] = events[-1].rstrip(b"\n")
         sent = b"".join(e for e in (events[:events.index("RESET")] if "RESET" in events else events)
@@ -459,7 +468,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.owner._record_sent(sent)
         self.send_response(script.status)
         for k, v in {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **headers}.items():
-            self.send_header(k, v)
+            if not (script.no_content_type and k.lower() == "content-type"):
+                self.send_header(k, v)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
 

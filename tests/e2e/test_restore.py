@@ -190,20 +190,35 @@ def test_a_compressed_answer_it_cannot_read_is_withheld_rather_than_passed_on_un
     corrupt = bytearray(gzip.compress(doc))
     corrupt[-6] ^= 1
     stream = gzip.compress(b'data: {"choices":[{"index":0,"delta":{"content":"[EMAIL_1]"}}]}\n\ndata: [DONE]\n\n')
-    cases: list[tuple[bytes, dict[str, str]]] = [
-        (doc, {"Content-Encoding": "br"}),
-        (bytes(corrupt), {"Content-Encoding": "gzip"}),
-        (stream, {"Content-Encoding": "gzip", "Content-Type": "text/event-stream"}),
+    # The stream answers a request for one (a compressed stream is not decoded); the same bytes answering a request
+    # for no stream are held whole, decoded and read (test_a_compressed_event_stream_answering_no_stream_is_read).
+    cases: list[tuple[bytes, dict[str, str], bool]] = [
+        (doc, {"Content-Encoding": "br"}, False),
+        (bytes(corrupt), {"Content-Encoding": "gzip"}, False),
+        (stream, {"Content-Encoding": "gzip", "Content-Type": "text/event-stream"}, True),
     ]
-    for body, headers in cases:
+    for body, headers, streamed in cases:
         fake.reset()
         fake.script(Script(body=body, headers=headers))
-        r = send(proto, envoy.port, "POST", CHAT, ask(f"to {EMAIL}"))
+        r = send(proto, envoy.port, "POST", CHAT, ask(f"to {EMAIL}", stream=streamed))
         assert r.status == 502, (headers, r.status, r.body[:200])
         assert r.json()["error"]["reason"] == "response_unreadable"
         [rec] = audit_for(r)
         assert "response_unreadable" in rec["reasons"] and rec["status"] == 502, rec
         no_values_logged(envoy, rec)
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_compressed_event_stream_answering_no_stream_is_read(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    body = gzip.compress(b'data: {"choices":[{"index":0,"delta":{"content":"[EMAIL_1]"}}]}\n\ndata: [DONE]\n\n')
+    fake.script(Script(body=body, headers={"Content-Encoding": "gzip", "Content-Type": "text/event-stream"}))
+    r = send(proto, envoy.port, "POST", CHAT, ask(f"to {EMAIL}"))
+    assert r.status == 200, r.body[:300]
+    assert r.header("content-encoding") is None and r.header("content-length") in (None, str(len(r.body))), r.headers
+    assert EMAIL.encode() in r.body and b"[EMAIL_1]" not in r.body, r.body[:300]
+    [rec] = audit_for(r)
+    assert rec["restore"] == {"restored": 1, "unknown": 0, "mangled": 0}, rec
 
 
 def test_the_openai_sdk_gets_values_back_in_a_stream_cut_inside_placeholders_and_in_tool_arguments(

@@ -5,6 +5,7 @@
 //! Use: one [`ResponseObserver`] per response; `on_headers`, `on_chunk` per new body bytes,
 //! `finish`; then [`verify_served`] / [`verify_served_model`] on the summary.
 
+mod channel_index;
 mod json_body;
 mod json_canon;
 mod observer;
@@ -26,7 +27,9 @@ pub(crate) mod rewrite;
     allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
 )]
 pub(crate) mod session;
+pub(crate) mod sniff;
 pub mod sse;
+mod sse_frame;
 #[cfg_attr(
     not(target_arch = "wasm32"),
     allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")

@@ -33,7 +33,10 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use super::channel_index;
 use super::json_canon::Canon;
+use super::sniff;
+use super::sse_frame::{push_data, split_event, Framer};
 use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage};
 use crate::core::audit::AuditRecord;
 use crate::core::edit::{self, Edit};
@@ -186,12 +189,10 @@ pub(crate) fn rewrite_text(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u
     Ok((out != text).then(|| out.into_bytes()))
 }
 
-/// A small non-negative JSON number as `u32`.
-fn index_of(node: Option<&Node<'_>>, fallback: usize) -> u32 {
-    match node.map(|n| &n.kind) {
-        Some(Kind::Number(t)) => t.parse::<u32>().unwrap_or(u32::MAX - 1),
-        _ => u32::try_from(fallback).unwrap_or(u32::MAX - 1),
-    }
+/// The channel index of the element `node` names ([`channel_index::index_of`]); an index no client
+/// reads as a small integer cannot be placed: unreadable.
+fn index_of(node: Option<&Node<'_>>, fallback: usize) -> Result<u32, RewriteError> {
+    channel_index::index_of(node, fallback).ok_or(RewriteError::Unreadable("bad_index"))
 }
 
 fn str_node<'n, 'a>(node: Option<&'n Node<'a>>) -> Option<&'n Node<'a>> {
@@ -207,12 +208,13 @@ const PART_CONTENT_PARTS: u32 = 2 << 20;
 const PART_DETAILS_TEXT: u32 = 3 << 20;
 const PART_DETAILS_SUMMARY: u32 = 4 << 20;
 
-/// The delta strings of one event's JSON (see the module table).
-fn deltas<'n, 'a>(root: &'n Node<'a>) -> Vec<(Channel, &'n Node<'a>)> {
+/// The delta strings of one event's JSON (see the module table). `Err`: an index a client could
+/// read as another channel's ([`index_of`]).
+fn deltas<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<(Channel, &'n Node<'a>)>, RewriteError> {
     let mut out = Vec::new();
     if let Some(Kind::Array(choices)) = root.get("choices").map(|n| &n.kind) {
         for (pos, c) in choices.iter().enumerate() {
-            let slot = index_of(c.get("index"), pos);
+            let slot = index_of(c.get("index"), pos)?;
             // Text a streaming client accumulates outside `delta` (legacy completions' `text`, a whole
             // `message` inside a stream) is a channel too: scanned across events, not one event at a time.
             if let Some(n) = str_node(c.get("text")) {
@@ -247,7 +249,7 @@ fn deltas<'n, 'a>(root: &'n Node<'a>) -> Vec<(Channel, &'n Node<'a>)> {
                 if let Some(Kind::Array(items)) = delta.get(key).map(|n| &n.kind) {
                     for (k, item) in items.iter().enumerate() {
                         if let Some(n) = str_node(item.get(field)) {
-                            let part = base.saturating_add(index_of(item.get("index"), k).min(PART_SPAN - 1));
+                            let part = base.saturating_add(index_of(item.get("index"), k)?.min(PART_SPAN - 1));
                             out.push((Channel { slot, kind, part }, n));
                         }
                     }
@@ -256,19 +258,19 @@ fn deltas<'n, 'a>(root: &'n Node<'a>) -> Vec<(Channel, &'n Node<'a>)> {
             if let Some(Kind::Array(calls)) = delta.get("tool_calls").map(|n| &n.kind) {
                 for (k, call) in calls.iter().enumerate() {
                     if let Some(n) = str_node(call.get("function").and_then(|f| f.get("arguments"))) {
-                        let part = index_of(call.get("index"), k);
+                        let part = index_of(call.get("index"), k)?;
                         out.push((Channel { slot, kind: ChannelKind::ToolArguments, part }, n));
                     }
                 }
             }
         }
-        return out;
+        return Ok(out);
     }
     let ty = root.get("type").and_then(Node::as_str);
-    let Some(ty) = ty else { return out };
+    let Some(ty) = ty else { return Ok(out) };
     if ty == "content_block_delta" {
-        let slot = index_of(root.get("index"), 0);
-        let Some(delta) = root.get("delta") else { return out };
+        let slot = index_of(root.get("index"), 0)?;
+        let Some(delta) = root.get("delta") else { return Ok(out) };
         for (key, kind) in [
             ("text", ChannelKind::Content),
             ("partial_json", ChannelKind::ToolArguments),
@@ -289,16 +291,16 @@ fn deltas<'n, 'a>(root: &'n Node<'a>) -> Vec<(Channel, &'n Node<'a>)> {
             } else {
                 ChannelKind::Content
             };
-            let slot = index_of(root.get("output_index"), 0);
-            let part = index_of(root.get("content_index").or_else(|| root.get("summary_index")), 0);
+            let slot = index_of(root.get("output_index"), 0)?;
+            let part = index_of(root.get("content_index").or_else(|| root.get("summary_index")), 0)?;
             out.push((Channel { slot, kind, part }, n));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The chat choices that end in this event (`finish_reason` set).
-fn finishing_slots(root: &Node<'_>) -> Vec<u32> {
+fn finishing_slots(root: &Node<'_>) -> Result<Vec<u32>, RewriteError> {
     match root.get("choices").map(|n| &n.kind) {
         Some(Kind::Array(choices)) => choices
             .iter()
@@ -306,7 +308,7 @@ fn finishing_slots(root: &Node<'_>) -> Vec<u32> {
             .filter(|(_, c)| matches!(c.get("finish_reason").map(|n| &n.kind), Some(Kind::Str(_))))
             .map(|(pos, c)| index_of(c.get("index"), pos))
             .collect(),
-        _ => Vec::new(),
+        _ => Ok(Vec::new()),
     }
 }
 
@@ -325,85 +327,11 @@ pub(crate) struct SseRewriter {
     pipeline: Pipeline,
     /// Bytes of the event being received (not yet complete).
     buf: Vec<u8>,
+    /// How far `buf` has been looked at for the event's end.
+    framer: Framer,
     max_event: usize,
     /// Channels that have seen a delta and not been finished, with their last event.
     open: BTreeMap<Channel, Template>,
-}
-
-/// Appends `json` as `data:` lines (JSON whitespace newlines become line breaks).
-fn push_data(json: &[u8], out: &mut Vec<u8>) {
-    for line in json.split(|&b| b == b'\n') {
-        out.extend_from_slice(b"data: ");
-        out.extend_from_slice(line.strip_suffix(b"\r").unwrap_or(line));
-        out.push(b'\n');
-    }
-}
-
-/// Where the event that starts `b` ends (just past its blank line), if it is complete. A CR at
-/// the very end may still be followed by LF: the event is not complete yet.
-fn event_end(b: &[u8]) -> Option<usize> {
-    let mut i = 0usize;
-    let mut line_start = 0usize;
-    while let Some(&x) = b.get(i) {
-        if x == b'\n' || x == b'\r' {
-            let mut next = i + 1;
-            if x == b'\r' {
-                match b.get(next) {
-                    Some(b'\n') => next += 1,
-                    Some(_) => {}
-                    None => return None,
-                }
-            }
-            if i == line_start {
-                return Some(next);
-            }
-            line_start = next;
-            i = next;
-        } else {
-            i += 1;
-        }
-    }
-    None
-}
-
-/// An event's lines: (data joined with LF, other lines verbatim, whether it has data).
-fn split_event(raw: &[u8]) -> (Vec<u8>, Vec<u8>, bool) {
-    let mut data = Vec::new();
-    let mut fields = Vec::new();
-    let mut has_data = false;
-    let mut rest = raw;
-    while !rest.is_empty() {
-        let end = rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len());
-        let (line, tail) = rest.split_at(end);
-        let eol = match tail {
-            [b'\r', b'\n', ..] => 2,
-            [] => 0,
-            _ => 1,
-        };
-        let (with_eol, after) = rest.split_at(end + eol);
-        rest = after;
-        if line.is_empty() {
-            continue;
-        }
-        let (name, value) = match line.iter().position(|&b| b == b':') {
-            Some(c) => (line.get(..c).unwrap_or(&[]), line.get(c + 1..).unwrap_or(&[])),
-            None => (line, &[][..]),
-        };
-        if name == b"data" {
-            let value = value.strip_prefix(b" ").unwrap_or(value);
-            if has_data {
-                data.push(b'\n');
-            }
-            data.extend_from_slice(value);
-            has_data = true;
-        } else {
-            fields.extend_from_slice(with_eol);
-            if eol == 0 {
-                fields.push(b'\n');
-            }
-        }
-    }
-    (data, fields, has_data)
 }
 
 /// The bytes that end a stream a stage blocked (or that could not be read): `r`'s OpenAI-shaped
@@ -418,7 +346,7 @@ pub(crate) fn error_tail(r: &Rejection) -> Vec<u8> {
 impl SseRewriter {
     /// A rewriter with `pipeline`, holding incomplete events of at most `max_event` bytes.
     pub(crate) fn new(pipeline: Pipeline, max_event: usize) -> Self {
-        Self { pipeline, buf: Vec::new(), max_event, open: BTreeMap::new() }
+        Self { pipeline, buf: Vec::new(), framer: Framer::default(), max_event, open: BTreeMap::new() }
     }
 
     /// The pipeline (for its counts).
@@ -442,12 +370,13 @@ impl SseRewriter {
         self.buf.extend_from_slice(chunk);
         let mut out = Vec::with_capacity(chunk.len() + 64);
         let mut start = 0usize;
-        while let Some(len) = self.buf.get(start..).and_then(event_end) {
-            let raw = self.buf.get(start..start + len).unwrap_or(&[]).to_vec();
+        while let Some(end) = self.framer.next_end(&self.buf) {
+            let raw = self.buf.get(start..end).unwrap_or(&[]).to_vec();
             self.event(&raw, &mut out)?;
-            start += len;
+            start = end;
         }
         self.buf.drain(..start);
+        self.framer.shift(start);
         if self.buf.len() > self.max_event {
             return Err(RewriteError::Unreadable("event_too_large"));
         }
@@ -458,6 +387,7 @@ impl SseRewriter {
     pub(crate) fn finish(&mut self) -> Result<Vec<u8>, RewriteError> {
         let mut out = Vec::new();
         let rest = std::mem::take(&mut self.buf);
+        self.framer = Framer::default();
         if !rest.is_empty() {
             let mut raw = rest;
             raw.extend_from_slice(b"\n\n");
@@ -492,18 +422,44 @@ impl SseRewriter {
         Ok(())
     }
 
+    /// An event's lines other than `data` (comments, `event:`, `id:`, unknown fields: what a
+    /// client reading the raw text sees) as one whole text channel; `None` when unchanged.
+    fn scan_fields(&mut self, fields: &[u8]) -> Result<Option<Vec<u8>>, RewriteError> {
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let text = String::from_utf8_lossy(fields);
+        let new = self.pipeline.whole(&text, false)?;
+        Ok((new != text).then(|| new.into_bytes()))
+    }
+
     fn event(&mut self, raw: &[u8], out: &mut Vec<u8>) -> Result<(), RewriteError> {
         let (data, fields, has_data) = split_event(raw);
+        let scanned = self.scan_fields(&fields)?;
         if !has_data {
-            out.extend_from_slice(raw);
+            match scanned {
+                Some(new) => {
+                    out.extend_from_slice(&new);
+                    out.push(b'\n');
+                }
+                None => out.extend_from_slice(raw),
+            }
             return Ok(());
         }
+        let changed_fields = scanned.is_some();
+        let fields = scanned.unwrap_or(fields);
         if data.as_slice() == b"[DONE]" {
             self.flush_all(out)?;
             out.extend_from_slice(raw);
             return Ok(());
         }
         let Ok(root) = json::parse(&data, MAX_DEPTH) else {
+            if sniff::starts_json(&data) == Some(true) {
+                // Looks like JSON but does not parse strictly (a duplicate key, a lone surrogate
+                // escape, nesting over the bound): a lenient client may still read it, and its
+                // channels join the ones before. Fail closed.
+                return Err(RewriteError::Unreadable("bad_event_json"));
+            }
             // Not JSON: one whole channel of JSON-ish source text.
             self.flush_all(out)?;
             let text = String::from_utf8_lossy(&data);
@@ -513,8 +469,8 @@ impl SseRewriter {
             out.push(b'\n');
             return Ok(());
         };
-        let found = deltas(&root);
-        let finishing = finishing_slots(&root);
+        let found = deltas(&root)?;
+        let finishing = finishing_slots(&root)?;
         let is_ping = root.get("type").and_then(Node::as_str).is_some_and(|t| t == "ping");
         if found.is_empty() && !is_ping {
             self.flush_all(out)?;
@@ -565,7 +521,7 @@ impl SseRewriter {
                 edits.push(Edit { start: span.start, end: span.end, bytes });
             }
         }
-        if edits.is_empty() {
+        if edits.is_empty() && !changed_fields {
             out.extend_from_slice(raw);
             return Ok(());
         }

@@ -9,17 +9,20 @@
 //!   decoded: the caller drops `content-encoding` at the headers ([`Session::drops_encoding`]).
 //!   Any other coding, a compressed stream, or a body that does not decode cannot be read:
 //!   withheld (502).
-//! - JSON, and any other body that is not an event stream, is held whole (at most
-//!   [`ObserverLimits::max_json_bytes`]) and rewritten at its end; the caller drops
-//!   `content-length` at the headers and sets the new one with the body.
-//! - An SSE stream is rewritten chunk by chunk; a block or an unreadable event ends it with an
-//!   OpenAI-shaped error event and `[DONE]`, and every later byte is dropped.
+//! - A body that is not a stream ([`sniff::is_stream`]) is held whole (at most
+//!   [`ObserverLimits::max_json_bytes`]) and rewritten at its end in the grammar its bytes have
+//!   (JSON, SSE or text, [`sniff`]); the caller drops `content-length` at the headers and sets the
+//!   new one with the body.
+//! - A stream is read in the grammar its first bytes have: an event stream is rewritten chunk by
+//!   chunk (a block or an unreadable event ends it with an OpenAI-shaped error event and `[DONE]`,
+//!   and every later byte is dropped); a JSON document is held to its end and rewritten whole.
 
 use std::rc::Rc;
 
 use super::outscan_stage::OutputInspection;
 use super::restore::Restore;
 use super::rewrite::{self, error_tail, Pipeline, RewriteError, SseRewriter};
+use super::sniff::{self, Grammar};
 use super::stage::TextStage;
 use super::ObserverLimits;
 use crate::core::audit::AuditRecord;
@@ -31,14 +34,30 @@ use crate::core::reply::Rejection;
 
 /// How the body moves.
 enum Body {
-    /// Held whole, rewritten at its end: JSON.
-    Json(Pipeline),
-    /// Held whole, rewritten at its end as one text (neither JSON nor SSE).
-    Text(Pipeline),
-    /// Rewritten chunk by chunk.
+    /// Held whole, read at its end in the grammar its bytes have ([`sniff::held_grammar`]); `true`:
+    /// labelled JSON, so anything but a JSON document is unreadable.
+    Held(Pipeline, bool),
+    /// A stream whose first bytes have not decided its grammar yet (empty, whitespace, part of a
+    /// BOM): held here until they do.
+    Sniffing(Pipeline, Vec<u8>),
+    /// An event stream, rewritten chunk by chunk.
     Sse(SseRewriter),
-    /// A stream that already ended with an error event: later bytes are dropped.
+    /// A stream that is one JSON document (a mislabelled answer, an error): held here, rewritten
+    /// at its end.
+    StreamJson(Pipeline, Vec<u8>),
+    /// A stream that already ended with an error: later bytes are dropped.
     Ended(Pipeline),
+}
+
+impl Body {
+    /// Ends the body: later bytes are dropped; the pipeline stays for its counts.
+    fn end(&mut self) {
+        let p = match std::mem::replace(self, Body::Ended(Pipeline::new(Vec::new()))) {
+            Body::Held(p, _) | Body::Sniffing(p, _) | Body::StreamJson(p, _) | Body::Ended(p) => p,
+            Body::Sse(s) => s.into_pipeline(),
+        };
+        *self = Body::Ended(p);
+    }
 }
 
 /// The rewriting of one response.
@@ -90,9 +109,24 @@ pub(crate) fn withheld(e: &RewriteError) -> Rejection {
     }
 }
 
+/// Most bytes held to read one body or event.
+fn max_bytes() -> usize {
+    ObserverLimits::default().max_json_bytes
+}
+
+/// An event stream read whole: every event, then the stream's end.
+fn sse_whole(s: &mut SseRewriter, body: &[u8]) -> Result<Vec<u8>, RewriteError> {
+    let mut out = s.on_chunk(body)?;
+    out.extend(s.finish()?);
+    Ok(out)
+}
+
 impl Session {
-    /// Response headers. `Ok(None)`: no stage, nothing to rewrite; `Err`: the reply replacing a
-    /// response that cannot be read.
+    /// Response headers. `streaming`: the body is rewritten chunk by chunk
+    /// ([`sniff::is_stream`]), else held whole. `Ok(None)`: no stage, nothing to rewrite; `Err`:
+    /// the reply replacing a response that cannot be read. The content-type label decides nothing
+    /// else: a body is read in the grammar its bytes have ([`sniff`]); a held body labelled JSON
+    /// that is no JSON document (empty, an event stream, text) disagrees with its label: unreadable.
     pub(crate) fn start(
         stages: Vec<Box<dyn TextStage>>,
         streaming: bool,
@@ -108,18 +142,10 @@ impl Session {
             Some(_) => return Err(withheld(&RewriteError::Unreadable("encoded"))),
         };
         let pipeline = Pipeline::new(stages);
-        let json = content_type.is_none_or(|c| {
-            let media = c.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-            media == "application/json" || media.ends_with("+json")
-        });
         let body = if streaming {
-            // One event is held until complete, bounded like a held JSON body: a `/responses`
-            // `response.completed` event carries the whole answer.
-            Body::Sse(SseRewriter::new(pipeline, ObserverLimits::default().max_json_bytes))
-        } else if json {
-            Body::Json(pipeline)
+            Body::Sniffing(pipeline, Vec::new())
         } else {
-            Body::Text(pipeline)
+            Body::Held(pipeline, sniff::label_is_json(content_type))
         };
         Ok(Some(Session { body, coding }))
     }
@@ -132,7 +158,7 @@ impl Session {
 
     /// Whether the body is held whole until its end.
     pub(crate) fn holds_body(&self) -> bool {
-        matches!(self.body, Body::Json(_) | Body::Text(_))
+        matches!(self.body, Body::Held(..))
     }
 
     /// The reply for a held body over the size bound.
@@ -154,7 +180,7 @@ impl Session {
     /// leaves it, `Err` is the reply that replaces the response.
     pub(crate) fn held_body(&mut self, body: &[u8]) -> Result<Option<Vec<u8>>, Rejection> {
         let decoded = match self.coding {
-            Some(c) => Some(decode::decode(c, body, ObserverLimits::default().max_json_bytes).map_err(|e| {
+            Some(c) => Some(decode::decode(c, body, max_bytes()).map_err(|e| {
                 withheld(&RewriteError::Unreadable(if e == DecodeError::TooLarge {
                     "too_large"
                 } else {
@@ -164,10 +190,18 @@ impl Session {
             None => None,
         };
         let plain = decoded.as_deref().unwrap_or(body);
-        let result = match &mut self.body {
-            Body::Json(p) => rewrite::rewrite_json(plain, p),
-            Body::Text(p) => rewrite::rewrite_text(plain, p),
-            Body::Sse(_) | Body::Ended(_) => return Ok(None),
+        let Body::Held(p, json_label) = &mut self.body else { return Ok(None) };
+        let result = match sniff::held_grammar(plain) {
+            Grammar::Json => rewrite::rewrite_json(sniff::strip_bom(plain), p),
+            _ if *json_label => Err(RewriteError::Unreadable("bad_json")),
+            Grammar::Text => rewrite::rewrite_text(plain, p),
+            Grammar::Sse => {
+                let events = sniff::strip_bom(plain);
+                let mut s = SseRewriter::new(std::mem::replace(p, Pipeline::new(Vec::new())), max_bytes());
+                let out = sse_whole(&mut s, events);
+                *p = s.into_pipeline();
+                out.map(|o| (o.as_slice() != events).then_some(o))
+            }
         };
         // A decoded body goes on decoded even when no stage changed it (its coding is gone).
         Ok(result.map_err(|e| withheld(&e))?.or(decoded))
@@ -175,32 +209,71 @@ impl Session {
 
     /// One stream chunk (`end`: the stream ends with it).
     pub(crate) fn stream_chunk(&mut self, chunk: &[u8], end: bool) -> ChunkOut {
-        let result = match &mut self.body {
-            Body::Sse(s) => s.on_chunk(chunk).and_then(|mut out| {
+        if matches!(self.body, Body::Held(..)) {
+            return ChunkOut::default();
+        }
+        match self.stream_step(chunk, end) {
+            Ok(out) => ChunkOut { replace: (out.as_slice() != chunk).then_some(out), reason: None },
+            Err(e) => {
+                let r = withheld(&e);
+                // A JSON document gets the error as JSON, an event stream as an event and `[DONE]`.
+                let json = matches!(self.body, Body::StreamJson(..));
+                self.body.end();
+                ChunkOut { replace: Some(if json { r.body() } else { error_tail(&r) }), reason: Some(r.reason) }
+            }
+        }
+    }
+
+    /// The bytes to send for one stream chunk.
+    fn stream_step(&mut self, chunk: &[u8], end: bool) -> Result<Vec<u8>, RewriteError> {
+        if let Body::Sniffing(_, buf) = &mut self.body {
+            buf.extend_from_slice(chunk);
+            let json = match sniff::starts_json(buf) {
+                Some(json) => json,
+                None if end => return Ok(std::mem::take(buf)),
+                None if buf.len() > max_bytes() => return Err(RewriteError::Unreadable("too_large")),
+                None => return Ok(Vec::new()),
+            };
+            let Body::Sniffing(p, buf) = std::mem::replace(&mut self.body, Body::Ended(Pipeline::new(Vec::new())))
+            else {
+                return Ok(Vec::new());
+            };
+            if json {
+                self.body = Body::StreamJson(p, buf);
+                return self.stream_step(&[], end);
+            }
+            self.body = Body::Sse(SseRewriter::new(p, max_bytes()));
+            return self.stream_step(sniff::strip_bom(&buf), end);
+        }
+        match &mut self.body {
+            Body::Sse(s) => {
+                let mut out = s.on_chunk(chunk)?;
                 if end {
                     out.extend(s.finish()?);
                 }
                 Ok(out)
-            }),
-            Body::Ended(_) => Ok(Vec::new()),
-            Body::Json(_) | Body::Text(_) => return ChunkOut::default(),
-        };
-        match result {
-            Ok(out) => ChunkOut { replace: (out.as_slice() != chunk).then_some(out), reason: None },
-            Err(e) => {
-                let r = withheld(&e);
-                if let Body::Sse(s) = std::mem::replace(&mut self.body, Body::Ended(Pipeline::new(Vec::new()))) {
-                    self.body = Body::Ended(s.into_pipeline());
-                }
-                ChunkOut { replace: Some(error_tail(&r)), reason: Some(r.reason) }
             }
+            Body::StreamJson(p, buf) => {
+                buf.extend_from_slice(chunk);
+                if buf.len() > max_bytes() {
+                    return Err(RewriteError::Unreadable("too_large"));
+                }
+                if !end {
+                    return Ok(Vec::new());
+                }
+                match rewrite::rewrite_json(sniff::strip_bom(buf), p)? {
+                    Some(new) => Ok(new),
+                    None => Ok(std::mem::take(buf)),
+                }
+            }
+            Body::Held(..) | Body::Sniffing(..) | Body::Ended(_) => Ok(Vec::new()),
         }
     }
 
     /// Adds every stage's counts to the audit record.
     pub(crate) fn record(&self, audit: &mut AuditRecord) {
         match &self.body {
-            Body::Json(p) | Body::Text(p) | Body::Ended(p) => p.record(audit),
+            Body::Held(p, _) | Body::Sniffing(p, _) | Body::StreamJson(p, _) | Body::Ended(p) => p.record(audit),
             Body::Sse(s) => s.pipeline().record(audit),
         }
     }
@@ -220,9 +293,9 @@ mod tests {
     fn nothing_to_do_without_stages_and_an_unknown_coding_is_withheld() {
         assert!(stages(Masks::default(), None, None).is_empty());
         assert!(matches!(Session::start(Vec::new(), false, None, Some("br")), Ok(None)));
-        let r = Session::start(restore_only(), false, Some("application/json"), Some("br")).err().unwrap();
+        let r = Session::start(restore_only(), false, None, Some("br")).err().unwrap();
         assert_eq!((r.status, r.reason), (502, Reason::ResponseUnreadable));
-        let s = Session::start(restore_only(), false, Some("application/json"), Some("identity")).unwrap().unwrap();
+        let s = Session::start(restore_only(), false, None, Some("identity")).unwrap().unwrap();
         assert!(s.holds_body());
     }
 
@@ -233,6 +306,9 @@ mod tests {
         let out = s.held_body(br#"{"a":"[EMAIL_1]"}"#).unwrap().unwrap();
         assert_eq!(out, br#"{"a":"a@x.co"}"#);
         assert_eq!(s.held_body(b"{").unwrap_err().reason, Reason::ResponseUnreadable);
+        // Labelled JSON and not a JSON document (a body gone at the trailers reads empty): unreadable.
+        assert_eq!(s.held_body(b"").unwrap_err().reason, Reason::ResponseUnreadable);
+        assert_eq!(s.held_body(b"data: {}\n\n").unwrap_err().reason, Reason::ResponseUnreadable);
         let mut s = Session::start(restore_only(), false, Some("text/plain"), None).unwrap().unwrap();
         assert_eq!(s.held_body(b"to [EMAIL_1]").unwrap().unwrap(), b"to a@x.co");
     }
@@ -251,13 +327,13 @@ mod tests {
             assert_eq!(s.held_body(&enc(br#"{"a":"b"}"#)).unwrap().unwrap(), br#"{"a":"b"}"#);
             assert_eq!(s.held_body(b"not compressed").unwrap_err().reason, Reason::ResponseUnreadable);
         }
-        assert!(Session::start(restore_only(), true, Some("text/event-stream"), Some("gzip")).is_err());
+        assert!(Session::start(restore_only(), true, None, Some("gzip")).is_err());
         assert!(Session::start(restore_only(), false, None, Some("br")).is_err());
     }
 
     #[test]
     fn a_stream_that_cannot_be_read_ends_with_an_error_event_and_drops_the_rest() {
-        let mut s = Session::start(restore_only(), true, Some("text/event-stream"), None).unwrap().unwrap();
+        let mut s = Session::start(restore_only(), true, None, None).unwrap().unwrap();
         assert!(!s.holds_body());
         assert_eq!(s.stream_chunk(b": ping\n\n", false), ChunkOut::default());
         let out =
@@ -275,3 +351,7 @@ mod tests {
         assert_eq!(s.stream_chunk(b"data: more\n\n", true).replace, Some(Vec::new()));
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod grammar_tests;

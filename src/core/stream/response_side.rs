@@ -11,6 +11,7 @@ use crate::core::headers::response_text;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::response::session::Session;
+use crate::core::response::sniff;
 use crate::core::response::{reason as not_inspected, ObserverLimits, ResponseObserver, Verdict};
 use crate::core::served::{check_served, unapproved_reply, verdict_name};
 
@@ -122,8 +123,9 @@ impl Stream {
         }
         let mut observer = ResponseObserver::new(ObserverLimits::default());
         observer.on_headers(status.unwrap_or(0), content_type.as_deref(), encoding.as_deref(), generation.as_deref());
-        let streaming =
-            content_type.as_deref().is_some_and(|c| c.to_ascii_lowercase().starts_with("text/event-stream"));
+        // Streamed (never held) when the request asked for a stream and the answer is not labelled
+        // JSON; the body's own bytes decide how it is read (core::response::sniff).
+        let streaming = sniff::is_stream(self.audit.stream, content_type.as_deref());
         let enforce =
             self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile)).is_some_and(|p| p.enforce_served);
         let enforce = enforce && !streaming && !end_of_stream && status.is_some_and(|s| (200..300).contains(&s));

@@ -26,6 +26,7 @@ const POLICY: &str = r#"{
 
 const ALLOWED: &[u8] =
     br#"{"model":"anthropic/claude-3.5-sonnet","messages":[{"role":"user","content":"Mail jane@example.org"}]}"#;
+const ALLOWED_STREAM: &[u8] = br#"{"model":"anthropic/claude-3.5-sonnet","stream":true,"messages":[{"role":"user","content":"Mail jane@example.org"}]}"#;
 const DENIED: &[u8] = br#"{"model":"openai/gpt-oss-20b:free","messages":[{"role":"user","content":"hi"}]}"#;
 const ANSWER: &[u8] = br#"{"id":"gen-1","model":"anthropic/claude-3.5-sonnet","provider":"Anthropic","usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#;
 
@@ -172,8 +173,12 @@ fn held(h: &mut Mock) -> Stream {
 
 /// A request allowed and forwarded.
 fn forwarded(h: &mut Mock) -> Stream {
+    forwarded_with(h, ALLOWED)
+}
+
+fn forwarded_with(h: &mut Mock, body: &[u8]) -> Stream {
     let mut s = held(h);
-    assert_eq!(send_body(&mut s, h, ALLOWED).flow, Flow::Continue);
+    assert_eq!(send_body(&mut s, h, body).flow, Flow::Continue);
     assert!(matches!(s.phase(), Phase::Forwarded));
     s
 }
@@ -380,7 +385,7 @@ fn forwarded_to_response_to_done_fills_the_record() {
 #[test]
 fn streams_pass_chunk_by_chunk_and_a_cut_stream_is_summarised_at_log() {
     let mut h = Mock::chat(&[("x-data-classification", "strict")]);
-    let mut s = forwarded(&mut h);
+    let mut s = forwarded_with(&mut h, ALLOWED_STREAM);
     h.respond("200", "text/event-stream");
     assert_eq!(s.on_response_headers(&mut h, false), Outcome::proceed()); // never held, even when enforced
     h.response_body = b"data: {\"id\":\"gen-2\",\"provider\":\"Anthropic\"}\n\n".to_vec();
@@ -561,10 +566,19 @@ const MASK_POLICY: &str = r#"{"hosts": ["openrouter.ai"], "default_profile": "m"
                      "pii": {"builtin_defaults": false, "entities": {"EMAIL": "mask"}}}}}"#;
 
 fn masked_stream(h: &mut Mock) -> Stream {
+    masked_with(h, ALLOWED)
+}
+
+/// Like [`masked_stream`] for a request that asks for a stream.
+fn masked_sse(h: &mut Mock) -> Stream {
+    masked_with(h, ALLOWED_STREAM)
+}
+
+fn masked_with(h: &mut Mock, body: &[u8]) -> Stream {
     let policy = Rc::new(Policy::from_json(MASK_POLICY.as_bytes()).unwrap());
     let mut s = Stream::new(policy, Rc::new(RefCell::new(AuditChain::new("t".into()))));
     s.on_request_headers(h, false);
-    let out = send_body(&mut s, h, ALLOWED);
+    let out = send_body(&mut s, h, body);
     let fwd = new_body(&out).unwrap().to_string();
     assert!(fwd.contains("[EMAIL_1]") && !fwd.contains("jane@example.org"), "{fwd}");
     s
@@ -619,7 +633,7 @@ fn an_answer_that_cannot_be_restored_is_withheld_and_a_stream_is_rewritten_per_c
     assert_eq!((rec["decision"].as_str(), rec["status"].as_u64()), (Some("deny"), Some(502)));
 
     let mut h = Mock::chat(&[]);
-    let mut s = masked_stream(&mut h);
+    let mut s = masked_sse(&mut h);
     h.respond("200", "text/event-stream");
     assert_eq!(s.on_response_headers(&mut h, false).flow, Flow::Continue);
     let mut sent = String::new();
@@ -639,6 +653,33 @@ fn an_answer_that_cannot_be_restored_is_withheld_and_a_stream_is_rewritten_per_c
         sent.push_str(&replaced.unwrap_or_else(|| chunk.to_string()));
     }
     assert!(sent.contains("jane@example.org") && !sent.contains("[EMAIL_1]"), "{sent}");
+}
+
+#[test]
+fn the_request_decides_what_is_streamed_and_the_bytes_how_it_is_read() {
+    // A requested stream labelled `text/plain` is streamed and read as events: the tag cut
+    // across events is restored (before: held whole and read as raw text).
+    let mut h = Mock::chat(&[]);
+    let mut s = masked_sse(&mut h);
+    h.respond("200", "text/plain");
+    assert_eq!(s.on_response_headers(&mut h, false).flow, Flow::Continue);
+    let chunk = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"to [EMA\"}}]}\n\n\
+                 data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"IL_1]\"}}]}\n\ndata: [DONE]\n\n";
+    h.response_body = chunk.as_bytes().to_vec();
+    let out = s.on_response_body(&mut h, chunk.len(), true);
+    let sent = replaced_response(&out).unwrap();
+    assert!(sent.contains("jane@example.org") && !sent.contains("EMA"), "{sent}");
+
+    // An event-stream label on an answer to a request that asked for no stream: held and read
+    // whole (before: streamed, and under `enforce_served` never checked).
+    let mut h = Mock::chat(&[]);
+    let mut s = masked_stream(&mut h);
+    h.respond("200", "text/event-stream");
+    assert_eq!(s.on_response_headers(&mut h, false).flow, Flow::Pause);
+    h.response_body = chunk.as_bytes().to_vec();
+    let out = s.on_response_body(&mut h, chunk.len(), true);
+    let sent = replaced_response(&out).unwrap();
+    assert!(sent.contains("jane@example.org") && !sent.contains("EMA"), "{sent}");
 }
 
 const OUTPUT_POLICY: &str = r#"{"hosts": ["openrouter.ai"], "default_profile": "m",
@@ -714,7 +755,7 @@ fn trailers_end_a_held_answer_which_is_restored_or_blocked_as_at_its_end() {
 #[test]
 fn trailers_after_a_rewritten_stream_drop_its_held_tail_noted_and_counted() {
     let mut h = Mock::chat(&[]);
-    let mut s = masked_stream(&mut h);
+    let mut s = masked_sse(&mut h);
     h.respond("200", "text/event-stream");
     assert_eq!(s.on_response_headers(&mut h, false).flow, Flow::Continue);
     // The event is incomplete (no blank line): the rewriting holds it back.
@@ -733,7 +774,7 @@ fn trailers_after_a_rewritten_stream_drop_its_held_tail_noted_and_counted() {
 
     // No tail held back: nothing is dropped or noted.
     let mut h = Mock::chat(&[]);
-    let mut s = masked_stream(&mut h);
+    let mut s = masked_sse(&mut h);
     h.respond("200", "text/event-stream");
     s.on_response_headers(&mut h, false);
     let chunk = "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
