@@ -46,16 +46,20 @@ pub fn card_iin_ok(digits: &[u8]) -> bool {
         ((300..=305).contains(&p3) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39) && (14..=19).contains(&len);
     let unionpay = p2 == 62 && (16..=19).contains(&len);
     let maestro = (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)) && (13..=19).contains(&len)
-        || maestro12(digits);
+        || maestro12(digits, false);
     let mir = (2200..=2204).contains(&p4) && (16..=19).contains(&len);
     visa || mastercard || amex || discover || jcb || diners || unionpay || maestro || mir
 }
 
 /// A 12-digit Maestro number: no other major scheme issues 12 digits. Maestro's whole block (50,
-/// 56–69) would take one list of three 4-digit amounts in ~70 as a card, so only the prefixes
-/// Maestro is known to issue 12-digit cards under count here; the rest needs a card word.
-pub fn maestro12(digits: &[u8]) -> bool {
-    digits.len() == 12 && matches!(prefix_num(digits, 4), 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)
+/// 56–69) would take one list of three 4-digit amounts in ~70 as a card, so written with spaces
+/// only the prefixes Maestro is known to issue 12-digit cards under count here; `whole_block`
+/// (dashes between the groups, `6390-9696-4395`: no way to write a list of amounts) takes all
+/// of 50 and 56–69. The rest needs a card word.
+pub fn maestro12(digits: &[u8], whole_block: bool) -> bool {
+    digits.len() == 12
+        && (matches!(prefix_num(digits, 4), 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)
+            || whole_block && matches!(prefix_num(digits, 2), 50 | 56..=69))
 }
 
 /// US SSN rules: area not 000, 666 or 900–999; group not 00; serial not 0000.

@@ -1,6 +1,7 @@
 //! CREDIT_CARD: 13–19 digits, ungrouped or grouped by spaces, dashes or line breaks, or by one
 //! repeated `.` or `/` (4-4-4-4, 4-4-4-4-3, Amex 4-6-5, Diners 4-6-4, 4-6-6, 8-8, or one digit per
-//! group), Luhn-valid, with a known issuer prefix for its length; 12-digit Maestro grouped 4-4-4.
+//! group), Luhn-valid, with a known issuer prefix for its length; 12-digit Maestro grouped 4-4-4
+//! (with dashes: any prefix of Maestro's block 50, 56–69).
 //! After a card word on the same line ("card", "carte", "Kreditkarte", "tarjeta", "PAN", "cc", …)
 //! any Luhn-valid 12–19 digits are a card, whatever the prefix or grouping.
 
@@ -112,8 +113,11 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
         // 12 digits are a Maestro card only grouped 4-4-4; otherwise a card word must name it.
         // Either way the number is all the groups there are: the first twelve digits of a longer
         // number that failed Luhn (`card_number: 2242 4284 9400 0578`) are not a card.
-        let whole = e == max_e;
-        let shaped = if n == 12 { whole && maestro12(digits) && e - s == 3 } else { card_iin_ok(digits) };
+        // A line break after the last group ends the value too (a CSV row, a log line): the digits
+        // that start the next line are another value.
+        let whole = e == max_e || c.sep(e - 1).0 & NL != 0;
+        let dashed = (s..e - 1).all(|k| c.sep(k) == (DASH, 1));
+        let shaped = if n == 12 { whole && e - s == 3 && maestro12(digits, dashed) } else { card_iin_ok(digits) };
         if shaped || whole && card_word_before(c.b, c.group(s).s) {
             return Some(Hit { next: e, start: c.group(s).s, end: c.group(e - 1).e });
         }
@@ -175,6 +179,19 @@ mod tests {
         // Maestro's wider block (56–69) without a card word would take lists of amounts.
         assert_eq!(card("see 6892 9812 1658 and 4227"), None);
         assert_eq!(card("Numero de carte: 675963968341"), Some("675963968341"));
+        // With dashes the groups are no list of amounts: Maestro's whole block.
+        assert_eq!(card("x\t6390-9696-4395\ty"), Some("6390-9696-4395"));
+        assert_eq!(card("x,5824-8766-6056,y"), Some("5824-8766-6056"));
+        assert_eq!(card("x 4390-9696-4390 y"), None);
+        assert_eq!(card("x 6390-9696 4395 y"), None);
+    }
+
+    #[test]
+    fn a_line_break_after_the_last_group_ends_the_card() {
+        // The next line starts with digits (a CSV row number, a log timestamp): another value.
+        assert_eq!(card("x,5038-1752-7826\n1001,Bearer"), Some("5038-1752-7826"));
+        assert_eq!(card("card_number=6390 4088 6165\n2026-04-18T12:03:40Z"), Some("6390 4088 6165"));
+        assert_eq!(card("pay 4111 1111\n1111 1111 ok"), Some("4111 1111\n1111 1111"));
     }
 
     #[test]
