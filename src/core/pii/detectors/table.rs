@@ -293,7 +293,10 @@ fn header(line: &[u8], d: u8, cols: &mut [Col; MAX_COLS]) -> bool {
         if cell.iter().filter(|c| c.is_ascii_digit()).count() >= 7 {
             return false;
         }
-        let mut kind = column_kind(cell);
+        // A redaction placeholder (`[US_SSN]`, `[PHONE:1a2b…]`) names no column: on a rescan a
+        // redacted data row would otherwise read as a header and reset the table's columns.
+        let placeholder = cell.first() == Some(&b'[') && cell.last() == Some(&b']');
+        let mut kind = if placeholder { Col::Other } else { column_kind(cell) };
         if kind == Col::Version && !plain {
             kind = Col::Other;
         }
