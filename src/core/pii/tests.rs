@@ -455,3 +455,18 @@ fn a_redacted_row_is_no_header_on_a_rescan() {
     assert!(out.contains("\"26.10.6.35\"") && out.contains("\"13.4.8.35\""), "{out}");
     assert!(!out.contains("503-68-9584") && !out.contains("c@example.com"), "{out}");
 }
+
+#[test]
+fn a_number_under_an_identifier_header_is_that_identifier_not_a_phone() {
+    let t = "tracking_number;isbn;created_at;Phone\n\
+             099291859815;978-1-241-11576-0;1674975574632;0612345678\n\
+             022573239376;978-0-19-219677-4;1695695915000;+34 612 34 56 78\n";
+    let want = "tracking_number;isbn;created_at;Phone\n\
+                099291859815;978-1-241-11576-0;1674975574632;[PHONE]\n\
+                022573239376;978-0-19-219677-4;1695695915000;[PHONE]\n";
+    assert_eq!(redact_default(t), want);
+    // Only a phone reading is dropped there: an SSN or card under "order" stays a finding, and
+    // a header that is no plain row of names (JSON) drops nothing.
+    assert_eq!(redact_default("order,x\n219-09-9999,y\n"), "order,x\n[US_SSN],y\n");
+    assert_eq!(redact_default("{\"order\": 1, \"x\": 2}\n0612345678,y\n"), "{\"order\": 1, \"x\": 2}\n[PHONE],y\n");
+}

@@ -93,8 +93,9 @@ pub struct Sink {
     /// ([`table::whole_cell`]) was left without a finding: the column pass ([`table`]) then looks
     /// for a table whose header names the column.
     pub digits_left: bool,
-    /// Set when a dotted quad that could be a whole table cell was reported as an IPv4 address:
-    /// the column pass then checks whether its column's header names a version (`app_version`).
+    /// Set when a dotted quad or a phone number that could be a whole table cell was reported:
+    /// the column pass then checks whether its column's header names a version (`app_version`:
+    /// no IPv4 address) or an identifier (`tracking_number`, `isbn`, `created_at`: no phone).
     pub quads: bool,
 }
 

@@ -26,7 +26,9 @@ pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
         let hit = hit.or_else(|| on.has(Entity::Phone).then(|| phone::at(&c, s)).flatten().map(|h| (h, Entity::Phone)));
         match hit {
             Some((h, e)) => {
-                sink.quads |= e == Entity::IpAddress && !sink.quads && table::whole_cell(b, h.start, h.end);
+                sink.quads |= matches!(e, Entity::IpAddress | Entity::Phone)
+                    && !sink.quads
+                    && table::whole_cell(b, h.start, h.end);
                 sink.push(h.start, h.end, e);
                 s = h.next.max(s + 1);
             }

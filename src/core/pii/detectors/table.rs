@@ -45,6 +45,25 @@ const SSN_WORDS: [&[u8]; 2] = [b"ssn", b"ss#"];
 /// Header words naming a version column: a dotted quad under them is a version, not an address.
 const VERSION_WORDS: [&[u8]; 7] = [b"version", b"ver", b"build", b"release", b"firmware", b"rev", b"revision"];
 
+/// Header words naming an identifier or time column: a number under them that reads as a phone
+/// number is that identifier (`tracking_number`: `099291859815`, `isbn`: `978-1-241-11576-0`,
+/// `created_at`: `1674975574632`).
+const ID_WORDS: [&[u8]; 13] = [
+    b"tracking",
+    b"order",
+    b"invoice",
+    b"isbn",
+    b"ean",
+    b"upc",
+    b"sku",
+    b"serial",
+    b"timestamp",
+    b"created",
+    b"updated",
+    b"time",
+    b"ts",
+];
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Col {
     Other,
@@ -52,6 +71,7 @@ enum Col {
     Ssn,
     Card,
     Version,
+    Id,
 }
 
 fn word_in(cell: &[u8], words: &[&[u8]]) -> bool {
@@ -68,6 +88,8 @@ fn column_kind(cell: &[u8]) -> Col {
         Col::Card
     } else if word_in(cell, &VERSION_WORDS) {
         Col::Version
+    } else if word_in(cell, &ID_WORDS) {
+        Col::Id
     } else {
         Col::Other
     }
@@ -102,7 +124,7 @@ fn maybe_header(line: &[u8]) -> bool {
         if w.is_empty() || w.len() > 64 {
             return false;
         }
-        let lists: [&[&[u8]]; 4] = [&PHONE_WORDS, &SSN_WORDS, &card::CARD_WORDS, &VERSION_WORDS];
+        let lists: [&[&[u8]]; 5] = [&PHONE_WORDS, &SSN_WORDS, &card::CARD_WORDS, &VERSION_WORDS, &ID_WORDS];
         lists.iter().any(|l| l.iter().any(|x| x.len() == w.len() && w.eq_ignore_ascii_case(x)))
             || w.len() >= 3 && FRAGMENTS.iter().any(|f| contains_ci(w, f))
             || w.len() >= 12 && contains_ci(w, "\u{793e}\u{4f1a}\u{4fdd}\u{969c}".as_bytes())
@@ -174,7 +196,7 @@ fn value_ok(kind: Col, v: &[u8]) -> bool {
         Col::Phone => (7..=15).contains(&n) && phone::column_value(d, plus),
         // The header names the card: any Luhn-valid 12–19 digits (12-digit Maestro, odd prefixes).
         Col::Card => (12..=19).contains(&n) && luhn(d),
-        Col::Other | Col::Version => false,
+        Col::Other | Col::Version | Col::Id => false,
     }
 }
 
@@ -182,8 +204,8 @@ fn value_ok(kind: Col, v: &[u8]) -> bool {
 /// IPv4 findings that are a cell of a version column (`app_version`: `16.14.6.22`).
 pub fn scan(b: &[u8], sink: &mut Sink) {
     let on = sink.on;
-    // Version cells holding a finding, in text order.
-    let mut versions: Vec<(usize, usize)> = Vec::new();
+    // Version and identifier cells that may hold a finding to drop, in text order.
+    let mut versions: Vec<(usize, usize, Col)> = Vec::new();
     let mut cols = [Col::Other; MAX_COLS];
     let mut spans = [(0usize, 0usize); MAX_COLS];
     // The delimiter of the current table, if a header was seen.
@@ -204,9 +226,9 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
                         Col::Phone => Entity::Phone,
                         Col::Ssn => Entity::UsSsn,
                         Col::Card => Entity::CreditCard,
-                        Col::Version => {
+                        Col::Version | Col::Id => {
                             if sink.quads && e > s && n == width {
-                                versions.push((s, e));
+                                versions.push((s, e, kind));
                             }
                             continue;
                         }
@@ -237,12 +259,14 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
     }
     if !versions.is_empty() {
         sink.out.retain(|f| {
-            let in_version_cell = f.kind == Kind::Builtin(Entity::IpAddress) && {
-                // The last version cell starting at or before the finding holds it, if any does.
-                let k = versions.partition_point(|&(s, _)| s <= f.start);
-                k > 0 && versions.get(k - 1).is_some_and(|&(_, e)| f.end <= e)
+            let vetoed = match f.kind {
+                Kind::Builtin(Entity::IpAddress) => Col::Version,
+                Kind::Builtin(Entity::Phone) => Col::Id,
+                _ => return true,
             };
-            !in_version_cell
+            // The last cell starting at or before the finding holds it, if any does.
+            let k = versions.partition_point(|&(s, _, _)| s <= f.start);
+            !(k > 0 && versions.get(k - 1).is_some_and(|&(_, e, col)| f.end <= e && col == vetoed))
         });
     }
 }
@@ -297,7 +321,7 @@ fn header(line: &[u8], d: u8, cols: &mut [Col; MAX_COLS]) -> bool {
         // redacted data row would otherwise read as a header and reset the table's columns.
         let placeholder = cell.first() == Some(&b'[') && cell.last() == Some(&b']');
         let mut kind = if placeholder { Col::Other } else { column_kind(cell) };
-        if kind == Col::Version && !plain {
+        if matches!(kind, Col::Version | Col::Id) && !plain {
             kind = Col::Other;
         }
         any |= kind != Col::Other;
