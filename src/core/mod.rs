@@ -15,6 +15,7 @@ pub mod headers;
 pub mod hex;
 pub mod hostmatch;
 pub mod json;
+pub(crate) mod keynames;
 pub mod model;
 pub mod pii;
 pub mod policy;

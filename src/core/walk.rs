@@ -17,6 +17,7 @@
 use crate::core::base64;
 use crate::core::edit::{self, Edit};
 use crate::core::json::{self, Kind, Member, Node};
+use crate::core::keynames;
 use crate::core::pii::mask::Masks;
 use crate::core::pii::{PiiTally, Redactor};
 use crate::core::structural::{self, Grammar};
@@ -114,27 +115,23 @@ impl<'r, 't> Walker<'r, 't> {
         if renamed.is_empty() {
             return;
         }
-        // Names in use: the keys that stay, then each new name as it is assigned.
-        let mut taken: Vec<String> = members
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !renamed.iter().any(|(j, _)| j == i))
-            .map(|(_, m)| m.key.to_string())
-            .collect();
-        for (i, new) in renamed {
-            let Some(m) = members.get(i) else { continue };
-            let mut name = new.clone();
-            // Bounded: `taken` has fewer than members.len() + 1 names, so one of these is free.
-            for n in 2..members.len() + 3 {
-                if !taken.contains(&name) {
-                    break;
+        let is_renamed: Vec<bool> = {
+            let mut v = vec![false; members.len()];
+            for (i, _) in &renamed {
+                if let Some(slot) = v.get_mut(*i) {
+                    *slot = true;
                 }
-                name = format!("{new}#{n}");
             }
+            v
+        };
+        let kept = members.iter().zip(&is_renamed).filter(|(_, r)| !**r).map(|(m, _)| m.key.as_ref());
+        let (at, bases): (Vec<usize>, Vec<String>) = renamed.into_iter().unzip();
+        let (names, _) = keynames::assign(kept, bases);
+        for (i, name) in at.into_iter().zip(names) {
+            let Some(m) = members.get(i) else { continue };
             let mut bytes = Vec::with_capacity(name.len() + 2);
             json::write_json_string(&name, &mut bytes);
             self.edits.push(Edit { start: m.key_start, end: m.key_end, bytes });
-            taken.push(name);
         }
     }
 

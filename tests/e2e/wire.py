@@ -146,6 +146,7 @@ class H2Conn:
                                         validate_outbound_headers=False, validate_inbound_headers=False)
         self.conn = h2.connection.H2Connection(config=cfg)
         self.conn.initiate_connection()
+        self._pending: list[h2.events.Event] = []
         self._flush()
 
     def close(self) -> None:
@@ -183,8 +184,7 @@ class H2Conn:
             frames = list(data)
             for i, chunk in enumerate(frames):
                 last = i == len(frames) - 1 and not trailers and not empty_final_data
-                self.conn.send_data(sid, chunk, end_stream=last)
-                self._flush()
+                self._send_data(sid, chunk, last)
             if trailers:
                 self.conn.send_headers(sid, [(_b(k).lower(), v) for k, v in trailers], end_stream=True)
             elif empty_final_data or not frames:
@@ -192,15 +192,44 @@ class H2Conn:
             self._flush()
         return self._response(sid)
 
+    def _send_data(self, sid: int, chunk: bytes, end_stream: bool) -> None:
+        """One DATA frame when the flow-control windows allow it (the usual case); a chunk larger than the
+        window goes as several frames, reading the peer's WINDOW_UPDATEs in between (bounded by the timeout).
+        Events read while waiting are kept for `_response`."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            room = min(self.conn.local_flow_control_window(sid), self.conn.max_outbound_frame_size)
+            if len(chunk) <= room:
+                self.conn.send_data(sid, chunk, end_stream=end_stream)
+                self._flush()
+                return
+            if room > 0:
+                self.conn.send_data(sid, chunk[:room])
+                self._flush()
+                chunk = chunk[room:]
+                continue
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"flow-control window of stream {sid} stayed closed for {self.timeout}s")
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("connection closed while sending a request body")
+            self._pending.extend(self.conn.receive_data(data))
+            self._flush()
+
     def _response(self, sid: int) -> WireResp:
         status, body = 0, b""
         headers: list[tuple[bytes, bytes]] = []
         deadline = time.monotonic() + self.timeout
+        pending, self._pending = self._pending, []
         while time.monotonic() < deadline:
-            data = self.sock.recv(65536)
-            if not data:
-                return WireResp(status, headers, body, reset=True)
-            for ev in self.conn.receive_data(data):
+            if pending:
+                events, pending = pending, []
+            else:
+                data = self.sock.recv(65536)
+                if not data:
+                    return WireResp(status, headers, body, reset=True)
+                events = self.conn.receive_data(data)
+            for ev in events:
                 if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
                     headers = [(bytes(k), bytes(v)) for k, v in ev.headers]
                     status = int(dict(headers).get(b":status", b"0"))
