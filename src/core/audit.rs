@@ -245,8 +245,17 @@ fn tally_map(tally: &PiiTally) -> Map<String, Value> {
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
+    sha256_hex_parts(&[bytes])
+}
+
+/// Lower-case hex SHA-256 of the concatenation of `parts` (without building it).
+pub fn sha256_hex_parts(parts: &[&[u8]]) -> String {
     use sha2::{Digest, Sha256};
-    crate::core::hex::to_hex(&Sha256::digest(bytes))
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    crate::core::hex::to_hex(&h.finalize())
 }
 
 #[cfg(test)]

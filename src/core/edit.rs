@@ -36,9 +36,72 @@ pub fn apply(src: &[u8], mut edits: Vec<Edit>) -> Result<Vec<u8>, EditConflict> 
     Ok(out)
 }
 
+/// A rewritten body as a change of the original: its first `cut` bytes are replaced by `prefix`,
+/// the rest is kept. The body sent is `prefix + original[cut..]`. When every edit is near the start
+/// (provider injection, the `max_tokens` cap: the common case for a clean prompt), the host writes
+/// a few hundred bytes instead of the whole body, and the rest is never copied (issue 17).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite {
+    /// Bytes of the original replaced.
+    pub cut: usize,
+    /// What replaces them.
+    pub prefix: Vec<u8>,
+}
+
+impl Rewrite {
+    /// `edits` (any order) applied to `src`, up to the end of the last edit.
+    pub fn of(src: &[u8], edits: Vec<Edit>) -> Result<Self, EditConflict> {
+        let cut = edits.iter().map(|e| e.end).max().unwrap_or(0);
+        let head = src.get(..cut).ok_or(EditConflict)?;
+        Ok(Self { cut, prefix: apply(head, edits)? })
+    }
+
+    /// The whole original replaced by `body`.
+    pub fn whole(original_len: usize, body: Vec<u8>) -> Self {
+        Self { cut: original_len, prefix: body }
+    }
+
+    /// The kept part of `src` (empty when the rewrite replaces all of it).
+    pub fn rest<'a>(&self, src: &'a [u8]) -> &'a [u8] {
+        src.get(self.cut..).unwrap_or_default()
+    }
+
+    /// Length of the rewritten body.
+    pub fn len(&self, src: &[u8]) -> usize {
+        self.prefix.len() + self.rest(src).len()
+    }
+
+    /// The rewritten body, materialised.
+    pub fn apply_to(&self, src: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len(src));
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(self.rest(src));
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rewrite_replaces_only_up_to_the_last_edit() {
+        let src = b"{\"a\":\"x\",\"b\":\"long tail kept as it is\"}";
+        let edits = || {
+            vec![
+                Edit { start: 5, end: 8, bytes: b"\"yy\"".to_vec() },
+                Edit { start: 1, end: 1, bytes: b"\"p\":0,".to_vec() },
+            ]
+        };
+        let rw = Rewrite::of(src, edits()).unwrap();
+        assert_eq!(rw.cut, 8);
+        assert_eq!(rw.prefix, b"{\"p\":0,\"a\":\"yy\"".to_vec());
+        assert_eq!(rw.apply_to(src), apply(src, edits()).unwrap());
+        assert_eq!(rw.len(src), rw.apply_to(src).len());
+        let whole = Rewrite::whole(src.len(), b"{}".to_vec());
+        assert_eq!((whole.apply_to(src), whole.rest(src)), (b"{}".to_vec(), &b""[..]));
+        assert_eq!(Rewrite::of(src, vec![Edit { start: 1, end: 99, bytes: vec![] }]), Err(EditConflict));
+    }
 
     #[test]
     fn splices_replacements_and_insertions_in_order() {

@@ -5,11 +5,11 @@
 
 use serde_json::Value;
 
-use crate::core::audit::{sha256_hex, AuditRecord, Decision};
+use crate::core::audit::{sha256_hex, sha256_hex_parts, AuditRecord, Decision};
 use crate::core::audit_safe;
 use crate::core::config::{CapAction, UnknownEndpoints};
 use crate::core::decode::{self, Coding, DecodeError};
-use crate::core::edit::{self, Edit};
+use crate::core::edit::{Edit, Rewrite};
 use crate::core::endpoint::{classify, Endpoint, Route};
 use crate::core::json::{self, JsonError, Kind, Node};
 use crate::core::model::{canonical_model, ModelRules};
@@ -323,6 +323,17 @@ pub fn on_body_masked(
     audit: &mut AuditRecord,
     masks: &mut Masks,
 ) -> Result<Option<Vec<u8>>, Rejection> {
+    Ok(on_body_rewrite(policy, plan, body, audit, masks)?.map(|rw| rw.apply_to(body)))
+}
+
+/// [`on_body_masked`], the new body given as a [`Rewrite`] of `body` (what the adapter writes).
+pub fn on_body_rewrite(
+    policy: &Policy,
+    plan: &Plan,
+    body: &[u8],
+    audit: &mut AuditRecord,
+    masks: &mut Masks,
+) -> Result<Option<Rewrite>, Rejection> {
     audit.bytes_in = body.len() as u64;
     let decoded = match decode_body(policy, plan, body, audit) {
         Ok(d) => d,
@@ -332,16 +343,17 @@ pub fn on_body_masked(
         }
     };
     let result = check_body(policy, plan, decoded.as_deref().unwrap_or(body), audit, masks);
-    // A decoded body is forwarded decoded, rewritten or not.
+    // A decoded body is forwarded decoded, rewritten or not: it replaces the whole (compressed) body.
     let result = match (result, decoded) {
-        (Ok(None), Some(d)) => Ok(Some(d)),
-        (r, _) => r,
+        (Ok(rw), Some(d)) => Ok(Some(Rewrite::whole(body.len(), rw.map_or(d.clone(), |rw| rw.apply_to(&d))))),
+        (r, None) => r,
+        (Err(r), _) => Err(r),
     };
     match &result {
         Ok(out) => {
-            let sent = out.as_deref().unwrap_or(body);
-            audit.bytes_out = sent.len() as u64;
-            audit.prompt_sha256 = (!sent.is_empty()).then(|| sha256_hex(sent));
+            let (head, rest) = out.as_ref().map_or((body, &[][..]), |rw| (&rw.prefix[..], rw.rest(body)));
+            audit.bytes_out = (head.len() + rest.len()) as u64;
+            audit.prompt_sha256 = (!head.is_empty() || !rest.is_empty()).then(|| sha256_hex_parts(&[head, rest]));
             audit.decision = Decision::Allow;
         }
         Err(r) => record_rejection(audit, r),
@@ -386,7 +398,7 @@ fn check_body(
     body: &[u8],
     audit: &mut AuditRecord,
     masks: &mut Masks,
-) -> Result<Option<Vec<u8>>, Rejection> {
+) -> Result<Option<Rewrite>, Rejection> {
     if body.len() as u64 > policy.max_body_bytes {
         return Err(too_large(policy));
     }
@@ -459,11 +471,11 @@ fn check_body(
     let out = if edits.is_empty() {
         None
     } else {
-        Some(edit::apply(body, edits).map_err(|_| Rejection::internal(Reason::EditConflict))?)
+        Some(Rewrite::of(body, edits).map_err(|_| Rejection::internal(Reason::EditConflict))?)
     };
     if profile.max_cost_per_request.is_some() || policy.spend.has_limits() {
         // On the body as sent: redaction and injected fields change its length.
-        let sent_len = out.as_ref().map_or(body.len(), Vec::len);
+        let sent_len = out.as_ref().map_or(body.len(), |rw| rw.len(body));
         let s = &policy.spend;
         let worst =
             worst_case(&s.prices, s.assume_output_tokens, profile.max_tokens, endpoint, &root, sent_len, &audit.models);

@@ -241,11 +241,10 @@ class Host:
         if buf is None:
             return NOT_FOUND
         data = self._read(caller, dp, ds)
-        # Envoy's Buffer::copyFrom: replace all (start 0, size >= length), prepend (size 0) or append.
-        if start == 0 and size >= len(buf):
-            buf[:] = data
-        elif start == 0 and size == 0:
-            buf[:0] = data
+        # Envoy's Buffer::copyFrom: start 0 drains `size` bytes and prepends the data (replace all when
+        # size >= length, replace a prefix, or prepend when size is 0); start at or past the end appends.
+        if start == 0:
+            buf[:size] = data
         elif start >= len(buf):
             buf += data
         else:

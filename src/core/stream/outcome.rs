@@ -22,11 +22,11 @@ pub enum Edit {
     RemoveRequestHeader(String),
     /// Remove a request trailer (every value); the name as the host gave it.
     RemoveRequestTrailer(Vec<u8>),
-    /// Replace the first `old_len` bytes of the buffered request body.
+    /// Replace the first `old_len` bytes of the buffered request body (the rest is kept).
     ReplaceRequestBody {
         /// Bytes replaced.
         old_len: usize,
-        /// The new body.
+        /// What replaces them.
         bytes: Vec<u8>,
     },
     /// Publish the recorded path as filter state `wasm.log_path` (for Envoy's operator log).

@@ -39,7 +39,7 @@ impl Stream {
             return Flow::Continue;
         }
         self.phase = Phase::RequestHeld;
-        self.start_ns = host.now_ns();
+        self.start_ns = self.now_ns;
         self.audit.ts = rfc3339_millis(self.start_ns / 1_000_000);
         let Ok(raw) = host.request_headers() else {
             return self.refuse(&Rejection::internal(Reason::ReadHeadersFailed), fx);
@@ -197,28 +197,32 @@ impl Stream {
         };
         // Budgets are checked last, once everything else allowed the request: only a request that
         // will be forwarded reserves anything.
-        let outcome = request::on_body_masked(&policy, &plan, body, &mut self.audit, &mut self.masks).and_then(|out| {
-            let now_s = host.now_ns() / 1_000_000_000;
-            match spend_gate::admit(&policy, &plan, now_s, host.counters(), &mut self.audit) {
-                Ok(held) => {
-                    self.reservations = held;
-                    Ok(out)
+        let outcome =
+            request::on_body_rewrite(&policy, &plan, body, &mut self.audit, &mut self.masks).and_then(|out| {
+                let now_s = self.now_ns / 1_000_000_000;
+                match spend_gate::admit(&policy, &plan, now_s, host.counters(), &mut self.audit) {
+                    Ok(held) => {
+                        self.reservations = held;
+                        Ok(out)
+                    }
+                    Err(r) => {
+                        request::record_rejection(&mut self.audit, &r);
+                        Err(r)
+                    }
                 }
-                Err(r) => {
-                    request::record_rejection(&mut self.audit, &r);
-                    Err(r)
-                }
-            }
-        });
+            });
         let decoded = plan.body_decoded();
         self.plan = Some(plan);
         match outcome {
             Err(r) => self.reply(&r, fx),
             Ok(new_body) => {
                 self.mark_decided();
-                if let Some(bytes) = new_body {
-                    let len = bytes.len().to_string();
-                    fx.push(edit(Edit::ReplaceRequestBody { old_len: body.len(), bytes }, Reason::WriteBodyFailed));
+                if let Some(rw) = new_body {
+                    // Only the rewritten prefix goes back to the host (Envoy drains `cut` bytes and
+                    // prepends the new ones); the rest of the buffered body stays where it is.
+                    let len = rw.len(body).to_string();
+                    let old_len = rw.cut;
+                    fx.push(edit(Edit::ReplaceRequestBody { old_len, bytes: rw.prefix }, Reason::WriteBodyFailed));
                     fx.push(edit(Edit::SetRequestHeader("content-length", len), Reason::WriteBodyFailed));
                     if decoded {
                         // Forwarded decoded: the coding header goes with the compressed bytes.

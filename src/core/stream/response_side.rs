@@ -75,7 +75,7 @@ impl Stream {
             self.phase = Phase::Replied;
             return Flow::Continue;
         }
-        let now = host.now_ns();
+        let now = self.now_ns;
         if self.start_ns > 0 {
             self.audit.latency_first_byte_ms = Some(now.saturating_sub(self.start_ns) / 1_000_000);
         }

@@ -154,9 +154,12 @@ fn metric_names(out: &Outcome) -> Vec<&str> {
     out.effects.iter().filter_map(|e| if let Effect::Metric(m) = e { Some(m.name.as_str()) } else { None }).collect()
 }
 
-fn new_body(out: &Outcome) -> Option<Value> {
+/// The body the upstream gets: the rewritten prefix and the rest of `original` (the buffered body).
+fn new_body(out: &Outcome, original: &[u8]) -> Option<Value> {
     out.effects.iter().find_map(|e| match e {
-        Effect::Edit { edit: Edit::ReplaceRequestBody { bytes, .. }, .. } => serde_json::from_slice(bytes).ok(),
+        Effect::Edit { edit: Edit::ReplaceRequestBody { old_len, bytes }, .. } => {
+            serde_json::from_slice(&[&bytes[..], &original[*old_len..]].concat()).ok()
+        }
         _ => None,
     })
 }
@@ -225,7 +228,7 @@ fn held_to_forwarded_with_rewritten_body_and_exact_length() {
     assert_eq!(s.on_request_body(&mut h, 10, false), Outcome { flow: Flow::Pause, effects: vec![Effect::Unwatch] });
     let out = send_body(&mut s, &mut h, ALLOWED);
     assert_eq!(out.flow, Flow::Continue);
-    let body = new_body(&out).unwrap();
+    let body = new_body(&out, &h.request_body).unwrap();
     assert_eq!(body["provider"]["order"][0], "anthropic");
     assert_eq!(body["max_tokens"], 1000);
     assert!(!body.to_string().contains("jane@example.org"));
@@ -327,7 +330,7 @@ fn trailers_end_the_request_are_removed_and_noted() {
         })
         .collect();
     assert_eq!(removed, [&b"x-checksum".to_vec(), &b"x-\xff".to_vec()]);
-    assert!(new_body(&out).is_some());
+    assert!(new_body(&out, &h.request_body).is_some());
     assert!(s.audit().reasons.iter().any(|r| r == "request_trailers_dropped"));
     // Over the limit at the trailers: 413.
     let mut h = Mock::chat(&[]);
@@ -553,7 +556,7 @@ fn governed_requests_ask_for_identity_and_compressed_bodies_are_forwarded_decode
     }));
     let out = send_body(&mut s, &mut h, &gzip(ALLOWED));
     assert_eq!(out.flow, Flow::Continue);
-    assert!(new_body(&out).is_some_and(|b| b["max_tokens"] == 1000));
+    assert!(new_body(&out, &h.request_body).is_some_and(|b| b["max_tokens"] == 1000));
     assert!(out.effects.contains(&Effect::Edit {
         edit: Edit::RemoveRequestHeader("content-encoding".into()),
         on_fail: Some(Reason::WriteBodyFailed)
@@ -579,7 +582,7 @@ fn masked_with(h: &mut Mock, body: &[u8]) -> Stream {
     let mut s = Stream::new(policy, Rc::new(RefCell::new(AuditChain::new("t".into()))));
     s.on_request_headers(h, false);
     let out = send_body(&mut s, h, body);
-    let fwd = new_body(&out).unwrap().to_string();
+    let fwd = new_body(&out, &h.request_body).unwrap().to_string();
     assert!(fwd.contains("[EMAIL_1]") && !fwd.contains("jane@example.org"), "{fwd}");
     s
 }
@@ -807,4 +810,70 @@ fn trailers_end_an_enforced_held_answer_which_is_checked_as_at_its_end() {
             assert_eq!(rec["provider_verdict"], "approved");
         }
     }
+}
+
+#[test]
+fn the_clock_is_read_twice_per_deciding_callback_and_never_while_buffering() {
+    // Each read is a host call (issue 17): the callback's start time serves the record's `ts`,
+    // the budgets and the first-byte latency; buffering callbacks decide nothing and read none.
+    let (mut s, mut h) = (stream(), Mock::chat(&[]));
+    let reads = |h: &Mock, from: u64| (h.now - from) / 1_000_000;
+    let t = h.now;
+    assert_eq!(s.on_request_headers(&mut h, false).flow, Flow::Pause);
+    assert_eq!(reads(&h, t), 2);
+    let t = h.now;
+    h.request_body = ALLOWED[..10].to_vec();
+    let out = s.on_request_body(&mut h, 10, false);
+    assert_eq!(out.flow, Flow::Pause);
+    assert!(out.effects.iter().any(|e| matches!(e, Effect::Unwatch)), "{out:?}");
+    assert_eq!(reads(&h, t), 0);
+    let t = h.now;
+    assert_eq!(send_body(&mut s, &mut h, ALLOWED).flow, Flow::Continue);
+    assert_eq!(reads(&h, t), 2);
+    h.respond("200", "application/json");
+    let t = h.now;
+    s.on_response_headers(&mut h, false);
+    assert_eq!(reads(&h, t), 2);
+    let (rec, _) = log(&mut s, &mut h);
+    assert_eq!(rec["decision"], "allow");
+    // Headers at t0, response headers 4 reads (4 ms) later.
+    assert_eq!(rec["latency_first_byte_ms"], 4);
+    // A body over the limit is still refused at the first callback that shows it.
+    let (mut s, mut h) = (stream(), Mock::chat(&[]));
+    s.on_request_headers(&mut h, false);
+    let out = s.on_request_body(&mut h, 5000, false);
+    assert!(out.effects.iter().any(|e| matches!(e, Effect::Reply(r) if r.status == 413)), "{out:?}");
+}
+
+#[test]
+fn a_clean_body_is_rewritten_by_its_prefix_only() {
+    // Provider injection and the max_tokens cap edit the first bytes; the long clean tail stays in
+    // the host's buffer instead of being copied into a new body and written back (issue 17).
+    let tail = "lorem ipsum dolor sit amet ".repeat(100);
+    let body = format!(
+        r#"{{"model":"anthropic/claude-3.5-sonnet","max_tokens":5000,"messages":[{{"role":"user","content":"{tail}"}}]}}"#
+    );
+    let mut h = Mock::chat(&[]);
+    let mut s = held(&mut h);
+    let out = send_body(&mut s, &mut h, body.as_bytes());
+    assert_eq!(out.flow, Flow::Continue);
+    let (old_len, prefix) = out
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Edit { edit: Edit::ReplaceRequestBody { old_len, bytes }, .. } => Some((*old_len, bytes.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(old_len < 100 && prefix.len() < 200, "{old_len} {}", prefix.len());
+    let sent = [&prefix[..], &body.as_bytes()[old_len..]].concat();
+    let v: Value = serde_json::from_slice(&sent).unwrap();
+    assert_eq!((v["max_tokens"].as_u64(), v["messages"][0]["content"].as_str()), (Some(1000), Some(tail.as_str())));
+    assert!(out.effects.contains(&Effect::Edit {
+        edit: Edit::SetRequestHeader("content-length", sent.len().to_string()),
+        on_fail: Some(Reason::WriteBodyFailed)
+    }));
+    let (rec, _) = log(&mut s, &mut h);
+    assert_eq!(rec["bytes_out"], sent.len());
+    assert_eq!(rec["prompt_sha256"], crate::core::audit::sha256_hex(&sent));
 }
