@@ -36,16 +36,41 @@ pub struct Reservation {
     entry: usize,
 }
 
-/// The store key of `limit` for `subject`: each dimension's value length-prefixed (values may
-/// hold any character), `-` when absent (all such requests share one counter).
-fn key(limit: &Limit, s: &Subject<'_>) -> String {
+/// The store keys of `limit` for `subject`: one, or with `per: ["model"]` one per model the
+/// request can reach that the limit's `models` glob matches (a fallback list reaches each of
+/// them, so it reserves in each), keyed by the model's base id (`author/slug`: a variant such as
+/// `:nitro` routes the same model and must not buy a fresh counter).
+fn keys(limit: &Limit, s: &Subject<'_>) -> Vec<String> {
+    if !limit.per.contains(&LimitKey::Model) {
+        return vec![key(limit, s, None)];
+    }
+    let mut bases: Vec<&str> = Vec::new();
+    for m in s.models {
+        if limit.models.as_ref().is_some_and(|g| !g.matches(m)) {
+            continue;
+        }
+        let base = m.split(':').next().unwrap_or(m);
+        if !bases.contains(&base) {
+            bases.push(base);
+        }
+    }
+    if bases.is_empty() {
+        return vec![key(limit, s, None)];
+    }
+    bases.into_iter().map(|b| key(limit, s, Some(b))).collect()
+}
+
+/// The store key of `limit` for `subject` and `model` (the `model` dimension's value): each
+/// dimension's value length-prefixed (values may hold any character), `-` when absent (all such
+/// requests share one counter).
+fn key(limit: &Limit, s: &Subject<'_>, model: Option<&str>) -> String {
     let mut k = format!("openrouter_guard/limit/{}", limit.name);
     for d in &limit.per {
         let v = match d {
             LimitKey::User => s.user,
             LimitKey::Team => s.team,
             LimitKey::Profile => Some(s.profile),
-            LimitKey::Model => s.models.first().map(String::as_str),
+            LimitKey::Model => model,
         };
         match v {
             Some(v) => k.push_str(&format!("/{}:{v}", v.len())),
@@ -121,63 +146,82 @@ fn admit_each(
         if !limit.applies(subject.profile, subject.models) {
             continue;
         }
-        let mut entry = LimitAudit {
-            name: limit.name.clone(),
-            unit: limit.unit_name(),
-            outcome: "admitted",
-            reserved: Value::Null,
-            charged: Value::Null,
-            used: Value::Null,
-            in_flight: Value::Null,
-            max: shown(limit.unit, limit.max),
-            units: LimitUnits { charged: 0, used: None, max: limit.max, global: limit.per.is_empty() },
-        };
-        let amount = match worst_amount(limit.unit, worst) {
-            Ok(a) => a,
-            Err(why) if !limit.shadow => {
-                entry.outcome = "unbounded";
-                entries.push(entry);
-                return Err(unknown_rejection(why, &format!("limit '{}'", limit.name)));
+        for k in keys(limit, subject) {
+            admit_key(index, limit, k, worst, now, store, held, entries, audit)?;
+        }
+    }
+    Ok(())
+}
+
+/// Admits the request against one counter of one limit (see [`admit_each`]).
+#[allow(clippy::too_many_arguments)] // the inner loop body of `admit_each`
+fn admit_key(
+    index: usize,
+    limit: &Limit,
+    k: String,
+    worst: &Worst,
+    now: u64,
+    store: &mut dyn CounterStore,
+    held: &mut Vec<Reservation>,
+    entries: &mut Vec<LimitAudit>,
+    audit: &mut AuditRecord,
+) -> Result<(), Rejection> {
+    let mut entry = LimitAudit {
+        name: limit.name.clone(),
+        unit: limit.unit_name(),
+        outcome: "admitted",
+        reserved: Value::Null,
+        charged: Value::Null,
+        used: Value::Null,
+        in_flight: Value::Null,
+        max: shown(limit.unit, limit.max),
+        units: LimitUnits { charged: 0, used: None, max: limit.max, global: limit.per.is_empty() },
+    };
+    let amount = match worst_amount(limit.unit, worst) {
+        Ok(a) => a,
+        Err(why) if !limit.shadow => {
+            entry.outcome = "unbounded";
+            entries.push(entry);
+            return Err(unknown_rejection(why, &format!("limit '{}'", limit.name)));
+        }
+        // Shadow: counted at the end with what the response reports; nothing reserved.
+        Err(_) => {
+            entry.outcome = "shadow_unbounded";
+            0
+        }
+    };
+    let (start, end) = window::bounds(limit.window, now);
+    let max = limit.max;
+    let mut over = false;
+    let updated = ledger::update(store, &k, |c: Counter| {
+        let c = c.in_window(start);
+        over = c.used.saturating_add(c.reserved).saturating_add(amount) > max;
+        if over && !limit.shadow {
+            return None;
+        }
+        Some(Counter { reserved: c.reserved.saturating_add(amount), ..c })
+    });
+    match updated {
+        Ok(Updated::Written(c)) => {
+            if over && entry.outcome == "admitted" {
+                entry.outcome = "shadow_over";
             }
-            // Shadow: counted at the end with what the response reports; nothing reserved.
-            Err(_) => {
-                entry.outcome = "shadow_unbounded";
-                0
-            }
-        };
-        let (start, end) = window::bounds(limit.window, now);
-        let k = key(limit, subject);
-        let max = limit.max;
-        let mut over = false;
-        let updated = ledger::update(store, &k, |c: Counter| {
+            entry.reserved = shown(limit.unit, amount);
+            entry.used = shown(limit.unit, c.used);
+            entry.in_flight = shown(limit.unit, c.reserved);
+            entry.units.used = Some(c.used);
+            held.push(Reservation { limit: index, key: k, amount, entry: entries.len() });
+            entries.push(entry);
+        }
+        Ok(Updated::Declined(c)) => {
             let c = c.in_window(start);
-            over = c.used.saturating_add(c.reserved).saturating_add(amount) > max;
-            if over && !limit.shadow {
-                return None;
-            }
-            Some(Counter { reserved: c.reserved.saturating_add(amount), ..c })
-        });
-        match updated {
-            Ok(Updated::Written(c)) => {
-                if over && entry.outcome == "admitted" {
-                    entry.outcome = "shadow_over";
-                }
-                entry.reserved = shown(limit.unit, amount);
-                entry.used = shown(limit.unit, c.used);
-                entry.in_flight = shown(limit.unit, c.reserved);
-                entry.units.used = Some(c.used);
-                held.push(Reservation { limit: index, key: k, amount, entry: entries.len() });
-                entries.push(entry);
-            }
-            Ok(Updated::Declined(c)) => {
-                let c = c.in_window(start);
-                entry.outcome = "over";
-                entry.used = shown(limit.unit, c.used);
-                entry.in_flight = shown(limit.unit, c.reserved);
-                entry.units.used = Some(c.used);
-                entries.push(entry);
-                let retry = end.saturating_sub(now).max(1);
-                let mut r = Rejection::new(
+            entry.outcome = "over";
+            entry.used = shown(limit.unit, c.used);
+            entry.in_flight = shown(limit.unit, c.reserved);
+            entry.units.used = Some(c.used);
+            entries.push(entry);
+            let retry = end.saturating_sub(now).max(1);
+            let mut r = Rejection::new(
                     429,
                     "rate_limit_exceeded",
                     Reason::LimitExceeded,
@@ -191,25 +235,24 @@ fn admit_each(
                         amount_text(limit.unit, amount),
                     ),
                 );
-                r.retry_after = Some(retry);
-                return Err(r);
-            }
-            Err(e) => {
-                audit.reason(e.reason());
-                if limit.fail_open {
-                    entry.outcome = "store_error_open";
-                    entries.push(entry);
-                    continue;
-                }
-                entry.outcome = "store_error_closed";
+            r.retry_after = Some(retry);
+            return Err(r);
+        }
+        Err(e) => {
+            audit.reason(e.reason());
+            if limit.fail_open {
+                entry.outcome = "store_error_open";
                 entries.push(entry);
-                return Err(Rejection::new(
-                    503,
-                    "internal_error",
-                    e.reason(),
-                    format!("limit '{}' could not be checked; the request was not forwarded", limit.name),
-                ));
+                return Ok(());
             }
+            entry.outcome = "store_error_closed";
+            entries.push(entry);
+            return Err(Rejection::new(
+                503,
+                "internal_error",
+                e.reason(),
+                format!("limit '{}' could not be checked; the request was not forwarded", limit.name),
+            ));
         }
     }
     Ok(())

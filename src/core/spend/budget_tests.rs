@@ -201,6 +201,39 @@ fn limits_apply_by_profile_and_model_glob() {
 }
 
 #[test]
+fn a_per_model_limit_reserves_in_every_reachable_matching_model_so_a_fallback_list_cannot_evade_it() {
+    let limits = [limit(
+        r#"{"name": "opus", "per": ["model"], "window": "day", "unit": "requests", "max": 1,
+            "models": "anthropic/claude-3-opus*"}"#,
+    )];
+    let ids = |v: &[&str]| v.iter().map(|m| (*m).to_string()).collect::<Vec<_>>();
+    let mut store = MockStore::default();
+    let opus = ids(&["anthropic/claude-3-opus"]);
+    assert!(admit(&limits, &subject(None, &opus), &worst(0, 0, 0), NOW, &mut store, &mut audit()).is_ok());
+    // Opus is exhausted: neither a fallback list nor a variant of Opus reaches it again.
+    for reach in [
+        ids(&["anthropic/claude-3-haiku", "anthropic/claude-3-opus"]),
+        ids(&["anthropic/claude-3.5-sonnet", "anthropic/claude-3-opus:nitro"]),
+        ids(&["anthropic/claude-3-opus:floor"]),
+    ] {
+        let mut a = audit();
+        let r = admit(&limits, &subject(None, &reach), &worst(0, 0, 0), NOW, &mut store, &mut a).unwrap_err();
+        assert_eq!(r.status, 429, "{reach:?}");
+    }
+    // One counter, Opus's: the models the limit does not match have none.
+    assert_eq!(store.keys(), vec!["openrouter_guard/limit/opus/23:anthropic/claude-3-opus".to_string()]);
+    // Without a `models` glob, a fallback list reserves in each model's counter: two entries.
+    let all = [limit(r#"{"name": "each", "per": ["model"], "window": "day", "unit": "requests", "max": 1}"#)];
+    let mut store = MockStore::default();
+    let mut a = audit();
+    let two = ids(&["openai/gpt-4o", "openai/gpt-4o-mini:nitro"]);
+    assert_eq!(admit(&all, &subject(None, &two), &worst(0, 0, 0), NOW, &mut store, &mut a).unwrap().len(), 2);
+    assert_eq!(a.spend.unwrap().limits.len(), 2);
+    let mini = ids(&["openai/gpt-4o-mini"]);
+    assert!(admit(&all, &subject(None, &mini), &worst(0, 0, 0), NOW, &mut store, &mut audit()).is_err());
+}
+
+#[test]
 fn limit_configs_are_checked_with_their_paths() {
     let bad = |json: &str| {
         let cfg: LimitConfig = serde_json::from_str(json).unwrap();

@@ -1,0 +1,58 @@
+"""Spend control counts every model a request can reach (docs/spend.md): a per-model limit scoped by a `models`
+glob cannot be evaded with a fallback list or a variant, over HTTP/1.1 and HTTP/2, asserted on what the upstream
+received and on the audit record. Each test keys its counters by a fresh user id, so tests never share a counter."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from conftest import Envoy
+from fake_openrouter import FakeOpenRouter
+from guard_helpers import CHAT, assert_local_reply, send
+
+PROTOS = ["h1", "h2"]
+USER = "x-user-id"
+OPUS, HAIKU, SONNET = "anthropic/claude-3-opus", "anthropic/claude-3-haiku", "anthropic/claude-3.5-sonnet"
+
+POLICY: dict[str, Any] = {
+    "clusters": ["openrouter"],
+    "default_profile": "p",
+    "user_header": USER,
+    "profiles": {"p": {"models": [{"allow": "anthropic/*"}], "max_tokens": 100}},
+    "spend": {"prices": [{"model": "anthropic/*", "prompt": 0, "completion": 1}], "limits": [
+        # At most one request per user and day may reach Opus, counted per model.
+        {"name": "opus-per-model", "per": ["user", "model"], "window": "day", "unit": "requests", "max": 1,
+         "models": "anthropic/claude-3-opus*"}]},
+}
+
+MSG = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_per_model_limit_holds_against_fallback_lists_and_variants(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                                     proto: str) -> None:
+    hdrs = {USER: f"e2e-{uuid.uuid4()}"}
+    r = send(proto, envoy.port, "POST", CHAT, {"model": OPUS, "messages": MSG}, headers=hdrs)
+    assert r.status == 200, r.body[:300]
+    [rec] = audit_for(r)
+    [entry] = rec["spend"]["limits"]
+    assert (entry["name"], entry["outcome"], entry["charged"]) == ("opus-per-model", "admitted", 1), entry
+    # A request that cannot reach Opus is not counted by the Opus limit.
+    fake.reset()
+    r = send(proto, envoy.port, "POST", CHAT, {"models": [HAIKU, SONNET], "messages": MSG}, headers=hdrs)
+    assert r.status == 200 and len(fake.requests) == 1, r.body[:300]
+    assert audit_for(r)[0]["spend"] is None  # no limit applied, no cost guard: nothing to record
+    # Opus is exhausted: every body that can reach it is refused, whatever model comes first.
+    fake.reset()
+    for body in ({"models": [HAIKU, OPUS], "messages": MSG},
+                 {"model": SONNET, "models": [HAIKU, OPUS], "messages": MSG},
+                 {"model": HAIKU, "models": [OPUS + ":nitro"], "messages": MSG},
+                 {"model": OPUS + ":floor", "messages": MSG}):
+        r = send(proto, envoy.port, "POST", CHAT, body, headers=hdrs)
+        assert_local_reply(r, 429, "limit_exceeded")
+        [rec] = audit_for(r)
+        assert rec["decision"] != "allow" and "limit_exceeded" in rec["reasons"], rec
+        assert [e["outcome"] for e in rec["spend"]["limits"]] == ["over"], rec["spend"]
+    assert fake.requests == [], "a request that can reach the exhausted model reached the upstream"
