@@ -8,8 +8,10 @@ use crate::core::reason::Reason;
 pub enum Unknown {
     /// Neither the request nor its profile caps the output, and no `assume_output_tokens`.
     NoOutputCap,
-    /// A file, audio or video part given by URL.
+    /// A file, document, audio or video part given by URL or `file_id`.
     RemoteMedia,
+    /// A content part of a type the endpoint's estimate does not know.
+    UnknownPart,
     /// A model the request can reach has no price.
     NoPrice,
 }
@@ -19,7 +21,7 @@ impl Unknown {
     pub(crate) fn reason(self) -> Reason {
         match self {
             Unknown::NoOutputCap => Reason::MaxTokensRequired,
-            Unknown::RemoteMedia => Reason::CostUnbounded,
+            Unknown::RemoteMedia | Unknown::UnknownPart => Reason::CostUnbounded,
             Unknown::NoPrice => Reason::PriceMissing,
         }
     }

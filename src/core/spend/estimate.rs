@@ -12,24 +12,17 @@
 //!
 //! Two things in a body cost more tokens than their bytes, and are accounted for apart:
 //! an image given by URL (a few hundred bytes, up to ~1,600 tokens at the providers' largest
-//! tile sizes: [`IMAGE_URL_TOKENS`] each), and a file, audio or video given by URL (no bound at
-//! all: the worst case is unknown and a request that needs it is refused). Inline (`data:`)
+//! tile sizes: [`IMAGE_URL_TOKENS`] each), and a file, document, audio or video given by URL or
+//! `file_id` (no bound at all: the worst case is unknown and a request that needs it is refused,
+//! as is a content part of a type the endpoint does not know: [`parts`]). Inline (`data:`)
 //! media are counted by their base64 bytes, far more than their tokens.
 
 use crate::core::endpoint::Endpoint;
 use crate::core::json::{Kind, Node};
 pub use crate::core::worst::{Unknown, Worst};
 
+use super::parts::{self, IMAGE_URL_TOKENS};
 use super::price::PriceTable;
-
-/// Tokens allowed per image given by URL (Anthropic bills at most ~1,600 per image, OpenAI's
-/// high-detail tiling ~1,100, Gemini 258): a round bound above all of them.
-pub(crate) const IMAGE_URL_TOKENS: u64 = 2_000;
-
-/// Part types whose URL names media of unbounded token count.
-const UNBOUNDED_PARTS: [&str; 6] = ["file", "input_file", "input_audio", "audio_url", "video_url", "input_video"];
-/// Part types that are images.
-const IMAGE_PARTS: [&str; 2] = ["image_url", "input_image"];
 
 /// The worst case of a request whose body (as sent upstream) is `sent_len` bytes, `root` parsed
 /// from the body as received, reaching `models` (canonical ids).
@@ -42,7 +35,7 @@ pub(crate) fn worst_case(
     sent_len: usize,
     models: &[String],
 ) -> Worst {
-    let prompt_tokens = prompt_bound(root, sent_len);
+    let prompt_tokens = prompt_bound(endpoint, root, sent_len);
     let output_tokens = output_cap(max_tokens, endpoint, root, assume_output_tokens);
     let cost_micro = match (prompt_tokens, output_tokens) {
         (Ok(p), Ok(o)) => models.iter().try_fold(0u64, |worst, m| {
@@ -54,49 +47,11 @@ pub(crate) fn worst_case(
     Worst { prompt_tokens, output_tokens, cost_micro }
 }
 
-/// Body bytes plus [`IMAGE_URL_TOKENS`] per image given by URL; unknown with media by URL.
-fn prompt_bound(root: &Node<'_>, sent_len: usize) -> Result<u64, Unknown> {
-    let mut images = 0u64;
-    media_parts(root, &mut images)?;
+/// Body bytes plus [`IMAGE_URL_TOKENS`] per image given by reference; unknown with media by
+/// reference or a part type the endpoint does not know ([`parts`]).
+fn prompt_bound(endpoint: Endpoint, root: &Node<'_>, sent_len: usize) -> Result<u64, Unknown> {
+    let images = parts::images(endpoint, root)?;
     Ok(u64::try_from(sent_len).unwrap_or(u64::MAX).saturating_add(images.saturating_mul(IMAGE_URL_TOKENS)))
-}
-
-/// Counts image parts given by URL anywhere in the body and refuses other media given by URL.
-/// A part is an object whose `type` names it; its URL is any string value under it that does
-/// not start with `data:`. Depth is already bounded by the parser.
-fn media_parts(node: &Node<'_>, images: &mut u64) -> Result<(), Unknown> {
-    match &node.kind {
-        Kind::Object(members) => {
-            let kind = node.get("type").and_then(Node::as_str);
-            if let Some(k) = kind.as_deref() {
-                let remote = has_remote_url(node);
-                if remote && UNBOUNDED_PARTS.contains(&k) {
-                    return Err(Unknown::RemoteMedia);
-                }
-                if remote && IMAGE_PARTS.contains(&k) {
-                    *images = images.saturating_add(1);
-                    return Ok(());
-                }
-            }
-            members.iter().try_for_each(|m| media_parts(&m.value, images))
-        }
-        Kind::Array(items) => items.iter().try_for_each(|n| media_parts(n, images)),
-        _ => Ok(()),
-    }
-}
-
-/// Whether a string under `node` is a URL other than a `data:` URL.
-fn has_remote_url(node: &Node<'_>) -> bool {
-    match &node.kind {
-        Kind::Str(s) => {
-            let v = s.decode();
-            let v = v.trim_start().to_ascii_lowercase();
-            v.contains("://") && !v.starts_with("data:")
-        }
-        Kind::Object(members) => members.iter().any(|m| m.key != "type" && has_remote_url(&m.value)),
-        Kind::Array(items) => items.iter().any(has_remote_url),
-        _ => false,
-    }
 }
 
 /// The output tokens the upstream may produce: the largest token-limit field the request sends

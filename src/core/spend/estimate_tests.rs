@@ -86,3 +86,75 @@ fn images_by_url_add_their_allowance_and_other_media_by_url_are_unbounded() {
     let text = part(r#"{"type":"text","text":"see https://example.com/a.pdf"}"#);
     assert_eq!(worst("capped", CHAT, &text, None).prompt_tokens, Ok(text.len() as u64));
 }
+
+#[test]
+fn anthropic_media_by_reference_is_counted_or_unbounded_like_the_chat_shapes() {
+    const MSG: Endpoint = Endpoint::Messages;
+    let part = |p: &str| {
+        format!(r#"{{"model":"anthropic/a","max_tokens":10,"messages":[{{"role":"user","content":[{p}]}}]}}"#)
+    };
+    let doc = part(r#"{"type":"document","source":{"type":"url","url":"https://example.com/huge.pdf"}}"#);
+    assert_eq!(worst("capped", MSG, &doc, None).cost_micro, Err(Unknown::RemoteMedia));
+    let doc_id = part(r#"{"type":"document","source":{"type":"file","file_id":"file_011"}}"#);
+    assert_eq!(worst("capped", MSG, &doc_id, None).prompt_tokens, Err(Unknown::RemoteMedia));
+    let doc_inline =
+        part(r#"{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"AAAA"}}"#);
+    assert_eq!(worst("capped", MSG, &doc_inline, None).prompt_tokens, Ok(doc_inline.len() as u64));
+    let img = part(r#"{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}"#);
+    assert_eq!(worst("capped", MSG, &img, None).prompt_tokens, Ok(img.len() as u64 + IMAGE_URL_TOKENS));
+    // Inside a tool result too.
+    let tool = part(
+        r#"{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"x"},
+            {"type":"document","source":{"type":"url","url":"https://example.com/b.pdf"}}]}"#,
+    );
+    assert_eq!(worst("capped", MSG, &tool, None).prompt_tokens, Err(Unknown::RemoteMedia));
+    let tool_img = part(
+        r#"{"type":"tool_result","tool_use_id":"t1","content":[{"type":"image","source":{"type":"url","url":"https://e.com/a.png"}}]}"#,
+    );
+    assert_eq!(worst("capped", MSG, &tool_img, None).prompt_tokens, Ok(tool_img.len() as u64 + IMAGE_URL_TOKENS));
+    // A block type the estimate does not know, at any part position: no known bound.
+    for unknown in [
+        part(r#"{"type":"container_upload","file_id":"f"}"#),
+        part(r#"{"type":"web_fetch","url":"https://example.com"}"#),
+        part(r#"{"type":"tool_result","tool_use_id":"t","content":[{"type":"mystery"}]}"#),
+        r#"{"model":"anthropic/a","max_tokens":10,"system":[{"type":"document","text":"x"}],"messages":[]}"#.into(),
+    ] {
+        assert!(worst("capped", MSG, &unknown, None).cost_micro.is_err(), "{unknown}");
+    }
+    let text = part(r#"{"type":"tool_use","id":"t","name":"f","input":{"u":"https://example.com"}}"#);
+    assert_eq!(worst("capped", MSG, &text, None).prompt_tokens, Ok(text.len() as u64));
+}
+
+#[test]
+fn every_part_type_of_chat_and_responses_is_known_and_others_fail_closed() {
+    let chat = |p: &str| format!(r#"{{"model":"anthropic/a","messages":[{{"role":"user","content":[{p}]}}]}}"#);
+    let bogus = chat(r#"{"type":"hologram","hologram":{"url":"https://example.com/h"}}"#);
+    assert_eq!(worst("capped", CHAT, &bogus, None).prompt_tokens, Err(Unknown::UnknownPart));
+    let untyped = chat(r#"{"text":"hi"}"#);
+    assert_eq!(worst("capped", CHAT, &untyped, None).prompt_tokens, Err(Unknown::UnknownPart));
+    let by_id = chat(r#"{"type":"file","file":{"file_id":"file-abc"}}"#);
+    assert_eq!(worst("capped", CHAT, &by_id, None).prompt_tokens, Err(Unknown::RemoteMedia));
+    let video = chat(r#"{"type":"video_url","video_url":{"url":"https://example.com/v.mp4"}}"#);
+    assert_eq!(worst("capped", CHAT, &video, None).prompt_tokens, Err(Unknown::RemoteMedia));
+    // A string content and tool schemas (whose `type` fields are not parts) are text.
+    let plain = r#"{"model":"anthropic/a","messages":[{"role":"user","content":"hi"}],
+        "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"#;
+    assert_eq!(worst("capped", CHAT, plain, None).prompt_tokens, Ok(plain.len() as u64));
+
+    const RESP: Endpoint = Endpoint::Responses;
+    let input = |items: &str| format!(r#"{{"model":"anthropic/a","input":[{items}]}}"#);
+    let ok = input(
+        r#"{"role":"user","content":[{"type":"input_text","text":"hi"},
+            {"type":"input_image","image_url":"https://example.com/a.png"}]},
+           {"type":"function_call_output","call_id":"c","output":"42"}"#,
+    );
+    assert_eq!(worst("capped", RESP, &ok, None).prompt_tokens, Ok(ok.len() as u64 + IMAGE_URL_TOKENS));
+    let file = input(r#"{"role":"user","content":[{"type":"input_file","file_url":"https://example.com/a.pdf"}]}"#);
+    assert_eq!(worst("capped", RESP, &file, None).prompt_tokens, Err(Unknown::RemoteMedia));
+    for unknown in [input(r#"{"type":"item_reference","id":"msg_1"}"#), input(r#"{"content":"no role"}"#)] {
+        assert_eq!(worst("capped", RESP, &unknown, None).prompt_tokens, Err(Unknown::UnknownPart), "{unknown}");
+    }
+    // /completions has no parts.
+    let prompt = r#"{"model":"anthropic/a","prompt":"see https://example.com/a.pdf"}"#;
+    assert_eq!(worst("capped", Endpoint::Completions, prompt, None).prompt_tokens, Ok(prompt.len() as u64));
+}

@@ -5,6 +5,7 @@ pub(crate) mod budget;
 pub mod estimate;
 pub mod ledger;
 pub(crate) mod limit;
+pub(crate) mod parts;
 pub(crate) mod price;
 pub(crate) mod window;
 
@@ -99,7 +100,11 @@ pub(crate) fn unknown_rejection(why: Unknown, what: &str) -> Rejection {
         ),
         Unknown::RemoteMedia => Rejection::forbidden(
             why.reason(),
-            format!("{what} cannot bound the tokens of a file, audio or video given by URL; send it inline"),
+            format!("{what} cannot bound the tokens of a file, document, audio or video given by URL or file_id; send it inline"),
+        ),
+        Unknown::UnknownPart => Rejection::forbidden(
+            why.reason(),
+            format!("{what} cannot bound the tokens of a content part of a type it does not know"),
         ),
         Unknown::NoPrice => {
             Rejection::forbidden(why.reason(), format!("{what} needs a price for every model the request can reach"))
