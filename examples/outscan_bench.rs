@@ -18,7 +18,7 @@ use openrouter_guard::core::pii::{PiiConfig, PiiTally, Redactor};
 use openrouter_guard::core::response::outscan::StreamScanner;
 
 fn redactor(json: &str) -> Redactor {
-    let cfg: PiiConfig = serde_json::from_str(json).unwrap_or_else(|e| {
+    let cfg = PiiConfig::from_json(json).unwrap_or_else(|e| {
         eprintln!("bench config: {e}");
         std::process::exit(2)
     });

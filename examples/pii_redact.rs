@@ -21,7 +21,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let cfg_text =
         args.iter().position(|a| a == "--config").and_then(|i| args.get(i + 1)).map_or(ALL_ON, String::as_str);
-    let cfg: PiiConfig = serde_json::from_str(cfg_text).unwrap_or_else(|e| fail(&format!("config: {e}")));
+    let cfg = PiiConfig::from_json(cfg_text).unwrap_or_else(|e| fail(&format!("config: {e}")));
     let r = Redactor::compile(&cfg, None, "pii").unwrap_or_else(|e| fail(&e.to_string()));
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

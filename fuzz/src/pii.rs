@@ -44,7 +44,7 @@ pub fn engines() -> &'static [(Redactor, PiiConfig)] {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let cfg: PiiConfig = serde_json::from_str(c).expect("harness PII config");
+                let cfg = PiiConfig::from_json(c).expect("harness PII config");
                 let r =
                     Redactor::compile(&cfg, Some(KEY), &format!("fuzz.pii[{i}]")).expect("harness PII config compiles");
                 (r, cfg)

@@ -5,27 +5,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::core::config::{ConfigError, DataCollection, ProviderConfig, ProviderSort};
+use crate::core::config::{ConfigError, DataCollection, MaxPrice, ProviderConfig, ProviderSort};
 use crate::core::reason::Reason;
 
-/// Provider fields OpenRouter accepts (it rejects unknown keys).
-const KNOWN_FIELDS: &[&str] = &[
-    "order",
-    "allow_fallbacks",
-    "require_parameters",
-    "data_collection",
-    "zdr",
-    "only",
-    "ignore",
-    "quantizations",
-    "sort",
-    "max_price",
-    "enforce_distillable_text",
-    "preferred_min_throughput",
-    "preferred_max_latency",
-];
-
-const PRICE_FIELDS: &[&str] = &["prompt", "completion", "request", "image", "audio"];
+/// Provider fields OpenRouter accepts from a client besides those a policy may set
+/// ([`ProviderConfig::FIELDS`]); it rejects unknown keys.
+const CLIENT_ONLY_FIELDS: &[&str] = &["preferred_min_throughput", "preferred_max_latency"];
 
 /// The compiled provider policy of a profile (slugs lower-cased).
 #[derive(Debug, Clone, Default)]
@@ -155,7 +140,8 @@ impl ProviderPolicy {
             Some(Value::Object(m)) => m,
             Some(_) => return Err(ProviderError("provider must be an object".into())),
         };
-        if let Some(k) = c.keys().find(|k| !KNOWN_FIELDS.contains(&k.as_str())) {
+        if let Some(k) = c.keys().find(|k| ![ProviderConfig::FIELDS, CLIENT_ONLY_FIELDS].concat().contains(&k.as_str()))
+        {
             let _ = k; // never echo client content
             return Err(ProviderError("provider has a field OpenRouter does not accept".into()));
         }
@@ -255,8 +241,7 @@ impl ProviderPolicy {
         // data_collection: deny wins.
         let c_dc = match c.get("data_collection") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s == "allow" => Some(DataCollection::Allow),
-            Some(Value::String(s)) if s == "deny" => Some(DataCollection::Deny),
+            Some(Value::String(s)) if DataCollection::from_name(s).is_some() => DataCollection::from_name(s),
             Some(_) => return Err(ProviderError("provider.data_collection must be \"allow\" or \"deny\"".into())),
         };
         let dc = match (self.data_collection, c_dc) {
@@ -268,10 +253,7 @@ impl ProviderPolicy {
             (p, cv) => p.or(cv),
         };
         if let Some(dc) = dc {
-            out.insert(
-                "data_collection".into(),
-                Value::from(if dc == DataCollection::Deny { "deny" } else { "allow" }),
-            );
+            out.insert("data_collection".into(), Value::from(dc.as_str()));
         }
 
         // quantizations: intersection.
@@ -291,14 +273,8 @@ impl ProviderPolicy {
 
         // sort: the policy's choice wins.
         let sort = match (self.sort, c.get("sort")) {
-            (Some(s), _) => Some(Value::from(match s {
-                ProviderSort::Price => "price",
-                ProviderSort::Throughput => "throughput",
-                ProviderSort::Latency => "latency",
-            })),
-            (None, Some(Value::String(s))) if ["price", "throughput", "latency"].contains(&s.as_str()) => {
-                Some(Value::from(s.as_str()))
-            }
+            (Some(s), _) => Some(Value::from(s.as_str())),
+            (None, Some(Value::String(s))) if ProviderSort::from_name(s).is_some() => Some(Value::from(s.as_str())),
             (None, None | Some(Value::Null)) => None,
             (None, Some(_)) => return Err(ProviderError("provider.sort must be price, throughput or latency".into())),
         };
@@ -312,7 +288,7 @@ impl ProviderPolicy {
             None | Some(Value::Null) => {}
             Some(Value::Object(cm)) => {
                 for (k, v) in cm {
-                    if !PRICE_FIELDS.contains(&k.as_str()) {
+                    if !MaxPrice::FIELDS.contains(&k.as_str()) {
                         return Err(ProviderError("provider.max_price has an unknown field".into()));
                     }
                     let cv = v.as_f64().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| {
@@ -392,7 +368,7 @@ mod tests {
     use serde_json::json;
 
     fn policy(v: Value) -> ProviderPolicy {
-        let cfg: ProviderConfig = serde_json::from_value(v).unwrap();
+        let cfg = crate::core::config::read_as(&v.to_string(), ProviderConfig::read).unwrap();
         ProviderPolicy::compile(&cfg, "provider").unwrap()
     }
 
@@ -465,12 +441,13 @@ mod tests {
 
     #[test]
     fn bad_policy_fails_with_path() {
-        let cfg: ProviderConfig = serde_json::from_value(json!({"max_price": {"prompt": -1.0}})).unwrap();
+        let cfg = crate::core::config::read_as(r#"{"max_price": {"prompt": -1.0}}"#, ProviderConfig::read).unwrap();
         assert_eq!(
             ProviderPolicy::compile(&cfg, "profiles.p.provider").unwrap_err().path,
             "profiles.p.provider.max_price.prompt"
         );
-        let cfg: ProviderConfig = serde_json::from_value(json!({"order": [], "allow_fallbacks": false})).unwrap();
+        let cfg =
+            crate::core::config::read_as(r#"{"order": [], "allow_fallbacks": false}"#, ProviderConfig::read).unwrap();
         assert!(ProviderPolicy::compile(&cfg, "p").is_err());
     }
 }

@@ -6,7 +6,7 @@ use super::*;
 use crate::core::pii::PiiConfig;
 
 fn redactor() -> Redactor {
-    let cfg: PiiConfig = serde_json::from_str("{}").unwrap();
+    let cfg = PiiConfig::from_json("{}").unwrap();
     Redactor::compile(&cfg, None, "pii").unwrap()
 }
 

@@ -1,14 +1,15 @@
-//! Configuration: input types ([`types`]), errors ([`error`]) and loading.
+//! Configuration: input types ([`types`], [`pii_types`], [`spend_types`]), errors ([`error`]) and
+//! loading.
 //!
 //! Loading does not go through serde: the document is parsed by the filter's strict JSON parser
-//! ([`crate::core::json`], which also refuses duplicate keys) and read by hand ([`build`],
-//! [`build_pii`] on top of the generic readers in [`read`]). serde_json plus the derived
-//! `Deserialize` impls cost about 60 KB of wasm for code that runs once per configuration load. The
-//! types keep their `Deserialize` derives; a test below checks that both readings agree.
+//! ([`crate::core::json`], which also refuses duplicate keys) and read by the types' own readers,
+//! written with their fields from one table per type ([`schema`]) on top of the generic readers in
+//! [`read`]. serde_json plus derived `Deserialize` impls would cost about 60 KB of wasm for code that
+//! runs once per configuration load.
 
-mod build;
-mod build_pii;
-mod build_spend;
+#[macro_use]
+mod schema;
+
 pub mod error;
 pub mod pii_types;
 mod read;
@@ -27,7 +28,15 @@ const MAX_DEPTH: u32 = 64;
 /// worded like serde's.
 pub fn parse(bytes: &[u8]) -> Result<GuardConfig, ConfigError> {
     let root = crate::core::json::parse(bytes, MAX_DEPTH).map_err(|e| read::syntax_error(bytes, &e))?;
-    build::guard(&root, read::Path::Root)
+    GuardConfig::read(&root, read::Path::Root)
+}
+
+/// Reads `json` as one configuration section with its reader (tests build sections alone).
+#[cfg(test)]
+pub(crate) fn read_as<T>(json: &str, reader: read::Reader<T>) -> Result<T, ConfigError> {
+    let root =
+        crate::core::json::parse(json.as_bytes(), MAX_DEPTH).map_err(|e| read::syntax_error(json.as_bytes(), &e))?;
+    reader(&root, read::Path::Root)
 }
 
 #[cfg(test)]

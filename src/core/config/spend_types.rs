@@ -1,130 +1,121 @@
-//! The `spend` section of the configuration (serde input types): the price table, the output
+//! The `spend` section of the configuration (one table per type, [`super::schema`]): the price table, the output
 //! assumed for uncapped requests, and budgets and rate limits (docs/spend.md). Compiled
 //! counterparts live in [`crate::core::spend`].
 
-use serde::Deserialize;
-
-/// `spend`: prices and limits shared by every profile.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SpendConfig {
-    /// Price table; the first entry whose glob matches a model id prices it.
-    #[serde(default)]
-    pub prices: Vec<PriceConfig>,
-    /// Output tokens assumed for a request that names no output cap (neither the request nor its
-    /// profile); without it such a request is refused wherever a worst case is needed.
-    #[serde(default)]
-    pub assume_output_tokens: Option<u64>,
-    /// Trusted request header carrying the team (or workspace) id, for limits `per` team.
-    #[serde(default)]
-    pub team_header: Option<String>,
-    /// Budgets and rate limits.
-    #[serde(default)]
-    pub limits: Vec<LimitConfig>,
+config_struct! {
+    default
+    /// `spend`: prices and limits shared by every profile.
+    pub struct SpendConfig {
+        /// Price table; the first entry whose glob matches a model id prices it.
+        prices: Vec<PriceConfig> = default(|v, at| read::list(v, at, PriceConfig::read), Vec::new()),
+        /// Output tokens assumed for a request that names no output cap (neither the request nor its
+        /// profile); without it such a request is refused wherever a worst case is needed.
+        assume_output_tokens: Option<u64> = optional(read::uint),
+        /// Trusted request header carrying the team (or workspace) id, for limits `per` team.
+        team_header: Option<String> = optional(read::string),
+        /// Budgets and rate limits.
+        limits: Vec<LimitConfig> = default(|v, at| read::list(v, at, LimitConfig::read), Vec::new()),
+    }
 }
 
-/// One price-table entry: USD per million tokens (and per request).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PriceConfig {
-    /// Model glob (as in model rules: `*` matches any run, variants included).
-    pub model: String,
-    /// USD per million prompt tokens.
-    pub prompt: f64,
-    /// USD per million completion tokens.
-    pub completion: f64,
-    /// USD per request (web search, fixed fees).
-    #[serde(default)]
-    pub request: f64,
+config_struct! {
+    /// One price-table entry: USD per million tokens (and per request).
+    pub struct PriceConfig {
+        /// Model glob (as in model rules: `*` matches any run, variants included).
+        model: String = required(read::string),
+        /// USD per million prompt tokens.
+        prompt: f64 = required(read::number),
+        /// USD per million completion tokens.
+        completion: f64 = required(read::number),
+        /// USD per request (web search, fixed fees).
+        request: f64 = default(read::number, 0.0),
+    }
 }
 
-/// One budget or rate limit.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LimitConfig {
-    /// Unique name: in the 429, the audit record and metric labels.
-    pub name: String,
-    /// What the counter is kept per; empty: one counter for every matching request.
-    #[serde(default)]
-    pub per: Vec<LimitKey>,
-    /// Fixed UTC window the counter resets at.
-    pub window: LimitWindow,
-    /// What is counted.
-    pub unit: LimitUnit,
-    /// Largest amount per window (USD for `cost`).
-    pub max: f64,
-    /// Profiles the limit applies to; empty: all.
-    #[serde(default)]
-    pub profiles: Vec<String>,
-    /// Model glob: the limit applies when a model the request can reach matches; absent: all.
-    #[serde(default)]
-    pub models: Option<String>,
-    /// `enforce` (refuse over the limit) or `shadow` (count and audit only).
-    #[serde(default)]
-    pub mode: LimitMode,
-    /// What happens when the counter store fails.
-    #[serde(default)]
-    pub on_store_error: StoreFailure,
+config_struct! {
+    /// One budget or rate limit.
+    pub struct LimitConfig {
+        /// Unique name: in the 429, the audit record and metric labels.
+        name: String = required(read::string),
+        /// What the counter is kept per; empty: one counter for every matching request.
+        per: Vec<LimitKey> = default(|v, at| read::list(v, at, LimitKey::read), Vec::new()),
+        /// Fixed UTC window the counter resets at.
+        window: LimitWindow = required(LimitWindow::read),
+        /// What is counted.
+        unit: LimitUnit = required(LimitUnit::read),
+        /// Largest amount per window (USD for `cost`).
+        max: f64 = required(read::number),
+        /// Profiles the limit applies to; empty: all.
+        profiles: Vec<String> = default(read::strings, Vec::new()),
+        /// Model glob: the limit applies when a model the request can reach matches; absent: all.
+        models: Option<String> = optional(read::string),
+        /// `enforce` (refuse over the limit) or `shadow` (count and audit only).
+        mode: LimitMode = default(LimitMode::read, LimitMode::default()),
+        /// What happens when the counter store fails.
+        on_store_error: StoreFailure = default(StoreFailure::read, StoreFailure::default()),
+    }
 }
 
-/// A dimension of a limit's key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitKey {
-    /// The trusted user header's value.
-    User,
-    /// `spend.team_header`'s value.
-    Team,
-    /// The profile applied.
-    Profile,
-    /// The requested model (`model`, else the first of `models`).
-    Model,
+config_enum! {
+    /// A dimension of a limit's key.
+    pub enum LimitKey {
+        /// The trusted user header's value.
+        User = "user",
+        /// `spend.team_header`'s value.
+        Team = "team",
+        /// The profile applied.
+        Profile = "profile",
+        /// The requested model (`model`, else the first of `models`).
+        Model = "model",
+    }
 }
 
-/// A limit's window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitWindow {
-    /// 60 s.
-    Minute,
-    /// 3600 s.
-    Hour,
-    /// A UTC day.
-    Day,
-    /// A UTC calendar month.
-    Month,
+config_enum! {
+    /// A limit's window.
+    pub enum LimitWindow {
+        /// 60 s.
+        Minute = "minute",
+        /// 3600 s.
+        Hour = "hour",
+        /// A UTC day.
+        Day = "day",
+        /// A UTC calendar month.
+        Month = "month",
+    }
 }
 
-/// A limit's unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitUnit {
-    /// Requests admitted.
-    Requests,
-    /// Prompt plus completion tokens (the response's `usage`).
-    Tokens,
-    /// USD (the response's `usage.cost`).
-    Cost,
+config_enum! {
+    /// A limit's unit.
+    pub enum LimitUnit {
+        /// Requests admitted.
+        Requests = "requests",
+        /// Prompt plus completion tokens (the response's `usage`).
+        Tokens = "tokens",
+        /// USD (the response's `usage.cost`).
+        Cost = "cost",
+    }
 }
 
-/// Enforce or only observe.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitMode {
-    /// Refuse requests over the limit with 429.
-    #[default]
-    Enforce,
-    /// Count and audit; never refuse.
-    Shadow,
+config_enum! {
+    /// Enforce or only observe.
+    #[derive(Default)]
+    pub enum LimitMode {
+        /// Refuse requests over the limit with 429.
+        #[default]
+        Enforce = "enforce",
+        /// Count and audit; never refuse.
+        Shadow = "shadow",
+    }
 }
 
-/// A limit's behaviour when its counter cannot be read or written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StoreFailure {
-    /// Refuse the request (503).
-    #[default]
-    Closed,
-    /// Admit the request uncounted.
-    Open,
+config_enum! {
+    /// A limit's behaviour when its counter cannot be read or written.
+    #[derive(Default)]
+    pub enum StoreFailure {
+        /// Refuse the request (503).
+        #[default]
+        Closed = "closed",
+        /// Admit the request uncounted.
+        Open = "open",
+    }
 }

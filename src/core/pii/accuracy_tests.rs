@@ -8,7 +8,7 @@ use super::{PiiConfig, Redactor};
 
 fn redactor(all: bool) -> Redactor {
     let json = if all { r#"{"entities": {"PERSON": "redact", "ADDRESS": "redact"}}"# } else { "{}" };
-    let cfg: PiiConfig = serde_json::from_str(json).unwrap();
+    let cfg = PiiConfig::from_json(json).unwrap();
     Redactor::compile(&cfg, None, "p").unwrap()
 }
 

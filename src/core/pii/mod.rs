@@ -47,6 +47,15 @@ use text::{at, before};
 
 /// Shortest accepted `pseudonym_key`, in bytes.
 pub const MIN_KEY_BYTES: usize = 16;
+
+/// The `pseudonym_key` rule (the policy checks the configured key with it whether or not a
+/// profile hashes; [`Redactor::compile`] again for callers that skip the policy).
+pub(crate) fn pseudonym_key(key: &[u8]) -> Result<&[u8], ConfigError> {
+    if key.len() < MIN_KEY_BYTES {
+        return Err(ConfigError::new("pseudonym_key", format!("must be at least {MIN_KEY_BYTES} bytes")));
+    }
+    Ok(key)
+}
 /// Longest dictionary term, in bytes.
 const MAX_TERM_BYTES: usize = 256;
 /// Most custom patterns per profile.
@@ -333,10 +342,7 @@ impl Redactor {
                 None => {
                     return Err(ConfigError::new(first, "action `hash` needs a top-level `pseudonym_key`"));
                 }
-                Some(k) if k.len() < MIN_KEY_BYTES => {
-                    return Err(ConfigError::new("pseudonym_key", format!("must be at least {MIN_KEY_BYTES} bytes")));
-                }
-                Some(k) => r.hmac = Some(HmacSha256::new(k)),
+                Some(k) => r.hmac = Some(HmacSha256::new(self::pseudonym_key(k)?)),
             }
         }
         r.active = r.active || !r.custom.is_empty() || !r.dicts.is_empty();

@@ -3,7 +3,7 @@
 use super::*;
 
 fn cfg(json: &str) -> PiiConfig {
-    serde_json::from_str(json).unwrap()
+    PiiConfig::from_json(json).unwrap()
 }
 
 fn redactor(json: &str) -> Redactor {

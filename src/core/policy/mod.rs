@@ -103,11 +103,7 @@ impl Policy {
         if cfg.write_user && user_header.is_none() {
             return Err(ConfigError::new("write_user", "requires user_header"));
         }
-        let key = match &cfg.pseudonym_key {
-            Some(k) if k.len() < 16 => return Err(ConfigError::new("pseudonym_key", "must be at least 16 bytes")),
-            Some(k) => Some(k.as_bytes()),
-            None => None,
-        };
+        let key = cfg.pseudonym_key.as_ref().map(|k| crate::core::pii::pseudonym_key(k.as_bytes())).transpose()?;
         if cfg.profiles.is_empty() {
             return Err(ConfigError::new("profiles", "at least one profile is required"));
         }

@@ -9,7 +9,7 @@ use crate::core::spend::ledger::mock::MockStore;
 const NOW: u64 = 1_796_280_090; // 2026-12-03T06:41:30Z
 
 fn limit(json: &str) -> Limit {
-    let cfg: LimitConfig = serde_json::from_str(json).unwrap();
+    let cfg = crate::core::config::read_as(json, LimitConfig::read).unwrap();
     Limit::compile(&cfg, "spend.limits[0]", &["p".into(), "q".into()]).unwrap()
 }
 
@@ -236,7 +236,7 @@ fn a_per_model_limit_reserves_in_every_reachable_matching_model_so_a_fallback_li
 #[test]
 fn limit_configs_are_checked_with_their_paths() {
     let bad = |json: &str| {
-        let cfg: LimitConfig = serde_json::from_str(json).unwrap();
+        let cfg = crate::core::config::read_as(json, LimitConfig::read).unwrap();
         Limit::compile(&cfg, "spend.limits[0]", &["p".into()]).unwrap_err().path
     };
     assert_eq!(bad(r#"{"name": "a b", "window": "day", "unit": "cost", "max": 1}"#), "spend.limits[0].name");

@@ -21,7 +21,7 @@ fn main() {
     let decoys = arg(&args, "--decoys").and_then(|v| v.parse().ok()).unwrap_or(20000usize);
     let seed = arg(&args, "--seed").and_then(|v| v.parse().ok()).unwrap_or(7u64);
     let cases = gen::cases(seed, &gen::ENTITIES, per_entity, decoys, 0.15);
-    let cfg: PiiConfig = match serde_json::from_str(r#"{"entities": {"PERSON": "redact", "ADDRESS": "redact"}}"#) {
+    let cfg: PiiConfig = match PiiConfig::from_json(r#"{"entities": {"PERSON": "redact", "ADDRESS": "redact"}}"#) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("config: {e}");

@@ -32,7 +32,7 @@ fn chunks(text: &str, size: usize) -> Vec<String> {
 }
 
 fn redactor(json: &str) -> Redactor {
-    let cfg: PiiConfig = match serde_json::from_str(json) {
+    let cfg: PiiConfig = match PiiConfig::from_json(json) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("bench config: {e}");
