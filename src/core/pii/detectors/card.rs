@@ -63,7 +63,15 @@ pub fn shaped_end(c: &Cluster, s: usize) -> Option<usize> {
             break;
         }
     }
-    if e > s && e < c.n && (1..=4).contains(&c.len(e)) && total + c.len(e) <= 19 && c.sep(e - 1).0 & !(SP | DASH) == 0 {
+    // A short last group (`4-4-4-4-3`), unless it starts a dotted value (`… 5711 148.84.247.244`).
+    let dotted = e + 1 < c.n && c.sep(e).0 & DOT != 0;
+    if e > s
+        && e < c.n
+        && (1..=4).contains(&c.len(e))
+        && total + c.len(e) <= 19
+        && c.sep(e - 1).0 & !(SP | DASH) == 0
+        && !dotted
+    {
         total += c.len(e);
         e += 1;
     }
@@ -167,6 +175,14 @@ mod tests {
         let t = b"3678 0718 1922 90.";
         assert_eq!(shaped_end(&Cluster::parse(t, 0), 0), Some(4));
         assert_eq!(shaped_end(&Cluster::parse(b"020 7946 0958", 0), 0), None);
+    }
+
+    #[test]
+    fn an_address_after_a_card_shaped_number_is_not_its_last_group() {
+        let t = "test_card: 4001 5799 3517 5711 148.84.247.244, x";
+        let c = Cluster::parse(t.as_bytes(), 11);
+        assert_eq!(shaped_end(&c, 0), Some(4));
+        assert_eq!(shaped_end(&Cluster::parse(b"4001 5799 3517 5711 148 x", 0), 0), Some(5));
     }
 
     #[test]
