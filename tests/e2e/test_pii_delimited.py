@@ -78,7 +78,26 @@ JSON_RECORDS = json.dumps([
 LOG = ("2026-11-23T08:40:40Z user=ruiz ip=203.0.113.77 phone=+14155550132 ssn=207-96-8696 status=200\n"
        "2026-11-23T08:40:41Z build 16.2.6.4\n"
        "10.1.2.3 - - GET /api 200\n")
+# Third round (issue 14): a redacted row is no header on the rescan (the version column below keeps its
+# dotted quads), columns naming identifiers keep numbers a phone reading would take, a comma before a cell
+# starting with three digits is no thousands separator, a version cue names its own value only, Spanish
+# fixed lines without a phone word.
+IDS = ('"id";"Social Security No.";"slack_token";"app_version";"e-mail"\n'
+       '1000;"440-68-3152";"xoxp-796351008700-2564969517428-QMLNLQohW4EBYiOAZSXVNUzy";"26.10.6.35";"a@example.com"\n'
+       '1001;"430-51-1777";"xoxb-814192245344-2334548344504-q4Opz70bamyYT8r8qLwmSaQp";"1.26.7";"b@example.com"\n'
+       '1002;"503-68-9584";"xoxp-371226534227-7286942067579-pzG6gDvMLcVzenZ3XJY8yFHF";"13.4.8.35";"c@example.com"\n'
+       "\n"
+       "tracking_number,isbn,created_at,phone\n"
+       "099291859815,978-1-241-11576-0,1674975574632,0612345678\n"
+       "\n"
+       "GB57 LKRT 9297 6600 3755 59,090-3080-9153\n"
+       "payment failed build=17.7.8.20 ip=172.75.165.50\n"
+       "mi fijo: 956 74 08 96\n")
 DELIMITED = {
+    "ids_and_rescans": (IDS, ["440-68-3152", "503-68-9584", "c@example.com", "0612345678", "090-3080-9153",
+                              "172.75.165.50", "956 74 08 96"],
+                        ['"26.10.6.35"', '"13.4.8.35"', "099291859815", "978-1-241-11576-0", "1674975574632",
+                         "build=17.7.8.20"]),
     "csv": (CSV, ["4111 1111 1111 1111", "207-96-8696", "+1 (503) 805-2707", "219-09-9999", "06 12 34 56 78",
                   "5555555555554444", "ruiz@example.com"], ["3510.50", "08:40:40", "12.00"]),
     "tsv": (TSV, ["219099999", "030 1234567", "10.20.30.40", "207968696", "0171-12345678", "192.168.7.9"],
