@@ -185,3 +185,29 @@ def test_placeholders_in_a_mislabelled_stream_are_restored(
     assert got == f"Sent to {USER_EMAIL}.", r.body[:600]
     [rec] = audit_for(r)
     assert rec["restore"] == {"restored": 1, "unknown": 0, "mangled": 0}, rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_more_than_64_open_channels_end_the_stream_unread(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    # Each channel keeps its last event as a template: 64 open at once pass, a 65th ends the stream (an upstream
+    # sending thousands of distinct indexes cannot grow the filter's memory), before any of its text is sent.
+    def events(n: int) -> list[bytes]:
+        return [event(f"part {i} ", index=i) for i in range(n)] + [event("last " + KEY, index=n - 1)]
+
+    fake.script(Script(raw_events=[*events(64)[:-1], b"data: [DONE]\n\n"]))
+    r = send(proto, envoy.port, "POST", CHAT, ask(True))
+    assert r.status == 200 and r.body.rstrip().endswith(b"data: [DONE]"), r.body[-300:]
+    assert b"response_unreadable" not in r.body and b'"index": 63' in r.body, r.body[-300:]
+    [rec] = audit_for(r)
+    assert "response_unreadable" not in rec["reasons"], rec
+
+    fake.reset()
+    fake.script(Script(raw_events=[*events(65), b"data: [DONE]\n\n"]))
+    r = send(proto, envoy.port, "POST", CHAT, ask(True))
+    assert r.status == 200, r.body[:300]
+    stream_ended(r.body, "response_unreadable")
+    assert b'"index": 64' not in r.body, r.body[-600:]  # (what went before depends on how Envoy batched the reads)
+    no_key(r.body)
+    [rec] = audit_for(r)
+    assert "response_unreadable" in rec["reasons"], rec
