@@ -1,17 +1,14 @@
 //! The host side of the hold watch (the decision is the core's: `core/stream/hold.rs`): records
-//! held streams' `request.total_size`, looks at them from the root context's tick, and sends the
-//! core's reply to the stuck ones.
+//! held streams' `request.total_size` and looks at them from the root context's tick; the root
+//! applies the core's outcome (reply, log line, counter) to the stuck ones.
 
 use std::cell::RefCell;
 
-use proxy_wasm::types::LogLevel;
-
 use crate::core::reply::Rejection;
-use crate::core::stream::hold::{self, HoldTracker, Seen};
-use crate::core::stream::metrics as stream_metrics;
+use crate::core::stream::hold::{HoldTracker, Seen};
+use crate::core::stream::Outcome;
 use crate::wasm::abi;
 use crate::wasm::host;
-use crate::wasm::metrics::Metrics;
 
 pub(super) use crate::core::stream::hold::TICK_MS;
 
@@ -53,28 +50,19 @@ impl HoldWatch {
         }
     }
 
-    /// The root context's tick: answers every held stream that Envoy has body bytes for but
-    /// never handed to the filter.
-    pub(crate) fn on_tick(&self, root_context_id: u32, metrics: &Metrics) {
-        let Ok(mut t) = self.tracker.try_borrow_mut() else { return };
+    /// The root context's tick: the held streams that Envoy has body bytes for but never handed
+    /// to the filter, each with what to do in its context (the root applies it). Leaves the
+    /// effective context wherever the probing left it: the caller restores its own.
+    pub(crate) fn on_tick(&self) -> Vec<(u32, Outcome)> {
+        let Ok(mut t) = self.tracker.try_borrow_mut() else { return Vec::new() };
         if t.is_idle() {
-            return;
+            return Vec::new();
         }
-        let stuck = t.on_tick(|id| {
+        t.on_tick(|id| {
             if abi::set_effective_context(id).is_err() {
                 return Seen::Gone;
             }
             Seen::Size(total_size())
-        });
-        drop(t);
-        for (id, r) in stuck {
-            if abi::set_effective_context(id).is_err() {
-                continue;
-            }
-            let sent = host::send_json(r.status, &r.body());
-            host::log(LogLevel::Error, &format!("#{id} {}", hold::log_line(sent.is_ok())));
-            metrics.apply(&stream_metrics::count(stream_metrics::HEADERS_NOT_HELD, &[], 1));
-        }
-        let _ = abi::set_effective_context(root_context_id);
+        })
     }
 }

@@ -87,16 +87,6 @@ pub fn set_log_path(path: &str) -> Result<(), HostError> {
 /// Response code details of the filter's own replies (`%RESPONSE_CODE_DETAILS%`).
 const REPLY_DETAILS: &str = "openrouter_guard_reply";
 
-/// Sends a local reply with a JSON body.
-pub fn send_json(status: u16, body: &[u8]) -> Result<(), HostError> {
-    abi::send_local_response(
-        u32::from(status),
-        REPLY_DETAILS,
-        &[("content-type", "application/json"), ("x-openrouter-guard", "rejected")],
-        body,
-    )
-}
-
 /// Sends a refusal: its JSON body, and `Retry-After` when it names one.
 pub fn send_reply(r: &Rejection) -> Result<(), HostError> {
     let retry = r.retry_after.map(|s| s.to_string());

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, MapType};
 
 use crate::core::chain::AuditChain;
 use crate::core::headers::RawHeader;
@@ -15,7 +15,8 @@ use crate::core::policy::Policy;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::spend::CounterStore;
-use crate::core::stream::{Edit, Effect, Flow, HostFailure, Level, Outcome, Property, Stream, StreamHost};
+use crate::core::stream::{Effect, HostFailure, Outcome, Property, Stream, StreamHost};
+use crate::wasm::effects;
 use crate::wasm::hold::HoldWatch;
 use crate::wasm::host;
 use crate::wasm::metrics::Metrics;
@@ -108,66 +109,15 @@ impl Guard {
                     // A failure here has no further fallback: the reply is already the 500.
                     let _ = self.effect(effect);
                 }
-                return action(fallback.flow);
+                return effects::action(fallback.flow);
             }
         }
-        action(outcome.flow)
+        effects::action(outcome.flow)
     }
 
     /// Applies one effect; `Err(reason)` when a checked edit failed.
     fn effect(&self, effect: Effect) -> Result<(), Reason> {
-        let id = self.context_id;
-        match effect {
-            Effect::Edit { edit, on_fail } => {
-                let done = match edit {
-                    Edit::SetRequestHeader(name, value) => host::set_request_header(name, &value),
-                    Edit::RemoveRequestHeader(name) => host::remove_request_header(&name),
-                    Edit::RemoveRequestTrailer(name) => host::remove_request_trailer(&name),
-                    Edit::ReplaceRequestBody { old_len, bytes } => {
-                        host::replace_buffer(BufferType::HttpRequestBody, old_len, &bytes)
-                    }
-                    Edit::SetLogPath(path) => host::set_log_path(&path),
-                    Edit::SetResponseHeader(name, value) => host::set_response_header(name, &value),
-                    Edit::RemoveResponseHeader(name) => host::remove_response_header(name),
-                    Edit::ReplaceResponseBody { old_len, bytes } => {
-                        host::replace_buffer(BufferType::HttpResponseBody, old_len, &bytes)
-                    }
-                };
-                if let (Err(_), Some(reason)) = (done, on_fail) {
-                    return Err(reason);
-                }
-            }
-            Effect::Reply(r) => {
-                if let Err(e) = host::send_reply(&r) {
-                    host::log(LogLevel::Error, &format!("#{id} openrouter-guard: local reply failed: {e:?}"));
-                }
-            }
-            Effect::ReplaceResponse(r) => {
-                if host::send_reply(&r).is_err() {
-                    let _ = host::reset_response();
-                }
-            }
-            Effect::Watch => self.hold.watch(id),
-            Effect::Unwatch => self.hold.release(id),
-            Effect::ForgetWatch => self.hold.forget(id),
-            Effect::Log(Level::Error, msg) => host::log(LogLevel::Error, &format!("#{id} {msg}")),
-            Effect::Metric(op) => self.metrics.apply(&op),
-            Effect::PublishAudit(line) => {
-                if let Err(e) = host::set_audit(&line) {
-                    host::log(LogLevel::Error, &format!("#{id} openrouter-guard: cannot publish audit record: {e:?}"));
-                }
-            }
-            #[cfg(feature = "test-hooks")]
-            Effect::Trap => core::arch::wasm32::unreachable(),
-        }
-        Ok(())
-    }
-}
-
-fn action(flow: Flow) -> Action {
-    match flow {
-        Flow::Continue => Action::Continue,
-        Flow::Pause => Action::Pause,
+        effects::apply(self.context_id, &self.hold, &self.metrics, effect)
     }
 }
 

@@ -2,6 +2,7 @@
 //! between Envoy and [`crate::core`] and never decides anything itself.
 
 mod abi;
+mod effects;
 mod hold;
 mod host;
 mod http;

@@ -9,6 +9,7 @@ use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 use crate::core::chain::{random_chain_id, AuditChain, ChainError, AUDIT_KEY_ENV};
 use crate::core::policy::Policy;
 use crate::wasm::abi;
+use crate::wasm::effects;
 use crate::wasm::hold::{HoldWatch, TICK_MS};
 use crate::wasm::host;
 use crate::wasm::http::Guard;
@@ -105,14 +106,24 @@ impl RootContext for GuardRoot {
     }
 
     fn on_tick(&mut self) {
-        self.hold.on_tick(self.context_id, &self.metrics);
+        for (id, outcome) in self.hold.on_tick() {
+            if abi::set_effective_context(id).is_err() {
+                continue;
+            }
+            for effect in outcome.effects {
+                let _ = effects::apply(id, &self.hold, &self.metrics, effect);
+            }
+        }
+        let _ = abi::set_effective_context(self.context_id);
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         // Never None: the SDK's dispatcher panics on None ("create_http_context returned None").
         // Without a policy (Envoy does not create streams after a failed on_configure, so this
         // is defensive) every request is answered with 500: fail closed.
-        let Some(policy) = self.policy.clone() else { return Some(Box::new(Unconfigured)) };
+        let Some(policy) = self.policy.clone() else {
+            return Some(Box::new(Unconfigured::new(context_id, Rc::clone(&self.metrics), Rc::clone(&self.hold))));
+        };
         Some(Box::new(Guard::new(
             context_id,
             policy,

@@ -134,6 +134,23 @@ def test_bodyless_request_is_decided_on_its_headers(vm: Host) -> None:
     assert rec is not None and rec["decision"] == "allow"
 
 
+def test_a_vm_without_a_policy_refuses_every_request_with_500_as_the_core_decides() -> None:
+    # Envoy creates no stream after a failed on_configure; if one comes anyway, the core's refusal
+    # (core/stream/no_policy.rs) is applied: 500 `no_policy` and an error line, never a pass.
+    if not WASM.is_file():
+        pytest.fail(f"{WASM} is missing: run `make build`", pytrace=False)
+    vm = Host(json.dumps({**POLICY, "profiles": {"main": {"models": [], "no_such_field": 1}}}).encode())
+    assert not vm.configured
+    for _ in range(2):
+        s = vm.stream()
+        assert s.request_headers(head(), False) == PAUSE
+        assert s.state.local_reply is not None and s.state.local_reply[0] == 500
+        assert json.loads(s.state.local_reply[1])["error"]["reason"] == "no_policy"
+        assert s.state.forwarded is None
+    assert sum("no policy loaded; request refused" in m for _, m in vm.logs) == 2, vm.logs
+    assert vm.unexpected == []
+
+
 def test_hold_watch_answers_a_stream_envoy_never_hands_the_body(vm: Host) -> None:
     s = vm.stream()
     s.state.properties[(b"request", b"total_size")] = struct.pack("<Q", 300)
@@ -144,6 +161,7 @@ def test_hold_watch_answers_a_stream_envoy_never_hands_the_body(vm: Host) -> Non
     vm.tick()
     assert s.state.local_reply is not None and s.state.local_reply[0] == 503
     assert json.loads(s.state.local_reply[1])["error"]["reason"] == "headers_not_held"
+    assert any("allow_on_headers_stop_iteration" in m for _, m in vm.logs), vm.logs
     s.response_headers([(b":status", b"503")], True)  # the reply passes back through the filter
     rec = finish(s)
     assert rec["decision"] == "error" and rec["status"] == 503 and rec["reasons"][-1] == "headers_not_held"

@@ -16,6 +16,8 @@
 
 use std::collections::HashMap;
 
+use super::metrics;
+use super::outcome::{Effect, Flow, Level, Outcome};
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
@@ -59,13 +61,25 @@ pub fn reply() -> Rejection {
     )
 }
 
-/// The error line for a stuck stream (without the stream id prefix).
-pub fn log_line(reply_sent: bool) -> String {
-    format!(
-        "openrouter-guard: request headers cannot be held (set allow_on_headers_stop_iteration: true \
-         in the Wasm filter config); governed request refused with 503 ({})",
-        if reply_sent { "reply sent" } else { "reply failed" }
-    )
+/// The error line for a stuck stream (without the stream id prefix; a reply that cannot be sent
+/// is logged on its own line by the adapter, like every local reply).
+pub fn log_line() -> String {
+    "openrouter-guard: request headers cannot be held (set allow_on_headers_stop_iteration: true \
+     in the Wasm filter config); governed request refused with 503"
+        .to_owned()
+}
+
+/// What the adapter does for a stuck stream, in that stream's context: the reply, the error line,
+/// the counter.
+pub fn refusal(r: Rejection) -> Outcome {
+    Outcome {
+        flow: Flow::Pause,
+        effects: vec![
+            Effect::Reply(r),
+            Effect::Log(Level::Error, log_line()),
+            Effect::Metric(metrics::count(metrics::HEADERS_NOT_HELD, &[], 1)),
+        ],
+    }
 }
 
 impl HoldTracker {
@@ -96,8 +110,8 @@ impl HoldTracker {
     }
 
     /// One tick: `seen(id)` looks at each held stream. Returns the streams to answer now, each
-    /// with its reply (recorded as sent: the caller sends it).
-    pub fn on_tick(&mut self, mut seen: impl FnMut(u32) -> Seen) -> Vec<(u32, Rejection)> {
+    /// with what to do in its context ([`refusal`]; the reply is recorded as sent).
+    pub fn on_tick(&mut self, mut seen: impl FnMut(u32) -> Seen) -> Vec<(u32, Outcome)> {
         let mut stuck = Vec::new();
         self.held.retain(|&id, h| {
             let now = match seen(id) {
@@ -119,7 +133,7 @@ impl HoldTracker {
             .map(|id| {
                 let r = reply();
                 self.refused.insert(id, r.clone());
-                (id, r)
+                (id, refusal(r))
             })
             .collect()
     }
@@ -137,7 +151,12 @@ mod tests {
         assert!(t.on_tick(|_| Seen::Size(Some(400))).is_empty(), "one tick is not enough");
         let stuck = t.on_tick(|_| Seen::Size(Some(400)));
         assert_eq!(stuck.len(), 1);
-        assert_eq!((stuck[0].0, stuck[0].1.status, stuck[0].1.reason), (7, 503, Reason::HeadersNotHeld));
+        let Effect::Reply(r) = &stuck[0].1.effects[0] else { panic!("{stuck:?}") };
+        assert_eq!((stuck[0].0, r.status, r.reason), (7, 503, Reason::HeadersNotHeld));
+        assert!(
+            matches!(&stuck[0].1.effects[1], Effect::Log(Level::Error, l) if l.contains("allow_on_headers_stop_iteration"))
+        );
+        assert!(matches!(&stuck[0].1.effects[2], Effect::Metric(m) if m.name == metrics::HEADERS_NOT_HELD));
         assert_eq!(t.refusal(7).map(|r| r.status), Some(503));
         assert!(t.is_idle(), "answered streams are no longer watched");
         t.forget(7);
@@ -156,8 +175,5 @@ mod tests {
             assert!(stuck.is_empty());
         }
         assert!(!t.is_idle(), "stream 3 (size unknown) is still watched");
-        assert!(
-            log_line(true).contains("allow_on_headers_stop_iteration") && log_line(false).ends_with("(reply failed)")
-        );
     }
 }

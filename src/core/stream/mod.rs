@@ -27,6 +27,7 @@ mod finish;
 pub mod hold;
 mod host;
 pub mod metrics;
+pub mod no_policy;
 mod outcome;
 mod request_side;
 mod response_side;
