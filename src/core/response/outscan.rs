@@ -81,6 +81,14 @@ pub const MAX_HOLD: usize = 4096;
 /// Bytes kept back by a release forced by [`MAX_HOLD`]: a value starting before the cut has
 /// arrived whole, or enough of it to be seen ([`WRAP_SPAN`] and every bounded shape fit).
 pub const FORCED_KEEP: usize = 1024;
+/// Once [`FORCED_KEEP`] bytes or more are held, a push scans again only when the held text grew by
+/// 1/`RESCAN_STEP` since the last attempt (or passed [`MAX_HOLD`], or the channel ends): a long
+/// run without a cut (one token, a PEM block without its END) arriving in 1-byte deltas was
+/// scanned whole on every delta (up to 4 KiB per byte of output); now the scans of a held run
+/// grow geometrically, so their cost is linear in the output. Releasing later is never unsafe:
+/// nothing held is sent before it is scanned, and a `block` found later still sends no byte of
+/// the value. Shorter held text (prose, a value being typed) is scanned on every push as before.
+pub const RESCAN_STEP: usize = 8;
 
 /// Compiles `profiles.<name>.output_pii` (`path`). `None` when it is disabled or finds nothing.
 /// `hash` and `mask` are refused: they are request-side actions (an output pseudonym would need the
@@ -122,6 +130,11 @@ pub struct StreamScanner {
     /// Ranges of `held` that are restored user values (never flagged nor rewritten).
     held_restored: Vec<Range<usize>>,
     swallow: Option<Swallow>,
+    /// Bytes held after the last release attempt (see [`RESCAN_STEP`]).
+    tried: usize,
+    /// Release attempts (each scans the held text), for the linearity test.
+    #[cfg(test)]
+    scans: usize,
     /// Most bytes held at once (for measurement).
     pub max_held: usize,
 }
@@ -298,6 +311,11 @@ impl StreamScanner {
         self.held.push_str(fragment);
         self.held_restored.extend(restored.iter().map(|x| base + x.start..base + x.end));
         self.drop_swallowed();
+        let n = self.held.len();
+        if (FORCED_KEEP..=MAX_HOLD).contains(&n) && n < self.tried.saturating_add(self.tried / RESCAN_STEP) {
+            self.max_held = self.max_held.max(n);
+            return Ok(());
+        }
         let mut result = self.release(r, false, tally, out);
         // A forced cut moved back to a finding's start: the next one starts at that finding.
         for _ in 0..2 {
@@ -306,6 +324,7 @@ impl StreamScanner {
             }
             result = self.release(r, false, tally, out);
         }
+        self.tried = self.held.len();
         self.max_held = self.max_held.max(self.held.len());
         result
     }
@@ -367,6 +386,10 @@ impl StreamScanner {
     /// Finds the latest safe cut (or takes all of it when `last`, or when over [`MAX_HOLD`]) and
     /// releases the text before it.
     fn release(&mut self, r: &Redactor, last: bool, tally: &mut PiiTally, out: &mut StageText) -> Result<(), String> {
+        #[cfg(test)]
+        {
+            self.scans += 1;
+        }
         if self.swallow.is_some() {
             if last {
                 // The channel ended inside a swallowed finding: nothing of it is passed on.
