@@ -7,6 +7,7 @@ pub mod audit_safe;
 pub(crate) mod base64;
 pub mod chain;
 pub mod config;
+pub(crate) mod dataurl;
 pub mod decode;
 pub mod edit;
 pub mod endpoint;

@@ -77,6 +77,9 @@ reasons! {
     MaxTokensExceeded = "max_tokens_exceeded",
     /// PII the profile blocks.
     PiiBlocked = "pii_blocked",
+    /// A `data:` URL marked base64 whose body a WHATWG reader does not decode (so other readers
+    /// may read text from it that the filter could not scan).
+    DataUrlUnreadable = "data_url_unreadable",
     /// The worst-case cost is over the profile's `max_cost_per_request` (402).
     CostLimitExceeded = "cost_limit_exceeded",
     /// The cost cannot be bounded: nothing caps the output.

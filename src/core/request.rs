@@ -443,6 +443,13 @@ fn check_body(
         }
         let mut walker = Walker::new(&profile.redactor, &mut tally, policy.max_json_depth);
         walker.walk_body(&root);
+        if walker.unreadable {
+            return Err(Rejection::bad_request(
+                Reason::DataUrlUnreadable,
+                "a data: URL is marked base64 but its body is not base64 (or its header names base64 \
+                 elsewhere than at its end); send the standard alphabet, padding only at the end",
+            ));
+        }
         edits = walker.edits;
         audit.set_redactions(&tally);
         *masks = std::mem::take(&mut tally.masks);

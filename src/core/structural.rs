@@ -186,40 +186,6 @@ impl Grammar {
     }
 }
 
-/// A base64 `data:` URL split into its media type and payload: `data:<media>;base64,<payload>`
-/// with a well-formed media type and a non-empty payload of base64 characters. Anything else that
-/// merely starts like one is text.
-pub(crate) fn data_url(s: &str) -> Option<(&str, &str)> {
-    let rest = s.get(..5).filter(|p| p.eq_ignore_ascii_case("data:")).and(s.get(5..))?;
-    let (media, payload) = rest.split_once(";base64,")?;
-    let media_ok = media.bytes().all(|b| b.is_ascii_alphanumeric() || b"/+-.=;_".contains(&b));
-    let payload_ok = !payload.is_empty()
-        && payload.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'));
-    (media_ok && payload_ok).then_some((media, payload))
-}
-
-/// Whether a data URL's media type holds text (decoded and scanned) rather than binary media
-/// (skipped): `text/*` and the structured-text application types.
-pub(crate) fn is_text_media(media: &str) -> bool {
-    let mt = media.split(';').next().unwrap_or_default().to_ascii_lowercase();
-    mt.is_empty()
-        || mt.starts_with("text/")
-        || mt.ends_with("+json")
-        || mt.ends_with("+xml")
-        || [
-            "application/json",
-            "application/xml",
-            "application/x-ndjson",
-            "application/yaml",
-            "application/x-yaml",
-            "application/csv",
-            "application/javascript",
-            "application/sql",
-            "application/x-sh",
-        ]
-        .contains(&mt.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,21 +296,5 @@ mod tests {
         assert_eq!(lookup("role", false), Some(Grammar::Enum));
         assert_eq!(lookup("metadata", true), None);
         assert_eq!(lookup("user", true), None);
-    }
-
-    #[test]
-    fn only_real_base64_data_urls_are_data_urls() {
-        assert_eq!(data_url("data:image/png;base64,iVBORw0KGgo"), Some(("image/png", "iVBORw0KGgo")));
-        assert!(data_url("DATA:application/pdf;base64,JVBERi0xLjQK/+==").is_some());
-        assert!(data_url("data:text/plain;base64,AAAA my ssn is 123-45-6789").is_none());
-        assert!(data_url("DATA:;base64, mail bob@example.com").is_none());
-        assert!(data_url("data:text plain;base64,AAAA").is_none());
-        assert!(data_url("data:image/png;base64,").is_none());
-        assert!(data_url("hello").is_none());
-        assert!(is_text_media("text/csv;charset=utf-8"));
-        assert!(is_text_media("application/json"));
-        assert!(is_text_media(""));
-        assert!(!is_text_media("image/png"));
-        assert!(!is_text_media("application/pdf"));
     }
 }

@@ -5,16 +5,20 @@
 //! enumerations such as `role`/`type`, provider-issued ids, reasoning signatures). Each string is
 //! decoded once, scanned once, and, only when something must change, re-encoded and recorded as
 //! an [`Edit`] over the original string token. Tool-call `arguments` are JSON inside a string:
-//! their inner strings and keys are scanned and the argument string is rebuilt. Base64 `data:`
-//! URLs holding text (`text/*`, JSON, XML …) are decoded, scanned and re-encoded when redacted;
-//! binary media (images, audio, PDF) is skipped.
+//! their inner strings and keys are scanned and the argument string is rebuilt. `data:` URLs are
+//! read as a downstream reader reads them ([`dataurl`]): a body holding text (a text media type,
+//! or bytes that are UTF-8 whatever the media type) is decoded, scanned and re-encoded when
+//! redacted; binary bodies (images, audio, PDF) are skipped; a base64 body that does not decode
+//! sets [`Walker::unreadable`] and the request is refused.
 //!
 //! A redacted object key must stay unique in its object: when two keys redact to the same text
 //! (`{"bob@x.com": 1, "amy@y.com": 2}` with `redact` gives two `[EMAIL]`), or a redacted key
 //! equals a key already there, the later ones are numbered `[EMAIL]#2`, `[EMAIL]#3`, … so the
 //! body stays valid JSON without duplicate keys and no value is lost.
 
-use crate::core::base64;
+use std::borrow::Cow;
+
+use crate::core::dataurl::{self, DataUrl, Read};
 use crate::core::edit::{self, Edit};
 use crate::core::json::{self, Kind, Member, Node};
 use crate::core::keynames;
@@ -46,12 +50,15 @@ pub struct Walker<'r, 't> {
     max_depth: u32,
     /// Edits over the original body.
     pub edits: Vec<Edit>,
+    /// A `data:` URL was marked base64 but does not decode as a reader decodes it (see
+    /// [`dataurl`]): the request must be refused, not forwarded with it unscanned.
+    pub unreadable: bool,
 }
 
 impl<'r, 't> Walker<'r, 't> {
     /// A walker using `redactor`, counting into `tally`.
     pub fn new(redactor: &'r Redactor, tally: &'t mut PiiTally, max_depth: u32) -> Self {
-        Self { redactor, tally, max_depth, edits: Vec::new() }
+        Self { redactor, tally, max_depth, edits: Vec::new(), unreadable: false }
     }
 
     /// Walks a whole body: every string and key but the structural fields that fit their grammar.
@@ -138,14 +145,13 @@ impl<'r, 't> Walker<'r, 't> {
     fn scan_string(&mut self, node: &Node<'_>) {
         let Kind::Str(s) = &node.kind else { return };
         let text = s.decode();
-        let new = match structural::data_url(&text) {
-            Some((media, payload)) => {
-                if !structural::is_text_media(media) {
-                    return; // binary media: no text to scan
-                }
-                self.scan_text_data_url(&text, payload)
+        let new = match dataurl::read(&text) {
+            Read::Text => self.redactor.scan(&text, self.tally),
+            Read::Url(d) => self.scan_data_url(&d),
+            Read::Unreadable => {
+                self.unreadable = true;
+                None
             }
-            None => self.redactor.scan(&text, self.tally),
         };
         if let Some(new) = new {
             let mut bytes = Vec::with_capacity(new.len() + 2);
@@ -154,16 +160,40 @@ impl<'r, 't> Walker<'r, 't> {
         }
     }
 
-    /// A `data:<text media>;base64,` URL: the decoded text is scanned; when it changes, the URL is
-    /// rebuilt with the redacted text re-encoded. A payload that does not decode is scanned as the
-    /// string it is.
-    fn scan_text_data_url(&mut self, url: &str, payload: &str) -> Option<String> {
-        let (Some(raw), Some(prefix)) = (base64::decode(payload), url.strip_suffix(payload)) else {
-            return self.redactor.scan(url, self.tally);
+    /// A `data:` URL: its header is scanned as text, and its body, decoded, when it is text: any
+    /// body of a text media type (read as UTF-8, lossily), and the body of any other media type
+    /// (`application/octet-stream`, `image/png` …) whose bytes are UTF-8. When either changes,
+    /// the URL is rebuilt with the body re-encoded.
+    fn scan_data_url(&mut self, d: &DataUrl<'_>) -> Option<String> {
+        let text_media = dataurl::is_text_media(&d.media_type());
+        if !text_media && d.starts_binary() {
+            // Binary media: the header is still text.
+            let header = self.redactor.scan(&d.header, self.tally)?;
+            let Some(raw) = d.bytes() else {
+                self.unreadable = true;
+                return None;
+            };
+            return Some(d.rebuild(&header, &raw));
+        }
+        let Some(raw) = d.bytes() else {
+            self.unreadable = true;
+            return None;
         };
-        let text = String::from_utf8_lossy(&raw);
-        let new = self.redactor.scan(&text, self.tally)?;
-        Some(format!("{prefix}{}", base64::encode(new.as_bytes())))
+        let text = if text_media {
+            String::from_utf8_lossy(&raw)
+        } else {
+            match std::str::from_utf8(&raw) {
+                Ok(t) => Cow::Borrowed(t),
+                Err(_) => Cow::Borrowed(""),
+            }
+        };
+        let header = self.redactor.scan(&d.header, self.tally);
+        let body = self.redactor.scan(&text, self.tally);
+        if header.is_none() && body.is_none() {
+            return None;
+        }
+        let bytes = body.as_deref().map_or(&raw[..], str::as_bytes);
+        Some(d.rebuild(header.as_deref().unwrap_or(&d.header), bytes))
     }
 
     /// A string holding JSON (tool-call arguments): scan the strings and keys inside and rebuild
@@ -177,6 +207,7 @@ impl<'r, 't> Walker<'r, 't> {
         };
         let mut sub = Walker::new(self.redactor, self.tally, self.max_depth);
         sub.walk(&inner, false);
+        self.unreadable |= sub.unreadable;
         if sub.edits.is_empty() {
             return;
         }

@@ -154,11 +154,13 @@ STRUCTURAL_BODY = {
         {"role": "tool", "tool_call_id": "call_4539148803436467", "content": "ok"},
         {"role": "user", "content": [
             {"type": "image_url", "image_url": {
-                "url": "data:image/png;base64," + base64.b64encode(f"{SSN} {EMAIL}".encode()).decode(),
+                # A real 1x1 PNG: binary, so not decoded (text behind an image type is: test_pii_walker.py).
+                "url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQ"
+                       "GAhKmMIQAAAABJRU5ErkJggg==",
                 "detail": "high"}},
             {"type": "file", "file": {"filename": "a.pdf",
                                       "file_data": "data:application/pdf;base64," + base64.b64encode(
-                                          f"%PDF {CARD}".encode()).decode()}}]},
+                                          f"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n{CARD}".encode("latin-1")).decode()}}]},
     ],
 }
 

@@ -4,14 +4,16 @@ parser (and forgiving base64) reads them, and a payload the filter cannot decode
 scanned like text; an identifier or signature that carries a credential's mark is scanned."""
 from __future__ import annotations
 
+import base64
 import json
+import urllib.parse
 from typing import Any
 
 import pytest
 
 from conftest import Envoy
 from fake_openrouter import FakeOpenRouter
-from guard_helpers import CHAT, forwarded, send
+from guard_helpers import CHAT, assert_rejected, forwarded, send
 
 MODEL = "openai/gpt-4o"
 PROTOCOLS = ["h1", "h2"]
@@ -40,3 +42,101 @@ def test_twenty_thousand_keys_redacting_to_one_tag_are_numbered_and_all_forwarde
     assert sent["[EMAIL]"] == 0 and sent["[EMAIL]#2"] == 1 and sent[f"[EMAIL]#{n}"] == n - 1
     [rec] = audit_for(r)
     assert rec["redactions"]["EMAIL"] == {"redact": n}
+
+
+# --- data: URLs -------------------------------------------------------------------------------------------------
+
+FILE_TEXT = "Patient SSN 123-45-6789, card 4111111111111111, mail jane.doe@example.com, key AKIAIOSFODNN7EXAMPLE.\n"
+FILE_SECRETS = ("123-45-6789", "4111111111111111", "jane.doe@example.com", "AKIAIOSFODNN7EXAMPLE")
+PNG_1X1 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+def file_part(url: str) -> dict[str, Any]:
+    return {"model": MODEL, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "summarise the attached file"},
+        {"type": "file", "file": {"filename": "notes.txt", "file_data": url}}]}]}
+
+
+def whatwg_body(url: str) -> bytes:
+    """The body bytes of a `data:` URL as the WHATWG processor (and forgiving base64) reads them."""
+    url = "".join(c for c in url.strip("".join(map(chr, range(33)))) if c not in "\t\n\r")
+    header, body = url[5:].split(",", 1)
+    body_bytes = urllib.parse.unquote_to_bytes(body)
+    if header.strip().lower().replace(" ", "").endswith(";base64"):
+        return base64.b64decode(b"".join(body_bytes.split()), validate=True)
+    return body_bytes
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def wrapped(payload: str, sep: str) -> str:
+    return sep.join(payload[i:i + 76] for i in range(0, len(payload), 76))
+
+
+DATA_URLS = [
+    pytest.param("data:text/plain;base64," + wrapped(b64(FILE_TEXT), "\n"), id="wrapped-lf"),
+    pytest.param("data:text/plain;base64," + wrapped(b64(FILE_TEXT), "\r\n"), id="wrapped-crlf"),
+    pytest.param("data:text/plain;base64," + wrapped(b64(FILE_TEXT), " "), id="wrapped-space"),
+    pytest.param("data:text/plain;BASE64," + b64(FILE_TEXT), id="uppercase-BASE64"),
+    pytest.param(" data:text/plain;base64," + b64(FILE_TEXT), id="leading-space"),
+    pytest.param("data:text/plain;base64," + b64(FILE_TEXT) + " ", id="trailing-space"),
+    pytest.param('data:text/plain;charset="utf-8";base64,' + b64(FILE_TEXT), id="quoted-charset"),
+    pytest.param("data:text/plain;base64," + b64(FILE_TEXT + "x").replace("=", "%3D"), id="percent-encoded-padding"),
+    pytest.param("data:text/plain," + urllib.parse.quote(FILE_TEXT), id="percent-encoded-text"),
+    pytest.param("data:application/octet-stream;base64," + b64(FILE_TEXT), id="text-as-octet-stream"),
+    pytest.param("data:image/png;base64," + b64(FILE_TEXT), id="text-as-image"),
+]
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("url", DATA_URLS)
+def test_data_url_spellings_a_whatwg_reader_accepts_are_decoded_and_redacted(envoy: Envoy, fake: FakeOpenRouter,
+                                                                            audit_for, proto: str, url: str) -> None:
+    """What a WHATWG `data:` URL reader (browsers, Node's fetch, most SDKs) reads from the URL is what the filter
+    scans: the text it decodes reaches the upstream redacted, still a `data:` URL of the same media type."""
+    assert any(s.encode() in whatwg_body(url) for s in FILE_SECRETS)
+    r = post(envoy, proto, file_part(url))
+    assert r.status == 200, r.body[:300]
+    _, sent = forwarded(fake)
+    got = sent["messages"][0]["content"][1]["file"]["file_data"]
+    text = whatwg_body(got).decode()
+    for s in FILE_SECRETS:
+        assert s not in text, f"{s} reached the upstream inside the data: URL"
+    assert "[US_SSN]" in text and "[EMAIL]" in text
+    assert got.lower().startswith(url.strip().split(";")[0].split(",")[0].lower())
+    [rec] = audit_for(r)
+    assert rec["redactions"]["US_SSN"] == {"redact": 1}
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("url", [
+    pytest.param("data:text/plain;base64,AAAA my ssn is 123-45-6789", id="text-in-payload"),
+    pytest.param("data:text/plain;base64,QQ==" + b64(FILE_TEXT), id="padding-then-more"),
+    pytest.param("data:text/plain;base64," + base64.urlsafe_b64encode(b"\xfb\xff" + FILE_TEXT.encode()).decode(),
+                 id="url-safe-alphabet"),
+    pytest.param("data:text/plain;base64;charset=utf-8," + b64(FILE_TEXT), id="base64-not-last"),
+])
+def test_a_data_url_marked_base64_that_does_not_decode_is_refused(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                                  proto: str, url: str) -> None:
+    """Python's b64decode drops bytes outside the alphabet and Node's Buffer.from takes `-`/`_`, so they would read
+    text from these; the filter cannot, so nothing is forwarded."""
+    r = post(envoy, proto, file_part(url))
+    assert_rejected(envoy, fake, audit_for, r, 400, "data_url_unreadable")
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_binary_data_urls_are_forwarded_byte_for_byte(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                      proto: str) -> None:
+    body = {"model": MODEL, "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + PNG_1X1}},
+        {"type": "file", "file": {"filename": "a.bin", "file_data": "data:application/octet-stream;base64,"
+                                  + base64.b64encode(bytes(range(255, -1, -1)) * 4).decode()}}]}]}
+    raw = json.dumps(body).encode()
+    r = post(envoy, proto, raw)
+    assert r.status == 200, r.body[:300]
+    _, sent = forwarded(fake)
+    assert sent["messages"] == body["messages"]
+    [rec] = audit_for(r)
+    assert rec["redactions"] == {}
