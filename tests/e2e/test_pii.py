@@ -560,18 +560,19 @@ def test_tool_payload_values_are_scanned_whatever_their_key(envoy, fake, audit_f
     assert not leaked, f"tool payload values under keys {leaked} reached the upstream unredacted"
 
 
-# Known gap: a string is skipped as a data URL when it merely starts with `data:` and contains `;base64,`
-# anywhere, so any text can opt out of every detector (block included) by starting that way.
+# Formerly a gap: a string was skipped as a data URL when it merely started with `data:` and contained `;base64,`,
+# so any text could opt out of every detector. Such a string is now read as a reader reads it: marked base64 but
+# not base64, it is refused (a lenient decoder such as Python's b64decode would still read bytes from it).
 
 
 @pytest.mark.parametrize("prefix", ["data:text/plain;base64,AAAA ", "DATA:;base64, "])
-def test_text_that_only_starts_like_a_data_url_is_still_scanned(envoy, fake, audit_for, prefix) -> None:
+def test_text_that_only_starts_like_a_data_url_is_refused_not_skipped(envoy, fake, audit_for, prefix) -> None:
     p = Plant()
     r = post(envoy, CHAT, _chat_with(f"{prefix}my ssn is {p.ssn()}, mail {p.email('dataurl')}"))
-    assert r.status == 200
-    content = json.loads(upstream(fake))["messages"][0]["content"]
-    leaked = sum(v in content for v in p.expect)  # a count: the values themselves are not printed
-    assert leaked == 0, f"{leaked} planted values passed behind a {prefix.split(',')[0]!r} prefix"
+    assert r.status == 400 and r.json()["error"]["reason"] == "data_url_unreadable", r.body[:300]
+    assert fake.requests == [], "a refused request reached the upstream"
+    [rec] = audit_for(r)
+    assert "data_url_unreadable" in rec["reasons"]
 
 
 def test_a_real_data_url_image_is_forwarded_untouched(envoy, fake, audit_for) -> None:
