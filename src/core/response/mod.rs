@@ -10,31 +10,23 @@ mod json_body;
 mod json_canon;
 mod observer;
 pub mod outscan;
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code, reason = "driven by the wasm adapter only"))]
-pub(crate) mod outscan_stage;
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
-)]
-pub(crate) mod restore;
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
-)]
-pub(crate) mod rewrite;
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
-)]
-pub(crate) mod session;
+/// The stages of a rewritten response: driven by the wasm adapter through `core::stream`; a native
+/// build reaches them through tests only (one allowance for the five modules).
+macro_rules! adapter_driven {
+    ($($name:ident),*) => {
+        $(
+            #[cfg_attr(
+                not(target_arch = "wasm32"),
+                allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
+            )]
+            pub(crate) mod $name;
+        )*
+    };
+}
+adapter_driven!(outscan_stage, restore, rewrite, session, stage);
 pub(crate) mod sniff;
 pub mod sse;
 mod sse_frame;
-#[cfg_attr(
-    not(target_arch = "wasm32"),
-    allow(dead_code, reason = "driven by the wasm adapter; native builds reach it through tests")
-)]
-pub(crate) mod stage;
 mod verify;
 
 #[cfg(test)]
