@@ -30,6 +30,7 @@ _STRIP = re.compile(
     re.S | re.X,
 )
 _MOD = re.compile(r'((?:#\[[^\]]*\]\s*)*)(?:pub(?:\([^)]*\))?\s+)?\bmod\s+(\w+)\s*([;{])')
+_MACRO_MOD = re.compile(r"macro_rules!\s*(\w+)\s*\{[^}]*?\bmod\s+\$\w+\s*;", re.S)
 _CFG_TEST = re.compile(r"#\[cfg\(test\)\]")
 _PATH_ATTR = re.compile(r'#\[path\s*=\s*"([^"]*)"\]')
 _USE = re.compile(r"\buse\s+([^;]+);")
@@ -74,6 +75,8 @@ class Crate:
     modules: set[Module] = field(default_factory=set)
     # Modules declared `#[cfg(test)]`: not part of the built crate, and imported by nobody.
     tests: set[Module] = field(default_factory=set)
+    # The files the module tree reaches (every .rs file under src/ must be one: else a module was missed).
+    files: set[Path] = field(default_factory=set)
     # (from, to) -> where: the first file:line that makes the edge.
     uses: dict[tuple[Module, Module], str] = field(default_factory=dict)
 
@@ -112,11 +115,14 @@ def read_crate(src: Path) -> Crate:
         crate.modules.update({module} | inline)
         crate.tests.update(inline_tests)
         own_dir = file.parent if file.name in ("lib.rs", "mod.rs") else file.parent / file.stem
-        for m in _MOD.finditer(text):
-            if m.group(3) != ";":
-                continue
-            name = m.group(2)
-            attr = _PATH_ATTR.search(text, m.start(1), m.end(1))
+        # (offset, name, where its attributes are): `mod x;` declarations, and the names a local
+        # `macro_rules!` whose body declares `mod $name;` is invoked with (`that!(a, b, c);`).
+        decls = [(m.start(), m.group(2), m.span(1)) for m in _MOD.finditer(text) if m.group(3) == ";"]
+        for mac in _MACRO_MOD.finditer(text):
+            for call in re.finditer(rf"\b{mac.group(1)}!\(([\w\s,]*)\)", text):
+                decls += [(call.start(), n.strip(), (0, 0)) for n in call.group(1).split(",") if n.strip()]
+        for start, name, (a0, a1) in decls:
+            attr = _PATH_ATTR.search(text, a0, a1)
             if attr is not None:
                 target = file.parent / raw[attr.start(1):attr.end(1)]
             else:
@@ -124,11 +130,13 @@ def read_crate(src: Path) -> Crate:
                 if not target.exists():
                     target = own_dir / name / "mod.rs"
             if target.resolve().is_relative_to(src.resolve()):  # not bench/pii/gen.rs (accuracy tests)
-                child = scope_at(m.start()) + (name,)
-                if _CFG_TEST.search(text, m.start(1), m.end(1)):
+                child = scope_at(start) + (name,)
+                if _CFG_TEST.search(text, a0, a1):
                     crate.tests.add(child)
+                crate.files.add(target.resolve())
                 visit(target, child)
 
+    crate.files.add((src / "lib.rs").resolve())
     visit(src / "lib.rs", ())
     for file, module, text in files:
         scopes = _scopes(text, module)[0]
@@ -239,6 +247,9 @@ def main(argv: list[str]) -> int:
     src = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[1] / "src"
     crate = read_crate(src)
     found = cycles(crate)
+    missed = sorted(str(f) for f in src.resolve().rglob("*.rs") if f not in crate.files)
+    for f in missed:
+        print(f"not reached from src/lib.rs (a module declared in a way this check does not read?): {f}", file=sys.stderr)
     for comp in found:
         print(f"module cycle: {', '.join(name(m) for m in comp)}", file=sys.stderr)
         members = set(comp)
@@ -247,7 +258,7 @@ def main(argv: list[str]) -> int:
                 print(f"  {name(a)} -> {name(b)}  ({where})", file=sys.stderr)
     print(f"{len(crate.modules)} modules ({len(crate.tests)} test modules), {len(crate.uses)} sibling edges, "
           f"{len(found)} cycles")
-    return 1 if found else 0
+    return 1 if found or missed else 0
 
 
 if __name__ == "__main__":
