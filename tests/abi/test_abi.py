@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import wasmtime
 
-from fake_host import CONTINUE, PAUSE, WASM, Host, Stream
+from fake_host import CONTINUE, PAUSE, Host, Stream
 
 EMAIL = "jane.doe.abi@example.org"
 POLICY = {
@@ -48,8 +48,6 @@ def head(host: bytes = b"openrouter.ai", extra: list[tuple[bytes, bytes]] | None
 
 @pytest.fixture(scope="module")
 def vm() -> Host:
-    if not WASM.is_file():
-        pytest.fail(f"{WASM} is missing: run `make build`", pytrace=False)
     h = Host(json.dumps(POLICY).encode())
     assert h.configured
     return h
@@ -137,8 +135,6 @@ def test_bodyless_request_is_decided_on_its_headers(vm: Host) -> None:
 def test_a_vm_without_a_policy_refuses_every_request_with_500_as_the_core_decides() -> None:
     # Envoy creates no stream after a failed on_configure; if one comes anyway, the core's refusal
     # (core/stream/no_policy.rs) is applied: 500 `no_policy` and an error line, never a pass.
-    if not WASM.is_file():
-        pytest.fail(f"{WASM} is missing: run `make build`", pytrace=False)
     vm = Host(json.dumps({**POLICY, "profiles": {"main": {"models": [], "no_such_field": 1}}}).encode())
     assert not vm.configured
     for _ in range(2):
