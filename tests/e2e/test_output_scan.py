@@ -182,6 +182,15 @@ def test_restored_values_are_not_flagged_but_the_models_own_are(
     no_values_logged(envoy, rec)
 
 
+def tool_args(r: Any, stream: bool) -> str:
+    """The tool call's `arguments` as the client reads them: joined across stream events, or from the JSON body."""
+    if stream:
+        return "".join(call.get("function", {}).get("arguments") or ""
+                       for ev in sse_events(r.body) if isinstance(ev, dict) and ev.get("choices")
+                       for call in ev["choices"][0].get("delta", {}).get("tool_calls") or [])
+    return str(r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+
+
 @pytest.mark.parametrize("proto", PROTOS)
 @pytest.mark.parametrize("stream", [False, True])
 def test_an_email_the_model_writes_into_tool_call_arguments_is_redacted(
@@ -190,12 +199,7 @@ def test_an_email_the_model_writes_into_tool_call_arguments_is_redacted(
                        sse_split="byte"))
     r = send(proto, envoy.port, "POST", CHAT, ask("send it", stream=stream), headers=MIX)
     assert r.status == 200, r.body[:300]
-    if stream:
-        args = "".join(call.get("function", {}).get("arguments") or ""
-                       for ev in sse_events(r.body) if isinstance(ev, dict) and ev.get("choices")
-                       for call in ev["choices"][0].get("delta", {}).get("tool_calls") or [])
-    else:
-        args = r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    args = tool_args(r, stream)
     assert json.loads(args) == {"to": "[EMAIL]", "n": 1}, args
     assert LEAK_EMAIL.encode() not in r.body
     [rec] = audit_for(r)
@@ -211,12 +215,7 @@ def test_an_email_hidden_behind_json_escapes_in_tool_call_arguments_is_redacted(
                        sse_split="event"))
     r = send(proto, envoy.port, "POST", CHAT, ask("send it", stream=stream), headers=MIX)
     assert r.status == 200, r.body[:300]
-    if stream:
-        args = "".join(call.get("function", {}).get("arguments") or ""
-                       for ev in sse_events(r.body) if isinstance(ev, dict) and ev.get("choices")
-                       for call in ev["choices"][0].get("delta", {}).get("tool_calls") or [])
-    else:
-        args = r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]
+    args = tool_args(r, stream)
     assert json.loads(args) == {"to": "[EMAIL]", "n": 1}, args
     assert b"leak.outscan" not in r.body and b"example.net" not in r.body, r.body[:600]
     [rec] = audit_for(r)
