@@ -9,8 +9,10 @@
 //! so the shapes of e-mails, phone numbers, SSNs and cards never pass as structure.
 
 /// What a structural value must look like to be skipped. Credentials are identifier-shaped, so
-/// each grammar also refuses their marks: long unbroken alphanumeric runs, upper-case runs, many
-/// digits, and the `_`/`-` of prefixed keys where the field's values never have them.
+/// the grammars refuse their marks where the field's values never have them (long unbroken
+/// alphanumeric runs, upper-case runs, many digits, the `_`/`-` of prefixed keys). `Id` and
+/// `Base64` cannot (a random id or blob may hold anything), so a value that fits them but holds a
+/// credential's prefix is scanned in pieces ([`credential_cuts`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Grammar {
     /// A model id or preset: `[~@]?seg(/seg)*(:variant)?`, lower-case segments of `[a-z0-9._-]`,
@@ -61,6 +63,75 @@ const ID_PREFIXES: &[&str] = &[
     "ig_",
     "lsh_",
 ];
+
+/// Prefixes that announce a credential (the secret detectors' shapes, `src/core/pii/detectors/
+/// secrets.rs`): a structural value holding one is not taken as structure on its grammar alone.
+const CREDENTIAL_MARKS: &[&str] = &[
+    "sk-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxr-",
+    "AIza",
+    "eyJ",
+    "-----BEGIN",
+    "AKIA",
+    "ASIA",
+    "AGPA",
+    "AIDA",
+    "AROA",
+    "AIPA",
+    "ANPA",
+    "ANVA",
+    "ABIA",
+    "ACCA",
+];
+
+/// Length of an AWS access key id (`AKIA` + 16 of `[A-Z0-9]`): its end is cut off too, since the
+/// bytes after it in an id or a blob would glue to it.
+const AWS_KEY_ID_LEN: usize = 20;
+
+/// Where a value that fits a structural grammar must be cut for its pieces to be scanned: the
+/// start of every credential mark (`call_` | `sk-or-v1-…`, `msg_` | `ghp_…`), and the end of an
+/// AWS access key id (`AKIA…` 20 characters | the rest of a signature blob). Empty for almost every
+/// real id and signature (a random 24-character id holds a mark about once in 10,000), which are
+/// then skipped unscanned; a piece that starts with a mark but is no credential is scanned and
+/// left as it is.
+pub(crate) fn credential_cuts(s: &str) -> Vec<usize> {
+    let b = s.as_bytes();
+    let mut cuts = Vec::new();
+    for (i, c) in b.iter().enumerate() {
+        if !matches!(c, b's' | b'r' | b'g' | b'x' | b'A' | b'e' | b'-') {
+            continue;
+        }
+        let Some(rest) = s.get(i..) else { continue };
+        let Some(mark) = CREDENTIAL_MARKS.iter().find(|m| rest.starts_with(**m)) else { continue };
+        if cuts.last() != Some(&i) && i > 0 {
+            cuts.push(i);
+        }
+        let aws_end = i + AWS_KEY_ID_LEN;
+        let aws = mark.len() == 4
+            && mark.starts_with('A')
+            && *mark != "AIza"
+            && b.get(i..aws_end).is_some_and(|k| k.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        if aws && aws_end < b.len() {
+            cuts.push(aws_end);
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
 
 /// Where a structural key counts: only as a key of the body's top-level object, or at any depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +357,40 @@ mod tests {
                 assert!(!g.fits(s), "{g:?} should refuse {s:?}");
             }
         }
+    }
+
+    #[test]
+    fn real_ids_and_signatures_carry_no_credential_mark() {
+        // Shapes of ids and blobs OpenAI, Anthropic, OpenRouter and Mistral issue.
+        for s in [
+            "call_Lz9dKf3QX7aYp2vB8nR1sT0w",
+            "call_abc123",
+            "toolu_01A09q90qw90lq917835lq9",
+            "srvtoolu_01WYG3ziw53XMcoyKL4XcZmE",
+            "msg_01XFDUDYJgAACzvnptvVoYEL",
+            "msg_67ccd3acc8d48190a77525dc6de64b4104becb25c1e2acd7",
+            "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b",
+            "rs_67ccd2bf8c4c8190b14f964abc0542670bb6a6b452d3795b",
+            "fc_67ccd3acc8d48190a77525dc6de64b4104becb25c1e2acd7",
+            "chatcmpl-9x8YzAbCdEfGhIjKlMnOpQrStUvWx",
+            "gen-1744130000-AbCdEfGhIjKlMnOpQrSt",
+            "file-BK7bzQj3FfZFXr7DbL6xJwfo",
+            "D681PevKs",
+            "EqQBCkgIARABGAIiQL2/xz+yEqQBCkgIARABGAIiQL2/xz+yEqQBCkgIARABGAIiQL2/xz+y",
+            "gAAAAABoK-_xyzgAAAAABoK-_xyzgAAAAABoK-_xyzgAAAAABoK-_xyzgAAAAABoK-_xyz=",
+        ] {
+            assert_eq!(credential_cuts(s), Vec::<usize>::new(), "{s}");
+        }
+    }
+
+    #[test]
+    fn credentials_behind_an_id_prefix_or_inside_a_blob_are_cut_out() {
+        assert_eq!(credential_cuts("call_AKIAIOSFODNN7EXAMPLE"), [5]);
+        assert_eq!(credential_cuts("call_sk-or-v1-0123"), [5]);
+        assert_eq!(credential_cuts("msg_ghp_R2d9XkPqLmZ7vBnW3sYtUaCe8HfGjK4oIxQ1"), [4]);
+        assert_eq!(credential_cuts("AKIAIOSFODNN7EXAMPLEwJalrXUtnFEMI/K7MDENG"), [20]);
+        assert_eq!(credential_cuts("abcdAKIAIOSFODNN7EXAMPLE"), [4]);
+        assert_eq!(credential_cuts("xAKIAlower"), [1]);
     }
 
     #[test]

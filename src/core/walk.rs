@@ -92,8 +92,11 @@ impl<'r, 't> Walker<'r, 't> {
     fn walk_structural(&mut self, node: &Node<'_>, g: Grammar) {
         match &node.kind {
             Kind::Str(s) => {
-                if !g.fits(&s.decode()) {
+                let text = s.decode();
+                if !g.fits(&text) {
                     self.scan_string(node);
+                } else {
+                    self.scan_marked_pieces(node, &text);
                 }
             }
             Kind::Array(items) => items.iter().for_each(|n| self.walk_structural(n, g)),
@@ -104,6 +107,36 @@ impl<'r, 't> Walker<'r, 't> {
                 }
             }
             Kind::Null | Kind::Bool(_) | Kind::Number(_) => {}
+        }
+    }
+
+    /// A structural value that fits its grammar but holds a credential's mark (`call_AKIA…`,
+    /// `msg_ghp_…`, an AWS key id inside a signature blob): each piece from a mark on is scanned
+    /// on its own (the id prefix or blob around it would glue to it), and the value rebuilt from
+    /// the pieces when one changed. Values without a mark are skipped.
+    fn scan_marked_pieces(&mut self, node: &Node<'_>, text: &str) {
+        let cuts = structural::credential_cuts(text);
+        if cuts.is_empty() {
+            return;
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut changed = false;
+        let mut from = 0;
+        for to in cuts.into_iter().chain([text.len()]) {
+            let piece = text.get(from..to).unwrap_or_default();
+            match self.redactor.scan(piece, self.tally) {
+                Some(new) => {
+                    changed = true;
+                    out.push_str(&new);
+                }
+                None => out.push_str(piece),
+            }
+            from = to;
+        }
+        if changed {
+            let mut bytes = Vec::with_capacity(out.len() + 2);
+            json::write_json_string(&out, &mut bytes);
+            self.edits.push(Edit { start: node.start, end: node.end, bytes });
         }
     }
 

@@ -187,3 +187,21 @@ fn every_field_that_reaches_a_model_provider_or_search_engine_is_scanned_whateve
     assert_eq!(out["provider"], body["provider"]);
     assert_eq!(out["preset"], "team-a");
 }
+
+#[test]
+fn a_credential_behind_an_id_prefix_or_inside_a_signature_is_redacted() {
+    let or_key = format!("sk-or-v1-{}", "0123456789abcdef".repeat(4));
+    let blob = "AKIAIOSFODNN7EXAMPLEwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEYabcd";
+    let body = json!({"messages": [
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": blob}],
+         "tool_calls": [{"id": "call_AKIAIOSFODNN7EXAMPLE", "type": "function",
+                         "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": format!("call_{or_key}"), "content": "ok",
+         "id": "msg_ghp_R2d9XkPqLmZ7vBnW3sYtUaCe8HfGjK4oIxQ1"}]});
+    let out = walk_json(&body);
+    assert_eq!(out["messages"][0]["tool_calls"][0]["id"], "call_[AWS_ACCESS_KEY]");
+    assert_eq!(out["messages"][1]["tool_call_id"], "call_[OPENROUTER_KEY]");
+    assert_eq!(out["messages"][1]["id"], "msg_[GITHUB_TOKEN]");
+    let sig = out["messages"][0]["content"][0]["signature"].as_str().unwrap();
+    assert!(sig.starts_with("[AWS_ACCESS_KEY]") && !sig.contains("AKIA"), "{sig}");
+}

@@ -140,3 +140,57 @@ def test_binary_data_urls_are_forwarded_byte_for_byte(envoy: Envoy, fake: FakeOp
     assert sent["messages"] == body["messages"]
     [rec] = audit_for(r)
     assert rec["redactions"] == {}
+
+
+# --- identifiers and signatures that carry a credential's mark -----------------------------------------------------
+
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+GH_TOKEN = "ghp_R2d9XkPqLmZ7vBnW3sYtUaCe8HfGjK4oIxQ1"
+OR_KEY = "sk-or-v1-" + "0123456789abcdef" * 4
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+@pytest.mark.parametrize("field,value,tag", [
+    ("tool_call_id", "call_" + AWS_KEY, "call_[AWS_ACCESS_KEY]"),
+    ("tool_call_id", "call_" + OR_KEY, "call_[OPENROUTER_KEY]"),
+    ("id", "msg_" + GH_TOKEN, "msg_[GITHUB_TOKEN]"),
+])
+def test_a_credential_behind_an_id_prefix_is_redacted_and_real_ids_are_kept(envoy: Envoy, fake: FakeOpenRouter,
+                                                                           audit_for, proto: str, field: str,
+                                                                           value: str, tag: str) -> None:
+    """An id prefix (`call_`, `msg_`) makes a value structure only when no credential's mark follows it."""
+    real = "toolu_01A09q90qw90lq917835lq9"
+    body = {"model": MODEL, "messages": [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": value if field == "tool_call_id" else real, "type": "function",
+             "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "content": "ok", "tool_call_id": real, field: value}]}
+    r = post(envoy, proto, body)
+    assert r.status == 200, r.body[:300]
+    raw, sent = forwarded(fake)
+    assert value.split("_", 1)[1].encode() not in raw
+    assert sent["messages"][1][field] == tag
+    if field == "tool_call_id":
+        assert sent["messages"][0]["tool_calls"][0]["id"] == tag, "the call and its result keep one id"
+    else:
+        assert sent["messages"][0]["tool_calls"][0]["id"] == real and sent["messages"][1]["tool_call_id"] == real
+    [rec] = audit_for(r)
+    assert sum(n for by_action in rec["redactions"].values() for n in by_action.values()) >= 1
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_an_aws_key_inside_a_signature_blob_is_redacted_and_real_signatures_are_kept(envoy: Envoy,
+                                                                                    fake: FakeOpenRouter,
+                                                                                    proto: str) -> None:
+    blob = AWS_KEY + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" + "abcd"
+    real = "EqQBCkgIARABGAIiQL2/xz+y" * 4
+    body = {"model": MODEL, "messages": [
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": blob},
+                                          {"type": "thinking", "thinking": "u", "signature": real}]},
+        {"role": "user", "content": "hi"}]}
+    r = post(envoy, proto, body)
+    assert r.status == 200, r.body[:300]
+    raw, sent = forwarded(fake)
+    assert AWS_KEY.encode() not in raw
+    parts = sent["messages"][0]["content"]
+    assert parts[0]["signature"].startswith("[AWS_ACCESS_KEY]") and parts[1]["signature"] == real
