@@ -19,6 +19,7 @@ pub mod json;
 pub(crate) mod keynames;
 pub mod model;
 pub mod pii;
+pub(crate) mod plugins;
 pub mod policy;
 pub mod provider;
 pub mod reason;

@@ -69,6 +69,8 @@ reasons! {
     ModelsInvalid = "models_invalid",
     /// A model the profile does not allow.
     ModelDenied = "model_denied",
+    /// A plugin (or the `:online` variant) the profile does not allow, or a malformed `plugins`.
+    PluginDenied = "plugin_denied",
     /// The client's `provider` object is invalid.
     ProviderInvalid = "provider_invalid",
     /// A token limit that is not a non-negative integer.

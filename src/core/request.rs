@@ -15,6 +15,7 @@ use crate::core::json::{self, JsonError, Kind, Node};
 use crate::core::model::{canonical_model, ModelRules};
 use crate::core::pii::mask::Masks;
 use crate::core::pii::PiiTally;
+use crate::core::plugins::{self, PluginUse};
 use crate::core::policy::{Policy, Profile};
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
@@ -432,6 +433,8 @@ fn check_body(
         }
     }
     check_models(profile, plan, &root, audit)?;
+    let plugin_uses = plugins::uses(&root, &audit.models);
+    check_plugins(profile, plugin_uses.as_deref())?;
     audit.stream = matches!(root.get("stream").map(|n| &n.kind), Some(Kind::Bool(true)));
 
     let mut edits: Vec<Edit> = Vec::new();
@@ -486,6 +489,7 @@ fn check_body(
         let s = &policy.spend;
         let worst =
             worst_case(&s.prices, s.assume_output_tokens, profile.max_tokens, endpoint, &root, sent_len, &audit.models);
+        let worst = spend::with_plugins(worst, s.plugin_prices.cost(plugin_uses.as_deref()));
         audit.spend = Some(spend::audit_of(&worst));
         spend::check_cost(profile.max_cost_per_request, &profile.name, &worst)?;
     }
@@ -572,6 +576,30 @@ fn check_models(profile: &Profile, plan: &Plan, root: &Node<'_>, audit: &mut Aud
         }
     }
     Ok(())
+}
+
+/// Refuses a plugin (or `:online` model) the profile does not allow, and a malformed `plugins` on
+/// a profile that restricts them (policy wins over the client: refused, not stripped, so the
+/// client learns why its answer would lack the search or parsing it asked for).
+fn check_plugins(profile: &Profile, uses: Result<&[PluginUse], &()>) -> Result<(), Rejection> {
+    let denied = |what: String| {
+        Rejection::forbidden(
+            Reason::PluginDenied,
+            format!("{what} is not allowed for profile '{}': it would send prompt content to a processor its provider routing does not govern", profile.name),
+        )
+    };
+    match uses {
+        Err(()) if profile.plugins.restricted() => Err(denied("plugins (not a list of objects with an id)".into())),
+        Err(()) => Ok(()),
+        Ok(u) => match profile.plugins.denied(u) {
+            Some(p) => Err(denied(format!(
+                "plugin '{}' (engine {})",
+                p.id,
+                p.engine.as_deref().unwrap_or("OpenRouter's default; a model with :online uses it")
+            ))),
+            None => Ok(()),
+        },
+    }
 }
 
 /// Provider injection, token caps and user attribution: replacements of top-level values or

@@ -21,6 +21,9 @@ POLICY: dict[str, Any] = {
         "models": [{"deny": "*:free"}, {"allow": "*/claude-*"}, {"allow": "anthropic/*"}, {"allow": "openai/*"}],
         "provider": {"order": ["anthropic"], "allow_fallbacks": False, "data_collection": "deny"},
         "max_tokens": 100,
+        # The provider routing restricts where prompts go, so plugins are denied unless listed (test_plugins.py):
+        # web search (and `:online`) is allowed here, for the variant and plugin-field tests below.
+        "plugins": [{"id": "web"}],
     }},
 }
 ENVOY_OPTIONS = {"normalize_path": False}

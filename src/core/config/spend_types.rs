@@ -15,6 +15,22 @@ config_struct! {
         team_header: Option<String> = optional(read::string),
         /// Budgets and rate limits.
         limits: Vec<LimitConfig> = default(|v, at| read::list(v, at, LimitConfig::read), Vec::new()),
+        /// Prices of OpenRouter plugins (web search, PDF parsing engines) and the `:online` variant.
+        plugin_prices: Vec<PluginPriceConfig> = default(|v, at| read::list(v, at, PluginPriceConfig::read), Vec::new()),
+    }
+}
+
+config_struct! {
+    /// One plugin price: USD per use and per search result, for a plugin id and optionally engine.
+    pub struct PluginPriceConfig {
+        /// Plugin id (`web`, `file-parser`, …).
+        id: String = required(read::string),
+        /// Engine it prices; absent: a use that names no engine (OpenRouter picks one).
+        engine: Option<String> = optional(read::string),
+        /// USD per use.
+        request: f64 = default(read::number, 0.0),
+        /// USD per search result (`max_results`, 5 when absent).
+        per_result: f64 = default(read::number, 0.0),
     }
 }
 

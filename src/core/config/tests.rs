@@ -183,17 +183,19 @@ fn our_message(src: &str) -> String {
 
 #[test]
 fn field_and_variant_lists_match_the_types() {
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 12] = [
         (GuardConfig::FIELDS, "unknown field `zzz`, expected one of `hosts`, `clusters`, `max_body_bytes`, `max_json_depth`, `profile_header`, `default_profile`, `user_header`, `write_user`, `unknown_endpoints`, `pseudonym_key`, `profiles`, `spend`"),
-        (ProfileConfig::FIELDS, "unknown field `zzz`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `output_pii`, `reject_client_keys`, `enforce_served`, `max_cost_per_request`"),
+        (ProfileConfig::FIELDS, "unknown field `zzz`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `output_pii`, `reject_client_keys`, `enforce_served`, `max_cost_per_request`, `plugins`"),
         (ProviderConfig::FIELDS, "unknown field `zzz`, expected one of `order`, `allow_fallbacks`, `require_parameters`, `data_collection`, `zdr`, `only`, `ignore`, `quantizations`, `sort`, `max_price`, `enforce_distillable_text`"),
         (MaxPrice::FIELDS, "unknown field `zzz`, expected one of `prompt`, `completion`, `request`, `image`, `audio`"),
         (PiiConfig::FIELDS, "unknown field `zzz`, expected one of `enabled`, `builtin_defaults`, `entities`, `custom`, `dictionaries`, `allow`, `keep_local_addresses`"),
         (CustomPatternConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `pattern`, `action`"),
         (DictionaryConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `terms`, `action`"),
-        (SpendConfig::FIELDS, "unknown field `zzz`, expected one of `prices`, `assume_output_tokens`, `team_header`, `limits`"),
+        (SpendConfig::FIELDS, "unknown field `zzz`, expected one of `prices`, `assume_output_tokens`, `team_header`, `limits`, `plugin_prices`"),
         (PriceConfig::FIELDS, "unknown field `zzz`, expected one of `model`, `prompt`, `completion`, `request`"),
         (LimitConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `per`, `window`, `unit`, `max`, `profiles`, `models`, `mode`, `on_store_error`"),
+        (PluginRuleConfig::FIELDS, "unknown field `zzz`, expected `id` or `engine`"),
+        (PluginPriceConfig::FIELDS, "unknown field `zzz`, expected one of `id`, `engine`, `request`, `per_result`"),
     ];
     for (fields, theirs) in cases {
         assert_eq!(read::unknown_field(read::Path::Root, "zzz", fields).message, theirs);
@@ -259,7 +261,7 @@ fn errors_name_the_path_and_word_the_reason_like_serde() {
         (r#"{"default_profile": "p"}"#.into(), ".", "missing field `profiles`"),
         (r#"{"profiles": 1}"#.into(), "profiles", "invalid type: integer `1`, expected a map"),
         (p(r#""provider": {}"#), "profiles.p", "missing field `models`"),
-        (p(r#""models": [], "write_user": 1"#), "profiles.p.write_user", "unknown field `write_user`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `output_pii`, `reject_client_keys`, `enforce_served`, `max_cost_per_request`"),
+        (p(r#""models": [], "write_user": 1"#), "profiles.p.write_user", "unknown field `write_user`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `output_pii`, `reject_client_keys`, `enforce_served`, `max_cost_per_request`, `plugins`"),
         (p(r#""models": [], "reject_client_keys": "yes""#), "profiles.p.reject_client_keys", "invalid type: string, expected a boolean"),
         (p(r#""models": [], "max_tokens": 1.0"#), "profiles.p.max_tokens", "invalid type: floating point `1.0`, expected u64"),
         (p(r#""models": [], "max_tokens": -5"#), "profiles.p.max_tokens", "invalid value: integer `-5`, expected u64"),

@@ -83,6 +83,22 @@ config_struct! {
         /// Largest worst-case cost of one request, in USD (docs/spend.md); over it the request is
         /// refused with 402 before the upstream sees it.
         max_cost_per_request: Option<f64> = optional(read::number),
+        /// OpenRouter plugins (and the `:online` variant) the profile allows, by id and engine
+        /// (docs/configuration.md). Absent: every plugin, unless the profile's `provider` restricts
+        /// where prompts go (`only`, `zdr`, `data_collection: deny`, `order` without fallbacks):
+        /// then none.
+        plugins: Option<Vec<PluginRuleConfig>> = optional(|v, at| read::list(v, at, PluginRuleConfig::read)),
+    }
+}
+
+config_struct! {
+    /// One allowed plugin: its `id` and, optionally, the engine it must name.
+    pub struct PluginRuleConfig {
+        /// Plugin id (`web`, `file-parser`, …).
+        id: String = required(read::string),
+        /// Engine the plugin must name (`native`, `exa`, `pdf-text`, `mistral-ocr`, …); absent: any,
+        /// including none (OpenRouter's default engine).
+        engine: Option<String> = optional(read::string),
     }
 }
 

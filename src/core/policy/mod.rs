@@ -1,5 +1,6 @@
 //! The compiled policy: everything from the configuration, ready to run, built once per config load.
 
+use crate::core::plugins::PluginPolicy;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -36,6 +37,8 @@ pub struct Profile {
     pub enforce_served: bool,
     /// Largest worst-case cost of one request, micro-USD (docs/spend.md).
     pub max_cost_per_request: Option<u64>,
+    /// The plugins (and `:online`) it allows.
+    pub(crate) plugins: PluginPolicy,
 }
 
 /// The whole compiled policy.
@@ -127,6 +130,7 @@ impl Policy {
             let redactor = Redactor::compile(&p.pii, key, &format!("{base}.pii"))?;
             let max_cost_per_request =
                 spend::max_cost(p.max_cost_per_request, &format!("{base}.max_cost_per_request"))?;
+            let plugins = PluginPolicy::compile(p.plugins.as_deref(), p.provider.as_ref(), &format!("{base}.plugins"))?;
             let output = match &p.output_pii {
                 Some(o) => crate::core::response::outscan::compile(o, &format!("{base}.output_pii"))?.map(Rc::new),
                 None => None,
@@ -142,6 +146,7 @@ impl Policy {
                 reject_client_keys: p.reject_client_keys,
                 enforce_served: p.enforce_served,
                 max_cost_per_request,
+                plugins,
             });
         }
         let default_profile = profiles

@@ -6,6 +6,7 @@ pub mod estimate;
 pub mod ledger;
 pub(crate) mod limit;
 pub(crate) mod parts;
+pub(crate) mod plugin_price;
 pub(crate) mod price;
 pub(crate) mod window;
 
@@ -21,6 +22,7 @@ pub use ledger::{CounterStore, SetError, StoreError};
 
 use estimate::{Unknown, Worst};
 use limit::Limit;
+use plugin_price::PluginPrices;
 use price::{micro_to_usd, PriceTable};
 
 /// The compiled `spend` section.
@@ -31,6 +33,7 @@ pub struct Spend {
     /// Lower-cased trusted team header.
     pub(crate) team_header: Option<String>,
     pub(crate) limits: Vec<Limit>,
+    pub(crate) plugin_prices: PluginPrices,
 }
 
 impl Spend {
@@ -57,7 +60,8 @@ impl Spend {
             }
             limits.push(limit);
         }
-        Ok(Self { prices, assume_output_tokens: cfg.assume_output_tokens, team_header, limits })
+        let plugin_prices = PluginPrices::compile(&cfg.plugin_prices, "spend.plugin_prices")?;
+        Ok(Self { prices, assume_output_tokens: cfg.assume_output_tokens, team_header, limits, plugin_prices })
     }
 
     /// Whether any budget or rate limit is configured.
@@ -73,6 +77,12 @@ pub(crate) fn max_cost(usd: Option<f64>, path: &str) -> Result<Option<u64>, Conf
         Some(v) if v > 0.0 && v <= 1_000_000.0 => Ok(Some(price::usd_to_micro_ceil(v))),
         Some(_) => Err(ConfigError::new(path, "must be more than 0 and at most 1000000 (USD)")),
     }
+}
+
+/// A worst case with the cost of the request's plugins added (once: they run whatever model serves it).
+pub(crate) fn with_plugins(mut worst: Worst, plugins: Result<u64, Unknown>) -> Worst {
+    worst.cost_micro = worst.cost_micro.and_then(|c| Ok(c.saturating_add(plugins?)));
+    worst
 }
 
 /// The audit record's view of a worst case.
@@ -107,7 +117,7 @@ pub(crate) fn unknown_rejection(why: Unknown, what: &str) -> Rejection {
             format!("{what} cannot bound the tokens of a content part of a type it does not know"),
         ),
         Unknown::NoPrice => {
-            Rejection::forbidden(why.reason(), format!("{what} needs a price for every model the request can reach"))
+            Rejection::forbidden(why.reason(), format!("{what} needs a price for every model and plugin the request can reach"))
         }
     }
 }

@@ -84,15 +84,20 @@ fn max_cost_per_request_must_be_positive() {
     assert_eq!(e.path, "profiles.guarded.max_cost_per_request");
 }
 
-/// The two policies in docs/spend.md compile (the second is a fragment of a policy).
+/// The policies in docs/spend.md compile (the second and third are fragments of `spend`).
 #[test]
 fn docs_spend_md_examples_compile() {
     let md = include_str!("../../../docs/spend.md");
     let blocks: Vec<&str> = md.split("```json\n").skip(1).filter_map(|b| b.split("\n```").next()).collect();
-    assert_eq!(blocks.len(), 2);
+    assert_eq!(blocks.len(), 3);
     let p = Policy::from_json(blocks[0].as_bytes()).unwrap();
     assert_eq!(p.profiles[0].max_cost_per_request, Some(50_000));
-    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[1]);
+    let doc =
+        format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, "spend": {{{}}}}}"#, blocks[1]);
+    let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let web = [crate::core::plugins::PluginUse { id: "web".into(), engine: Some("exa".into()), results: 100 }];
+    assert_eq!(p.spend.plugin_prices.cost(Ok(&web)), Ok(400_000));
+    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[2]);
     let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.spend.limits.len(), 4);
     assert_eq!(p.spend.team_header.as_deref(), Some("x-team-id"));
