@@ -275,8 +275,7 @@ pub(super) fn rank(k: Kind) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::detectors::Enabled;
-    use super::super::entity::ENTITY_COUNT;
+
     use super::*;
 
     /// Test helper: keeps the leftmost-longest non-overlapping findings (the redactor itself folds
@@ -302,13 +301,7 @@ mod tests {
     }
 
     fn kinds(t: &str) -> Vec<(Entity, &str)> {
-        let mut sink = Sink {
-            on: Enabled::from_flags(&[true; ENTITY_COUNT]),
-            out: Vec::new(),
-            near_miss: false,
-            digits_left: false,
-            quads: false,
-        };
+        let mut sink = Sink::all_on();
         let plan = Plan { custom: &[], fallback: &[], automaton: None, targets: &[] };
         detect(t, &plan, &mut sink);
         resolve(&mut sink.out);

@@ -99,6 +99,27 @@ pub struct Sink {
     pub quads: bool,
 }
 
+#[cfg(test)]
+impl Sink {
+    /// An empty sink with every entity enabled (detector tests).
+    pub(crate) fn all_on() -> Self {
+        Sink {
+            on: Enabled::from_flags(&[true; crate::core::pii::entity::ENTITY_COUNT]),
+            out: Vec::new(),
+            near_miss: false,
+            digits_left: false,
+            quads: false,
+        }
+    }
+
+    /// The texts one detector's `scan` finds in `t`, every entity enabled (detector tests).
+    pub(crate) fn texts(t: &str, scan: fn(&[u8], &mut Sink)) -> Vec<&str> {
+        let mut sink = Sink::all_on();
+        scan(t.as_bytes(), &mut sink);
+        sink.out.iter().map(|f| &t[f.start..f.end]).collect()
+    }
+}
+
 impl Sink {
     /// Records a built-in finding if the entity is enabled.
     #[inline]

@@ -177,20 +177,11 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Enabled;
+
     use super::*;
-    use crate::core::pii::entity::ENTITY_COUNT;
 
     fn people(t: &str) -> Vec<&str> {
-        let mut sink = Sink {
-            on: Enabled::from_flags(&[true; ENTITY_COUNT]),
-            out: Vec::new(),
-            near_miss: false,
-            digits_left: false,
-            quads: false,
-        };
-        scan(t.as_bytes(), &mut sink);
-        sink.out.iter().map(|f| &t[f.start..f.end]).collect()
+        Sink::texts(t, scan)
     }
 
     #[test]

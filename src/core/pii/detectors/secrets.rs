@@ -352,19 +352,12 @@ pub fn is_bearer_word(b: &[u8], s: usize, e: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Enabled;
+
     use super::*;
-    use crate::core::pii::entity::ENTITY_COUNT;
 
     fn scan(t: &str) -> Vec<(Entity, &str)> {
         let b = t.as_bytes();
-        let mut sink = Sink {
-            on: Enabled::from_flags(&[true; ENTITY_COUNT]),
-            out: Vec::new(),
-            near_miss: false,
-            digits_left: false,
-            quads: false,
-        };
+        let mut sink = Sink::all_on();
         let tok = |c: u8| c.is_ascii_alphanumeric() || b"_-/+".contains(&c);
         let mut i = 0;
         while i < b.len() {

@@ -337,19 +337,13 @@ fn header(line: &[u8], d: u8, cols: &mut [Col; MAX_COLS]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Enabled, Kind};
+    use super::super::Kind;
     use super::*;
-    use crate::core::pii::entity::ENTITY_COUNT;
+
     use crate::core::pii::{PiiConfig, PiiTally, Redactor};
 
     fn found(t: &str) -> Vec<(Entity, &str)> {
-        let mut sink = Sink {
-            on: Enabled::from_flags(&[true; ENTITY_COUNT]),
-            out: Vec::new(),
-            near_miss: false,
-            digits_left: false,
-            quads: false,
-        };
+        let mut sink = Sink::all_on();
         scan(t.as_bytes(), &mut sink);
         sink.out
             .iter()
