@@ -136,8 +136,9 @@ impl Restore {
     }
 }
 
-impl TextStage for Restore {
-    fn push(&mut self, channel: Channel, input: &str, _restored: &[Range<usize>], out: &mut StageText) -> StageSignal {
+impl Restore {
+    /// [`TextStage::push`], counting what it finds.
+    fn push_counted(&mut self, channel: Channel, input: &str, out: &mut StageText) -> StageSignal {
         let json_source = channel.is_json_source();
         match self.pending.remove(&channel) {
             Some(mut held) => {
@@ -157,11 +158,33 @@ impl TextStage for Restore {
         StageSignal::Continue
     }
 
-    fn finish(&mut self, channel: Channel, out: &mut StageText) -> StageSignal {
+    /// [`TextStage::finish`], counting what it finds.
+    fn finish_counted(&mut self, channel: Channel, out: &mut StageText) -> StageSignal {
         if let Some(held) = self.pending.remove(&channel) {
             self.run(&held, channel.is_json_source(), true, out);
         }
         StageSignal::Continue
+    }
+}
+
+impl TextStage for Restore {
+    fn push(&mut self, channel: Channel, input: &str, _restored: &[Range<usize>], out: &mut StageText) -> StageSignal {
+        // A stream's copy of text it already sent is restored but not counted again.
+        let counted = self.counts;
+        let signal = self.push_counted(channel, input, out);
+        if channel.is_stream_copy() {
+            self.counts = counted;
+        }
+        signal
+    }
+
+    fn finish(&mut self, channel: Channel, out: &mut StageText) -> StageSignal {
+        let counted = self.counts;
+        let signal = self.finish_counted(channel, out);
+        if channel.is_stream_copy() {
+            self.counts = counted;
+        }
+        signal
     }
 
     fn max_holdback(&self) -> usize {

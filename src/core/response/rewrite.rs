@@ -37,7 +37,7 @@ use super::channel_index;
 use super::json_canon::Canon;
 use super::sniff;
 use super::sse_frame::{push_data, split_event, Framer};
-use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage};
+use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage, STREAM_COPY_SLOT};
 use crate::core::audit::AuditRecord;
 use crate::core::edit::{self, Edit};
 use crate::core::json::{self, Kind, Node};
@@ -67,12 +67,15 @@ pub(crate) struct Pipeline {
     next_whole: u32,
     /// JSON-source channels' canonicalisers (an escape cut across deltas is held here).
     canon: BTreeMap<Channel, Canon>,
+    /// The `slot` of whole-string channels: `u32::MAX` in a JSON body, [`STREAM_COPY_SLOT`] in a
+    /// stream's events.
+    whole_slot: u32,
 }
 
 impl Pipeline {
     /// A pipeline of `stages`, run in order.
     pub(crate) fn new(stages: Vec<Box<dyn TextStage>>) -> Self {
-        Self { stages, next_whole: 0, canon: BTreeMap::new() }
+        Self { stages, next_whole: 0, canon: BTreeMap::new(), whole_slot: u32::MAX }
     }
 
     /// The most bytes held back on one channel by all stages together.
@@ -122,7 +125,7 @@ impl Pipeline {
     /// One whole string through every stage.
     fn whole(&mut self, text: &str, json_source: bool) -> Result<String, RewriteError> {
         let kind = if json_source { ChannelKind::ToolArguments } else { ChannelKind::Whole };
-        let ch = Channel { slot: u32::MAX, kind, part: self.next_whole };
+        let ch = Channel { slot: self.whole_slot, kind, part: self.next_whole };
         self.next_whole = self.next_whole.wrapping_add(1);
         let mut out = self.push(ch, text)?;
         let tail = self.finish(ch)?;
@@ -345,7 +348,8 @@ pub(crate) fn error_tail(r: &Rejection) -> Vec<u8> {
 
 impl SseRewriter {
     /// A rewriter with `pipeline`, holding incomplete events of at most `max_event` bytes.
-    pub(crate) fn new(pipeline: Pipeline, max_event: usize) -> Self {
+    pub(crate) fn new(mut pipeline: Pipeline, max_event: usize) -> Self {
+        pipeline.whole_slot = STREAM_COPY_SLOT;
         Self { pipeline, buf: Vec::new(), framer: Framer::default(), max_event, open: BTreeMap::new() }
     }
 

@@ -176,3 +176,28 @@ fn a_key_split_across_indexes_a_client_reads_as_one_is_blocked() {
     let body = "data: {\"choices\":[{\"index\":0.5,\"delta\":{\"content\":\"hi\"}}]}\n\n";
     assert_eq!(stream(body.as_bytes(), 64).1, Some(Reason::ResponseUnreadable));
 }
+
+#[test]
+fn a_responses_stream_counts_each_restored_placeholder_once() {
+    // `/responses` repeats its text in `output_text.done`, `content_part.done`, `output_item.done` and
+    // `response.completed`: each copy is restored, and counted once (before: four times).
+    let ev = |v: serde_json::Value| format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap());
+    let text = "to [EMAIL_1]";
+    let body = [
+        ev(json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "delta": "to [EMA"})),
+        ev(json!({"type": "response.output_text.delta", "output_index": 0, "content_index": 0, "delta": "IL_1]"})),
+        ev(json!({"type": "response.output_text.done", "output_index": 0, "content_index": 0, "text": text})),
+        ev(json!({"type": "response.content_part.done", "part": {"type": "output_text", "text": text}})),
+        ev(json!({"type": "response.output_item.done", "item": {"content": [{"type": "output_text", "text": text}]}})),
+        ev(json!({"type": "response.completed", "response": {"output": [{"content": [{"text": text}]}]}})),
+    ]
+    .concat();
+    let mut s = Session::start(both(), true, None, None).unwrap().unwrap();
+    let out = s.stream_chunk(body.as_bytes(), true);
+    let sent = String::from_utf8(out.replace.unwrap()).unwrap();
+    assert_eq!(sent.matches("a@x.co").count(), 5, "{sent}");
+    assert!(!sent.contains("EMAIL_1"), "{sent}");
+    let mut audit = AuditRecord::default();
+    s.record(&mut audit);
+    assert_eq!(audit.restore.map(|c| c.restored), Some(1));
+}

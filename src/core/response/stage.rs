@@ -59,7 +59,18 @@ pub(crate) struct Channel {
     pub(crate) part: u32,
 }
 
+/// The `slot` of a whole string inside a stream's event (not a delta): a copy of text the stream
+/// already sent in deltas (`/responses` repeats its answer in `response.output_text.done`,
+/// `content_part.done`, `output_item.done` and `response.completed`). Rewritten like any text,
+/// not counted again by restore.
+pub(crate) const STREAM_COPY_SLOT: u32 = u32::MAX - 1;
+
 impl Channel {
+    /// Whether the channel is a whole string inside a stream's event ([`STREAM_COPY_SLOT`]).
+    pub(crate) fn is_stream_copy(self) -> bool {
+        self.slot == STREAM_COPY_SLOT
+    }
+
     /// Whether the channel's text is JSON source (tool-call arguments).
     pub(crate) fn is_json_source(self) -> bool {
         self.kind == ChannelKind::ToolArguments
