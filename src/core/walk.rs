@@ -1,6 +1,7 @@
 //! Walking a governed request body and turning PII findings into byte edits.
 //!
-//! Every string value and every object key is scanned, at any depth, except the structural
+//! Every string value, every object key and every JSON number of seven or more digits (with the
+//! names of the two keys above it as context) is scanned, at any depth, except the structural
 //! fields of [`structural`] whose values fit their grammar (model ids, the `provider` object,
 //! enumerations such as `role`/`type`, provider-issued ids, reasoning signatures). Each string is
 //! decoded once, scanned once, and, only when something must change, re-encoded and recorded as
@@ -43,6 +44,18 @@ pub fn reserve_literals(node: &Node<'_>, masks: &mut Masks) {
     }
 }
 
+/// The names of the two keys above a value (grandparent, parent): the context of a number.
+type Keys<'k> = [&'k str; 2];
+
+const NO_KEYS: Keys<'static> = ["", ""];
+
+/// Digits a JSON number needs to be scanned: the shortest number a detector takes with a cue word
+/// (a seven-digit national phone number); shorter ones are counts, prices and ids.
+const NUMBER_MIN_DIGITS: usize = 7;
+
+/// Characters of a key kept as a number's context (cue words sit at a key's start or end).
+const KEY_CUE_CHARS: usize = 48;
+
 /// Collects redaction edits for one body.
 pub struct Walker<'r, 't> {
     redactor: &'r Redactor,
@@ -63,14 +76,14 @@ impl<'r, 't> Walker<'r, 't> {
 
     /// Walks a whole body: every string and key but the structural fields that fit their grammar.
     pub fn walk_body(&mut self, root: &Node<'_>) {
-        self.walk(root, true);
+        self.walk(root, true, NO_KEYS);
     }
 
     /// Walks a value; `top`: it is the body's top-level value (top-only structural keys apply).
-    fn walk(&mut self, node: &Node<'_>, top: bool) {
+    fn walk(&mut self, node: &Node<'_>, top: bool, keys: Keys<'_>) {
         match &node.kind {
             Kind::Str(_) => self.scan_string(node),
-            Kind::Array(items) => items.iter().for_each(|n| self.walk(n, false)),
+            Kind::Array(items) => items.iter().for_each(|n| self.walk(n, false, keys)),
             Kind::Object(members) => {
                 self.scan_keys(members, None);
                 for m in members {
@@ -79,12 +92,38 @@ impl<'r, 't> Walker<'r, 't> {
                         None if m.key == "arguments" && matches!(m.value.kind, Kind::Str(_)) => {
                             self.scan_json_string(&m.value)
                         }
-                        None => self.walk(&m.value, false),
+                        None => self.walk(&m.value, false, [keys[1], &m.key]),
                     }
                 }
             }
-            Kind::Null | Kind::Bool(_) | Kind::Number(_) => {}
+            Kind::Number(raw) => self.scan_number(node, raw, keys),
+            Kind::Null | Kind::Bool(_) => {}
         }
+    }
+
+    /// A JSON number long enough to be a card, SSN or phone number is scanned as the text it is,
+    /// after the names of the two keys above it as a reader sees them (`"ssn": 123456789`,
+    /// `"ssn": {"const": 123456789}`), so cue words count as in text; a redacted number becomes a
+    /// JSON string holding the placeholder. Only the keys' letters (and `_`, `-`, spaces) are kept
+    /// as context, so a key's own findings (scanned with the key) are not counted twice.
+    fn scan_number(&mut self, node: &Node<'_>, raw: &str, keys: Keys<'_>) {
+        if raw.bytes().filter(u8::is_ascii_digit).count() < NUMBER_MIN_DIGITS {
+            return;
+        }
+        let cue = |k: &str| -> String {
+            let letters: String =
+                k.chars().filter(|c| c.is_alphabetic() || matches!(c, '_' | '-' | ' ')).take(KEY_CUE_CHARS).collect();
+            letters
+        };
+        let prefix = format!("{} {}: ", cue(keys[0]), cue(keys[1]));
+        let Some(new) = self.redactor.scan(&format!("{prefix}{raw}"), self.tally) else { return };
+        let value = new.strip_prefix(prefix.as_str()).or_else(|| new.rsplit_once(": ").map(|(_, v)| v)).unwrap_or(&new);
+        if value == raw {
+            return;
+        }
+        let mut bytes = Vec::with_capacity(value.len() + 2);
+        json::write_json_string(value, &mut bytes);
+        self.edits.push(Edit { start: node.start, end: node.end, bytes });
     }
 
     /// Walks the value of a structural field: strings that fit `g` are skipped, the rest scanned;
@@ -239,7 +278,7 @@ impl<'r, 't> Walker<'r, 't> {
             return;
         };
         let mut sub = Walker::new(self.redactor, self.tally, self.max_depth);
-        sub.walk(&inner, false);
+        sub.walk(&inner, false, NO_KEYS);
         self.unreadable |= sub.unreadable;
         if sub.edits.is_empty() {
             return;

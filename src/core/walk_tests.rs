@@ -205,3 +205,38 @@ fn a_credential_behind_an_id_prefix_or_inside_a_signature_is_redacted() {
     let sig = out["messages"][0]["content"][0]["signature"].as_str().unwrap();
     assert!(sig.starts_with("[AWS_ACCESS_KEY]") && !sig.contains("AKIA"), "{sig}");
 }
+
+#[test]
+fn numbers_are_scanned_like_text_with_their_keys_as_context() {
+    let args = r#"{"card": 4111111111111111, "ssn": 123456789, "phone": 14155550132, "qty": 1234567, "n": 3}"#;
+    let body = json!({
+        "messages": [{"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "pay", "arguments": args}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": args}],
+        "tools": [{"type": "function", "function": {"name": "charge", "parameters": {"type": "object",
+            "properties": {"card": {"type": "integer", "enum": [4111111111111111u64], "default": 4111111111111111u64}}}}}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object",
+            "properties": {"ssn": {"const": 123456789}, "card": {"examples": [4111111111111111u64]}}}}},
+        "metadata": {"order_id": 123456789, "amount": 1234567.5, "ts": 1733220000},
+        "max_tokens": 1000,
+    });
+    let out = walk_json(&body);
+    let arguments: Value =
+        serde_json::from_str(out["messages"][0]["tool_calls"][0]["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        arguments,
+        json!({"card": "[CREDIT_CARD]", "ssn": "[US_SSN]", "phone": "[PHONE]", "qty": 1234567, "n": 3})
+    );
+    // The same JSON as a tool's content (text) is redacted alike.
+    let content = out["messages"][1]["content"].as_str().unwrap();
+    assert!(!content.contains("4111111111111111") && !content.contains("123456789"), "{content}");
+    let card = &out["tools"][0]["function"]["parameters"]["properties"]["card"];
+    assert_eq!(card["enum"][0], "[CREDIT_CARD]");
+    assert_eq!(card["default"], "[CREDIT_CARD]");
+    let props = &out["response_format"]["json_schema"]["schema"]["properties"];
+    assert_eq!(props["ssn"]["const"], "[US_SSN]");
+    assert_eq!(props["card"]["examples"][0], "[CREDIT_CARD]");
+    // Numbers that are no personal data stay numbers.
+    assert_eq!(out["metadata"], body["metadata"]);
+    assert_eq!(out["max_tokens"], 1000);
+}

@@ -194,3 +194,52 @@ def test_an_aws_key_inside_a_signature_blob_is_redacted_and_real_signatures_are_
     assert AWS_KEY.encode() not in raw
     parts = sent["messages"][0]["content"]
     assert parts[0]["signature"].startswith("[AWS_ACCESS_KEY]") and parts[1]["signature"] == real
+
+
+# --- JSON numbers ----------------------------------------------------------------------------------------------------
+
+CARD, SSN, PHONE = 4111111111111111, 123456789, 14155550132
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_numbers_in_tool_call_arguments_are_redacted_like_the_same_json_as_tool_content(envoy: Envoy,
+                                                                                        fake: FakeOpenRouter,
+                                                                                        audit_for,
+                                                                                        proto: str) -> None:
+    args = json.dumps({"card": CARD, "ssn": SSN, "phone": PHONE, "quantity": 2})
+    body = {"model": MODEL, "messages": [
+        {"role": "user", "content": "pay my bill"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "pay", "arguments": args}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": args}]}
+    r = post(envoy, proto, body)
+    assert r.status == 200, r.body[:300]
+    raw, sent = forwarded(fake)
+    for n in (CARD, SSN, PHONE):
+        assert str(n).encode() not in raw
+    arguments = json.loads(sent["messages"][1]["tool_calls"][0]["function"]["arguments"])
+    assert arguments == {"card": "[CREDIT_CARD]", "ssn": "[US_SSN]", "phone": "[PHONE]", "quantity": 2}
+    [rec] = audit_for(r)
+    assert rec["redactions"]["CREDIT_CARD"] == {"redact": 2} and rec["redactions"]["US_SSN"] == {"redact": 2}
+
+
+@pytest.mark.parametrize("proto", PROTOCOLS)
+def test_numbers_in_tool_and_response_schemas_are_redacted_and_other_numbers_kept(envoy: Envoy,
+                                                                                 fake: FakeOpenRouter,
+                                                                                 proto: str) -> None:
+    body = {"model": MODEL, "max_tokens": 1000, "temperature": 0.5,
+            "messages": [{"role": "user", "content": "charge the card on file"}],
+            "tools": [{"type": "function", "function": {"name": "charge", "parameters": {
+                "type": "object", "properties": {"card": {"type": "integer", "enum": [CARD], "default": CARD}}}}}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "r", "schema": {
+                "type": "object", "properties": {"ssn": {"const": SSN}, "card": {"examples": [CARD]}}}}},
+            "metadata": {"order": 123456789, "ts": 1733220000}}
+    r = post(envoy, proto, body)
+    assert r.status == 200, r.body[:300]
+    raw, sent = forwarded(fake)
+    assert str(CARD).encode() not in raw
+    card = sent["tools"][0]["function"]["parameters"]["properties"]["card"]
+    assert card["enum"] == ["[CREDIT_CARD]"] and card["default"] == "[CREDIT_CARD]"
+    props = sent["response_format"]["json_schema"]["schema"]["properties"]
+    assert props == {"ssn": {"const": "[US_SSN]"}, "card": {"examples": ["[CREDIT_CARD]"]}}
+    assert sent["metadata"] == body["metadata"] and sent["max_tokens"] == 1000 and sent["temperature"] == 0.5
