@@ -75,15 +75,7 @@ impl PluginPolicy {
         };
         let mut allow = Vec::with_capacity(rules.len());
         for (i, r) in rules.iter().enumerate() {
-            let id = r.id.trim().to_ascii_lowercase();
-            if id.is_empty() {
-                return Err(ConfigError::new(format!("{path}[{i}].id"), "must not be empty"));
-            }
-            let engine = r.engine.as_deref().map(|e| e.trim().to_ascii_lowercase());
-            if engine.as_deref() == Some("") {
-                return Err(ConfigError::new(format!("{path}[{i}].engine"), "must not be empty"));
-            }
-            allow.push((id, engine));
+            allow.push(rule_key(&r.id, r.engine.as_deref(), &format!("{path}[{i}]"))?);
         }
         Ok(Self { allow: Some(allow) })
     }
@@ -102,6 +94,20 @@ impl PluginPolicy {
     pub(crate) fn restricted(&self) -> bool {
         self.allow.is_some()
     }
+}
+
+/// The `(id, engine)` a configured plugin rule or price names, spelt as [`uses`] reads a request's plugins (trimmed,
+/// lower case); an empty id or engine is refused at `at`.
+pub(crate) fn rule_key(id: &str, engine: Option<&str>, at: &str) -> Result<(String, Option<String>), ConfigError> {
+    let id = id.trim().to_ascii_lowercase();
+    if id.is_empty() {
+        return Err(ConfigError::new(format!("{at}.id"), "must not be empty"));
+    }
+    let engine = engine.map(|e| e.trim().to_ascii_lowercase());
+    if engine.as_deref() == Some("") {
+        return Err(ConfigError::new(format!("{at}.engine"), "must not be empty"));
+    }
+    Ok((id, engine))
 }
 
 /// Whether a profile's `provider` restricts where prompts go: named providers only, zero data

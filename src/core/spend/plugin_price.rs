@@ -3,7 +3,7 @@
 //! serves the request; an unpriced use has no known cost (docs/spend.md).
 
 use crate::core::config::{ConfigError, PluginPriceConfig};
-use crate::core::plugins::PluginUse;
+use crate::core::plugins::{rule_key, PluginUse};
 use crate::core::worst::Unknown;
 
 use super::price::usd_to_micro_ceil;
@@ -32,14 +32,7 @@ impl PluginPrices {
         let mut entries = Vec::with_capacity(cfg.len());
         for (i, p) in cfg.iter().enumerate() {
             let at = format!("{path}[{i}]");
-            let id = p.id.trim().to_ascii_lowercase();
-            if id.is_empty() {
-                return Err(ConfigError::new(format!("{at}.id"), "must not be empty"));
-            }
-            let engine = p.engine.as_deref().map(|e| e.trim().to_ascii_lowercase());
-            if engine.as_deref() == Some("") {
-                return Err(ConfigError::new(format!("{at}.engine"), "must not be empty"));
-            }
+            let (id, engine) = rule_key(&p.id, p.engine.as_deref(), &at)?;
             for (field, v) in [("request", p.request), ("per_result", p.per_result)] {
                 if !(0.0..=MAX_PRICE_USD).contains(&v) {
                     return Err(ConfigError::new(format!("{at}.{field}"), "must be between 0 and 1000000 (USD)"));
