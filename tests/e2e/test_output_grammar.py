@@ -68,6 +68,22 @@ def stream_ended(body: bytes, reason: str) -> None:
     assert f'"reason": "{reason}"' in text or f'"reason":"{reason}"' in text, text[-400:]
 
 
+def key_blocked(r: Any, audit_for: Any, stream: bool) -> dict[str, Any]:
+    """The split key was blocked: a stream ends with an `output_blocked` error event (status 200 already sent), a held
+    answer is a 502 naming it; no piece of the key reached the client; the audit record counts one block. Returns
+    the record."""
+    if stream:
+        assert r.status == 200, r.body[:300]
+        stream_ended(r.body, "output_blocked")
+    else:
+        assert r.status == 502, (r.status, r.body[:300])
+        assert r.json()["error"]["reason"] == "output_blocked", r.body[:300]
+    no_key(r.body)
+    [rec] = audit_for(r)
+    assert rec["output_findings"] == {"GITHUB_TOKEN": {"block": 1}}, rec
+    return rec
+
+
 @pytest.mark.parametrize("proto", PROTOS)
 @pytest.mark.parametrize("label", ["text/plain", "application/x-ndjson", None])
 def test_a_mislabelled_stream_is_read_as_events(
@@ -75,11 +91,7 @@ def test_a_mislabelled_stream_is_read_as_events(
     headers = {"Content-Type": label} if label else {}
     fake.script(Script(raw_events=split_key(), headers=headers, no_content_type=label is None, sse_split="byte"))
     r = send(proto, envoy.port, "POST", CHAT, ask(True))
-    assert r.status == 200, r.body[:300]
-    stream_ended(r.body, "output_blocked")
-    no_key(r.body)
-    [rec] = audit_for(r)
-    assert rec["output_findings"] == {"GITHUB_TOKEN": {"block": 1}}, rec
+    rec = key_blocked(r, audit_for, stream=True)
     assert "output_blocked" in rec["reasons"], rec
 
 
@@ -92,11 +104,7 @@ def test_a_json_answer_labelled_text_is_read_as_json(
             + escaped + '"}}]}').encode()
     fake.script(Script(body=body, headers={"Content-Type": "text/plain"}))
     r = send(proto, envoy.port, "POST", CHAT, ask(False))
-    assert r.status == 502, (r.status, r.body[:300])
-    assert r.json()["error"]["reason"] == "output_blocked", r.body[:300]
-    no_key(r.body)
-    [rec] = audit_for(r)
-    assert rec["output_findings"] == {"GITHUB_TOKEN": {"block": 1}}, rec
+    key_blocked(r, audit_for, stream=False)
 
 
 @pytest.mark.parametrize("proto", PROTOS)
@@ -104,11 +112,7 @@ def test_an_event_stream_answering_a_request_for_no_stream_is_held_and_read_as_e
         envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
     fake.script(Script(raw_events=split_key(), sse_split="byte"))
     r = send(proto, envoy.port, "POST", CHAT, ask(False))
-    assert r.status == 502, (r.status, r.body[:300])
-    assert r.json()["error"]["reason"] == "output_blocked", r.body[:300]
-    no_key(r.body)
-    [rec] = audit_for(r)
-    assert rec["output_findings"] == {"GITHUB_TOKEN": {"block": 1}}, rec
+    key_blocked(r, audit_for, stream=False)
 
 
 @pytest.mark.parametrize("proto", PROTOS)
@@ -122,11 +126,7 @@ def test_odd_framing_is_read_as_a_client_reads_it(
     }[framing]
     fake.script(Script(raw_events=events, sse_split="byte"))
     r = send(proto, envoy.port, "POST", CHAT, ask(True))
-    assert r.status == 200, r.body[:300]
-    stream_ended(r.body, "output_blocked")
-    no_key(r.body)
-    [rec] = audit_for(r)
-    assert rec["output_findings"] == {"GITHUB_TOKEN": {"block": 1}}, rec
+    key_blocked(r, audit_for, stream=True)
 
 
 @pytest.mark.parametrize("proto", PROTOS)
@@ -155,11 +155,7 @@ def test_a_key_split_across_index_spellings_of_one_channel_is_blocked(
     fake.script(Script(raw_events=[event(f"the key {HEAD}"), event(TAIL + " ok", index=index),
                                    b"data: [DONE]\n\n"]))
     r = send(proto, envoy.port, "POST", CHAT, ask(True))
-    assert r.status == 200, r.body[:300]
-    stream_ended(r.body, "output_blocked")
-    no_key(r.body)
-    [rec] = audit_for(r)
-    assert rec["output_findings"] == {"GITHUB_TOKEN": {"block": 1}}, rec
+    key_blocked(r, audit_for, stream=True)
 
 
 @pytest.mark.parametrize("proto", PROTOS)
