@@ -96,13 +96,15 @@ def test_a_mislabelled_stream_is_read_as_events(
 
 
 @pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("coding", [None, "gzip", "zstd"])
 def test_a_json_answer_labelled_text_is_read_as_json(
-        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
-    # `\u005f` is `_` for a client's JSON parser; read as raw text the key was not there.
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, coding: str | None) -> None:
+    # `\u005f` is `_` for a client's JSON parser; read as raw text the key was not there. With `coding`, an upstream
+    # that compresses although the filter asked for identity: the decoded bytes are sniffed the same way.
     escaped = KEY.replace("_", "\\u005f")
     body = ('{"id":"gen-g","provider":"Anthropic","choices":[{"index":0,"message":{"content":"k '
             + escaped + '"}}]}').encode()
-    fake.script(Script(body=body, headers={"Content-Type": "text/plain"}))
+    fake.script(Script(body=body, headers={"Content-Type": "text/plain"}, compress=coding, compress_always=True))
     r = send(proto, envoy.port, "POST", CHAT, ask(False))
     key_blocked(r, audit_for, stream=False)
 
