@@ -15,7 +15,8 @@ pub enum Decision {
     /// Forwarded upstream (possibly rewritten).
     #[default]
     Allow,
-    /// Refused by policy (403).
+    /// Refused by policy: a request (402/403/429), or an answer withheld after the request was
+    /// forwarded (502: output blocked, served by an unapproved provider).
     Deny,
     /// Refused because it could not be checked (400/413/415/404).
     Reject,

@@ -1,4 +1,5 @@
-//! A strict JSON parser that borrows from the request body and remembers byte spans.
+//! A strict JSON parser that borrows from its input and remembers byte spans. It reads request
+//! bodies, the configuration, responses and audit records; each caller words its own errors.
 //!
 //! Why not plain `serde_json`: the filter must (1) refuse duplicate keys anywhere (a parser and
 //! OpenRouter may pick different ones), (2) bound nesting depth, and (3) know the byte span of every
@@ -8,7 +9,6 @@
 //! surrogates) but decoded only on demand.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use crate::core::hex;
 
@@ -62,7 +62,7 @@ pub struct Member<'a> {
     pub value: Node<'a>,
 }
 
-/// Why a body is not acceptable JSON. Messages never quote the input.
+/// Why the input is not acceptable JSON (byte offsets only: never the input itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsonError {
     /// The body is not valid UTF-8.
@@ -73,17 +73,6 @@ pub enum JsonError {
     DuplicateKey(usize),
     /// Nesting deeper than the limit.
     TooDeep(u32),
-}
-
-impl fmt::Display for JsonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            JsonError::InvalidUtf8 => write!(f, "request body is not valid UTF-8"),
-            JsonError::Syntax(at) => write!(f, "request body is not valid JSON (byte {at})"),
-            JsonError::DuplicateKey(at) => write!(f, "request body has a duplicate object key (byte {at})"),
-            JsonError::TooDeep(max) => write!(f, "request body nests deeper than {max} levels"),
-        }
-    }
 }
 
 impl<'a> JStr<'a> {

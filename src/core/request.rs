@@ -384,13 +384,15 @@ fn decode_body(
 }
 
 fn json_rejection(e: &JsonError) -> Rejection {
-    let reason = match e {
-        JsonError::InvalidUtf8 => Reason::InvalidUtf8,
-        JsonError::Syntax(_) => Reason::InvalidJson,
-        JsonError::DuplicateKey(_) => Reason::DuplicateKey,
-        JsonError::TooDeep(_) => Reason::TooDeep,
+    let (reason, message) = match e {
+        JsonError::InvalidUtf8 => (Reason::InvalidUtf8, "request body is not valid UTF-8".to_string()),
+        JsonError::Syntax(at) => (Reason::InvalidJson, format!("request body is not valid JSON (byte {at})")),
+        JsonError::DuplicateKey(at) => {
+            (Reason::DuplicateKey, format!("request body has a duplicate object key (byte {at})"))
+        }
+        JsonError::TooDeep(max) => (Reason::TooDeep, format!("request body nests deeper than {max} levels")),
     };
-    Rejection::bad_request(reason, e.to_string())
+    Rejection::bad_request(reason, message)
 }
 
 fn check_body(

@@ -4,9 +4,14 @@
 //! names of the two keys above it as context) is scanned, at any depth, except the structural
 //! fields of [`structural`] whose values fit their grammar (model ids, the `provider` object,
 //! enumerations such as `role`/`type`, provider-issued ids, reasoning signatures). Each string is
-//! decoded once, scanned once, and, only when something must change, re-encoded and recorded as
-//! an [`Edit`] over the original string token. Tool-call `arguments` are JSON inside a string:
-//! their inner strings and keys are scanned and the argument string is rebuilt. `data:` URLs are
+//! decoded once and given to [`Redactor::scan`] (which scans it again, up to its pass limit, when
+//! a placeholder lands glued to the rest of the text); only when something must change is it
+//! re-encoded and recorded as an [`Edit`] over the original string token. Some strings are scanned
+//! in parts: a structural value that fits its grammar is scanned from each credential prefix on
+//! ([`structural::credential_cuts`]), a `data:` URL's header and body apart, and a tool-call
+//! `arguments` string that fails to rebuild is scanned again as text. Tool-call `arguments` are
+//! JSON inside a string: their inner strings and keys are scanned and the argument string is
+//! rebuilt. `data:` URLs are
 //! read as a downstream reader reads them ([`dataurl`]): a body holding text (a text media type,
 //! or bytes that are UTF-8 whatever the media type) is decoded, scanned and re-encoded when
 //! redacted; binary bodies (images, audio, PDF) are skipped; a base64 body that does not decode
