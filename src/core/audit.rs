@@ -1,6 +1,8 @@
 //! The audit record: one per governed request, never containing prompt text, keys or PII.
 //! Every field is documented in `docs/audit.md`.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use serde_json::{Map, Value};
@@ -76,7 +78,7 @@ pub struct AuditRecord {
     /// Milliseconds from the request's arrival to the end of the response.
     pub latency_ms: Option<u64>,
     /// Findings per entity type and action: `{"EMAIL": {"redact": 2}}`.
-    pub redactions: Map<String, Value>,
+    pub redactions: Findings,
     /// `mask` placeholders in the answer: `{"restored": 3, "unknown": 1, "mangled": 0}`; `null`
     /// when the request issued none.
     pub restore: Option<RestoreCounts>,
@@ -85,7 +87,7 @@ pub struct AuditRecord {
     pub spend: Option<SpendAudit>,
     /// Findings in the model's output per entity type and action (`output_pii`):
     /// `{"PHONE": {"flag": 1}}`; empty when output inspection is off or found nothing.
-    pub output_findings: Map<String, Value>,
+    pub output_findings: Findings,
     /// Response-side summary (generation id, served model and provider, usage, cost, …).
     #[serde(flatten)]
     pub response: ResponseFields,
@@ -216,12 +218,12 @@ impl AuditRecord {
 
     /// Copies PII counts in (entity → action → count).
     pub fn set_redactions(&mut self, tally: &PiiTally) {
-        self.redactions = tally_map(tally);
+        self.redactions = Findings::from_tally(tally);
     }
 
     /// Copies the output-inspection counts in (entity → action → count).
     pub fn set_output_findings(&mut self, tally: &PiiTally) {
-        self.output_findings = tally_map(tally);
+        self.output_findings = Findings::from_tally(tally);
     }
 
     /// The record as one JSON line (no trailing newline).
@@ -231,17 +233,33 @@ impl AuditRecord {
     }
 }
 
-/// A tally as `{"EMAIL": {"redact": 2}}`.
-fn tally_map(tally: &PiiTally) -> Map<String, Value> {
-    let mut map = Map::new();
-    for (entity, action, n) in &tally.counts {
-        let e = map.entry(entity.clone()).or_insert_with(|| Value::Object(Map::new()));
-        if let Value::Object(m) = e {
-            let prev = m.get(*action).and_then(Value::as_u64).unwrap_or(0);
-            m.insert((*action).to_string(), Value::from(prev + n));
+/// Findings counted per entity type and action, printed as `{"EMAIL": {"redact": 2}}` (entities,
+/// then actions, in byte order).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Findings(BTreeMap<String, BTreeMap<&'static str, u64>>);
+
+impl Findings {
+    /// The counts of a tally.
+    pub fn from_tally(tally: &PiiTally) -> Self {
+        let mut map: BTreeMap<String, BTreeMap<&'static str, u64>> = BTreeMap::new();
+        for (entity, action, n) in &tally.counts {
+            let count = map.entry(entity.clone()).or_default().entry(*action).or_default();
+            *count = count.saturating_add(*n);
         }
+        Self(map)
     }
-    map
+
+    /// Every (entity, action, count).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &'static str, u64)> {
+        self.0.iter().flat_map(|(entity, actions)| actions.iter().map(move |(a, n)| (entity.as_str(), *a, *n)))
+    }
+
+    /// The count of one entity and action (`None`: none found).
+    #[cfg(test)]
+    pub fn get(&self, entity: &str, action: &str) -> Option<u64> {
+        self.0.get(entity).and_then(|actions| actions.get(action)).copied()
+    }
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -266,6 +284,22 @@ mod tests {
     #[test]
     fn sha256_matches_known_vector() {
         assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn findings_print_entities_then_actions_in_byte_order() {
+        let mut tally = PiiTally::default();
+        for (entity, action) in [("PHONE", "redact"), ("EMAIL", "redact"), ("EMAIL", "flag"), ("PHONE", "redact")] {
+            tally.add(entity, action);
+        }
+        let f = Findings::from_tally(&tally);
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(json, r#"{"EMAIL":{"flag":1,"redact":1},"PHONE":{"redact":2}}"#);
+        assert_eq!(
+            f.iter().collect::<Vec<_>>(),
+            [("EMAIL", "flag", 1), ("EMAIL", "redact", 1), ("PHONE", "redact", 2)]
+        );
+        assert_eq!(serde_json::to_string(&Findings::default()).unwrap(), "{}");
     }
 
     #[test]

@@ -105,7 +105,7 @@ mod tests {
         assert_eq!(out.restored, restored);
         let mut a = AuditRecord::new();
         s.record(&mut a);
-        assert_eq!(a.output_findings["EMAIL"]["redact"], 1);
+        assert_eq!(a.output_findings.get("EMAIL", "redact"), Some(1));
     }
 
     #[test]
@@ -130,6 +130,6 @@ mod tests {
         s.record(&mut a);
         assert_eq!(a.decision, Decision::Deny);
         assert_eq!(a.reasons, vec![Reason::OutputBlocked]);
-        assert_eq!(a.output_findings["GITHUB_TOKEN"]["block"], 1);
+        assert_eq!(a.output_findings.get("GITHUB_TOKEN", "block"), Some(1));
     }
 }

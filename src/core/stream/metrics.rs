@@ -79,23 +79,11 @@ pub fn for_record(a: &AuditRecord) -> Vec<MetricOp> {
     if matches!(r.response_not_inspected, Some(not_inspected::BAD_JSON | not_inspected::BAD_ENCODING)) {
         count_some(&mut out, "openrouter_guard_parse_failures_total", &[("kind", "response")], 1);
     }
-    for (entity, actions) in &a.redactions {
-        if let Some(actions) = actions.as_object() {
-            for (action, n) in actions {
-                let n = n.as_u64().unwrap_or(0);
-                let labels = [("entity", entity.as_str()), ("action", action.as_str())];
-                count_some(&mut out, "openrouter_guard_redactions_total", &labels, n);
-            }
-        }
+    for (entity, action, n) in a.redactions.iter() {
+        count_some(&mut out, "openrouter_guard_redactions_total", &[("entity", entity), ("action", action)], n);
     }
-    for (entity, actions) in &a.output_findings {
-        if let Some(actions) = actions.as_object() {
-            for (action, n) in actions {
-                let n = n.as_u64().unwrap_or(0);
-                let labels = [("entity", entity.as_str()), ("action", action.as_str())];
-                count_some(&mut out, "openrouter_guard_output_findings_total", &labels, n);
-            }
-        }
+    for (entity, action, n) in a.output_findings.iter() {
+        count_some(&mut out, "openrouter_guard_output_findings_total", &[("entity", entity), ("action", action)], n);
     }
     let by_profile = [("profile", profile)];
     count_some(&mut out, "openrouter_guard_prompt_tokens_total", &by_profile, r.prompt_tokens.unwrap_or(0));
