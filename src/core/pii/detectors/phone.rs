@@ -96,8 +96,46 @@ fn paren_before(c: &Cluster, k: usize) -> bool {
     }
 }
 
+/// Whether `d` (all digits, no `+`) is `00`, a calling code of the plan and a valid national
+/// significant number of that country: `0043664195883`, `004534112968`. Written without spaces
+/// the number has no grouping to go by, so the plan decides (NANP for code 1).
+pub(crate) fn compact_00(d: &[u8]) -> bool {
+    let Some(rest) = d.strip_prefix(b"00") else { return false };
+    if !(8..=15).contains(&rest.len()) || rest.first() == Some(&b'0') {
+        return false;
+    }
+    PLAN.iter().any(|k| {
+        let mut cc = [0u8; 5];
+        let mut n = 0;
+        let mut v = k.cc;
+        while v > 0 && n < cc.len() {
+            if let Some(x) = cc.get_mut(n) {
+                *x = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+            n += 1;
+        }
+        let code = cc.get_mut(..n).map(|c| {
+            c.reverse();
+            &*c
+        });
+        let Some(nsn) = code.and_then(|c| rest.strip_prefix(c)) else { return false };
+        if k.cc == 1 {
+            nsn.len() == 10 && nanp_digits_ok(nsn.first().copied().unwrap_or(0), nsn.get(3).copied().unwrap_or(0))
+        } else {
+            k.valid(nsn)
+        }
+    })
+}
+
 fn international(c: &Cluster, s: usize) -> Option<Hit> {
     let plus = s == 0 && c.before(0) == b'+';
+    if !plus && (10..=17).contains(&c.len(s)) && compact_00(c.digits(s)) && c.right_ok(s + 1) && !id_before(c, s) {
+        let single = s + 1 >= c.n || !phone_sep(c, s);
+        if single {
+            return Some(Hit { next: s + 1, start: c.group(s).s, end: c.group(s).e });
+        }
+    }
     let double_zero = !plus && c.len(s) >= 3 && c.len(s) <= 5 && c.digits(s).starts_with(b"00");
     if !plus && !double_zero {
         return None;
@@ -242,6 +280,28 @@ fn national_sep(c: &Cluster, k: usize) -> bool {
     m & NL == 0 && m & !(SP | DASH | DOT | SLASH | OPEN | CLOSE) == 0 && l <= 3
 }
 
+/// Whether groups `s..=k` (`lens`) with a dot among their separators can be a national number
+/// written with dots: every separator a single `.`, except that the first may be `-` or `/`
+/// (`070-159.74.63`); three or more groups (`06.12.34.56.78`, `612.79.52.73`), or two when the
+/// first is a trunk prefix and area code (`0664.199036`, `06.12405016`). Not a decimal
+/// (`448.0270497`), and not a dotted quad of short groups that could be an address or a version,
+/// unless no address or version is written so: a first group over 255 or a group with a
+/// leading zero (`021.256.01.61`).
+fn dotted_ok(c: &Cluster, s: usize, k: usize, lens: &[usize]) -> bool {
+    let seps_ok = (s..k).all(|x| {
+        let (m, l) = c.sep(x);
+        l == 1 && (m == DOT || x == s && matches!(m, DASH | SLASH))
+    });
+    let first = c.digits(s);
+    let trunk_area = first.len() >= 2 && first.first() == Some(&b'0') && first.get(1) != Some(&b'0');
+    if !seps_ok || lens.len() < 2 || lens.len() == 2 && !trunk_area {
+        return false;
+    }
+    let quad = lens.len() == 4 && lens.iter().all(|&l| l <= 3);
+    let leading_zero = (s..=k).any(|x| c.len(x) > 1 && c.first(x) == b'0');
+    !quad || c.value(s) > 255 || leading_zero
+}
+
 /// `31.12.2024`, `12/05/24`, `2024-08-06`: three groups of a date with one separator.
 fn date_shape(c: &Cluster, s: usize) -> bool {
     if s + 2 >= c.n || c.sep(s) != c.sep(s + 1) || !matches!(c.sep(s).0, DOT | SLASH | DASH) {
@@ -269,9 +329,14 @@ fn plan_number(d: &[u8], lens: &[usize], cue: bool) -> bool {
             let shaped = if cue {
                 true
             } else if multi {
-                d.len() >= 9 && (formatted_national(k, nsn, lens, p.len()) || p == b"0" && phone_like(lens))
+                let formatted = formatted_national(k, nsn, lens, p.len());
+                // Eight digits with the prefix only in one of the country's own groupings of three
+                // or more groups (`08-17 19 17`).
+                d.len() >= 9 && (formatted || p == b"0" && phone_like(lens))
+                    || d.len() == 8 && lens.len() >= 3 && formatted
             } else {
-                p == b"0" && d.len() >= 10
+                // A bare 13-digit run with a valid EAN-13 check digit is an article number.
+                p == b"0" && d.len() >= 10 && !(d.len() == 13 && ean13(d))
             };
             shaped && k.valid(nsn)
         };
@@ -279,9 +344,26 @@ fn plan_number(d: &[u8], lens: &[usize], cue: bool) -> bool {
             || if cue {
                 k.valid(d)
             } else {
-                multi && d.len() >= 9 && d.first() != Some(&b'0') && k.formatted_as(d, lens) && unprefixed(k, d, lens)
+                multi && d.first() != Some(&b'0') && k.formatted_as(d, lens) && {
+                    // Eight digits without a prefix: only where the country has no trunk prefix,
+                    // so eight digits are its whole number (Denmark, Norway), in four groups.
+                    d.len() >= 9 && unprefixed(k, d, lens)
+                        || d.len() == 8 && p.is_empty() && lens.len() == 4 && k.valid(d)
+                }
             }
     })
+}
+
+/// Whether 13 digits carry a valid EAN-13 (GTIN-13) check digit: weights 1, 3, 1, … over the
+/// first twelve, the thirteenth makes the sum a multiple of ten.
+fn ean13(d: &[u8]) -> bool {
+    d.len() == 13
+        && d.iter()
+            .enumerate()
+            .map(|(i, &x)| u32::from(x.wrapping_sub(b'0')) * if i % 2 == 0 { 1 } else { 3 })
+            .sum::<u32>()
+            % 10
+            == 0
 }
 
 /// A number without a national prefix or phone word, already grouped exactly as one of the
@@ -339,7 +421,10 @@ pub(crate) fn column_value(d: &[u8], plus: bool) -> bool {
     }
     let nanp =
         |x: &[u8]| x.len() == 10 && nanp_digits_ok(x.first().copied().unwrap_or(0), x.get(3).copied().unwrap_or(0));
-    nanp(d) || d.first() == Some(&b'1') && d.get(1..).is_some_and(nanp) || plan_number(d, &[d.len()], true)
+    nanp(d)
+        || d.first() == Some(&b'1') && d.get(1..).is_some_and(nanp)
+        || compact_00(d)
+        || plan_number(d, &[d.len()], true)
 }
 
 /// A national number of the plan starting at group `s` (see the module comment): the whole run
@@ -400,8 +485,7 @@ fn national(c: &Cluster, s: usize) -> Option<Hit> {
         let lens = lens.get(..=j)?;
         // Dots: at least three groups, dots only (`06.12.34.56.78`); not a decimal (`448.0270497`)
         // nor a dotted quad of short groups (an address or version the IPv4 rule turned down).
-        let dots = (s..k).filter(|&x| c.sep(x).0 & DOT != 0).count();
-        if dots > 0 && (dots != k - s || lens.len() < 3 || lens.len() == 4 && lens.iter().all(|&l| l <= 3)) {
+        if (s..k).any(|x| c.sep(x).0 & DOT != 0) && !dotted_ok(c, s, k, lens) {
             continue;
         }
         if plan_number(digits.get(..nd)?, lens, cue) {
@@ -530,6 +614,54 @@ mod tests {
         assert!(unprefixed(es, b"956740896", &[3, 2, 2, 2]));
         assert!(!unprefixed(es, b"956740896", &[3, 3, 3]));
         assert!(!unprefixed(es, b"956740896", &[3, 6]));
+    }
+
+    #[test]
+    fn compact_00_numbers_are_checked_against_the_plan() {
+        for t in
+            ["x 0043664195883 y", "| 004534112968 |", "<td>0034612798727</td>", "'0061493073647'", "x 0014155550132 y"]
+        {
+            let want = t.trim_matches(|c: char| !c.is_ascii_digit());
+            assert_eq!(phone(t), Some(want), "{t}");
+        }
+        // `00`, then no calling code of the plan, or a number the country does not have; an id.
+        for t in ["x 0000612345678 y", "x 0034012345678 y", "x 0014150550132 y", "order 0043664195883"] {
+            assert_eq!(phone(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn national_numbers_written_with_dots_are_found() {
+        for (t, want) in [
+            ("x 612.79.52.73 y", "612.79.52.73"),
+            ("x 021.287.83.09 y", "021.287.83.09"),
+            ("x 0664.428602 y", "0664.428602"),
+            ("x 06.12405016 y", "06.12405016"),
+            ("x 070-159.74.63 y", "070-159.74.63"),
+        ] {
+            assert_eq!(phone(t), Some(want), "{t}");
+        }
+        // Decimals, versions and addresses stay out.
+        for t in ["x 448.0270497 y", "x 17.4.3.46 y", "x 192.168.10.200 y", "x 1.22.333.4444 y", "x 12.3456789 y"] {
+            assert_eq!(phone(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn eight_digit_numbers_need_a_national_grouping() {
+        // Sweden (prefix 0, in its own grouping), Denmark (no prefix: eight digits are the number).
+        assert_eq!(phone("x 08-17 19 17 y"), Some("08-17 19 17"));
+        assert_eq!(phone("x 48 27 37 64 y"), Some("48 27 37 64"));
+        // Denmark's numbers do not start with 0 or 1; other groupings or an id word say no.
+        for t in ["x 18 27 37 64 y", "x 4827 3764 y", "x 48273764 y", "order 48 27 37 64"] {
+            assert_eq!(phone(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn an_ean_13_is_no_national_number() {
+        assert_eq!(phone("x 0519466771480 y"), None);
+        assert_eq!(phone("x 0519466771481 y"), Some("0519466771481"));
     }
 
     #[test]
