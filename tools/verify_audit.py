@@ -5,7 +5,7 @@ Usage: python3 tools/verify_audit.py [--key-file KEYFILE] [--stats FILE|URL] [--
                                      LOGFILE|-
 
 Each governed record carries "chain" (a per-worker-VM id), "seq" (1, 2, 3... per chain) and
-"prev" (hex SHA-256 of the previous line of the same chain, exactly as written, without its
+"prev" (hex BLAKE2b-256 of the previous line of the same chain, exactly as written, without its
 newline; 64 zeros for seq 1). See docs/audit-chain.md.
 
 Problems reported (line number, chain, kind):
@@ -46,6 +46,12 @@ import sys
 import urllib.request
 
 GENESIS = "0" * 64
+
+
+def line_hash(raw: bytes) -> str:
+    """A sealed line's hash, as the next record's "prev" carries it: hex BLAKE2b with a 32-byte digest (RFC 7693;
+    src/core/chain.rs line_hash)."""
+    return hashlib.blake2b(raw, digest_size=32).hexdigest()
 HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 MAC_TAIL = re.compile(rb',"mac":"([0-9a-f]{64})"\}\Z')
 MIN_KEY_LEN = 32
@@ -161,7 +167,7 @@ class Verifier:
             return
         if not self.authentic(line_no, chain_id, raw):
             return
-        digest = hashlib.sha256(raw).hexdigest()
+        digest = line_hash(raw)
         chain = self.chains.get(chain_id)
         if chain is None:
             chain = self.chains[chain_id] = Chain(chain_id, seq, line_no)

@@ -2,7 +2,7 @@
 //!
 //! Each worker VM owns one [`AuditChain`] with a random id. Sealing a record puts three fields
 //! first in the JSON object, `{"chain":"<id>","seq":<n>,"prev":"<hex>",...}`, where `seq` counts
-//! 1, 2, 3… per chain and `prev` is the hex SHA-256 of the previous sealed line of the same chain,
+//! 1, 2, 3… per chain and `prev` is the hex BLAKE2b-256 (`line_hash`) of the previous sealed line of the same chain,
 //! exactly as returned (and, if the access log prints it verbatim, as written), without a newline.
 //! The first record's `prev` is [`GENESIS_PREV`]. The hashed form is the printed line itself, so a
 //! verifier recomputes it from the file with no canonicalisation (`tools/verify_audit.py`).
@@ -15,7 +15,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::core::audit::{sha256_hex, AuditRecord};
+use crate::core::audit::AuditRecord;
 use crate::core::hex::to_hex;
 use crate::core::pii::hmac::HmacSha256;
 
@@ -166,7 +166,7 @@ impl AuditChain {
             line.push_str("\"}");
         }
         self.seq = seq;
-        self.prev = sha256_hex(line.as_bytes());
+        self.prev = line_hash(line.as_bytes());
         line
     }
 
@@ -175,6 +175,16 @@ impl AuditChain {
         let text = serde_json::to_string(record).map_err(|_| ChainError::NotAnObject)?;
         self.seal_object(&text)
     }
+}
+
+/// `prev` of the next record: lower-case hex BLAKE2b-256 (RFC 7693, 32-byte digest, no key; Python's
+/// `hashlib.blake2b(line, digest_size=32)`) of a sealed line. A cryptographic hash like the SHA-256 it
+/// replaced (same 256-bit output, same 128-bit collision resistance), at about a quarter of its work per byte
+/// in wasm (64-bit words, 12 rounds per 128-byte block): hashing the ~1.5 KB line was a quarter of a
+/// 1 KB request's instructions with SHA-256 (docs/benchmarks.md, issue 17).
+pub(crate) fn line_hash(line: &[u8]) -> String {
+    use blake2::{digest::consts::U32, Blake2b, Digest};
+    to_hex(&Blake2b::<U32>::digest(line))
 }
 
 /// A fresh random chain id: 16 lowercase hex characters from the host's randomness.
@@ -211,9 +221,9 @@ mod tests {
         let third = chain.seal_object("{}").unwrap();
         let (second_m, third_m) = (parse(&second), parse(&third));
         assert_eq!(second_m["seq"], 2);
-        assert_eq!(second_m["prev"], sha256_hex(first.as_bytes()));
+        assert_eq!(second_m["prev"], line_hash(first.as_bytes()));
         assert_eq!(third_m["seq"], 3);
-        assert_eq!(third_m["prev"], sha256_hex(second.as_bytes()));
+        assert_eq!(third_m["prev"], line_hash(second.as_bytes()));
         assert_eq!(third, format!(r#"{{"chain":"c1","seq":3,"prev":"{}"}}"#, third_m["prev"].as_str().unwrap()));
     }
 
@@ -283,7 +293,7 @@ mod tests {
         // The unsigned part is exactly what an unkeyed chain would write; prev hashes the whole line.
         let mut plain = AuditChain::new("k".into());
         assert!(first.starts_with(plain.seal_object(r#"{"status":200}"#).unwrap().trim_end_matches('}')));
-        assert_eq!(parse(&second)["prev"], sha256_hex(first.as_bytes()));
+        assert_eq!(parse(&second)["prev"], line_hash(first.as_bytes()));
         assert_eq!(chain.seal_object(r#"{"mac":"x"}"#), Err(ChainError::ReservedField("mac")));
         // Another key gives another tag.
         let mut other = AuditChain::with_key("k".into(), b"another key, 32 bytes or more....").unwrap();
@@ -291,8 +301,10 @@ mod tests {
     }
 
     #[test]
-    fn it_hashes_like_sha256() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    fn it_hashes_lines_with_blake2b_256() {
+        // RFC 7693 BLAKE2b with a 32-byte digest (hashlib.blake2b(b"abc", digest_size=32).hexdigest()).
+        assert_eq!(line_hash(b"abc"), "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
+        assert_eq!(line_hash(b""), "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
         let id = random_chain_id().unwrap();
         assert_eq!(id.len(), 16);
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));

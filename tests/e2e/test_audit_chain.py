@@ -80,7 +80,7 @@ def test_every_line_is_sealed_and_each_chain_counts_from_one(chained) -> None:
             rec = json.loads(line)
             assert list(rec)[:3] == ["chain", "seq", "prev"]
             assert rec["seq"] == expected_seq and rec["prev"] == prev, (chain_id, expected_seq)
-            prev = hashlib.sha256(line).hexdigest()
+            prev = hashlib.blake2b(line, digest_size=32).hexdigest()
     assert len({json.loads(line)["request_id"] for line in lines}) == len(lines), "one line per request"
 
 

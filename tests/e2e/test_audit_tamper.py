@@ -128,7 +128,7 @@ def edit_and_rechain(lg: dict[str, Any]) -> list[bytes]:
         else:
             rec["prev"] = prev
         lines[i] = seal(json.dumps(rec, separators=(",", ":")).encode())
-        prev = hashlib.sha256(lines[i]).hexdigest()
+        prev = hashlib.blake2b(lines[i], digest_size=32).hexdigest()
     return lines
 
 
@@ -148,14 +148,14 @@ def append_forged(lg: dict[str, Any]) -> list[bytes]:
     lines = lg["lines"]
     last = lines[longest(lines)[-1]]
     rec = json.loads(last)
-    return lines + [forged_record(rec["chain"], rec["seq"] + 1, hashlib.sha256(last).hexdigest(), last)]
+    return lines + [forged_record(rec["chain"], rec["seq"] + 1, hashlib.blake2b(last, digest_size=32).hexdigest(), last)]
 
 
 def append_unsigned(lg: dict[str, Any]) -> list[bytes]:
     lines = lg["lines"]
     last = lines[longest(lines)[-1]]
     rec = json.loads(last)
-    return lines + [unsigned(forged_record(rec["chain"], rec["seq"] + 1, hashlib.sha256(last).hexdigest(), last))]
+    return lines + [unsigned(forged_record(rec["chain"], rec["seq"] + 1, hashlib.blake2b(last, digest_size=32).hexdigest(), last))]
 
 
 def truncate_line(lg: dict[str, Any]) -> list[bytes]:
@@ -173,7 +173,7 @@ def new_chain(lg: dict[str, Any]) -> list[bytes]:
     for seq in (1, 2, 3):
         line = forged_record("00000000deadbeef", seq, prev, template)
         out.append(line)
-        prev = hashlib.sha256(line).hexdigest()
+        prev = hashlib.blake2b(line, digest_size=32).hexdigest()
     return lg["lines"] + out
 
 
