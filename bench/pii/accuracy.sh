@@ -8,11 +8,14 @@
 #     per kind, for two seeds and their difference (bench/pii/corpus/report.py);
 #  3. the dump corpus (bench/pii/corpus/dump_corpus.py: 10 other locales x 8 other genres — SQL dumps,
 #     JSON-lines logs, e-mail threads, HTML/psql tables, XML, forms, WhatsApp exports), written before
-#     the third tuning round and never tuned against: the same report (report.py --corpus dump).
+#     the third tuning round and never tuned against: the same report (report.py --corpus dump);
+#  4. corpus 4 (bench/pii/corpus4/corpus4.py: 17 other locales x 16 other genres — manifests, .env,
+#     stack traces, patches, issues, CRM CSV, invoices, HL7/FHIR, statements, Slack, vCard, iCal, mbox,
+#     Excel TSV, LaTeX, fixed-width), written blind (bench/pii/corpus4/README.md): report.py --corpus c4.
 # Presidio's pattern recognizers are scored on both (a pinned presidio-analyzer in .cache/presidio-venv,
 # installed on first use); PII_PRESIDIO=0 skips them.
 #   bench/pii/accuracy.sh [pii_accuracy args: --per-entity N --decoys N --seed S --show N]
-# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, DUMP_DOCS=2000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
+# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, DUMP_DOCS=2000, C4_DOCS=2000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tgt=${CARGO_TARGET_DIR:-target}
@@ -57,3 +60,8 @@ echo
 echo "### Corpus 3: dump corpus (bench/pii/corpus/dump_corpus.py), never tuned against"
 "$py" bench/pii/corpus/report.py --corpus dump --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
   --docs "${DUMP_DOCS:-2000}" --show "${CORPUS_SHOW:-0}"
+
+echo
+echo "### Corpus 4: written blind (bench/pii/corpus4/corpus4.py)"
+"$py" bench/pii/corpus/report.py --corpus c4 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+  --docs "${C4_DOCS:-2000}" --show "${CORPUS_SHOW:-0}"
