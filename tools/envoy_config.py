@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WASM = ROOT / "target" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm"
+DEFAULT_WASM = ROOT / "target" / "openrouter_guard.wasm"
 DEFAULT_POLICY = ROOT / "envoy" / "policy.default.json"
 DEFAULT_UPSTREAM = "https://openrouter.ai"
 OPENROUTER_HOST = "openrouter.ai"

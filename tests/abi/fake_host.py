@@ -20,7 +20,7 @@ from typing import Any, Callable
 import wasmtime
 
 ROOT = Path(__file__).resolve().parents[2]
-WASM = Path(os.environ.get("GUARD_WASM", str(ROOT / "target" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm")))
+WASM = Path(os.environ.get("GUARD_WASM", str(ROOT / "target" / "openrouter_guard.wasm")))
 # One compilation per module file (and fuel setting).
 _COMPILED: dict[tuple[str, bool], tuple[wasmtime.Engine, wasmtime.Module]] = {}
 FUEL = 10**15  # with `fuel=True`: far more than any test spends; `Host.fuel_used()` counts down from it

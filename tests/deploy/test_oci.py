@@ -31,7 +31,7 @@ from conftest import ISTIO_DIR, ROOT, cel_check, crd_schema, require_schemas, sc
 
 from harness.proc import stop_process
 
-WASM = Path(os.environ.get("GUARD_WASM", ROOT / "target" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm"))
+WASM = Path(os.environ.get("GUARD_WASM", ROOT / "target" / "openrouter_guard.wasm"))
 BUILD = ROOT / "tools" / "oci" / "build.sh"
 REPO = "registry.test/platform/openrouter-guard"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

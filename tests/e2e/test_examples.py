@@ -136,7 +136,7 @@ def test_committed_envoy_yaml_is_production_shaped_and_portable() -> None:
     assert filters[1]["typed_config"]["overwrite"] is True
     hcm = doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     wasm = hcm["http_filters"][0]["typed_config"]["config"]
-    assert wasm["vm_config"]["code"]["local"]["filename"] == "target/wasm32-wasip1/release/openrouter_guard.wasm"
+    assert wasm["vm_config"]["code"]["local"]["filename"] == "target/openrouter_guard.wasm"
     assert json.loads(wasm["configuration"]["value"]) == json.loads(ec.DEFAULT_POLICY.read_text())
 
 
@@ -144,7 +144,7 @@ def test_committed_envoy_yaml_passes_envoy_validate(tmp_path: Path) -> None:
     # Envoy resolves its relative paths against the working directory: give it a tree shaped like the repo.
     if not WASM.is_file():
         pytest.fail(f"{WASM} is missing: run `make build`", pytrace=False)
-    wasm = tmp_path / "target" / "wasm32-wasip1" / "release" / "openrouter_guard.wasm"
+    wasm = tmp_path / "target" / "openrouter_guard.wasm"
     wasm.parent.mkdir(parents=True)
     wasm.symlink_to(WASM)
     ec.write_file(tmp_path / "out" / "secrets" / "openrouter-api-key.yaml", ec.secret_resource_text("sk-or-v1-x"),

@@ -5,7 +5,7 @@
 #   tools/oci/build.sh            (or: make oci)
 #
 # Environment (all optional):
-#   WASM            the module to package        (default target/wasm32-wasip1/release/openrouter_guard.wasm)
+#   WASM            the module to package        (default target/openrouter_guard.wasm)
 #   OCI_OUT         the OCI image layout to write (default out/oci; replaced as a whole)
 #   OCI_TAG         the tag inside the layout    (default: version from Cargo.toml)
 #   OCI_REPO        registry/repository the gateway pulls from (default registry.example.com/platform/openrouter-guard)
@@ -26,7 +26,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 
-WASM=${WASM:-target/wasm32-wasip1/release/openrouter_guard.wasm}
+WASM=${WASM:-target/openrouter_guard.wasm}
 OCI_OUT=${OCI_OUT:-out/oci}
 OCI_TAG=${OCI_TAG:-$(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1)}
 OCI_REPO=${OCI_REPO:-registry.example.com/platform/openrouter-guard}
