@@ -399,6 +399,13 @@ def g_env_file(c: Ctx, d: Doc) -> None:
           ph=I("PHONE", p.phone), q=c.pick(["\"", ""]), sha=c.sha(), b=c.build())
     if c.chance(0.3):
         d.add("PAYOUT_IBAN=«i»\n", i=I("IBAN", c.iban("compact")))
+    if c.chance(0.3):
+        d.add("\n# and ~/.aws/credentials on the same box:\n")
+        for prof in c.rng.sample(["default", "prod", "ci", "backup"], c.rng.randint(1, 2)):
+            sp = c.pick([" = ", "="])
+            d.add("[«p»]\naws_access_key_id«sp»«k»\naws_secret_access_key«sp»«s»\nregion«sp»«r»\n", p=prof, sp=sp,
+                  k=c.secret("AWS_ACCESS_KEY"), s=c.secret("AWS_SECRET_KEY"),
+                  r=c.pick(["eu-central-1", "eu-west-1", "ca-central-1", "sa-east-1", "af-south-1"]))
     if c.chance(0.15):
         d.add("JWT_PRIVATE_KEY=\"«k»\"\n", k=I("PRIVATE_KEY", V.make_secret(c.rng, "PRIVATE_KEY").replace("\n", "\\n")))
 
@@ -495,9 +502,14 @@ def g_issue_body(c: Ctx, d: Doc) -> None:
           "  -H \"Authorization: Bearer «tok»\" \\\n  -H 'X-Trace: «u»' \\\n  -d '{\"email\": \"«e»\"}'\n```\n",
           tok=c.secret(c.pick(["BEARER_TOKEN", "OPENROUTER_KEY", "OPENAI_KEY", "JWT", "STRIPE_KEY"])), u=c.uuid(),
           e=I("EMAIL", p.email))
-    d.add("\n### Environment\n| | |\n|---|---|\n| app | «v» |\n| OS | «os» |\n| server | «ip» |\n| build | «b» |\n",
-          v=c.version(four=True), os=c.pick(["Android 14", "iOS 17.4.1", "Windows 11 23H2"]), ip=c.ip(), b=c.build())
-    d.add("| first seen (epoch ms) | «ms» |\n", ms=c.epoch_ms())
+    env = dict(v=c.version(four=True), os=c.pick(["Android 14", "iOS 17.4.1", "Windows 11 23H2"]), ip=c.ip(),
+               b=c.build(), ms=c.epoch_ms())
+    if c.chance(0.5):  # GitHub markdown
+        d.add("\n### Environment\n| | |\n|---|---|\n| app | «v» |\n| OS | «os» |\n| server | «ip» |\n| build | «b» |\n"
+              "| first seen (epoch ms) | «ms» |\n", **env)
+    else:  # Jira wiki markup
+        d.add("\nh3. Environment\n||Key||Value||\n|app|«v»|\n|OS|«os»|\n|server|«ip»|\n|build|«b»|\n"
+              "|first seen (epoch ms)|«ms»|\n", **env)
     if c.chance(0.3):
         s = make_us_ssn(c)
         d.add("\nNote: the SSN «s» also shows up in the debug log, please purge.\n", s=s)
