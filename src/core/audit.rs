@@ -225,12 +225,6 @@ impl AuditRecord {
     pub fn set_output_findings(&mut self, tally: &PiiTally) {
         self.output_findings = Findings::from_tally(tally);
     }
-
-    /// The record as one JSON line (no trailing newline).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self)
-            .unwrap_or_else(|_| "{\"schema\":1,\"decision\":\"error\",\"reasons\":[\"audit_serialize_failed\"]}".into())
-    }
 }
 
 /// Findings counted per entity type and action, printed as `{"EMAIL": {"redact": 2}}` (entities,

@@ -134,30 +134,44 @@ impl AuditChain {
     /// names are `AuditRecord`'s fields, none of them reserved (a unit test checks it), so the
     /// re-parse [`seal_object`](Self::seal_object) does on text from elsewhere is skipped: it was
     /// about 15 % of a 1 KB request's instructions (a 50-member object through the parser's
-    /// duplicate-key set, bench/RESULTS.md).
+    /// duplicate-key set, bench/RESULTS.md). Its members are written straight into the line after the
+    /// chain's fields (`audit_json`, no serde, no intermediate string).
     pub fn seal_record(&mut self, record: &AuditRecord) -> Result<String, ChainError> {
-        let json = record.to_json();
-        let inner = json.strip_prefix('{').and_then(|r| r.strip_suffix('}')).ok_or(ChainError::NotAnObject)?;
-        Ok(self.seal_members(inner))
+        let mut line = self.line_head(0);
+        line.push(',');
+        crate::core::audit_json::write_members(record, &mut line);
+        line.push('}');
+        Ok(self.seal_line(line))
     }
 
     /// Seals the members of a checked object (`inner`: its text without the braces).
     fn seal_members(&mut self, inner: &str) -> String {
-        let seq = self.seq.saturating_add(1);
-        let seq_text = seq.to_string();
-        let mut line = String::with_capacity(inner.len() + self.id_json.len() + seq_text.len() + self.prev.len() + 40);
-        line.push_str("{\"chain\":");
-        line.push_str(&self.id_json);
-        line.push_str(",\"seq\":");
-        line.push_str(&seq_text);
-        line.push_str(",\"prev\":\"");
-        line.push_str(&self.prev);
-        line.push('"');
+        let mut line = self.line_head(inner.len() + 2);
         if !inner.is_empty() {
             line.push(',');
             line.push_str(inner);
         }
         line.push('}');
+        self.seal_line(line)
+    }
+
+    /// `{"chain":…,"seq":…,"prev":"…"` of the next line, with room for `more` bytes.
+    fn line_head(&self, more: usize) -> String {
+        use std::fmt::Write as _;
+        let mut line = String::with_capacity(more + self.id_json.len() + self.prev.len() + 64);
+        line.push_str("{\"chain\":");
+        line.push_str(&self.id_json);
+        let _ = write!(line, ",\"seq\":{}", self.seq.saturating_add(1));
+        line.push_str(",\"prev\":\"");
+        line.push_str(&self.prev);
+        line.push('"');
+        line
+    }
+
+    /// Adds the `mac` (keyed chains) to a complete line that [`line_head`](Self::line_head) began, and
+    /// makes it the chain's last: the next line's `seq` and `prev` follow from it.
+    fn seal_line(&mut self, mut line: String) -> String {
+        let seq = self.seq.saturating_add(1);
         if let Some(mac) = &self.mac {
             let tag = to_hex(&mac.mac(&[line.as_bytes()]));
             line.pop();

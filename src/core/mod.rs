@@ -3,6 +3,7 @@
 //! Nothing in here may depend on the proxy-wasm SDK; `make lint` checks it.
 
 pub mod audit;
+pub(crate) mod audit_json;
 pub mod audit_safe;
 pub(crate) mod base64;
 pub mod chain;
