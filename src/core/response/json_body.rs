@@ -68,31 +68,93 @@ fn apply_payload(p: &Node<'_>, summary: &mut ResponseSummary) {
 
 /// Token counts and cost; `input_tokens` / `output_tokens` are the `/responses` and `/messages`
 /// names. Figures out of bounds ([`usage_bounds`]) are kept only as suspect text.
+///
+/// The prompt figure is every prompt token billed, cache reads and writes included, whatever the
+/// shape ([`prompt_figure`]).
 fn apply_usage(u: &Node<'_>, s: &mut ResponseSummary) {
-    let prompt = if u.get("prompt_tokens").is_some() { "prompt_tokens" } else { "input_tokens" };
     let completion = if u.get("completion_tokens").is_some() { "completion_tokens" } else { "output_tokens" };
-    let tokens = |s: &mut ResponseSummary, field: &'static str, node: Option<&Node<'_>>| match tokens_figure(node) {
+    let v = prompt_figure(u, s);
+    overwrite(&mut s.prompt_tokens, v);
+    let v = token_field(s, "completion_tokens", u.get(completion));
+    overwrite(&mut s.completion_tokens, v);
+    let v = token_field(s, "total_tokens", u.get("total_tokens"));
+    overwrite(&mut s.total_tokens, v);
+    let cached = CACHE_READ.iter().find_map(|path| at(u, path));
+    let v = token_field(s, "cached_tokens", cached);
+    overwrite(&mut s.cached_tokens, v);
+    let v =
+        token_field(s, "reasoning_tokens", u.get("completion_tokens_details").and_then(|d| d.get("reasoning_tokens")));
+    overwrite(&mut s.reasoning_tokens, v);
+    match cost_figure(u.get("cost")) {
+        Figure::Absent => {}
+        Figure::Good(c) => s.cost = Some(c),
+        Figure::Suspect(raw) => suspect(s, "cost", raw),
+    }
+}
+
+/// Where each shape reports the prompt tokens read from a cache: OpenAI / OpenRouter chat,
+/// `/responses`, `/messages` (Anthropic).
+const CACHE_READ: [&[&str]; 3] = [
+    &["prompt_tokens_details", "cached_tokens"],
+    &["input_tokens_details", "cached_tokens"],
+    &["cache_read_input_tokens"],
+];
+
+/// Cache figures the Anthropic shape (`/messages`) reports BESIDE `input_tokens`, which excludes
+/// them: cache writes and cache reads are billed on top (1.25x and 0.1x the input price).
+const ADDED: [&[&str]; 2] = [&["cache_creation_input_tokens"], &["cache_read_input_tokens"]];
+
+/// Cache figures the OpenAI shape reports as PART of `prompt_tokens` / `input_tokens`
+/// (OpenRouter's usage accounting: `cached_tokens` read, `cache_write_tokens` written).
+const INCLUDED: [&[&str]; 3] = [
+    &["prompt_tokens_details", "cached_tokens"],
+    &["prompt_tokens_details", "cache_write_tokens"],
+    &["input_tokens_details", "cached_tokens"],
+];
+
+/// The prompt tokens one usage object bills: `prompt_tokens` (else `input_tokens`), plus the
+/// Anthropic cache figures reported beside it ([`ADDED`]); and when the figures said to be part of
+/// it ([`INCLUDED`]) add up to more than it, they cannot be part of it and are added too (a token
+/// budget never counts a cached prompt as free). `None` when the object names no prompt figure, or
+/// when any of these figures is out of bounds (recorded as a suspect `prompt_tokens`, so the
+/// budget charges the reservation rather than an undercount).
+fn prompt_figure(u: &Node<'_>, s: &mut ResponseSummary) -> Option<u64> {
+    let field = if u.get("prompt_tokens").is_some() { "prompt_tokens" } else { "input_tokens" };
+    let mut bad: Option<String> = None;
+    let mut read = |node: Option<&Node<'_>>| match tokens_figure(node) {
+        Figure::Absent => None,
+        Figure::Good(v) => Some(v),
+        Figure::Suspect(raw) => {
+            bad.get_or_insert(raw);
+            None
+        }
+    };
+    let reported = read(u.get(field));
+    let added = ADDED.iter().filter_map(|p| read(at(u, p))).fold(0, u64::saturating_add);
+    let included = INCLUDED.iter().filter_map(|p| read(at(u, p))).fold(0, u64::saturating_add);
+    if let Some(raw) = bad {
+        // The first figure out of bounds; the prompt is then unknown (never an undercount).
+        suspect(s, "prompt_tokens", raw);
+        return None;
+    }
+    let base = reported?.saturating_add(added);
+    Some(if included > base { base.saturating_add(included) } else { base })
+}
+
+/// The node at `path` under `u` (objects only).
+fn at<'n, 'a>(u: &'n Node<'a>, path: &[&str]) -> Option<&'n Node<'a>> {
+    path.iter().try_fold(u, |n, k| n.get(k))
+}
+
+/// A token count read from `node`; a suspect one is recorded under `field` and gives `None`.
+fn token_field(s: &mut ResponseSummary, field: &'static str, node: Option<&Node<'_>>) -> Option<u64> {
+    match tokens_figure(node) {
         Figure::Absent => None,
         Figure::Good(v) => Some(v),
         Figure::Suspect(raw) => {
             suspect(s, field, raw);
             None
         }
-    };
-    let v = tokens(s, "prompt_tokens", u.get(prompt));
-    overwrite(&mut s.prompt_tokens, v);
-    let v = tokens(s, "completion_tokens", u.get(completion));
-    overwrite(&mut s.completion_tokens, v);
-    let v = tokens(s, "total_tokens", u.get("total_tokens"));
-    overwrite(&mut s.total_tokens, v);
-    let v = tokens(s, "cached_tokens", u.get("prompt_tokens_details").and_then(|d| d.get("cached_tokens")));
-    overwrite(&mut s.cached_tokens, v);
-    let v = tokens(s, "reasoning_tokens", u.get("completion_tokens_details").and_then(|d| d.get("reasoning_tokens")));
-    overwrite(&mut s.reasoning_tokens, v);
-    match cost_figure(u.get("cost")) {
-        Figure::Absent => {}
-        Figure::Good(c) => s.cost = Some(c),
-        Figure::Suspect(raw) => suspect(s, "cost", raw),
     }
 }
 
@@ -252,6 +314,63 @@ mod tests {
         assert_eq!(s2.completion_tokens, Some(40));
         assert_eq!(s2.prompt_tokens, Some(12));
         assert_eq!(s2.finish_reason.as_deref(), Some("end_turn"));
+    }
+
+    #[test]
+    fn anthropic_cache_writes_and_reads_are_prompt_tokens_json_and_stream() {
+        // /messages: `input_tokens` excludes the cache figures, billed on top of it.
+        let s = summary_of(
+            r#"{"type":"message","usage":{"input_tokens":4,"cache_creation_input_tokens":1000,
+                "cache_read_input_tokens":0,"output_tokens":10}}"#,
+        );
+        assert_eq!((s.prompt_tokens, s.completion_tokens, s.cached_tokens), (Some(1004), Some(10), Some(0)));
+        // Stream: message_start carries the prompt figures, message_delta the output only.
+        let mut s = summary_of(
+            r#"{"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":4,
+                "cache_creation_input_tokens":1000,"cache_read_input_tokens":50,"output_tokens":1}}}"#,
+        );
+        apply(br#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":10}}"#, &mut s)
+            .unwrap();
+        assert_eq!((s.prompt_tokens, s.completion_tokens, s.cached_tokens), (Some(1054), Some(10), Some(50)));
+        // A cumulative message_delta that repeats every figure gives the same total.
+        apply(
+            br#"{"type":"message_delta","usage":{"input_tokens":4,"cache_creation_input_tokens":1000,
+                "cache_read_input_tokens":50,"output_tokens":12}}"#,
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!((s.prompt_tokens, s.completion_tokens), (Some(1054), Some(12)));
+    }
+
+    #[test]
+    fn openai_shape_cache_figures_are_part_of_the_prompt_unless_they_cannot_be() {
+        // OpenRouter's usage accounting: cached and cache-write tokens are within prompt_tokens.
+        let s = summary_of(
+            r#"{"usage":{"prompt_tokens":194,"completion_tokens":2,"total_tokens":196,
+                "prompt_tokens_details":{"cached_tokens":50,"cache_write_tokens":100}}}"#,
+        );
+        assert_eq!((s.prompt_tokens, s.cached_tokens), (Some(194), Some(50)));
+        // /responses: input_tokens_details.cached_tokens is within input_tokens.
+        let s =
+            summary_of(r#"{"usage":{"input_tokens":10,"output_tokens":1,"input_tokens_details":{"cached_tokens":8}}}"#);
+        assert_eq!((s.prompt_tokens, s.cached_tokens), (Some(10), Some(8)));
+        // Figures said to be part of the prompt that exceed it were reported beside it: added.
+        let s = summary_of(
+            r#"{"usage":{"prompt_tokens":4,"completion_tokens":10,
+                "prompt_tokens_details":{"cached_tokens":600,"cache_write_tokens":1000}}}"#,
+        );
+        assert_eq!(s.prompt_tokens, Some(1604));
+    }
+
+    #[test]
+    fn a_cache_figure_out_of_bounds_makes_the_prompt_unknown_and_is_on_record() {
+        let s = summary_of(r#"{"usage":{"input_tokens":4,"cache_creation_input_tokens":-1000,"output_tokens":10}}"#);
+        assert_eq!((s.prompt_tokens, s.completion_tokens), (None, Some(10)));
+        assert_eq!(s.usage_suspect, vec![("prompt_tokens", "-1000".to_string())]);
+        // An earlier plausible prompt figure is kept, as for every field.
+        let mut s = summary_of(r#"{"usage":{"input_tokens":4,"cache_read_input_tokens":6}}"#);
+        apply(br#"{"usage":{"input_tokens":4,"cache_read_input_tokens":1.5}}"#, &mut s).unwrap();
+        assert_eq!(s.prompt_tokens, Some(10));
     }
 
     #[test]
