@@ -93,7 +93,30 @@ IDS = ('"id";"Social Security No.";"slack_token";"app_version";"e-mail"\n'
        "GB57 LKRT 9297 6600 3755 59,090-3080-9153\n"
        "payment failed build=17.7.8.20 ip=172.75.165.50\n"
        "mi fijo: 956 74 08 96\n")
+# Corpus 3's shapes (issue 14, fourth round): HTML tables (`<th>` names the column), psql output (a rule under
+# the header, cells padded to the column width), SQL INSERTs whose column list names the tuples on later lines,
+# `00` numbers without spaces, national numbers written with dots; the version columns of each keep their quads.
+HTML = ("<table>\n  <tr><th>Nombre</th><th>Tel\u00e9fono</th><th>SSN</th><th>app_version</th><th>Numer karty</th></tr>\n"
+        "  <tr><td>Ana</td><td>810054077</td><td>484869194</td><td>16.2.6.4</td><td>501872888125</td></tr>\n"
+        "  <tr><td>Luis</td><td>0034612798727</td><td>233513423</td><td>3.1.0.250</td><td>4111111111111111</td></tr>\n"
+        "</table>\n")
+PSQL = (" email                 | tfn           | ssn       | version    | kortnummer\n"
+        "-----------------------+---------------+-----------+------------+--------------\n"
+        " a@example.com         | 08112258      | 485726119 | 5.1.0.34   | 501873140302\n"
+        " longer.name@example.se | 070-159.74.63 | 306520282 | 14.17.6.108 | 6759348720227118\n"
+        "(2 rows)\n")
+SQL = ("-- Dump of table klanten\n"
+       "INSERT INTO `klanten` (`id`, `telefoonnummer`, `ssn`, `version`, `note`) VALUES\n"
+       "(1, '612680744', '552358304', '16.2.6.4', 'paid 12,50 \u20ac'),\n"
+       "(2, '0043664195883', '229975047', '2.4.8.99', 'x');\n"
+       "INSERT INTO kunden (id, ssn, telefon) VALUES (3, '630185004', '0664.199036');\n")
 DELIMITED = {
+    "html_table": (HTML, ["810054077", "484869194", "501872888125", "0034612798727", "233513423", "4111111111111111"],
+                   ["16.2.6.4", "3.1.0.250", "<th>Tel\u00e9fono</th>"]),
+    "psql": (PSQL, ["08112258", "485726119", "501873140302", "070-159.74.63", "306520282", "6759348720227118"],
+             ["5.1.0.34", "14.17.6.108", "(2 rows)"]),
+    "sql_insert": (SQL, ["612680744", "552358304", "0043664195883", "229975047", "630185004", "0664.199036"],
+                   ["'16.2.6.4'", "'2.4.8.99'", "paid 12,50"]),
     "ids_and_rescans": (IDS, ["440-68-3152", "503-68-9584", "c@example.com", "0612345678", "090-3080-9153",
                               "172.75.165.50", "956 74 08 96"],
                         ['"26.10.6.35"', '"13.4.8.35"', "099291859815", "978-1-241-11576-0", "1674975574632",

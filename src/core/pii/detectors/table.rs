@@ -8,6 +8,7 @@
 //! validated: an SSN by its area/group/serial rules, a phone number against the numbering plan
 //! (or NANP, or a `+` number of 8–15 digits), a card by Luhn and issuer prefix.
 
+use super::table_markup::{html_rows, sql_rows, Row, MAX_COLS};
 use super::{card, phone, ssn, Kind, Sink};
 use crate::core::pii::entity::Entity;
 use crate::core::pii::validate::{luhn, ssn_ok};
@@ -15,12 +16,9 @@ use crate::core::pii::validate::{luhn, ssn_ok};
 /// The delimiters a table may use, most specific first.
 const DELIMS: [u8; 4] = [b'\t', b'|', b';', b','];
 
-/// Most columns looked at in a header.
-const MAX_COLS: usize = 64;
-
 /// Header words (lower case) per entity; a header cell matches when one of its words (split on
 /// anything but letters, digits and non-ASCII) is in the list.
-const PHONE_WORDS: [&[u8]; 18] = [
+const PHONE_WORDS: [&[u8]; 31] = [
     b"phone",
     b"telephone",
     b"tel",
@@ -39,7 +37,27 @@ const PHONE_WORDS: [&[u8]; 18] = [
     b"celular",
     b"msisdn",
     b"whatsapp",
+    b"ph",
+    b"mob",
+    b"gsm",
+    b"tlf",
+    b"tfn",
+    b"natel",
+    b"cellulare",
+    "kom\u{f3}rka".as_bytes(),
+    b"komorka",
+    "m\u{f3}vil".as_bytes(),
+    b"movil",
+    b"puhelin",
+    b"fono",
 ];
+/// Stems of compound or inflected header words that name a phone column (`Telefonnummer`,
+/// `telefoonnummer`, `Telemóvel`, `Mobilnummer`, `phone_number`, `téléfono`).
+const PHONE_STEMS: [&[u8]; 7] =
+    [b"telef", b"telep", b"telem", "t\u{e9}l\u{e9}".as_bytes(), b"phone", b"mobil", b"mobiel"];
+/// Stems of header words that name a card column (`kortnummer`, `Betalingskort`, `kaartnummer`,
+/// `Numer karty`, `Kartennummer`).
+const CARD_STEMS: [&[u8]; 6] = [b"kort", b"kaart", b"karte", b"karty", b"karta", b"card"];
 const SSN_WORDS: [&[u8]; 2] = [b"ssn", b"ss#"];
 
 /// Header words naming a version column: a dotted quad under them is a version, not an address.
@@ -82,9 +100,12 @@ fn word_in(cell: &[u8], words: &[&[u8]]) -> bool {
 fn column_kind(cell: &[u8]) -> Col {
     if word_in(cell, &SSN_WORDS) || ssn::CONTEXT.iter().any(|w| contains_ci(cell, w)) {
         Col::Ssn
-    } else if word_in(cell, &PHONE_WORDS) {
+    } else if word_in(cell, &PHONE_WORDS) || PHONE_STEMS.iter().any(|w| contains_ci(cell, w)) {
         Col::Phone
-    } else if word_in(cell, &card::CARD_WORDS) || contains_ci(cell, b"card_number") || contains_ci(cell, b"credit") {
+    } else if word_in(cell, &card::CARD_WORDS)
+        || CARD_STEMS.iter().any(|w| contains_ci(cell, w))
+        || contains_ci(cell, b"credit")
+    {
         Col::Card
     } else if word_in(cell, &VERSION_WORDS) {
         Col::Version
@@ -102,16 +123,20 @@ fn column_kind(cell: &[u8]) -> Col {
 /// act on whole cells, and most digit runs in prose and code are not one.
 pub fn whole_cell(b: &[u8], s: usize, e: usize) -> bool {
     let pad = |c: u8| matches!(c, b' ' | b'"' | b'\'' | b'\r' | b'+' | b'(' | b')' | b'-' | b'.' | b'/');
-    let edge = |c: Option<&u8>| c.is_none_or(|&c| c == b'\n' || DELIMS.contains(&c));
+    // psql and other aligned output pad a cell to its column's width: spaces may run on.
+    let more = |n: usize, c: u8| pad(c) && (n < 8 || c == b' ' && n < 256);
     let mut i = s;
-    while i > 0 && s - i < 8 && b.get(i - 1).is_some_and(|&c| pad(c)) {
+    while i > 0 && b.get(i - 1).is_some_and(|&c| more(s - i, c)) {
         i -= 1;
     }
     let mut j = e;
-    while j - e < 8 && b.get(j).is_some_and(|&c| pad(c)) {
+    while b.get(j).is_some_and(|&c| more(j - e, c)) {
         j += 1;
     }
-    (i == 0 || edge(b.get(i - 1))) && edge(b.get(j))
+    // An HTML cell (`<td>…</td>`) is bounded by its tags.
+    let left = i == 0 || b.get(i - 1).is_some_and(|&c| c == b'\n' || c == b'>' || DELIMS.contains(&c));
+    let right = b.get(j).is_none_or(|&c| c == b'\n' || c == b'<' || DELIMS.contains(&c));
+    left && right
 }
 
 /// A quick superset of "some cell of `line` names a column" ([`column_kind`] ≠ `Other` for a
@@ -119,14 +144,14 @@ pub fn whole_cell(b: &[u8], s: usize, e: usize) -> bool {
 /// match, so lines of code or prose cost little. Every word [`word_in`] can match is tested, and
 /// every needle [`column_kind`] looks for inside a cell holds one of the fragments tested here.
 fn maybe_header(line: &[u8]) -> bool {
-    const FRAGMENTS: [&[u8]; 7] = [b"ssn", b"social", b"sozial", b"card", b"credit", b"karte", b"ss#"];
+    const FRAGMENTS: [&[u8]; 6] = [b"ssn", b"social", b"sozial", b"credit", b"ss#", "t\u{e9}l\u{e9}".as_bytes()];
     line.split(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80 || c == b'#')).any(|w| {
         if w.is_empty() || w.len() > 64 {
             return false;
         }
         let lists: [&[&[u8]]; 5] = [&PHONE_WORDS, &SSN_WORDS, &card::CARD_WORDS, &VERSION_WORDS, &ID_WORDS];
         lists.iter().any(|l| l.iter().any(|x| x.len() == w.len() && w.eq_ignore_ascii_case(x)))
-            || w.len() >= 3 && FRAGMENTS.iter().any(|f| contains_ci(w, f))
+            || w.len() >= 3 && FRAGMENTS.iter().chain(&PHONE_STEMS).chain(&CARD_STEMS).any(|f| contains_ci(w, f))
             || w.len() >= 12 && contains_ci(w, "\u{793e}\u{4f1a}\u{4fdd}\u{969c}".as_bytes())
             || w.eq_ignore_ascii_case(b"ss")
     })
@@ -200,10 +225,69 @@ fn value_ok(kind: Col, v: &[u8]) -> bool {
     }
 }
 
+/// Findings for the cells `spans` of one data row under the columns `cols` (`width`: how many
+/// cells the header row had); version and identifier cells go to `versions`.
+fn data_row(
+    b: &[u8],
+    spans: &[(usize, usize)],
+    cols: &[Col; MAX_COLS],
+    width: usize,
+    sink: &mut Sink,
+    versions: &mut Vec<(usize, usize, Col)>,
+) {
+    let n = spans.len();
+    for (k, &(s, e)) in spans.iter().enumerate() {
+        let kind = cols.get(k).copied().unwrap_or(Col::Other);
+        let entity = match kind {
+            Col::Phone => Entity::Phone,
+            Col::Ssn => Entity::UsSsn,
+            Col::Card => Entity::CreditCard,
+            Col::Version | Col::Id => {
+                if sink.quads && e > s && n == width {
+                    versions.push((s, e, kind));
+                }
+                continue;
+            }
+            Col::Other => continue,
+        };
+        if sink.on.has(entity) && b.get(s..e).is_some_and(|v| value_ok(kind, v)) {
+            sink.push(s, e, entity);
+        }
+    }
+}
+
+/// A rule line under a header (psql's `-----+-----`, `=====`): only `-`, `+`, `=`, `:` and
+/// spaces, with three or more dashes or equals signs.
+fn rule_line(line: &[u8]) -> bool {
+    line.iter().all(|c| matches!(c, b'-' | b'+' | b'=' | b':' | b' ' | b'\r'))
+        && line.iter().filter(|&&c| c == b'-' || c == b'=').count() >= 3
+}
+
+/// The column pass over HTML tables and SQL INSERT statements ([`super::table_markup`]), only
+/// for text that has a tag or an `insert`.
+#[inline(never)]
+fn markup_tables(b: &[u8], sink: &mut Sink, versions: &mut Vec<(usize, usize, Col)>) {
+    let mut cols = [Col::Other; MAX_COLS];
+    let mut width = 0usize;
+    let mut have = false;
+    let mut on_row = |r: Row<'_>| match r {
+        Row::Header(spans) => {
+            have = header_cells(b, spans, true, &mut cols);
+            width = spans.len();
+        }
+        Row::Data(spans) if have => data_row(b, spans, &cols, width, sink, versions),
+        Row::Data(_) => {}
+        Row::End => have = false,
+    };
+    if b.windows(2).any(|w| w.first() == Some(&b'<') && w.get(1).is_some_and(|&c| c | 0x20 == b't')) {
+        html_rows(b, &mut on_row);
+    }
+    sql_rows(b, &mut on_row);
+}
+
 /// Pushes findings for values under entity-naming headers (see the module comment), and drops
 /// IPv4 findings that are a cell of a version column (`app_version`: `16.14.6.22`).
 pub fn scan(b: &[u8], sink: &mut Sink) {
-    let on = sink.on;
     // Version and identifier cells that may hold a finding to drop, in text order.
     let mut versions: Vec<(usize, usize, Col)> = Vec::new();
     let mut cols = [Col::Other; MAX_COLS];
@@ -220,30 +304,15 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
         match table {
             Some(d) if line.contains(&d) => {
                 let n = cells(line, start, d, &mut spans);
-                for (k, &(s, e)) in spans.iter().enumerate().take(n) {
-                    let kind = cols.get(k).copied().unwrap_or(Col::Other);
-                    let entity = match kind {
-                        Col::Phone => Entity::Phone,
-                        Col::Ssn => Entity::UsSsn,
-                        Col::Card => Entity::CreditCard,
-                        Col::Version | Col::Id => {
-                            if sink.quads && e > s && n == width {
-                                versions.push((s, e, kind));
-                            }
-                            continue;
-                        }
-                        Col::Other => continue,
-                    };
-                    if on.has(entity) && b.get(s..e).is_some_and(|v| value_ok(kind, v)) {
-                        sink.push(s, e, entity);
-                    }
-                }
+                data_row(b, spans.get(..n).unwrap_or(&[]), &cols, width, sink, &mut versions);
                 // A header row names no value of its own; a row naming columns again starts over.
                 if n > 1 && maybe_header(line) && header(line, d, &mut cols) {
                     table = Some(d);
                     width = n;
                 }
             }
+            // psql draws a rule (`-----+-----`) between its header and the rows.
+            Some(_) if rule_line(line) => {}
             _ => {
                 table = if maybe_header(line) {
                     DELIMS.iter().copied().find(|&d| line.contains(&d) && header(line, d, &mut cols))
@@ -257,7 +326,9 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
         }
         start = end + 1;
     }
+    markup_tables(b, sink, &mut versions);
     if !versions.is_empty() {
+        versions.sort_unstable_by_key(|v| v.0);
         sink.out.retain(|f| {
             let vetoed = match f.kind {
                 Kind::Builtin(Entity::IpAddress) => Col::Version,
@@ -302,8 +373,6 @@ fn header(line: &[u8], d: u8, cols: &mut [Col; MAX_COLS]) -> bool {
     if n < 2 {
         return false;
     }
-    let mut found = [Col::Other; MAX_COLS];
-    let mut any = false;
     // Dropping a finding needs more than finding one: a version column only counts in a row of
     // plain names (no empty cell but a markdown row's outer ones, no `:` `=` `{` `"` — not a
     // `"key": "value",` line of JSON).
@@ -312,8 +381,17 @@ fn header(line: &[u8], d: u8, cols: &mut [Col; MAX_COLS]) -> bool {
         let outer = d == b'|' && (k == 0 || k + 1 == n);
         (!cell.is_empty() || outer) && !cell.iter().any(|c| matches!(c, b':' | b'=' | b'{' | b'"'))
     });
-    for (k, &(s, e)) in spans.iter().enumerate().take(n) {
-        let cell = line.get(s..e).unwrap_or(&[]);
+    header_cells(line, spans.get(..n).unwrap_or(&[]), plain, cols)
+}
+
+/// Reads the cells `spans` of `b` as a header row into `cols` (left as they were otherwise); true
+/// when a column names an entity and no cell holds a digit run of seven or more. Version and
+/// identifier columns count only when `plain` (a row of plain names).
+fn header_cells(b: &[u8], spans: &[(usize, usize)], plain: bool, cols: &mut [Col; MAX_COLS]) -> bool {
+    let mut found = [Col::Other; MAX_COLS];
+    let mut any = false;
+    for (k, &(s, e)) in spans.iter().enumerate() {
+        let cell = b.get(s..e).unwrap_or(&[]);
         if cell.iter().filter(|c| c.is_ascii_digit()).count() >= 7 {
             return false;
         }
@@ -408,6 +486,80 @@ mod tests {
     }
 
     #[test]
+    fn html_tables_name_their_columns_with_th_cells() {
+        let t = "<table>\n  <tr><th>Nombre</th><th>Tel\u{e9}fono</th><th>SSN</th><th>Numer karty</th></tr>\n  \
+                 <tr><td>Ana</td><td>810054077</td><td>484869194</td><td>501872888125</td></tr>\n</table>\n\
+                 <p>810054077</p>";
+        assert_eq!(
+            found(t),
+            vec![(Entity::Phone, "810054077"), (Entity::UsSsn, "484869194"), (Entity::CreditCard, "501872888125")]
+        );
+        // After `</table>` the columns are forgotten; a row of `<td>` without a header names nothing.
+        assert!(found("<table><tr><td>ssn</td><td>484869194</td></tr></table>").is_empty());
+    }
+
+    #[test]
+    fn psql_tables_keep_their_columns_past_the_rule_and_the_padding() {
+        let t = " email          | tfn           | ssn       | kortnummer\n\
+                 ----------------+---------------+-----------+--------------\n \
+                 a@example.com  | 08112258      | 485726119 | 501873140302\n\
+                 (1 row)\n";
+        assert_eq!(
+            found(t),
+            vec![(Entity::Phone, "08112258"), (Entity::UsSsn, "485726119"), (Entity::CreditCard, "501873140302")]
+        );
+        assert!(whole_cell(t.as_bytes(), t.find("08112258").unwrap(), t.find("08112258").unwrap() + 8));
+    }
+
+    #[test]
+    fn sql_inserts_name_their_values_by_the_column_list() {
+        let multi = "INSERT INTO `klanten` (`id`, `telefoonnummer`, `ssn`, `note`) VALUES\n\
+                     (1, '612680744', '484869194', 'paid 12,50 \u{20ac}'),\n(2, '56915026', '233513423', 'x');\n";
+        // The multi-row form also reads as a comma-delimited table; the overlap merge folds the two.
+        let mut got = found(multi);
+        let mut seen = Vec::new();
+        got.retain(|f| {
+            let new = !seen.contains(f);
+            seen.push(*f);
+            new
+        });
+        assert_eq!(
+            got,
+            vec![
+                (Entity::Phone, "612680744"),
+                (Entity::UsSsn, "484869194"),
+                (Entity::Phone, "56915026"),
+                (Entity::UsSsn, "233513423")
+            ]
+        );
+        let single = "INSERT INTO kunden (id, ssn, telefon) VALUES (1, '552358304', '0664 199036');\n";
+        assert_eq!(found(single), vec![(Entity::UsSsn, "552358304"), (Entity::Phone, "0664 199036")]);
+        // A column that names nothing, or a value that fails validation, is left alone.
+        assert!(found("INSERT INTO t (id, customer_no, ssn) VALUES (1, '484869194', '000123456');").is_empty());
+    }
+
+    #[test]
+    fn version_columns_of_html_psql_and_sql_tables_keep_their_quads() {
+        let r = Redactor::compile(&PiiConfig::default(), None, "t").ok();
+        let scan = |t: &str| r.as_ref().and_then(|r| r.scan(t, &mut PiiTally::default()));
+        let html = "<table><tr><th>version</th><th>ip</th></tr><tr><td>16.2.6.4</td><td>8.8.8.8</td></tr></table>";
+        assert_eq!(
+            scan(html).as_deref(),
+            Some("<table><tr><th>version</th><th>ip</th></tr><tr><td>16.2.6.4</td><td>[IP_ADDRESS]</td></tr></table>")
+        );
+        let psql = " app_version | ip\n-------------+---------\n 16.2.6.4    | 8.8.8.8\n";
+        assert_eq!(
+            scan(psql).as_deref(),
+            Some(" app_version | ip\n-------------+---------\n 16.2.6.4    | [IP_ADDRESS]\n")
+        );
+        let sql = "INSERT INTO t (id, version, ip) VALUES\n(1, '16.2.6.4', '8.8.8.8');";
+        assert_eq!(
+            scan(sql).as_deref(),
+            Some("INSERT INTO t (id, version, ip) VALUES\n(1, '16.2.6.4', '[IP_ADDRESS]');")
+        );
+    }
+
+    #[test]
     fn whole_cells_are_told_from_numbers_inside_text() {
         let t = b"a,219099999,\"+1 (415) 555-0132\"\n| 8.8.8.8 |\nid 1234567 x\n";
         assert!(whole_cell(t, 2, 11));
@@ -434,6 +586,10 @@ mod tests {
             "T\u{e9}l\u{e9}phone;x",
             "creditcard\tx",
             "ss#,x",
+            "telefoonnummer,x",
+            "Betalingskort;x",
+            "Nr tel.|x",
+            "Kom\u{f3}rka,x",
         ];
         for h in headers {
             let mut cols = [Col::Other; MAX_COLS];
