@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/tools
 # Every target is a command, none is a file: all are phony. Each has a `## name: what it does` line, which
 # `make help` prints (a test checks that every target has one: tests/tools/test_makefile.py).
 .PHONY: help setup setup-rust build size lint unit tools-test e2e build-test-hooks abi test oci deploy-check soak \
-        faults run verify-audit bench fuzz accuracy bench-pii envoy-config clean distclean
+        faults run verify-audit bench fuzz accuracy bench-pii envoy-config clean distclean build-rls
 
 ## help: this list (`make` alone prints it too)
 help:
@@ -71,8 +71,12 @@ tools-test: setup
 # tests/no_skip.py turns a skipped test into a failure: everything must run from the repository + make setup.
 PYTEST      := PYTHONPATH=tests:$(PYTHONPATH) $(PY) -m pytest -q -p no:cacheprovider -p no_skip -rs
 ## e2e: end-to-end tests: real Envoy + real .wasm + fake OpenRouter on 127.0.0.1 (PYTEST_ARGS narrows)
-e2e: setup build build-test-hooks
+e2e: setup build build-test-hooks build-rls
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
+
+## build-rls: the rate-limit service of the mesh-wide budget store (rls/, limitador in memory; docs/spend.md)
+build-rls:
+	cargo build -p openrouter-guard-rls --profile tools
 
 ## build-test-hooks: the filter with test-only hooks (a VM trap, an undecided forward) for tests/e2e/test_failure.py,
 ## in its own target dir so the shipped .wasm never has them.

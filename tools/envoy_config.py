@@ -158,6 +158,9 @@ class EnvoyConfig:
     # Accept HTTP/1.1 chunked trailers from the upstream (`enable_trailers` on cluster openrouter), to test
     # answers that end with trailers.
     upstream_trailers: bool = False
+    # The rate-limit service (`spend.store` kind `rls`, docs/spend.md) at host:port: adds the HTTP/2 cluster
+    # RLS_CLUSTER the filter calls with gRPC. None: no such cluster.
+    rls: str | None = None
 
     def path(self, p: Path | str) -> str:
         """A file path as the config names it: absolute, or relative to base_dir."""
@@ -249,6 +252,25 @@ def _upstream_cluster(name: str, upstream: str, buffer_limit: int, *, tls_allowe
         config = options.get("explicit_http_config") or options["auto_config"]
         config["http_protocol_options"]["enable_trailers"] = True
     return cluster
+
+
+RLS_CLUSTER = "openrouter_guard_rls"
+
+
+def rls_cluster(address: str) -> dict[str, Any]:
+    """The HTTP/2 (gRPC) cluster of the rate-limit service at host:port."""
+    host, _, port = address.rpartition(":")
+    return {
+        "name": RLS_CLUSTER,
+        "connect_timeout": "1s",
+        "type": "STATIC" if host.replace(".", "").isdigit() else "STRICT_DNS",
+        "load_assignment": {"cluster_name": RLS_CLUSTER, "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
+            "socket_address": {"address": host, "port_value": int(port)}}}}]}]},
+        "typed_extension_protocol_options": {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+            "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config": {"http2_protocol_options": {}},
+        }},
+    }
 
 
 def _credential_injector(cfg: EnvoyConfig) -> dict[str, Any]:
@@ -602,6 +624,8 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
                                   upstream_filters=upstream_filters, trailers=cfg.upstream_trailers)]
     if cfg.passthrough:
         clusters.append(_upstream_cluster("passthrough", cfg.upstream, limit, tls_allowed=False))
+    if cfg.rls is not None:
+        clusters.append(rls_cluster(cfg.rls))
 
     if cfg.admin_socket is not None:
         # Only the user running Envoy can reach it: POST /logging?level=debug would otherwise let any local

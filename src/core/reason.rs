@@ -98,6 +98,9 @@ reasons! {
     LimitStoreBadData = "limit_store_bad_data",
     /// A limit counter kept changing under concurrent writers: fail closed.
     LimitStoreContended = "limit_store_contended",
+    /// The rate-limit service (`spend.store` kind `rls`) did not answer: timeout, unavailable,
+    /// no such cluster.
+    LimitStoreUnavailable = "limit_store_unavailable",
     // Notes: where the policy overruled the client, or what the filter did to the stream.
     /// `max_tokens` (or the endpoint's field) was inserted.
     MaxTokensInserted = "max_tokens_inserted",

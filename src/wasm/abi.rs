@@ -78,6 +78,7 @@ extern "C" {
         grpc_status: i32,
     ) -> u32;
     fn proxy_close_stream(stream_type: u32) -> u32;
+    fn proxy_continue_stream(stream_type: u32) -> u32;
     fn proxy_define_metric(metric_type: u32, name_data: *const u8, name_size: usize, return_id: *mut u32) -> u32;
     fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
     fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
@@ -292,6 +293,12 @@ pub(crate) fn send_local_response(
 pub(crate) fn reset_response() -> Result<(), HostError> {
     // SAFETY: plain value call.
     check(unsafe { proxy_close_stream(1) })
+}
+
+/// Lets a paused request go on (stream type 0 = HTTP request).
+pub(crate) fn resume_request() -> Result<(), HostError> {
+    // SAFETY: plain value call.
+    check(unsafe { proxy_continue_stream(0) })
 }
 
 /// Defines a metric; returns its id.

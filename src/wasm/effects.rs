@@ -52,6 +52,9 @@ pub(crate) fn apply(id: u32, hold: &HoldWatch, metrics: &Metrics, effect: Effect
                 host::log(LogLevel::Error, &format!("#{id} openrouter-guard: cannot publish audit record: {e:?}"));
             }
         }
+        // The guard (wasm/http.rs) makes these calls: it owns the gRPC callout and the commit
+        // queue. No other context's outcome carries them.
+        Effect::StoreCall(_) | Effect::StoreCommit(_) => {}
         #[cfg(feature = "test-hooks")]
         Effect::Trap => core::arch::wasm32::unreachable(),
     }

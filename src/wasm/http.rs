@@ -3,19 +3,21 @@
 //! asks for) and applies the [`Outcome`]: edits, local replies, log lines, metrics, the audit line.
 //! Every decision is the core's (src/core/stream).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType, MapType};
+use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 use crate::core::chain::AuditChain;
 use crate::core::headers::RawHeader;
 use crate::core::policy::Policy;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
-use crate::core::spend::CounterStore;
+use crate::core::spend::{CounterStore, StoreAnswer, StoreCall};
 use crate::core::stream::{Effect, HostFailure, Outcome, Property, Stream, StreamHost};
+use crate::wasm::abi;
 use crate::wasm::effects;
 use crate::wasm::hold::HoldWatch;
 use crate::wasm::host;
@@ -28,6 +30,13 @@ pub struct Guard {
     stream: Stream,
     metrics: Rc<Metrics>,
     hold: Rc<HoldWatch>,
+    /// Calls to the rate-limit service that outlive the stream (commits, releases): made by the
+    /// root context from its tick.
+    commits: Rc<RefCell<Vec<StoreCall>>>,
+    /// The reservation call this stream waits for.
+    store_token: Cell<Option<u32>>,
+    /// The reservation call could not be made (answered as a store failure).
+    store_call_failed: Cell<bool>,
 }
 
 /// The host as the core's state machine sees it, for one stream.
@@ -87,8 +96,31 @@ impl Guard {
         metrics: Rc<Metrics>,
         chain: Rc<RefCell<AuditChain>>,
         hold: Rc<HoldWatch>,
+        commits: Rc<RefCell<Vec<StoreCall>>>,
     ) -> Self {
-        Self { context_id, stream: Stream::new(policy, chain), metrics, hold }
+        Self {
+            context_id,
+            stream: Stream::new(policy, chain),
+            metrics,
+            hold,
+            commits,
+            store_token: Cell::new(None),
+            store_call_failed: Cell::new(false),
+        }
+    }
+
+    /// Hands the rate-limit service's answer (or the failure to call it) to the state machine;
+    /// a request it admits goes on.
+    fn store_answer(&mut self, answer: StoreAnswer) {
+        let action = self.run(|s, h| s.on_store_answer(h, answer));
+        if action == Action::Continue {
+            if let Err(e) = abi::resume_request() {
+                host::log(
+                    LogLevel::Error,
+                    &format!("#{} openrouter-guard: cannot resume request: {e:?}", self.context_id),
+                );
+            }
+        }
     }
 
     /// Runs one callback of the state machine and applies its outcome.
@@ -96,7 +128,14 @@ impl Guard {
         let hold = Rc::clone(&self.hold);
         let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore };
         let outcome = f(&mut self.stream, &mut env);
-        self.apply(outcome)
+        let action = self.apply(outcome);
+        if self.store_call_failed.replace(false) {
+            // The reservation call was not made: the state machine decides as for a store failure.
+            let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore };
+            let outcome = self.stream.on_store_answer(&mut env, Err(None));
+            return self.apply(outcome);
+        }
+        action
     }
 
     /// Applies the effects in order; a failed edit stops them and applies the core's fail-closed
@@ -117,11 +156,58 @@ impl Guard {
 
     /// Applies one effect; `Err(reason)` when a checked edit failed.
     fn effect(&self, effect: Effect) -> Result<(), Reason> {
-        effects::apply(self.context_id, &self.hold, &self.metrics, effect)
+        let id = self.context_id;
+        match effect {
+            Effect::StoreCall(call) => {
+                // The SDK's dispatch registers the callout so that its answer reaches this
+                // context (on_grpc_call_response); its wrapper panics only on statuses Envoy does
+                // not return for this call (Ok, ParseFailure: no such cluster, InternalFailure).
+                let upstream = std::str::from_utf8(&call.upstream).unwrap_or_default();
+                let sent = self.dispatch_grpc_call(
+                    upstream,
+                    StoreCall::SERVICE,
+                    StoreCall::METHOD,
+                    Vec::new(),
+                    Some(&call.message),
+                    Duration::from_millis(u64::from(call.timeout_ms)),
+                );
+                match sent {
+                    Ok(token) => self.store_token.set(Some(token)),
+                    Err(e) => {
+                        host::log(
+                            LogLevel::Error,
+                            &format!("#{id} openrouter-guard: rate-limit service call failed: {e:?}"),
+                        );
+                        self.store_call_failed.set(true);
+                    }
+                }
+                Ok(())
+            }
+            Effect::StoreCommit(call) => {
+                if let Ok(mut q) = self.commits.try_borrow_mut() {
+                    q.push(call);
+                }
+                Ok(())
+            }
+            effect => effects::apply(id, &self.hold, &self.metrics, effect),
+        }
     }
 }
 
 impl Context for Guard {
+    fn on_grpc_call_response(&mut self, token_id: u32, status_code: u32, response_size: usize) {
+        if self.store_token.get() != Some(token_id) {
+            return;
+        }
+        self.store_token.set(None);
+        let answer = if status_code == 0 {
+            host::buffer(BufferType::GrpcReceiveBuffer, response_size).map_err(|_| None)
+        } else {
+            Err(Some(status_code))
+        };
+        self.store_answer(answer);
+    }
+
     fn on_done(&mut self) -> bool {
         self.run(|s, h| s.on_log(h));
         true

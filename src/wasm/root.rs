@@ -2,12 +2,14 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel};
 
 use crate::core::chain::{random_chain_id, AuditChain, ChainError, AUDIT_KEY_ENV};
 use crate::core::policy::Policy;
+use crate::core::spend::StoreCall;
 use crate::wasm::abi;
 use crate::wasm::effects;
 use crate::wasm::hold::{HoldWatch, TICK_MS};
@@ -24,6 +26,9 @@ pub struct GuardRoot {
     chain: Rc<RefCell<AuditChain>>,
     /// Streams held in their headers callback (wasm/hold.rs).
     hold: Rc<HoldWatch>,
+    /// Calls to the rate-limit service that outlive their stream (commits, releases), made from
+    /// the tick: the root context lives as long as the VM.
+    commits: Rc<RefCell<Vec<StoreCall>>>,
     /// This root context's id (to restore after acting on a stream from the tick).
     context_id: u32,
     /// Set when the audit key is present but unusable: the VM refuses to start.
@@ -49,13 +54,48 @@ impl GuardRoot {
             metrics: Rc::new(Metrics::default()),
             chain: Rc::new(RefCell::new(chain)),
             hold: Rc::new(HoldWatch::default()),
+            commits: Rc::new(RefCell::new(Vec::new())),
             context_id,
             key_error,
         }
     }
 }
 
-impl Context for GuardRoot {}
+impl Context for GuardRoot {
+    fn on_grpc_call_response(&mut self, _token_id: u32, status_code: u32, _response_size: usize) {
+        if status_code != 0 {
+            // The reservation stays held in the service until its ttl (spend.store.reservation_ttl_s).
+            host::log(
+                LogLevel::Warn,
+                &format!("openrouter-guard: rate-limit service commit failed (grpc status {status_code})"),
+            );
+        }
+    }
+}
+
+impl GuardRoot {
+    /// Makes the queued commits (from the tick, in the root context).
+    fn send_commits(&mut self) {
+        let calls = match self.commits.try_borrow_mut() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => return,
+        };
+        for call in calls {
+            let upstream = std::str::from_utf8(&call.upstream).unwrap_or_default();
+            let sent = self.dispatch_grpc_call(
+                upstream,
+                StoreCall::SERVICE,
+                StoreCall::METHOD,
+                Vec::new(),
+                Some(&call.message),
+                Duration::from_millis(u64::from(call.timeout_ms)),
+            );
+            if let Err(e) = sent {
+                host::log(LogLevel::Warn, &format!("openrouter-guard: rate-limit service commit not sent: {e:?}"));
+            }
+        }
+    }
+}
 
 impl RootContext for GuardRoot {
     fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
@@ -106,6 +146,7 @@ impl RootContext for GuardRoot {
     }
 
     fn on_tick(&mut self) {
+        self.send_commits();
         for (id, outcome) in self.hold.on_tick() {
             if abi::set_effective_context(id).is_err() {
                 continue;
@@ -130,6 +171,7 @@ impl RootContext for GuardRoot {
             Rc::clone(&self.metrics),
             Rc::clone(&self.chain),
             Rc::clone(&self.hold),
+            Rc::clone(&self.commits),
         )))
     }
 

@@ -17,6 +17,35 @@ config_struct! {
         limits: Vec<LimitConfig> = default(|v, at| read::list(v, at, LimitConfig::read), Vec::new()),
         /// Prices of OpenRouter plugins (web search, PDF parsing engines) and the `:online` variant.
         plugin_prices: Vec<PluginPriceConfig> = default(|v, at| read::list(v, at, PluginPriceConfig::read), Vec::new()),
+        /// Where the limits' counters live; absent: the embedded store.
+        store: Option<StoreConfig> = optional(StoreConfig::read),
+    }
+}
+
+config_struct! {
+    /// `spend.store`: the counters of every limit, in this Envoy (`embedded`) or in the rate-limit
+    /// service shared by every Envoy (`rls`).
+    pub struct StoreConfig {
+        /// `embedded` or `rls`.
+        kind: StoreKind = required(StoreKind::read),
+        /// `rls`: the Envoy cluster of the rate-limit service (HTTP/2).
+        cluster: Option<String> = optional(read::string),
+        /// `rls`: the RLS domain (default `openrouter-guard`).
+        domain: Option<String> = optional(read::string),
+        /// `rls`: timeout of one call in ms (default 500).
+        timeout_ms: Option<u64> = optional(read::uint),
+        /// `rls`: longest life of a reservation never committed, in s (default 900).
+        reservation_ttl_s: Option<u64> = optional(read::uint),
+    }
+}
+
+config_enum! {
+    /// Kind of counter store.
+    pub enum StoreKind {
+        /// Proxy-wasm shared data of this Envoy.
+        Embedded = "embedded",
+        /// The rate-limit service (`rls/`, limitador).
+        Rls = "rls",
     }
 }
 

@@ -183,7 +183,7 @@ fn our_message(src: &str) -> String {
 
 #[test]
 fn field_and_variant_lists_match_the_types() {
-    let cases: [(&[&str], &str); 12] = [
+    let cases: [(&[&str], &str); 13] = [
         (GuardConfig::FIELDS, "unknown field `zzz`, expected one of `hosts`, `clusters`, `max_body_bytes`, `max_json_depth`, `profile_header`, `default_profile`, `user_header`, `write_user`, `unknown_endpoints`, `pseudonym_key`, `profiles`, `spend`"),
         (ProfileConfig::FIELDS, "unknown field `zzz`, expected one of `models`, `provider`, `max_tokens`, `max_tokens_action`, `pii`, `output_pii`, `reject_client_keys`, `enforce_served`, `max_cost_per_request`, `plugins`"),
         (ProviderConfig::FIELDS, "unknown field `zzz`, expected one of `order`, `allow_fallbacks`, `require_parameters`, `data_collection`, `zdr`, `only`, `ignore`, `quantizations`, `sort`, `max_price`, `enforce_distillable_text`"),
@@ -191,7 +191,8 @@ fn field_and_variant_lists_match_the_types() {
         (PiiConfig::FIELDS, "unknown field `zzz`, expected one of `enabled`, `builtin_defaults`, `entities`, `custom`, `dictionaries`, `allow`, `keep_local_addresses`"),
         (CustomPatternConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `pattern`, `action`"),
         (DictionaryConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `terms`, `action`"),
-        (SpendConfig::FIELDS, "unknown field `zzz`, expected one of `prices`, `assume_output_tokens`, `team_header`, `limits`, `plugin_prices`"),
+        (SpendConfig::FIELDS, "unknown field `zzz`, expected one of `prices`, `assume_output_tokens`, `team_header`, `limits`, `plugin_prices`, `store`"),
+        (StoreConfig::FIELDS, "unknown field `zzz`, expected one of `kind`, `cluster`, `domain`, `timeout_ms`, `reservation_ttl_s`"),
         (PriceConfig::FIELDS, "unknown field `zzz`, expected one of `model`, `prompt`, `completion`, `request`"),
         (LimitConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `per`, `window`, `unit`, `max`, `profiles`, `models`, `mode`, `on_store_error`"),
         (PluginRuleConfig::FIELDS, "unknown field `zzz`, expected `id` or `engine`"),
@@ -233,6 +234,10 @@ fn field_and_variant_lists_match_the_types() {
         (spend("unit", r#""zzz""#), "unknown variant `zzz`, expected one of `requests`, `tokens`, `cost`".to_string()),
         (spend("mode", r#""zzz""#), "unknown variant `zzz`, expected `enforce` or `shadow`".to_string()),
         (spend("on_store_error", r#""zzz""#), "unknown variant `zzz`, expected `closed` or `open`".to_string()),
+        (
+            r#"{"default_profile": "p", "profiles": {}, "spend": {"store": {"kind": "zzz"}}}"#.to_string(),
+            "unknown variant `zzz`, expected `embedded` or `rls`".to_string(),
+        ),
         (
             with_pii(r#"{"entities": {"EMAIL": "zzz"}}"#),
             "unknown variant `zzz`, expected one of `off`, `redact`, `hash`, `mask`, `block`, `flag`".to_string(),

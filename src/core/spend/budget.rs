@@ -29,18 +29,20 @@ pub(crate) struct Subject<'a> {
 /// An amount held for a request in flight, released when it ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
-    limit: usize,
-    key: String,
-    amount: u64,
+    pub(super) limit: usize,
+    pub(super) key: String,
+    pub(super) amount: u64,
     /// Index of this limit's entry in the audit record's `spend.limits`.
-    entry: usize,
+    pub(super) entry: usize,
+    /// The rate-limit service's reservation id (`None`: embedded store, or nothing held there).
+    pub(super) id: Option<String>,
 }
 
 /// The store keys of `limit` for `subject`: one, or with `per: ["model"]` one per model the
 /// request can reach that the limit's `models` glob matches (a fallback list reaches each of
 /// them, so it reserves in each), keyed by the model's base id (`author/slug`: a variant such as
 /// `:nitro` routes the same model and must not buy a fresh counter).
-fn keys(limit: &Limit, s: &Subject<'_>) -> Vec<String> {
+pub(super) fn keys(limit: &Limit, s: &Subject<'_>) -> Vec<String> {
     if !limit.per.contains(&LimitKey::Model) {
         return vec![key(limit, s, None)];
     }
@@ -81,14 +83,14 @@ fn key(limit: &Limit, s: &Subject<'_>, model: Option<&str>) -> String {
 }
 
 /// An amount as the audit record shows it: USD for cost, a count otherwise.
-fn shown(unit: LimitUnit, amount: u64) -> Value {
+pub(super) fn shown(unit: LimitUnit, amount: u64) -> Value {
     match unit {
         LimitUnit::Cost => Value::from(micro_to_usd(amount)),
         _ => Value::from(amount),
     }
 }
 
-fn amount_text(unit: LimitUnit, amount: u64) -> String {
+pub(super) fn amount_text(unit: LimitUnit, amount: u64) -> String {
     match unit {
         LimitUnit::Cost => usd_text(amount),
         LimitUnit::Tokens => format!("{amount} tokens"),
@@ -97,11 +99,26 @@ fn amount_text(unit: LimitUnit, amount: u64) -> String {
 }
 
 /// The worst-case amount of a request in `unit`.
-fn worst_amount(unit: LimitUnit, worst: &Worst) -> Result<u64, super::estimate::Unknown> {
+pub(super) fn worst_amount(unit: LimitUnit, worst: &Worst) -> Result<u64, super::estimate::Unknown> {
     match unit {
         LimitUnit::Requests => Ok(1),
         LimitUnit::Tokens => Ok(worst.prompt_tokens?.saturating_add(worst.output_tokens?)),
         LimitUnit::Cost => worst.cost_micro,
+    }
+}
+
+/// A limit's audit entry before anything was counted.
+pub(super) fn new_entry(limit: &Limit) -> LimitAudit {
+    LimitAudit {
+        name: limit.name.clone(),
+        unit: limit.unit_name(),
+        outcome: "admitted",
+        reserved: Value::Null,
+        charged: Value::Null,
+        used: Value::Null,
+        in_flight: Value::Null,
+        max: shown(limit.unit, limit.max),
+        units: LimitUnits { charged: 0, used: None, max: limit.max, global: limit.per.is_empty() },
     }
 }
 
@@ -166,17 +183,7 @@ fn admit_key(
     entries: &mut Vec<LimitAudit>,
     audit: &mut AuditRecord,
 ) -> Result<(), Rejection> {
-    let mut entry = LimitAudit {
-        name: limit.name.clone(),
-        unit: limit.unit_name(),
-        outcome: "admitted",
-        reserved: Value::Null,
-        charged: Value::Null,
-        used: Value::Null,
-        in_flight: Value::Null,
-        max: shown(limit.unit, limit.max),
-        units: LimitUnits { charged: 0, used: None, max: limit.max, global: limit.per.is_empty() },
-    };
+    let mut entry = new_entry(limit);
     let amount = match worst_amount(limit.unit, worst) {
         Ok(a) => a,
         Err(why) if !limit.shadow => {
@@ -210,7 +217,7 @@ fn admit_key(
             entry.used = shown(limit.unit, c.used);
             entry.in_flight = shown(limit.unit, c.reserved);
             entry.units.used = Some(c.used);
-            held.push(Reservation { limit: index, key: k, amount, entry: entries.len() });
+            held.push(Reservation { limit: index, key: k, amount, entry: entries.len(), id: None });
             entries.push(entry);
         }
         Ok(Updated::Declined(c)) => {
@@ -258,7 +265,7 @@ fn admit_key(
     Ok(())
 }
 
-fn window_name(limit: &Limit) -> &'static str {
+pub(super) fn window_name(limit: &Limit) -> &'static str {
     use crate::core::config::LimitWindow::{Day, Hour, Minute, Month};
     match limit.window {
         Minute => "minute",
@@ -299,7 +306,7 @@ impl Actual {
     /// The amount to charge in `unit` for a reservation of `reserved`: what was reported; nothing
     /// when the request never reached the upstream or got a complete error answer; the whole
     /// reservation when the figure is unknown (client abort, upstream reset, stream cut).
-    fn charge(&self, unit: LimitUnit, reserved: u64) -> u64 {
+    pub(super) fn charge(&self, unit: LimitUnit, reserved: u64) -> u64 {
         if !self.reached_upstream {
             return 0;
         }

@@ -8,10 +8,12 @@ pub(crate) mod limit;
 pub(crate) mod parts;
 pub(crate) mod plugin_price;
 pub(crate) mod price;
+pub(crate) mod remote;
+mod rls_wire;
 pub(crate) mod window;
 
 use crate::core::audit::SpendAudit;
-use crate::core::config::{ConfigError, SpendConfig};
+use crate::core::config::{ConfigError, SpendConfig, StoreConfig, StoreKind};
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
@@ -19,6 +21,7 @@ use crate::core::config::LimitKey;
 
 pub use budget::Reservation;
 pub use ledger::{CounterStore, SetError, StoreError};
+pub use remote::{PendingAdmission, StoreAnswer, StoreCall};
 
 use estimate::{Unknown, Worst};
 use limit::Limit;
@@ -34,6 +37,9 @@ pub struct Spend {
     pub(crate) team_header: Option<String>,
     pub(crate) limits: Vec<Limit>,
     pub(crate) plugin_prices: PluginPrices,
+    /// The rate-limit service holding the counters (`spend.store` kind `rls`); `None`: the
+    /// embedded store.
+    pub(crate) remote: Option<remote::RemoteStore>,
 }
 
 impl Spend {
@@ -61,13 +67,61 @@ impl Spend {
             limits.push(limit);
         }
         let plugin_prices = PluginPrices::compile(&cfg.plugin_prices, "spend.plugin_prices")?;
-        Ok(Self { prices, assume_output_tokens: cfg.assume_output_tokens, team_header, limits, plugin_prices })
+        let remote = compile_store(cfg.store.as_ref())?;
+        Ok(Self { prices, assume_output_tokens: cfg.assume_output_tokens, team_header, limits, plugin_prices, remote })
+    }
+
+    /// The rate-limit service, when the counters live there.
+    pub(crate) fn remote(&self) -> Option<&remote::RemoteStore> {
+        self.remote.as_ref()
     }
 
     /// Whether any budget or rate limit is configured.
     pub fn has_limits(&self) -> bool {
         !self.limits.is_empty()
     }
+}
+
+/// Compiles `spend.store`.
+fn compile_store(cfg: Option<&StoreConfig>) -> Result<Option<remote::RemoteStore>, ConfigError> {
+    let Some(cfg) = cfg else { return Ok(None) };
+    if cfg.kind == StoreKind::Embedded {
+        for (set, field) in [
+            (cfg.cluster.is_some(), "cluster"),
+            (cfg.domain.is_some(), "domain"),
+            (cfg.timeout_ms.is_some(), "timeout_ms"),
+            (cfg.reservation_ttl_s.is_some(), "reservation_ttl_s"),
+        ] {
+            if set {
+                return Err(ConfigError::new(format!("spend.store.{field}"), "only for kind `rls`"));
+            }
+        }
+        return Ok(None);
+    }
+    let cluster = cfg.cluster.clone().unwrap_or_default();
+    // Sent inside a `GrpcService` message as the SDK's `&str` upstream: short ASCII keeps it UTF-8.
+    if cluster.is_empty() || cluster.len() > 100 || !cluster.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ConfigError::new(
+            "spend.store.cluster",
+            "kind `rls` needs the Envoy cluster of the rate-limit service (1 to 100 printable ASCII characters)",
+        ));
+    }
+    let domain = cfg.domain.clone().unwrap_or_else(|| "openrouter-guard".to_string());
+    if domain.is_empty()
+        || domain.len() > 64
+        || !domain.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        return Err(ConfigError::new("spend.store.domain", "1 to 64 characters of A-Z a-z 0-9 _ - ."));
+    }
+    let timeout_ms = match cfg.timeout_ms.unwrap_or(500) {
+        t @ 1..=60_000 => u32::try_from(t).unwrap_or(500),
+        _ => return Err(ConfigError::new("spend.store.timeout_ms", "must be 1 to 60000")),
+    };
+    let reservation_ttl_s = match cfg.reservation_ttl_s.unwrap_or(900) {
+        t @ 1..=2_678_400 => t,
+        _ => return Err(ConfigError::new("spend.store.reservation_ttl_s", "must be 1 to 2678400 (31 days)")),
+    };
+    Ok(Some(remote::RemoteStore { cluster, domain, timeout_ms, reservation_ttl_s }))
 }
 
 /// Compiles a profile's `max_cost_per_request` (USD) to micro-USD.

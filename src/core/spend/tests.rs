@@ -101,6 +101,34 @@ fn docs_spend_md_examples_compile() {
     let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.spend.limits.len(), 4);
     assert_eq!(p.spend.team_header.as_deref(), Some("x-team-id"));
+    // The mesh-wide store's example.
+    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[2]);
+    let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let store = p.spend.remote().unwrap();
+    assert_eq!(
+        (store.cluster.as_str(), store.domain.as_str(), store.timeout_ms),
+        ("openrouter_guard_rls", "openrouter-guard", 500)
+    );
+}
+
+#[test]
+fn spend_store_is_checked_with_its_path() {
+    let doc = |store: &str| {
+        format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, "spend": {{"store": {store}}}}}"#)
+    };
+    for (store, path) in [
+        (r#"{"kind": "rls"}"#, "spend.store.cluster"),
+        (r#"{"kind": "rls", "cluster": "a b"}"#, "spend.store.cluster"),
+        (r#"{"kind": "rls", "cluster": "c", "timeout_ms": 0}"#, "spend.store.timeout_ms"),
+        (r#"{"kind": "rls", "cluster": "c", "domain": "a/b"}"#, "spend.store.domain"),
+        (r#"{"kind": "rls", "cluster": "c", "reservation_ttl_s": 0}"#, "spend.store.reservation_ttl_s"),
+        (r#"{"kind": "embedded", "cluster": "c"}"#, "spend.store.cluster"),
+        (r#"{"cluster": "c"}"#, "spend.store"),
+    ] {
+        let e = Policy::from_json(doc(store).as_bytes()).unwrap_err();
+        assert_eq!(e.path, path, "{store}");
+    }
+    assert!(Policy::from_json(doc(r#"{"kind": "embedded"}"#).as_bytes()).unwrap().spend.remote().is_none());
 }
 
 /// The trusted team header is read into the plan (trimmed), removed before the upstream, and

@@ -45,7 +45,13 @@ impl Stream {
             let held = std::mem::take(&mut self.reservations);
             let reached = Self::request_reached_upstream(host);
             let policy = std::rc::Rc::clone(&self.policy);
-            spend_gate::settle(&policy, held, reached, end / 1_000_000_000, host.counters(), &mut self.audit);
+            if policy.spend.remote().is_some() {
+                if let Some(call) = spend_gate::settle_remote(&policy, held, reached, &mut self.audit) {
+                    fx.push(Effect::StoreCommit(call));
+                }
+            } else {
+                spend_gate::settle(&policy, held, reached, end / 1_000_000_000, host.counters(), &mut self.audit);
+            }
         }
         if self.start_ns > 0 {
             self.audit.latency_ms = Some(end.saturating_sub(self.start_ns) / 1_000_000);

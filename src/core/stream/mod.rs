@@ -47,7 +47,7 @@ use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::request::{self, Plan};
 use crate::core::response::session::Session;
-use crate::core::spend::Reservation;
+use crate::core::spend::{PendingAdmission, Reservation};
 
 pub use host::{HostFailure, Property, StreamHost};
 pub use outcome::{Edit, Effect, Flow, Level, MetricKind, MetricOp, Outcome};
@@ -95,6 +95,8 @@ pub struct Stream {
     masks: Masks,
     /// Budget reservations held while the request is in flight; settled at the stream's end.
     reservations: Vec<Reservation>,
+    /// The reservation call to the rate-limit service, while the request waits for its answer.
+    pending: Option<PendingAdmission>,
     /// Size of the buffered request body at the last body callback.
     body_seen: usize,
     /// Nanoseconds spent in governed callbacks.
@@ -117,6 +119,7 @@ impl Stream {
             audit: AuditRecord::new(),
             masks: Masks::default(),
             reservations: Vec::new(),
+            pending: None,
             body_seen: 0,
             busy_ns: 0,
             start_ns: 0,

@@ -3,6 +3,7 @@
 
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
+use crate::core::spend::StoreCall;
 
 /// Whether the stream moves on after the callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +105,12 @@ pub enum Effect {
     Metric(MetricOp),
     /// Publish the (sealed) audit line as filter state `wasm.audit`.
     PublishAudit(String),
+    /// Call the rate-limit service for this stream; its answer (or the failure to make the call)
+    /// goes to [`Stream::on_store_answer`](super::Stream::on_store_answer).
+    StoreCall(StoreCall),
+    /// Call the rate-limit service without waiting (commit or release): made by the root
+    /// context, which outlives the stream.
+    StoreCommit(StoreCall),
     /// Test builds only: trap the VM (`x-openrouter-guard-test-hook: trap`).
     #[cfg(feature = "test-hooks")]
     Trap,

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use super::host::{property_text, StreamHost};
 use super::spend_gate;
-use super::{Edit, Effect, Flow, Phase, Stream};
+use super::{Edit, Effect, Flow, Outcome, Phase, Stream};
 use crate::core::headers;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
@@ -197,14 +197,25 @@ impl Stream {
         };
         // Budgets are checked last, once everything else allowed the request: only a request that
         // will be forwarded reserves anything.
+        let mut store_call = None;
         let outcome =
             request::on_body_rewrite(&policy, &plan, body, &mut self.audit, &mut self.masks).and_then(|out| {
-                let now_s = self.now_ns / 1_000_000_000;
-                match spend_gate::admit(&policy, &plan, now_s, host.counters(), &mut self.audit) {
-                    Ok(held) => {
-                        self.reservations = held;
-                        Ok(out)
-                    }
+                let admitted = if policy.spend.remote().is_some() {
+                    // Mesh-wide store: the reservation is a call; the request waits for its answer
+                    // (on_store_answer), its edits applied but the upstream not contacted.
+                    spend_gate::admit_remote(&policy, &plan, &mut self.audit).map(|call| {
+                        if let Some((pending, call)) = call {
+                            self.pending = Some(pending);
+                            store_call = Some(call);
+                        }
+                    })
+                } else {
+                    let now_s = self.now_ns / 1_000_000_000;
+                    spend_gate::admit(&policy, &plan, now_s, host.counters(), &mut self.audit)
+                        .map(|held| self.reservations = held)
+                };
+                match admitted {
+                    Ok(()) => Ok(out),
                     Err(r) => {
                         request::record_rejection(&mut self.audit, &r);
                         Err(r)
@@ -216,7 +227,9 @@ impl Stream {
         match outcome {
             Err(r) => self.reply(&r, fx),
             Ok(new_body) => {
-                self.mark_decided();
+                if store_call.is_none() {
+                    self.mark_decided();
+                }
                 if let Some(rw) = new_body {
                     // Only the rewritten prefix goes back to the host (Envoy drains `cut` bytes and
                     // prepends the new ones); the rest of the buffered body stays where it is.
@@ -229,9 +242,42 @@ impl Stream {
                         fx.push(edit(Edit::RemoveRequestHeader("content-encoding".into()), Reason::WriteBodyFailed));
                     }
                 }
-                Flow::Continue
+                match store_call {
+                    Some(call) => {
+                        fx.push(Effect::StoreCall(call));
+                        Flow::Pause
+                    }
+                    None => Flow::Continue,
+                }
             }
         }
+    }
+
+    /// The rate-limit service answered the reservation call (or the call failed): forward the
+    /// held request, or answer it (429, or 503 when a limit fails closed). Nothing to do when
+    /// the stream moved on meanwhile (the client went away, Envoy answered).
+    pub fn on_store_answer(&mut self, host: &mut impl StreamHost, answer: crate::core::spend::StoreAnswer) -> Outcome {
+        let started = host.now_ns();
+        let mut fx = Vec::new();
+        let Some(pending) = self.pending.take() else { return Outcome::pause() };
+        if !matches!(self.phase, Phase::RequestHeld) {
+            return Outcome::pause();
+        }
+        let policy = Rc::clone(&self.policy);
+        let (admitted, release) = spend_gate::admitted_remote(&policy, pending, answer, &mut self.audit);
+        if let Some(call) = release {
+            fx.push(Effect::StoreCommit(call));
+        }
+        let flow = match admitted {
+            Ok(held) => {
+                self.reservations = held;
+                self.mark_decided();
+                Flow::Continue
+            }
+            Err(r) => self.refuse(&r, &mut fx),
+        };
+        self.busy_ns = self.busy_ns.saturating_add(host.now_ns().saturating_sub(started));
+        Outcome { flow, effects: fx }
     }
 
     /// The request is decided (forwarded as decided, or answered by the hold watch); the

@@ -59,3 +59,69 @@ pub(crate) fn settle(
     let actual = spend::budget::Actual::of(audit, reached_upstream);
     spend::budget::settle(&policy.spend.limits, held, &actual, now_s, store, audit);
 }
+
+/// [`admit`] with the counters in the rate-limit service (`spend.store` kind `rls`): the call
+/// that reserves the request's worst case in every limit that applies, or `None` when none
+/// applies (the request goes on at once), or a refusal. The stream waits for the answer and
+/// hands it to [`admitted_remote`].
+pub(crate) fn admit_remote(
+    policy: &Policy,
+    plan: &Plan,
+    audit: &mut AuditRecord,
+) -> Result<Option<(spend::PendingAdmission, spend::StoreCall)>, Rejection> {
+    let s = &policy.spend;
+    let Some(store) = s.remote() else { return Ok(None) };
+    if s.limits.is_empty() || audit.models.is_empty() {
+        return Ok(None);
+    }
+    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
+    let Some(worst) = audit.spend.as_ref().and_then(|a| a.worst) else {
+        return Err(Rejection::internal(Reason::SpendEstimateMissing));
+    };
+    let models = audit.models.clone();
+    let subject = spend::budget::Subject {
+        profile: &profile.name,
+        user: plan.trusted_user.as_deref(),
+        team: plan.team.as_deref(),
+        models: &models,
+    };
+    let out = spend::remote::begin(store, &s.limits, &subject, &worst, audit);
+    if out.as_ref().is_ok_and(Option::is_none)
+        && audit.spend.as_ref().is_some_and(|a| a.limits.is_empty())
+        && profile.max_cost_per_request.is_none()
+    {
+        audit.spend = None;
+    }
+    out
+}
+
+/// The rate-limit service's answer to [`admit_remote`]'s call: the reservations held, or the
+/// refusal; plus a call releasing what a refused request had reserved (made by the root context).
+pub(crate) fn admitted_remote(
+    policy: &Policy,
+    pending: spend::PendingAdmission,
+    answer: spend::StoreAnswer,
+    audit: &mut AuditRecord,
+) -> (Result<Vec<spend::Reservation>, Rejection>, Option<spend::StoreCall>) {
+    let s = &policy.spend;
+    match s.remote() {
+        Some(store) => spend::remote::finish(store, &s.limits, pending, answer, audit),
+        None => (Err(Rejection::internal(Reason::LimitStoreFailed)), None),
+    }
+}
+
+/// [`settle`] with the counters in the rate-limit service: the commit call (charge what the
+/// exchange used, release the hold), made by the root context after the stream is gone.
+pub(crate) fn settle_remote(
+    policy: &Policy,
+    held: Vec<spend::Reservation>,
+    reached_upstream: bool,
+    audit: &mut AuditRecord,
+) -> Option<spend::StoreCall> {
+    let store = policy.spend.remote()?;
+    if held.is_empty() {
+        return None;
+    }
+    let actual = spend::budget::Actual::of(audit, reached_upstream);
+    spend::remote::settle(store, &policy.spend.limits, held, &actual, audit)
+}
