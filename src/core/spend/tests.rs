@@ -84,12 +84,12 @@ fn max_cost_per_request_must_be_positive() {
     assert_eq!(e.path, "profiles.guarded.max_cost_per_request");
 }
 
-/// The policies in docs/spend.md compile (the second and third are fragments of `spend`).
+/// The policies in docs/spend.md compile (the second is a fragment of `spend`, the others of a policy).
 #[test]
 fn docs_spend_md_examples_compile() {
     let md = include_str!("../../../docs/spend.md");
     let blocks: Vec<&str> = md.split("```json\n").skip(1).filter_map(|b| b.split("\n```").next()).collect();
-    assert_eq!(blocks.len(), 3);
+    assert_eq!(blocks.len(), 4);
     let p = Policy::from_json(blocks[0].as_bytes()).unwrap();
     assert_eq!(p.profiles[0].max_cost_per_request, Some(50_000));
     let doc =
@@ -102,7 +102,7 @@ fn docs_spend_md_examples_compile() {
     assert_eq!(p.spend.limits.len(), 4);
     assert_eq!(p.spend.team_header.as_deref(), Some("x-team-id"));
     // The mesh-wide store's example.
-    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[2]);
+    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[3]);
     let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let store = p.spend.remote().unwrap();
     assert_eq!(
