@@ -128,19 +128,30 @@ impl Guard {
         let hold = Rc::clone(&self.hold);
         let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore };
         let outcome = f(&mut self.stream, &mut env);
-        let action = self.apply(outcome);
-        if self.store_call_failed.replace(false) {
-            // The reservation call was not made: the state machine decides as for a store failure.
-            let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore };
-            let outcome = self.stream.on_store_answer(&mut env, Err(None));
-            return self.apply(outcome);
-        }
-        action
+        self.apply(outcome)
+    }
+
+    /// The reservation call was not made: the state machine decides as for a store failure.
+    #[inline(never)]
+    fn call_not_made(&mut self) -> Action {
+        let hold = Rc::clone(&self.hold);
+        let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore };
+        let outcome = self.stream.on_store_answer(&mut env, Err(None));
+        self.apply(outcome)
     }
 
     /// Applies the effects in order; a failed edit stops them and applies the core's fail-closed
     /// answer instead.
+    #[inline(never)]
     fn apply(&mut self, outcome: Outcome) -> Action {
+        let action = self.apply_effects(outcome);
+        if self.store_call_failed.replace(false) {
+            return self.call_not_made();
+        }
+        action
+    }
+
+    fn apply_effects(&mut self, outcome: Outcome) -> Action {
         for effect in outcome.effects {
             if let Err(reason) = self.effect(effect) {
                 let fallback = self.stream.edit_failed(reason);
@@ -155,6 +166,7 @@ impl Guard {
     }
 
     /// Applies one effect; `Err(reason)` when a checked edit failed.
+    #[inline(never)]
     fn effect(&self, effect: Effect) -> Result<(), Reason> {
         let id = self.context_id;
         match effect {
