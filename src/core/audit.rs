@@ -210,6 +210,7 @@ impl AuditRecord {
     }
 
     /// Adds a reason code once.
+    #[inline(never)]
     pub fn reason(&mut self, code: Reason) {
         if !self.reasons.contains(&code) {
             self.reasons.push(code);

@@ -23,21 +23,25 @@ pub struct Rejection {
 
 impl Rejection {
     /// Builds a rejection.
+    #[inline(never)]
     pub fn new(status: u16, error_type: &'static str, reason: Reason, message: impl Into<String>) -> Self {
         Self { status, error_type, reason, message: message.into(), retry_after: None }
     }
 
     /// 400 for a request the filter cannot check.
+    #[inline(never)]
     pub fn bad_request(reason: Reason, message: impl Into<String>) -> Self {
         Self::new(400, "invalid_request_error", reason, message)
     }
 
     /// 403 for a request the policy forbids.
+    #[inline(never)]
     pub fn forbidden(reason: Reason, message: impl Into<String>) -> Self {
         Self::new(403, "policy_violation", reason, message)
     }
 
     /// 500 for an internal fault (fail closed).
+    #[inline(never)]
     pub fn internal(reason: Reason) -> Self {
         Self::new(500, "internal_error", reason, "openrouter-guard could not process the request; it was not forwarded")
     }

@@ -13,6 +13,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     /// Builds an error for `path`.
+    #[inline(never)]
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self { path: path.into(), message: message.into() }
     }

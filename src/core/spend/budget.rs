@@ -83,6 +83,7 @@ fn key(limit: &Limit, s: &Subject<'_>, model: Option<&str>) -> String {
 }
 
 /// An amount as the audit record shows it: USD for cost, a count otherwise.
+#[inline(never)]
 pub(super) fn shown(unit: LimitUnit, amount: u64) -> Value {
     match unit {
         LimitUnit::Cost => Value::from(micro_to_usd(amount)),
@@ -90,6 +91,7 @@ pub(super) fn shown(unit: LimitUnit, amount: u64) -> Value {
     }
 }
 
+#[inline(never)]
 pub(super) fn amount_text(unit: LimitUnit, amount: u64) -> String {
     match unit {
         LimitUnit::Cost => usd_text(amount),
@@ -108,6 +110,7 @@ pub(super) fn worst_amount(unit: LimitUnit, worst: &Worst) -> Result<u64, super:
 }
 
 /// A limit's audit entry before anything was counted.
+#[inline(never)]
 pub(super) fn new_entry(limit: &Limit) -> LimitAudit {
     LimitAudit {
         name: limit.name.clone(),
@@ -189,7 +192,7 @@ fn admit_key(
         Err(why) if !limit.shadow => {
             entry.outcome = "unbounded";
             entries.push(entry);
-            return Err(unknown_rejection(why, &format!("limit '{}'", limit.name)));
+            return Err(unbounded(limit, why));
         }
         // Shadow: counted at the end with what the response reports; nothing reserved.
         Err(_) => {
@@ -254,15 +257,28 @@ fn admit_key(
             }
             entry.outcome = "store_error_closed";
             entries.push(entry);
-            return Err(Rejection::new(
-                503,
-                "internal_error",
-                e.reason(),
-                format!("limit '{}' could not be checked; the request was not forwarded", limit.name),
-            ));
+            return Err(store_failed(limit, e.reason()));
         }
     }
     Ok(())
+}
+
+/// The refusal of an enforced limit that cannot bound the request (its worst case is unknown);
+/// one copy for both stores.
+#[inline(never)]
+pub(super) fn unbounded(limit: &Limit, why: super::estimate::Unknown) -> Rejection {
+    unknown_rejection(why, &format!("limit '{}'", limit.name))
+}
+
+/// The refusal when the store failed for a limit that fails closed (503); one copy for both stores.
+#[inline(never)]
+pub(super) fn store_failed(limit: &Limit, reason: Reason) -> Rejection {
+    Rejection::new(
+        503,
+        "internal_error",
+        reason,
+        format!("limit '{}' could not be checked; the request was not forwarded", limit.name),
+    )
 }
 
 pub(super) fn window_name(limit: &Limit) -> &'static str {

@@ -16,7 +16,6 @@ use super::budget::{self, Actual, Reservation, Subject};
 use super::estimate::Worst;
 use super::limit::Limit;
 use super::rls_wire::{self, Code, Descriptor};
-use super::unknown_rejection;
 
 /// `spend.store` of kind `rls`, compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +78,7 @@ pub(crate) fn window_seconds(w: LimitWindow) -> u64 {
     }
 }
 
+#[inline(never)]
 fn descriptor(limit: &Limit, key: &str, op: &'static str, amount: u64) -> Descriptor {
     Descriptor {
         entries: vec![
@@ -92,6 +92,7 @@ fn descriptor(limit: &Limit, key: &str, op: &'static str, amount: u64) -> Descri
     }
 }
 
+#[inline(never)]
 fn call(store: &RemoteStore, descriptors: &[Descriptor]) -> StoreCall {
     StoreCall {
         upstream: rls_wire::grpc_service(&store.cluster),
@@ -124,7 +125,7 @@ pub(crate) fn begin(
             Err(why) if !limit.shadow => {
                 entry.outcome = "unbounded";
                 entries.push(entry);
-                refusal = Some(unknown_rejection(why, &format!("limit '{}'", limit.name)));
+                refusal = Some(budget::unbounded(limit, why));
                 break;
             }
             Err(_) => {
@@ -206,12 +207,7 @@ pub(crate) fn finish(
                     "store_error_open"
                 } else {
                     if refusal.is_none() {
-                        refusal = Some(Rejection::new(
-                            503,
-                            "internal_error",
-                            reason,
-                            format!("limit '{}' could not be checked; the request was not forwarded", limit.name),
-                        ));
+                        refusal = Some(budget::store_failed(limit, reason));
                     }
                     "store_error_closed"
                 }
@@ -247,6 +243,7 @@ fn commit(limits: &[Limit], r: &Reservation, amount: u64) -> Option<Descriptor> 
     Some(d)
 }
 
+#[inline(never)]
 fn over(limit: &Limit, amount: u64, reset_s: Option<u64>) -> Rejection {
     let retry = reset_s.unwrap_or(window_seconds(limit.window)).max(1);
     let mut r = Rejection::new(

@@ -2,11 +2,12 @@
 //! (its worst case reserved) or refused, and the ended exchange is settled.
 
 use crate::core::audit::AuditRecord;
-use crate::core::policy::Policy;
+use crate::core::policy::{Policy, Profile};
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::request::Plan;
 use crate::core::spend;
+use crate::core::spend::estimate::Worst;
 
 /// Admits a decided request against the budgets and rate limits that apply to it (reserving its
 /// worst case) or refuses it; called after the request path allowed it, before it is forwarded.
@@ -18,29 +19,50 @@ pub(crate) fn admit(
     store: &mut dyn spend::CounterStore,
     audit: &mut AuditRecord,
 ) -> Result<Vec<spend::Reservation>, Rejection> {
-    let s = &policy.spend;
-    if s.limits.is_empty() || audit.models.is_empty() {
-        return Ok(Vec::new());
+    let Some(GateInput { profile, worst, models }) = gate_input(policy, plan, audit)? else { return Ok(Vec::new()) };
+    let subject = subject(profile, plan, &models);
+    let out = spend::budget::admit(&policy.spend.limits, &subject, &worst, now_s, store, audit);
+    forget_if_unlimited(profile, out.as_ref().is_ok_and(Vec::is_empty), audit);
+    out
+}
+
+/// What both stores' admission needs (see [`gate_input`]).
+struct GateInput<'p> {
+    profile: &'p Profile,
+    worst: Worst,
+    models: Vec<String>,
+}
+
+/// What both stores' admission needs: the profile, the request's worst case and the models it
+/// can reach; `None` when no limit is configured or the request reaches no model.
+fn gate_input<'p>(policy: &'p Policy, plan: &Plan, audit: &AuditRecord) -> Result<Option<GateInput<'p>>, Rejection> {
+    if policy.spend.limits.is_empty() || audit.models.is_empty() {
+        return Ok(None);
     }
     let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
     let Some(worst) = audit.spend.as_ref().and_then(|a| a.worst) else {
         return Err(Rejection::internal(Reason::SpendEstimateMissing));
     };
-    let models = audit.models.clone();
-    let subject = spend::budget::Subject {
+    Ok(Some(GateInput { profile, worst, models: audit.models.clone() }))
+}
+
+fn subject<'a>(profile: &'a Profile, plan: &'a Plan, models: &'a [String]) -> spend::budget::Subject<'a> {
+    spend::budget::Subject {
         profile: &profile.name,
         user: plan.trusted_user.as_deref(),
         team: plan.team.as_deref(),
-        models: &models,
-    };
-    let out = spend::budget::admit(&s.limits, &subject, &worst, now_s, store, audit);
-    if out.as_ref().is_ok_and(Vec::is_empty) && audit.spend.as_ref().is_some_and(|a| a.limits.is_empty()) {
-        // No limit applied and no cost guard: nothing to record.
-        if profile.max_cost_per_request.is_none() {
-            audit.spend = None;
-        }
+        models,
     }
-    out
+}
+
+/// No limit applied and no cost guard: nothing to record.
+fn forget_if_unlimited(profile: &Profile, nothing_held: bool, audit: &mut AuditRecord) {
+    if nothing_held
+        && audit.spend.as_ref().is_some_and(|a| a.limits.is_empty())
+        && profile.max_cost_per_request.is_none()
+    {
+        audit.spend = None;
+    }
 }
 
 /// Releases the reservations of an exchange that ended and charges what it used (the audit
@@ -69,29 +91,11 @@ pub(crate) fn admit_remote(
     plan: &Plan,
     audit: &mut AuditRecord,
 ) -> Result<Option<(spend::PendingAdmission, spend::StoreCall)>, Rejection> {
-    let s = &policy.spend;
-    let Some(store) = s.remote() else { return Ok(None) };
-    if s.limits.is_empty() || audit.models.is_empty() {
-        return Ok(None);
-    }
-    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
-    let Some(worst) = audit.spend.as_ref().and_then(|a| a.worst) else {
-        return Err(Rejection::internal(Reason::SpendEstimateMissing));
-    };
-    let models = audit.models.clone();
-    let subject = spend::budget::Subject {
-        profile: &profile.name,
-        user: plan.trusted_user.as_deref(),
-        team: plan.team.as_deref(),
-        models: &models,
-    };
-    let out = spend::remote::begin(store, &s.limits, &subject, &worst, audit);
-    if out.as_ref().is_ok_and(Option::is_none)
-        && audit.spend.as_ref().is_some_and(|a| a.limits.is_empty())
-        && profile.max_cost_per_request.is_none()
-    {
-        audit.spend = None;
-    }
+    let Some(store) = policy.spend.remote() else { return Ok(None) };
+    let Some(GateInput { profile, worst, models }) = gate_input(policy, plan, audit)? else { return Ok(None) };
+    let subject = subject(profile, plan, &models);
+    let out = spend::remote::begin(store, &policy.spend.limits, &subject, &worst, audit);
+    forget_if_unlimited(profile, out.as_ref().is_ok_and(Option::is_none), audit);
     out
 }
 
