@@ -11,7 +11,7 @@ mod json_canon;
 mod observer;
 pub mod outscan;
 /// The stages of a rewritten response: driven by the wasm adapter through `core::stream`; a native
-/// build reaches them through tests only (one allowance for the five modules).
+/// build reaches them through tests only (one allowance for these modules).
 macro_rules! adapter_driven {
     ($($name:ident),*) => {
         $(
@@ -23,7 +23,7 @@ macro_rules! adapter_driven {
         )*
     };
 }
-adapter_driven!(outscan_stage, restore, rewrite, session, stage);
+adapter_driven!(logprobs, outscan_stage, restore, rewrite, session, stage, stream_end);
 pub(crate) mod sniff;
 pub mod sse;
 mod sse_frame;

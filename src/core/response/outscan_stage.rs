@@ -66,6 +66,10 @@ impl TextStage for OutputInspection {
         MAX_HOLD
     }
 
+    fn strips_logprobs(&self) -> bool {
+        true
+    }
+
     fn record(&self, audit: &mut AuditRecord) {
         audit.set_output_findings(&self.tally);
         if self.blocked.is_some() {

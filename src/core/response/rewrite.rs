@@ -21,22 +21,30 @@
 //! | `/messages` | `delta.text` / `delta.partial_json` / `delta.thinking` of `content_block_delta` | per block `index` |
 //!
 //! Every other string of an event (`response.output_text.done`'s full `text`, an error message)
-//! is a whole channel. A stage may hold the tail of a channel back (a placeholder cut in two):
-//! that text is emitted with the channel's next delta, or, when an event arrives that carries no
-//! delta (a finish chunk, usage, `content_block_stop`, `[DONE]`) or the stream ends, in an extra
-//! event built from the channel's last event (same fields, only that delta's text). So no text is
-//! lost or reordered within a channel, and every event stays valid JSON.
+//! is a whole channel. A stage may hold the tail of a channel back (a placeholder cut in two, the
+//! current word): that text is emitted with the channel's next delta, or, where the stream ends
+//! the channel ([`super::stream_end`]: a `finish_reason`, `content_block_stop`, a `/responses`
+//! `.done`, `[DONE]`, the end of the body), in that event or in an extra event built from the
+//! channel's last event (same fields, only that delta's text). An event without a delta ends
+//! nothing: the channel's scanner goes on with its next delta. Text for an ended channel ends the
+//! stream as unreadable. So no text is lost or reordered within a channel, and every event stays
+//! valid JSON. A channel's last event is kept once per event (its deltas emptied), shared by the
+//! channels it carried, at most twice the event bound per stream; one event costs one pass
+//! whatever its number of deltas.
 //!
-//! Data that is not JSON (other than `[DONE]`) is one whole channel of JSON source text. A
-//! [`StageSignal::Block`] ends the response ([`blocked_tail`] for streams).
+//! Under output inspection `logprobs` are dropped ([`super::logprobs`]). Data that is not JSON
+//! (other than `[DONE]`) is one whole channel of JSON source text. A [`StageSignal::Block`] ends
+//! the response ([`error_tail`] for streams).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::rc::Rc;
 
 use super::channel_index;
 use super::json_canon::Canon;
 use super::sniff;
 use super::sse_frame::{push_data, split_event, Framer};
+use super::stream_end;
 use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage, STREAM_COPY_SLOT};
 use crate::core::audit::AuditRecord;
 use crate::core::edit::{self, Edit};
@@ -70,12 +78,15 @@ pub(crate) struct Pipeline {
     /// The `slot` of whole-string channels: `u32::MAX` in a JSON body, [`STREAM_COPY_SLOT`] in a
     /// stream's events.
     whole_slot: u32,
+    /// Token renderings (`logprobs`) are dropped ([`super::logprobs`]).
+    strip_logprobs: bool,
 }
 
 impl Pipeline {
     /// A pipeline of `stages`, run in order.
     pub(crate) fn new(stages: Vec<Box<dyn TextStage>>) -> Self {
-        Self { stages, next_whole: 0, canon: BTreeMap::new(), whole_slot: u32::MAX }
+        let strip_logprobs = stages.iter().any(|s| s.strips_logprobs());
+        Self { stages, next_whole: 0, canon: BTreeMap::new(), whole_slot: u32::MAX, strip_logprobs }
     }
 
     /// The most bytes held back on one channel by all stages together.
@@ -139,7 +150,26 @@ fn is_json_source_key(key: &str) -> bool {
     key == "arguments" || key == "partial_json"
 }
 
-/// Collects edits for every string value under `node` except the spans in `skip`.
+/// Whether `at` lies in one of the sorted, disjoint `ranges`.
+fn within(ranges: &[Range<usize>], at: usize) -> bool {
+    let k = ranges.partition_point(|r| r.start <= at);
+    k > 0 && ranges.get(k - 1).is_some_and(|r| at < r.end)
+}
+
+/// Sorts skip ranges by their start (one instantiation for every caller).
+fn sort_ranges(ranges: &mut [Range<usize>]) {
+    ranges.sort_unstable_by_key(|r| r.start);
+}
+
+/// The edits dropping `root`'s token renderings when the pipeline strips them, and their spans.
+fn strip_logprobs(root: &Node<'_>, p: &Pipeline, edits: &mut Vec<Edit>, skip: &mut Vec<Range<usize>>) {
+    if p.strip_logprobs {
+        super::logprobs::strip(root, edits, skip);
+    }
+}
+
+/// Collects edits for every string value under `node` except those inside `skip` (sorted,
+/// disjoint ranges).
 fn walk_whole(
     node: &Node<'_>,
     json_source: bool,
@@ -149,7 +179,7 @@ fn walk_whole(
 ) -> Result<(), RewriteError> {
     match &node.kind {
         Kind::Str(s) => {
-            if skip.iter().any(|r| r.start == node.start) {
+            if within(skip, node.start) {
                 return Ok(());
             }
             let text = s.decode();
@@ -176,8 +206,10 @@ fn walk_whole(
 /// Rewrites a whole JSON body; `None` when nothing changed.
 pub(crate) fn rewrite_json(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u8>>, RewriteError> {
     let root = json::parse(body, MAX_DEPTH).map_err(|_| RewriteError::Unreadable("bad_json"))?;
-    let mut edits = Vec::new();
-    walk_whole(&root, false, &[], p, &mut edits)?;
+    let (mut edits, mut skip) = (Vec::new(), Vec::new());
+    strip_logprobs(&root, p, &mut edits, &mut skip);
+    sort_ranges(&mut skip);
+    walk_whole(&root, false, &skip, p, &mut edits)?;
     if edits.is_empty() {
         return Ok(None);
     }
@@ -285,45 +317,56 @@ fn deltas<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<(Channel, &'n Node<'a>)>, Re
         }
     } else if ty.ends_with(".delta") {
         if let Some(n) = str_node(root.get("delta")) {
-            let kind = if ty.contains("arguments") {
-                ChannelKind::ToolArguments
-            } else if ty.contains("reasoning") {
-                ChannelKind::Reasoning
-            } else if ty.contains("refusal") {
-                ChannelKind::Refusal
-            } else {
-                ChannelKind::Content
-            };
             let slot = index_of(root.get("output_index"), 0)?;
-            let part = index_of(root.get("content_index").or_else(|| root.get("summary_index")), 0)?;
-            out.push((Channel { slot, kind, part }, n));
+            let part = stream_end::responses_part(root).ok_or(RewriteError::Unreadable("bad_index"))?;
+            out.push((Channel { slot, kind: stream_end::responses_kind(&ty), part }, n));
         }
     }
     Ok(out)
 }
 
-/// The chat choices that end in this event (`finish_reason` set).
-fn finishing_slots(root: &Node<'_>) -> Result<Vec<u32>, RewriteError> {
-    match root.get("choices").map(|n| &n.kind) {
-        Some(Kind::Array(choices)) => choices
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| matches!(c.get("finish_reason").map(|n| &n.kind), Some(Kind::Str(_))))
-            .map(|(pos, c)| index_of(c.get("index"), pos))
-            .collect(),
-        _ => Ok(Vec::new()),
-    }
-}
-
-/// A channel's last event with a hole where its delta text goes.
-struct Template {
+/// One event's data with every delta emptied (`""`) and its other strings rewritten, shared by
+/// the channels whose last delta it carried (one copy per event, not per channel: attack round 3,
+/// finding 12).
+struct Shape {
     /// The event's non-data lines, each with its line end.
     fields: Vec<u8>,
-    /// Data JSON before the delta's string literal.
-    before: Vec<u8>,
-    /// Data JSON after it.
-    after: Vec<u8>,
+    /// The data JSON.
+    data: Vec<u8>,
 }
+
+/// A channel's last event: where, in its [`Shape`], the channel's `""` is.
+struct Template {
+    shape: Rc<Shape>,
+    /// Offset of the channel's empty string literal in `shape.data`.
+    hole: usize,
+}
+
+/// `data` with `edits` applied and every delta span of `found` replaced by `""`; with the offset
+/// of the `""` of each delta `keep` names (at most [`MAX_OPEN_CHANNELS`]). Linear in the event.
+fn shape(
+    data: &[u8],
+    edits: &[Edit],
+    found: &[(Channel, &Node<'_>)],
+    keep: &[(Channel, usize)],
+) -> Result<(Vec<u8>, Vec<usize>), RewriteError> {
+    let empty = |n: &Node<'_>| Edit { start: n.start, end: n.end, bytes: b"\"\"".to_vec() };
+    let all: Vec<Edit> = edits.iter().cloned().chain(found.iter().map(|(_, n)| empty(n))).collect();
+    // Where a hole lands: its start moved by what every edit before it added or removed.
+    let at = |start: usize| {
+        all.iter().filter(|e| e.end <= start && e.start < start).fold(start, |p, e| {
+            p.saturating_add(e.bytes.len()).saturating_sub(e.end.saturating_sub(e.start))
+        })
+    };
+    let holes = keep.iter().map(|(_, i)| found.get(*i).map(|(_, n)| at(n.start))).collect::<Option<Vec<_>>>();
+    let holes = holes.ok_or(RewriteError::Unreadable("edit_conflict"))?;
+    let t = edit::apply(data, all).map_err(|_| RewriteError::Unreadable("edit_conflict"))?;
+    Ok((t, holes))
+}
+
+/// Most channels a stream may have finished (each is remembered so that text after its end fails
+/// closed, [`stream_end`]).
+const MAX_FINISHED_CHANNELS: usize = 4096;
 
 /// Incremental SSE rewriter for one response.
 pub(crate) struct SseRewriter {
@@ -335,6 +378,8 @@ pub(crate) struct SseRewriter {
     max_event: usize,
     /// Channels that have seen a delta and not been finished, with their last event.
     open: BTreeMap<Channel, Template>,
+    /// Channels the stream ended ([`stream_end`]), sorted: more text on one is unreadable.
+    finished: Vec<Channel>,
 }
 
 /// The bytes that end a stream a stage blocked (or that could not be read): `r`'s OpenAI-shaped
@@ -350,7 +395,14 @@ impl SseRewriter {
     /// A rewriter with `pipeline`, holding incomplete events of at most `max_event` bytes.
     pub(crate) fn new(mut pipeline: Pipeline, max_event: usize) -> Self {
         pipeline.whole_slot = STREAM_COPY_SLOT;
-        Self { pipeline, buf: Vec::new(), framer: Framer::default(), max_event, open: BTreeMap::new() }
+        Self {
+            pipeline,
+            buf: Vec::new(),
+            framer: Framer::default(),
+            max_event,
+            open: BTreeMap::new(),
+            finished: Vec::new(),
+        }
     }
 
     /// The pipeline (for its counts).
@@ -367,6 +419,28 @@ impl SseRewriter {
     #[cfg(test)]
     pub(crate) fn held_bytes(&self) -> usize {
         self.buf.len()
+    }
+
+    fn is_finished(&self, ch: &Channel) -> bool {
+        self.finished.binary_search(ch).is_ok()
+    }
+
+    /// Remembers that `ch` ended.
+    fn finish_channel(&mut self, ch: Channel) {
+        if let Err(k) = self.finished.binary_search(&ch) {
+            self.finished.insert(k, ch);
+        }
+    }
+
+    /// Bytes the open channels' templates keep (each shared event counted once).
+    pub(crate) fn template_bytes(&self) -> usize {
+        let mut seen: Vec<&Rc<Shape>> = Vec::new();
+        for t in self.open.values() {
+            if !seen.iter().any(|s| Rc::ptr_eq(s, &t.shape)) {
+                seen.push(&t.shape);
+            }
+        }
+        seen.iter().map(|s| s.fields.len() + s.data.len()).sum()
     }
 
     /// Takes the next chunk; returns the bytes to send on now.
@@ -397,29 +471,26 @@ impl SseRewriter {
             raw.extend_from_slice(b"\n\n");
             self.event(&raw, &mut out)?;
         }
-        self.flush_all(&mut out)?;
+        self.flush_where(&mut out, |_| true)?;
         Ok(out)
     }
 
-    /// Emits what every open channel still holds, each in an event shaped like its last one.
-    fn flush_all(&mut self, out: &mut Vec<u8>) -> Result<(), RewriteError> {
-        self.flush_where(out, |_| true)
-    }
-
-    /// Like [`Self::flush_all`] for the open channels `pick` selects.
+    /// Ends the open channels `pick` selects: what each still holds goes out in an event shaped
+    /// like its last one (same fields, only that text in its delta).
     fn flush_where(&mut self, out: &mut Vec<u8>, pick: impl Fn(&Channel) -> bool) -> Result<(), RewriteError> {
         let (open, keep): (BTreeMap<_, _>, BTreeMap<_, _>) =
             std::mem::take(&mut self.open).into_iter().partition(|(c, _)| pick(c));
         self.open = keep;
         for (ch, t) in open {
+            self.finish_channel(ch);
             let tail = self.pipeline.finish(ch)?;
             if tail.text.is_empty() {
                 continue;
             }
-            out.extend_from_slice(&t.fields);
-            let mut json = t.before;
+            out.extend_from_slice(&t.shape.fields);
+            let mut json = t.shape.data.get(..t.hole).unwrap_or(&[]).to_vec();
             json::write_json_string(&tail.text, &mut json);
-            json.extend_from_slice(&t.after);
+            json.extend_from_slice(t.shape.data.get(t.hole.saturating_add(2)..).unwrap_or(&[]));
             push_data(&json, out);
             out.push(b'\n');
         }
@@ -453,7 +524,7 @@ impl SseRewriter {
         let changed_fields = scanned.is_some();
         let fields = scanned.unwrap_or(fields);
         if data.as_slice() == b"[DONE]" {
-            self.flush_all(out)?;
+            self.flush_where(out, |_| true)?;
             out.extend_from_slice(raw);
             return Ok(());
         }
@@ -464,8 +535,7 @@ impl SseRewriter {
                 // channels join the ones before. Fail closed.
                 return Err(RewriteError::Unreadable("bad_event_json"));
             }
-            // Not JSON: one whole channel of JSON-ish source text.
-            self.flush_all(out)?;
+            // Not JSON: one whole channel of JSON-ish source text. Open channels stay open.
             let text = String::from_utf8_lossy(&data);
             let new = self.pipeline.whole(&text, true)?;
             out.extend_from_slice(&fields);
@@ -474,57 +544,68 @@ impl SseRewriter {
             return Ok(());
         };
         let found = deltas(&root)?;
-        let finishing = finishing_slots(&root)?;
-        let is_ping = root.get("type").and_then(Node::as_str).is_some_and(|t| t == "ping");
-        if found.is_empty() && !is_ping {
-            self.flush_all(out)?;
-        } else if !finishing.is_empty() {
-            // A choice ends in this event: its channels without a delta here are emitted first.
-            let here: Vec<Channel> = found.iter().map(|(c, _)| *c).collect();
-            self.flush_where(out, |c| finishing.contains(&c.slot) && !here.contains(c))?;
-        }
-        let spans: Vec<Range<usize>> = found.iter().map(|(_, n)| n.start..n.end).collect();
-        let mut edits = Vec::new();
-        walk_whole(&root, false, &spans, &mut self.pipeline, &mut edits)?;
-        let mut texts: Vec<(Channel, Range<usize>, Option<Vec<u8>>)> = Vec::with_capacity(found.len());
-        for (ch, node) in &found {
-            let text = node.as_str().unwrap_or_default();
-            let mut emitted = self.pipeline.push(*ch, &text)?;
-            if finishing.contains(&ch.slot) {
-                // The choice ends here: what its channel still holds goes out in this very event.
-                emitted.text.push_str(&self.pipeline.finish(*ch)?.text);
-                self.open.remove(ch);
+        let ends = stream_end::ends(&root).ok_or(RewriteError::Unreadable("bad_index"))?;
+        // Each channel of this event with its last delta (where its template's hole goes, where it ends).
+        let mut last: Vec<(Channel, usize)> = Vec::new();
+        for (i, (c, _)) in found.iter().enumerate() {
+            let full = last.len() >= MAX_OPEN_CHANNELS;
+            match last.iter_mut().find(|(l, _)| l == c) {
+                Some(l) => l.1 = i,
+                None if full => return Err(RewriteError::Unreadable("too_many_channels")),
+                None => last.push((*c, i)),
             }
-            let changed = emitted.text != text;
-            texts.push((*ch, node.start..node.end, changed.then(|| json::json_string(&emitted.text).into_bytes())));
         }
-        for (ch, span, _) in texts.iter().filter(|(c, _, _)| !finishing.contains(&c.slot)) {
-            if !self.open.contains_key(ch) && self.open.len() >= MAX_OPEN_CHANNELS {
+        let here = |c: &Channel| last.iter().any(|(l, _)| l == c);
+        // A channel this event ends without a delta in it: what it holds goes out first.
+        self.flush_where(out, |c| ends.covers(c) && !here(c))?;
+        let mut edits = Vec::new();
+        let mut skip: Vec<Range<usize>> = found.iter().map(|(_, n)| n.start..n.end).collect();
+        strip_logprobs(&root, &self.pipeline, &mut edits, &mut skip);
+        sort_ranges(&mut skip);
+        walk_whole(&root, false, &skip, &mut self.pipeline, &mut edits)?;
+        let mut texts = Vec::new();
+        for (i, (ch, node)) in found.iter().enumerate() {
+            let text = node.as_str().unwrap_or_default();
+            if self.is_finished(ch) {
+                if text.is_empty() {
+                    continue;
+                }
+                // A client appends this to what the channel released already, scanned apart: fail closed.
+                return Err(RewriteError::Unreadable("text_after_end"));
+            }
+            let mut emitted = self.pipeline.push(*ch, &text)?;
+            if ends.covers(ch) && last.iter().any(|(l, j)| l == ch && *j == i) {
+                // The channel ends here: what it still holds goes out in this very event.
+                emitted.text.push_str(&self.pipeline.finish(*ch)?.text);
+            }
+            if emitted.text != text {
+                texts.push(Edit { start: node.start, end: node.end, bytes: json::json_string(&emitted.text).into_bytes() });
+            }
+        }
+        for (ch, _) in last.iter().filter(|(c, _)| ends.covers(c)) {
+            self.open.remove(ch);
+            self.finish_channel(*ch);
+        }
+        if self.finished.len() > MAX_FINISHED_CHANNELS {
+            return Err(RewriteError::Unreadable("too_many_channels"));
+        }
+        let keep: Vec<(Channel, usize)> = last.into_iter().filter(|(c, _)| !self.is_finished(c)).collect();
+        if !keep.is_empty() {
+            let new = keep.iter().filter(|(c, _)| !self.open.contains_key(c)).count();
+            if self.open.len() + new > MAX_OPEN_CHANNELS {
                 return Err(RewriteError::Unreadable("too_many_channels"));
             }
-            // The channel's template: this event with its delta as a hole and the other deltas empty.
-            let mut t_edits = edits.clone();
-            for (other, s, _) in &texts {
-                if other != ch {
-                    t_edits.push(Edit { start: s.start, end: s.end, bytes: b"\"\"".to_vec() });
-                }
+            let (t_data, at) = shape(&data, &edits, &found, &keep)?;
+            let shape = Rc::new(Shape { fields: fields.clone(), data: t_data });
+            for ((ch, _), hole) in keep.into_iter().zip(at) {
+                self.open.insert(ch, Template { shape: Rc::clone(&shape), hole });
             }
-            t_edits.push(Edit { start: span.start, end: span.end, bytes: vec![0] });
-            let t = edit::apply(&data, t_edits).map_err(|_| RewriteError::Unreadable("edit_conflict"))?;
-            let hole = t.iter().position(|&b| b == 0).unwrap_or(t.len());
-            let (before, after) = t.split_at(hole);
-            let template = Template {
-                fields: fields.clone(),
-                before: before.to_vec(),
-                after: after.get(1..).unwrap_or(&[]).to_vec(),
-            };
-            self.open.insert(*ch, template);
-        }
-        for (_, span, bytes) in texts {
-            if let Some(bytes) = bytes {
-                edits.push(Edit { start: span.start, end: span.end, bytes });
+            if self.template_bytes() > self.max_event.saturating_mul(2) {
+                // Templates of big events on many channels: bounded per stream, not per channel.
+                return Err(RewriteError::Unreadable("templates_too_large"));
             }
         }
+        edits.extend(texts);
         if edits.is_empty() && !changed_fields {
             out.extend_from_slice(raw);
             return Ok(());
@@ -540,3 +621,7 @@ impl SseRewriter {
 #[cfg(test)]
 #[path = "rewrite_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "rewrite_stream_tests.rs"]
+mod stream_tests;

@@ -136,6 +136,12 @@ pub(crate) trait TextStage {
 
     /// Adds what the stage counted (never values) to the audit record, once, when the response ends.
     fn record(&self, _audit: &mut AuditRecord) {}
+
+    /// Whether token renderings of the text (`logprobs`) must be dropped from the answer: they
+    /// cannot be edited like the text they shadow ([`super::logprobs`]).
+    fn strips_logprobs(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
