@@ -216,3 +216,60 @@ def test_one_event_with_thousands_of_deltas_is_rewritten_whole(
                    for c in e["choices"])
     assert r.status == 200 and text == "a " * n and events[-1] == "[DONE]", (len(text), events[-2:])
     assert rec["output_findings"] == {} and rec["reasons"] == [], rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_key_split_across_legacy_function_call_arguments_is_blocked(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    # `delta.function_call.arguments` (the pre-tool_calls shape openai-python still accumulates) is a channel.
+    fake.script(Script(raw_events=[
+        chunk({"role": "assistant", "content": None, "function_call": {"name": "send", "arguments": ""}}),
+        chunk({"function_call": {"arguments": '{"key": "' + HEAD}}),
+        chunk({"function_call": {"arguments": TAIL + '"}'}}),
+        chunk({}, "function_call"),
+        b"data: [DONE]\n\n"]))
+    r = send(proto, envoy.port, "POST", CHAT, ask())
+    events = events_of(r.body)
+    [rec] = audit_for(r)
+    args = "".join(((e["choices"][0].get("delta") or {}).get("function_call") or {}).get("arguments") or ""
+                   for e in events if isinstance(e, dict) and e.get("choices"))
+    key_blocked(r, rec, args)
+    ended_with_error(events, "output_blocked")
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_tool_name_split_across_events_ends_the_stream_as_unreadable(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    # A name is scanned whole, once: a second piece (which a client would join to the first) fails closed.
+    def call(name: str) -> bytes:
+        return chunk({"tool_calls": [{"index": 0, "function": {"name": name, "arguments": ""}}]})
+    fake.script(Script(raw_events=[call("save_" + HEAD), call(TAIL), chunk({}, "tool_calls"), b"data: [DONE]\n\n"]))
+    r = send(proto, envoy.port, "POST", CHAT, ask())
+    events = events_of(r.body)
+    [rec] = audit_for(r)
+    names = "".join(tc.get("function", {}).get("name") or "" for e in events if isinstance(e, dict) and e.get("choices")
+                    for tc in (e["choices"][0].get("delta") or {}).get("tool_calls") or [])
+    assert r.status == 200 and names in ("", "save_" + HEAD), events
+    ended_with_error(events, "response_unreadable")
+    assert "response_unreadable" in rec["reasons"], rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_messages_delta_with_a_choices_member_ends_the_stream_as_unreadable(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    # The Anthropic SDK reads `type`/`delta` and ignores `choices`; the filter would read the event as a chat chunk.
+    def delta(text: str) -> bytes:
+        return b"event: content_block_delta\n" + ev({"type": "content_block_delta", "index": 0, "choices": [],
+                                                     "delta": {"type": "text_delta", "text": text}})
+    fake.script(Script(raw_events=[
+        b"event: content_block_start\n" + ev({"type": "content_block_start", "index": 0,
+                                               "content_block": {"type": "text", "text": ""}}),
+        delta("Key: " + HEAD), delta(TAIL + " done."),
+        b"event: message_stop\n" + ev({"type": "message_stop"})]))
+    body = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    r = send(proto, envoy.port, "POST", "/api/v1/messages", body)
+    events = events_of(r.body)
+    [rec] = audit_for(r)
+    assert r.status == 200 and HEAD not in r.body.decode(), events
+    ended_with_error(events, "response_unreadable")
+    assert "response_unreadable" in rec["reasons"], rec

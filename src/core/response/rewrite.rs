@@ -15,6 +15,7 @@
 //! |---|---|---|
 //! | chat | `choices[i].delta.content` / `reasoning` / `reasoning_content` / `refusal` | per choice `index` |
 //! | chat | `choices[i].delta.tool_calls[k].function.arguments` | per choice and tool call `index` |
+//! | chat | `choices[i].delta.function_call.arguments` (legacy) | per choice |
 //! | chat | `choices[i].delta.audio.transcript`, `choices[i].text` (legacy completions), `choices[i].message.content` | per choice |
 //! | chat | `choices[i].delta.content[k].text`, `choices[i].delta.reasoning_details[k].text` / `.summary` | per choice and element |
 //! | `/responses` | `delta` of an event whose `type` ends in `.delta` | per `output_index`, `content_index` |
@@ -31,6 +32,10 @@
 //! valid JSON. A channel's last event is kept once per event (its deltas emptied), shared by the
 //! channels it carried, at most twice the event bound per stream; one event costs one pass
 //! whatever its number of deltas.
+//!
+//! A tool call's `function.name` (and the legacy `function_call.name`) is scanned whole and must
+//! come in one piece: a second non-empty piece ends the stream as unreadable. An event with both a
+//! `choices` array and a `/messages` or `/responses` `type` is unreadable (two SDKs read it two ways).
 //!
 //! Under output inspection `logprobs` are dropped ([`super::logprobs`]). Data that is not JSON
 //! (other than `[DONE]`) is one whole channel of JSON source text. A [`StageSignal::Block`] ends
@@ -242,14 +247,51 @@ const PART_SPAN: u32 = 1 << 16;
 const PART_CONTENT_PARTS: u32 = 2 << 20;
 const PART_DETAILS_TEXT: u32 = 3 << 20;
 const PART_DETAILS_SUMMARY: u32 = 4 << 20;
+/// The legacy `delta.function_call.arguments` (above every tool call `index`).
+const PART_FUNCTION_CALL: u32 = channel_index::MAX_INDEX + 1;
+
+/// Whether an event `type` is a `/messages` or `/responses` one: such an event that also has a
+/// `choices` array is read one way by one SDK and another way by the other (attack round 3,
+/// finding 8): unreadable.
+fn other_api_type(ty: &str) -> bool {
+    ty.starts_with("content_block_") || ty.starts_with("message_") || ty.starts_with("response.")
+}
+
+/// The strings of an event a client accumulates but the filter does not scan as a channel: a
+/// tool call's `function.name` (per choice and call `index`; `u32::MAX`: the legacy
+/// `function_call.name`). They must arrive in one piece ([`SseRewriter`] fails closed on a
+/// second non-empty piece): scanned whole, a name split across events would reach the client
+/// joined (attack round 3, finding 5).
+fn one_piece_names(c: &Node<'_>, slot: u32, out: &mut Vec<(u32, u32)>) -> Result<(), RewriteError> {
+    let Some(delta) = c.get("delta") else { return Ok(()) };
+    let named = |n: Option<&Node<'_>>| n.and_then(|f| f.get("name")).and_then(Node::as_str).is_some_and(|s| !s.is_empty());
+    if named(delta.get("function_call")) {
+        out.push((slot, u32::MAX));
+    }
+    if let Some(Kind::Array(calls)) = delta.get("tool_calls").map(|n| &n.kind) {
+        for (k, call) in calls.iter().enumerate() {
+            if named(call.get("function")) {
+                out.push((slot, index_of(call.get("index"), k)?));
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The delta strings of one event's JSON (see the module table). `Err`: an index a client could
 /// read as another channel's ([`index_of`]).
-fn deltas<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<(Channel, &'n Node<'a>)>, RewriteError> {
+fn deltas<'n, 'a>(
+    root: &'n Node<'a>,
+    names: &mut Vec<(u32, u32)>,
+) -> Result<Vec<(Channel, &'n Node<'a>)>, RewriteError> {
     let mut out = Vec::new();
     if let Some(Kind::Array(choices)) = root.get("choices").map(|n| &n.kind) {
+        if root.get("type").and_then(Node::as_str).is_some_and(|t| other_api_type(&t)) {
+            return Err(RewriteError::Unreadable("ambiguous_event"));
+        }
         for (pos, c) in choices.iter().enumerate() {
             let slot = index_of(c.get("index"), pos)?;
+            one_piece_names(c, slot, names)?;
             // Text a streaming client accumulates outside `delta` (legacy completions' `text`, a whole
             // `message` inside a stream) is a channel too: scanned across events, not one event at a time.
             if let Some(n) = str_node(c.get("text")) {
@@ -289,6 +331,9 @@ fn deltas<'n, 'a>(root: &'n Node<'a>) -> Result<Vec<(Channel, &'n Node<'a>)>, Re
                         }
                     }
                 }
+            }
+            if let Some(n) = str_node(delta.get("function_call").and_then(|f| f.get("arguments"))) {
+                out.push((Channel { slot, kind: ChannelKind::ToolArguments, part: PART_FUNCTION_CALL }, n));
             }
             if let Some(Kind::Array(calls)) = delta.get("tool_calls").map(|n| &n.kind) {
                 for (k, call) in calls.iter().enumerate() {
@@ -380,6 +425,8 @@ pub(crate) struct SseRewriter {
     open: BTreeMap<Channel, Template>,
     /// Channels the stream ended ([`stream_end`]), sorted: more text on one is unreadable.
     finished: Vec<Channel>,
+    /// The one-piece names seen ([`one_piece_names`]), sorted.
+    names: Vec<(u32, u32)>,
 }
 
 /// The bytes that end a stream a stage blocked (or that could not be read): `r`'s OpenAI-shaped
@@ -402,6 +449,7 @@ impl SseRewriter {
             max_event,
             open: BTreeMap::new(),
             finished: Vec::new(),
+            names: Vec::new(),
         }
     }
 
@@ -543,7 +591,17 @@ impl SseRewriter {
             out.push(b'\n');
             return Ok(());
         };
-        let found = deltas(&root)?;
+        let mut names = Vec::new();
+        let found = deltas(&root, &mut names)?;
+        for name in names {
+            match self.names.binary_search(&name) {
+                Ok(_) => return Err(RewriteError::Unreadable("split_name")),
+                Err(_) if self.names.len() >= MAX_FINISHED_CHANNELS => {
+                    return Err(RewriteError::Unreadable("too_many_channels"))
+                }
+                Err(k) => self.names.insert(k, name),
+            }
+        }
         let ends = stream_end::ends(&root).ok_or(RewriteError::Unreadable("bad_index"))?;
         // Each channel of this event with its last delta (where its template's hole goes, where it ends).
         let mut last: Vec<(Channel, usize)> = Vec::new();

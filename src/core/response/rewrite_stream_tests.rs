@@ -199,3 +199,47 @@ fn templates_of_big_events_are_bounded_per_stream() {
     let res = r.on_chunk(e.as_bytes()).map(|b| b.len());
     assert_eq!(res, Err(RewriteError::Unreadable("templates_too_large")));
 }
+
+#[test]
+fn legacy_function_call_arguments_are_a_channel_and_names_come_in_one_piece() {
+    // Finding 5: openai-python still accumulates `delta.function_call.arguments`.
+    let (head, tail) = KEY.split_at(25);
+    let call = |f: Value| chat(&json!({"function_call": f}), None);
+    let (out, res) = run(
+        inspecting(),
+        &[
+            call(json!({"name": "send", "arguments": ""})),
+            call(json!({"arguments": format!("{{\"key\": \"{head}")})),
+            call(json!({"arguments": format!("{tail}\"}}")})),
+        ],
+    );
+    assert_eq!(res, Err(RewriteError::Blocked("OPENROUTER_KEY".into())));
+    assert!(!String::from_utf8_lossy(&out).contains("5e2a9c7d"));
+    // A tool call's name (or the legacy one) split across events: the second piece ends the stream.
+    let tool = |name: &str, args: &str| {
+        chat(&json!({"tool_calls": [{"index": 0, "function": {"name": name, "arguments": args}}]}), None)
+    };
+    let (out, res) = run(inspecting(), &[tool(&format!("save_{head}"), ""), tool(tail, "")]);
+    assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    assert!(!String::from_utf8_lossy(&out).contains(tail));
+    let (_, res) = run(inspecting(), &[call(json!({"name": "se"})), call(json!({"name": "nd"}))]);
+    assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    // Names sent once (empty later pieces) and two calls with their own names pass.
+    let two = chat(
+        &json!({"tool_calls": [{"index": 0, "function": {"name": "a", "arguments": "{}"}},
+            {"index": 1, "function": {"name": "b", "arguments": "{}"}}]}),
+        None,
+    );
+    let (_, res) = run(inspecting(), &[two, tool("", "{}"), chat(&json!({}), Some("tool_calls"))]);
+    assert_eq!(res, Ok(()));
+}
+
+#[test]
+fn an_event_both_chat_and_messages_shaped_is_unreadable() {
+    // Finding 8: `choices` on a /messages delta made its text a whole per-event string; the Anthropic SDK ignores it.
+    for ty in ["content_block_delta", "content_block_start", "response.output_text.delta", "message_delta"] {
+        let e = ev(&json!({"type": ty, "index": 0, "choices": [], "delta": {"type": "text_delta", "text": "a"}}));
+        let (_, res) = run(inspecting(), &[e]);
+        assert_eq!(res, Err(RewriteError::Unreadable("ambiguous_event")), "{ty}");
+    }
+}
