@@ -183,12 +183,16 @@ def test_versions_placeholders_and_local_addresses_are_kept(envoy, fake) -> None
     kept = ["app 17.4.3.46 crashed", "Node 18.6.1.33", "openai==20.5.7.98", "upgraded to 18.6.8.3",
             "xoxb-your-token-here", "Bearer process.env.OPENAI_API_KEY", "https://%GITHUB_TOKEN%@github.com/acme/x",
             "listen 0.0.0.0:8080", "curl http://127.0.0.1:9901/ready", "[::1]:443", "order 0612345678",
-            "on 31.12.2024", "ISBN 0-306-40615-2", "total 1,234,567,890"]
-    text = "\n".join(kept) + "\nbut 10.9.8.7 is a host"
+            "on 31.12.2024", "ISBN 0-306-40615-2", "total 1,234,567,890",
+            # A phone or SSN word names its own field, not the next one; a form's dot leader after "version".
+            '"customer_no": "365225496"', "<member_id>340117809</member_id>", "version ................. 9.2.20.140"]
+    text = ("\n".join(kept) + "\nbut 10.9.8.7 is a host\n" + '{"phone": "+61 412 791 981", "customer_no": "365225496"}\n'
+            + "<ssn>381-91-0891</ssn>\n<member_id>340117809</member_id>\nTlf.: 35302975")
     got = forwarded_text(envoy, fake, "h2", text)
     for v in kept:
         assert v in got, f"{v!r} was changed:\n{got}"
-    assert "10.9.8.7" not in got
+    for v in ["10.9.8.7", "+61 412 791 981", "381-91-0891", "35302975"]:
+        assert v not in got, f"{v!r} reached the upstream:\n{got}"
 
 
 def test_escaped_and_compatibility_forms_are_decoded_before_detection(envoy, fake) -> None:

@@ -137,6 +137,35 @@ pub fn context_before(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) ->
     })
 }
 
+/// Where the field holding offset `i` starts, looking back no further than `lo`: after the last
+/// `,` `;` `|` before it, after the last closing tag (`</tel>`), or after a line break that ends a
+/// line with a value (a digit or a redaction placeholder's `]`, maybe followed by `.` `)` or a
+/// quote). A context word before that
+/// point names an earlier value of the record, not the one at `i`.
+pub fn field_start(b: &[u8], lo: usize, i: usize) -> usize {
+    let win = b.get(lo..i).unwrap_or(&[]);
+    let mut j = win.len();
+    while j > 0 {
+        j -= 1;
+        let cut = match win.get(j).copied().unwrap_or(0) {
+            b',' | b';' | b'|' => true,
+            b'<' => win.get(j + 1) == Some(&b'/'),
+            b'\n' => win
+                .get(..j)
+                .and_then(|w| w.iter().rev().find(|c| !matches!(c, b' ' | b'\r' | b'\t' | b'.' | b')' | b'"' | b'\'')))
+                .is_some_and(|&c| c.is_ascii_digit() || c == b']'),
+            _ => false,
+        };
+        if cut {
+            // A closing tag's name is no context: the field starts after its `>`.
+            let after =
+                win.get(j..).and_then(|w| w.iter().position(|&c| c == b'>')).filter(|_| win.get(j) == Some(&b'<'));
+            return lo + after.map_or(j, |k| j + k) + 1;
+        }
+    }
+    lo
+}
+
 /// Like [`context_before`], but the window stops at the start of the line holding `end`: a word
 /// on the line above (a version cue at the end of one log line, a header row) says nothing about
 /// a value that starts the next one.

@@ -49,10 +49,19 @@ pub fn v4_version_near_miss(c: &Cluster, s: usize) -> bool {
 }
 
 fn version_word_before(c: &Cluster, s: usize) -> bool {
-    let g = c.group(s).s;
+    let mut g = c.group(s).s;
+    // A form's dot leader (`version ........ 9.2.20.140`) stands between a label and its value.
+    let mut k = g;
+    while k > 0 && g - k < 64 && matches!(before(c.b, k), b' ' | b'.' | b'\t') {
+        k -= 1;
+    }
+    if c.b.get(k..g).is_some_and(|w| w.windows(3).any(|x| x == b"...")) {
+        g = k;
+    }
     if word_on_line(c.b, g, g - key_start(c.b, g), &VERSION_WORDS) {
         return true;
     }
+    let g = c.group(s).s;
     // The word right before, separated by one space.
     if before(c.b, g) != b' ' {
         return false;
@@ -208,6 +217,12 @@ mod tests {
     fn v6(t: &str) -> Option<&str> {
         let i = t.find(':')?;
         find_v6(t.as_bytes(), i).0.map(|(a, b)| &t[a..b])
+    }
+
+    #[test]
+    fn a_version_label_before_a_dot_leader_names_its_value() {
+        assert_eq!(v4("version ................. 9.2.20.140\n"), None);
+        assert_eq!(v4("host .................... 9.2.20.140\n"), Some("9.2.20.140"));
     }
 
     #[test]

@@ -21,11 +21,11 @@
 use super::cluster::{Cluster, Hit, CLOSE, DASH, DOT, NL, OPEN, SLASH, SP};
 use super::phone_plan::PLAN;
 use super::phone_plan_types::MAX_DIGITS;
-use crate::core::pii::text::{context_before, context_on_line};
+use crate::core::pii::text::{context_before, context_on_line, field_start};
 
 /// Phone words (lower case, UTF-8) in the languages of the plan's countries: "tel" covers
 /// telephone, Telefon, teléfono, telefono, telefoon; "mobil" mobile and Mobilnummer.
-const CONTEXT: [&[u8]; 27] = [
+const CONTEXT: [&[u8]; 42] = [
     b"phone",
     b"call",
     b"tel",
@@ -53,11 +53,30 @@ const CONTEXT: [&[u8]; 27] = [
     b"hotline",
     b"mob:",
     b"ph:",
+    b"tlf",
+    b"tfn",
+    b"natel",
+    "kom\u{f3}rka".as_bytes(),
+    // "My number is …" in the plan's languages.
+    b"my number",
+    "mi n\u{fa}mero".as_bytes(),
+    b"mio numero",
+    b"mijn nummer",
+    b"mitt nummer",
+    b"mit nummer",
+    b"meine nummer",
+    "mon num\u{e9}ro".as_bytes(),
+    "meu n\u{fa}mero".as_bytes(),
+    "m\u{f3}j numer".as_bytes(),
+    b"moj numer",
 ];
 
-/// Whether a phone word precedes offset `i` within 40 bytes (a label may sit on the line above).
+/// Whether a phone word precedes offset `i` within 40 bytes (a label may sit on the line above),
+/// after the end of the field before it ([`field_start`]): a phone word names the value that
+/// follows it, not the next field of a record (`"phone": "+61 412 791 981", "customer_no":
+/// "365225496"`, `<tel>…</tel> <pedido>97050299`, `telefone) VALUES (1, '64299082'`).
 pub(crate) fn phone_word_before(b: &[u8], i: usize) -> bool {
-    context_before(b, i, 40, &CONTEXT)
+    context_before(b, i, i - field_start(b, i.saturating_sub(40), i), &CONTEXT)
 }
 
 /// Words right before a bare number that make it an identifier, not a phone number.
@@ -285,12 +304,13 @@ fn national_sep(c: &Cluster, k: usize) -> bool {
 /// (`070-159.74.63`); three or more groups (`06.12.34.56.78`, `612.79.52.73`), or two when the
 /// first is a trunk prefix and area code (`0664.199036`, `06.12405016`). Not a decimal
 /// (`448.0270497`), and not a dotted quad of short groups that could be an address or a version,
-/// unless no address or version is written so: a first group over 255 or a group with a
-/// leading zero (`021.256.01.61`).
+/// unless no address or version is written so: a group over 255 or with a leading zero
+/// (`12.347.86.39`, `021.256.01.61`).
 fn dotted_ok(c: &Cluster, s: usize, k: usize, lens: &[usize]) -> bool {
+    // `(02).1215.7777`: an area code in parentheses, then dots.
     let seps_ok = (s..k).all(|x| {
         let (m, l) = c.sep(x);
-        l == 1 && (m == DOT || x == s && matches!(m, DASH | SLASH))
+        l == 1 && (m == DOT || x == s && matches!(m, DASH | SLASH)) || x == s && l == 2 && m == CLOSE | DOT
     });
     let first = c.digits(s);
     let trunk_area = first.len() >= 2 && first.first() == Some(&b'0') && first.get(1) != Some(&b'0');
@@ -299,7 +319,7 @@ fn dotted_ok(c: &Cluster, s: usize, k: usize, lens: &[usize]) -> bool {
     }
     let quad = lens.len() == 4 && lens.iter().all(|&l| l <= 3);
     let leading_zero = (s..=k).any(|x| c.len(x) > 1 && c.first(x) == b'0');
-    !quad || c.value(s) > 255 || leading_zero
+    !quad || (s..=k).any(|x| c.value(x) > 255) || leading_zero
 }
 
 /// `31.12.2024`, `12/05/24`, `2024-08-06`: three groups of a date with one separator.
@@ -655,6 +675,29 @@ mod tests {
         // Denmark's numbers do not start with 0 or 1; other groupings or an id word say no.
         for t in ["x 18 27 37 64 y", "x 4827 3764 y", "x 48273764 y", "order 48 27 37 64"] {
             assert_eq!(phone(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn a_phone_word_names_its_own_field_only() {
+        // The word is the cue for the value after it…
+        assert_eq!(phone("Tlf.: 35302975 x"), Some("35302975"));
+        assert_eq!(phone("<tfn>08113505</tfn>"), Some("08113505"));
+        assert_eq!(phone("mi n\u{fa}mero es 878997324."), Some("878997324"));
+        assert_eq!(phone("(02).1215.7777 x"), Some("(02).1215.7777"));
+        assert_eq!(phone("x 12.347.86.39 y"), Some("12.347.86.39"));
+        // …not for the next field of the record.
+        for t in [
+            "\"phone\": \"+61 412 791 981\", \"customer_no\": \"365225496\"",
+            "<telefono>+34-612-22-76-25</telefono>\n    <member_id>340117809</member_id>",
+            "INSERT INTO t (id, telefone) VALUES (1, '64299082');",
+            "il mio numero \u{e8} +3907766182272.\nean = 9076106071610.",
+            "il mio numero \u{e8} [PHONE].\nean = 9076106071610.",
+        ] {
+            let last = t.rfind(|c: char| c.is_ascii_digit()).unwrap();
+            let first = t[..=last].rfind(|c: char| !c.is_ascii_digit()).unwrap() + 1;
+            let c = Cluster::parse(t.as_bytes(), first);
+            assert_eq!((0..c.n).find_map(|s| at(&c, s)).map(|h| &t[h.start..h.end]), None, "{t}");
         }
     }
 

@@ -3,7 +3,7 @@
 //! group ≠ 00; serial ≠ 0000.
 
 use super::cluster::{Cluster, Hit, DASH, SP};
-use crate::core::pii::text::{context_before, context_on_line};
+use crate::core::pii::text::{context_before, context_on_line, field_start};
 use crate::core::pii::validate::ssn_ok;
 
 /// Words naming a social security number (lower case; found inside longer words and keys:
@@ -43,7 +43,10 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
     }
     if c.len(s) == 9
         && c.right_ok(s + 1)
-        && context_before(c.b, c.group(s).s, 40, &CONTEXT)
+        && {
+            let g = c.group(s).s;
+            context_before(c.b, g, g - field_start(c.b, g.saturating_sub(40), g), &CONTEXT)
+        }
         && !context_on_line(c.b, c.group(s).s, 16, &super::phone::NOT_PHONE)
     {
         let v = c.value(s);
@@ -80,6 +83,16 @@ mod tests {
         assert_eq!(ssn("\"n\u{fa}mero_de_seguro_social\": \"313400845\""), Some("313400845"));
         assert_eq!(ssn("n\u{b0}_s\u{e9}curit\u{e9}_sociale_(us)=388196605 HTTP/1.1"), Some("388196605"));
         assert_eq!(ssn("Order 123456789"), None);
+    }
+
+    #[test]
+    fn an_ssn_word_names_its_own_field_only() {
+        let t = "<us_ssn>381-91-0891</us_ssn>\n    <customer_no>455314894</customer_no>";
+        let c = Cluster::parse(t.as_bytes(), t.find("455").unwrap());
+        assert_eq!((0..c.n).find_map(|s| at(&c, s)), None);
+        let t = "\"ssn\": \"219-09-9999\", \"member_id\": \"455314894\"";
+        let c = Cluster::parse(t.as_bytes(), t.find("455").unwrap());
+        assert_eq!((0..c.n).find_map(|s| at(&c, s)), None);
     }
 
     #[test]
