@@ -1,14 +1,14 @@
 //! The audit record: one per governed request, never containing prompt text, keys or PII.
 //! Every field is documented in `docs/audit.md`.
 
-use std::collections::BTreeMap;
-
+use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::core::pii::PiiTally;
 use crate::core::reason::Reason;
+use crate::core::summary::ResponseSummary;
 
 /// Decision taken for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -148,48 +148,57 @@ pub struct LimitUnits {
     pub global: bool,
 }
 
-/// Response-side fields of the record.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Response-side fields of the record, printed among its top-level fields, each `null` before
+/// (or without) a response: the response summary, and what the stream made of it.
+#[derive(Debug, Clone, Default)]
 pub struct ResponseFields {
-    /// Generation id.
-    pub generation_id: Option<String>,
-    /// Served model.
-    pub model_used: Option<String>,
-    /// Served provider.
-    pub provider: Option<String>,
-    /// Prompt tokens.
-    pub prompt_tokens: Option<u64>,
-    /// Completion tokens.
-    pub completion_tokens: Option<u64>,
-    /// Total tokens.
-    pub total_tokens: Option<u64>,
-    /// Cost in USD.
-    pub cost: Option<f64>,
-    /// Last finish reason.
-    pub finish_reason: Option<String>,
-    /// Cached prompt tokens.
-    pub cached_tokens: Option<u64>,
-    /// Reasoning tokens.
-    pub reasoning_tokens: Option<u64>,
-    /// Upstream error code (numeric `error.code`).
-    pub error_code: Option<i64>,
-    /// Upstream error type (non-numeric `error.code`).
-    pub error_type: Option<String>,
-    /// HTTP status the upstream answered with.
+    /// What was learned from the response; `None` when no response was observed.
+    pub summary: Option<ResponseSummary>,
+    /// HTTP status the upstream answered with (`None` for a reply of Envoy's own).
     pub upstream_status: Option<u16>,
-    /// Response streamed as SSE.
-    pub streamed: Option<bool>,
-    /// Whether the response body was inspected.
-    pub response_inspected: Option<bool>,
-    /// Why not.
+    /// Why the response body was not (fully) inspected.
     pub response_not_inspected: Option<&'static str>,
     /// Served provider/model check: `approved`, `unapproved`, `unknown`.
     pub provider_verdict: Option<&'static str>,
     /// Why (`in_order`, `not_in_only`, `model_denied`, `no_provider_reported`, …).
     pub provider_verdict_reason: Option<&'static str>,
-    /// Usage figures the upstream reported out of bounds: field → the number as sent (the field
-    /// itself is then null). `null` when every figure was plausible.
-    pub usage_suspect: Option<Map<String, Value>>,
+}
+
+impl ResponseFields {
+    /// A summary figure (`None` without a response).
+    pub fn figure<T>(&self, figure: impl FnOnce(&ResponseSummary) -> Option<T>) -> Option<T> {
+        self.summary.as_ref().and_then(figure)
+    }
+}
+
+/// The record's response fields, in this order (docs/audit.md): usage figures out of bounds are
+/// printed as `usage_suspect` (field → the number as sent; `null` when every figure was plausible).
+impl Serialize for ResponseFields {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let s = self.summary.as_ref();
+        let mut st = serializer.serialize_struct("ResponseFields", 19)?;
+        st.serialize_field("generation_id", &s.and_then(|s| s.generation_id.as_ref()))?;
+        st.serialize_field("model_used", &s.and_then(|s| s.model_used.as_ref()))?;
+        st.serialize_field("provider", &s.and_then(|s| s.provider.as_ref()))?;
+        st.serialize_field("prompt_tokens", &s.and_then(|s| s.prompt_tokens))?;
+        st.serialize_field("completion_tokens", &s.and_then(|s| s.completion_tokens))?;
+        st.serialize_field("total_tokens", &s.and_then(|s| s.total_tokens))?;
+        st.serialize_field("cost", &s.and_then(|s| s.cost))?;
+        st.serialize_field("finish_reason", &s.and_then(|s| s.finish_reason.as_ref()))?;
+        st.serialize_field("cached_tokens", &s.and_then(|s| s.cached_tokens))?;
+        st.serialize_field("reasoning_tokens", &s.and_then(|s| s.reasoning_tokens))?;
+        st.serialize_field("error_code", &s.and_then(|s| s.error_code))?;
+        st.serialize_field("error_type", &s.and_then(|s| s.error_type.as_ref()))?;
+        st.serialize_field("upstream_status", &self.upstream_status)?;
+        st.serialize_field("streamed", &s.map(|s| s.streamed))?;
+        st.serialize_field("response_inspected", &s.map(|s| s.inspected))?;
+        st.serialize_field("response_not_inspected", &self.response_not_inspected)?;
+        st.serialize_field("provider_verdict", &self.provider_verdict)?;
+        st.serialize_field("provider_verdict_reason", &self.provider_verdict_reason)?;
+        let suspect = s.and_then(ResponseSummary::usage_suspect_sorted);
+        st.serialize_field("usage_suspect", &suspect.as_deref().map(AsMap))?;
+        st.end()
+    }
 }
 
 /// What restore did to one response (the audit record's `restore` object).
@@ -229,20 +238,30 @@ impl AuditRecord {
 }
 
 /// Findings counted per entity type and action, printed as `{"EMAIL": {"redact": 2}}` (entities,
-/// then actions, in byte order).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct Findings(BTreeMap<String, BTreeMap<&'static str, u64>>);
+/// then actions, in byte order: both lists are kept sorted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings(Vec<(String, Vec<(&'static str, u64)>)>);
 
 impl Findings {
     /// The counts of a tally.
     pub fn from_tally(tally: &PiiTally) -> Self {
-        let mut map: BTreeMap<String, BTreeMap<&'static str, u64>> = BTreeMap::new();
+        let mut entities: Vec<(String, Vec<(&'static str, u64)>)> = Vec::new();
         for (entity, action, n) in &tally.counts {
-            let count = map.entry(entity.clone()).or_default().entry(*action).or_default();
-            *count = count.saturating_add(*n);
+            let i = entities.binary_search_by(|(e, _)| e.as_str().cmp(entity)).unwrap_or_else(|i| {
+                entities.insert(i, (entity.clone(), Vec::new()));
+                i
+            });
+            let Some((_, actions)) = entities.get_mut(i) else { continue };
+            match actions.binary_search_by(|(a, _)| a.cmp(action)) {
+                Ok(j) => {
+                    if let Some((_, count)) = actions.get_mut(j) {
+                        *count = count.saturating_add(*n);
+                    }
+                }
+                Err(j) => actions.insert(j, (*action, *n)),
+            }
         }
-        Self(map)
+        Self(entities)
     }
 
     /// Every (entity, action, count).
@@ -253,7 +272,22 @@ impl Findings {
     /// The count of one entity and action (`None`: none found).
     #[cfg(test)]
     pub fn get(&self, entity: &str, action: &str) -> Option<u64> {
-        self.0.get(entity).and_then(|actions| actions.get(action)).copied()
+        self.iter().find(|(e, a, _)| *e == entity && *a == action).map(|(_, _, n)| n)
+    }
+}
+
+impl Serialize for Findings {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(entity, actions)| (entity, AsMap(actions))))
+    }
+}
+
+/// Pairs printed as a JSON object, in their order.
+struct AsMap<'a, K, V>(&'a [(K, V)]);
+
+impl<K: Serialize, V: Serialize> Serialize for AsMap<'_, K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
     }
 }
 
@@ -295,6 +329,59 @@ mod tests {
             [("EMAIL", "flag", 1), ("EMAIL", "redact", 1), ("PHONE", "redact", 2)]
         );
         assert_eq!(serde_json::to_string(&Findings::default()).unwrap(), "{}");
+    }
+
+    /// The response fields print as they did when the record held a copy of each summary field
+    /// (these lines were recorded from that code): names, order, nulls.
+    #[test]
+    fn response_fields_print_from_the_embedded_summary_as_before() {
+        use crate::core::summary::ResponseSummary;
+        let tail = |r: &AuditRecord| {
+            let json = r.to_json();
+            let at = json.find("\"output_findings\":{},").unwrap() + "\"output_findings\":{},".len();
+            json[at..].to_string()
+        };
+        let s = ResponseSummary {
+            generation_id: Some("gen-1".into()),
+            model_used: Some("m/x".into()),
+            provider: Some("P".into()),
+            prompt_tokens: Some(3),
+            completion_tokens: Some(4),
+            total_tokens: Some(7),
+            cost: Some(0.25),
+            cached_tokens: Some(1),
+            reasoning_tokens: Some(2),
+            finish_reason: Some("stop".into()),
+            error_code: Some(429),
+            error_type: Some("server_error".into()),
+            status: Some(200),
+            streamed: true,
+            inspected: true,
+            not_inspected: Some("bad_json"),
+            usage_suspect: vec![("total_tokens", "1e99".into()), ("cost", "-1".into())],
+            ..Default::default()
+        };
+        let mut r = AuditRecord::new();
+        r.response = ResponseFields {
+            upstream_status: s.status,
+            response_not_inspected: s.not_inspected,
+            provider_verdict: Some("approved"),
+            provider_verdict_reason: Some("in_order"),
+            summary: Some(s),
+        };
+        assert_eq!(
+            tail(&r),
+            r#""generation_id":"gen-1","model_used":"m/x","provider":"P","prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"cost":0.25,"finish_reason":"stop","cached_tokens":1,"reasoning_tokens":2,"error_code":429,"error_type":"server_error","upstream_status":200,"streamed":true,"response_inspected":true,"response_not_inspected":"bad_json","provider_verdict":"approved","provider_verdict_reason":"in_order","usage_suspect":{"cost":"-1","total_tokens":"1e99"}}"#
+        );
+        assert_eq!(
+            tail(&AuditRecord::new()),
+            r#""generation_id":null,"model_used":null,"provider":null,"prompt_tokens":null,"completion_tokens":null,"total_tokens":null,"cost":null,"finish_reason":null,"cached_tokens":null,"reasoning_tokens":null,"error_code":null,"error_type":null,"upstream_status":null,"streamed":null,"response_inspected":null,"response_not_inspected":null,"provider_verdict":null,"provider_verdict_reason":null,"usage_suspect":null}"#
+        );
+        r.response = ResponseFields { summary: Some(ResponseSummary::default()), ..ResponseFields::default() };
+        assert_eq!(
+            tail(&r),
+            r#""generation_id":null,"model_used":null,"provider":null,"prompt_tokens":null,"completion_tokens":null,"total_tokens":null,"cost":null,"finish_reason":null,"cached_tokens":null,"reasoning_tokens":null,"error_code":null,"error_type":null,"upstream_status":null,"streamed":false,"response_inspected":false,"response_not_inspected":null,"provider_verdict":null,"provider_verdict_reason":null,"usage_suspect":null}"#
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::core::audit::{AuditRecord, Decision, Findings, LimitAudit, ResponseFields, RestoreCounts, SpendAudit};
+use crate::core::summary::ResponseSummary;
 
 /// Bytes a record usually needs (the bench's 1 KB request writes ~1.4 KB).
 const TYPICAL_LEN: usize = 1_600;
@@ -90,36 +91,48 @@ pub(crate) fn write_members(r: &AuditRecord, out: &mut String) {
     response(&mut w, &r.response);
 }
 
-/// The flattened response fields, in declaration order.
+/// The response fields (`null` each without a response), in the order of the record's `Serialize`.
 fn response(w: &mut Members<'_>, f: &ResponseFields) {
-    w.opt_str("generation_id", f.generation_id.as_deref());
-    w.opt_str("model_used", f.model_used.as_deref());
-    w.opt_str("provider", f.provider.as_deref());
-    w.opt_num("prompt_tokens", f.prompt_tokens);
-    w.opt_num("completion_tokens", f.completion_tokens);
-    w.opt_num("total_tokens", f.total_tokens);
+    let s = f.summary.as_ref();
+    w.opt_str("generation_id", s.and_then(|s| s.generation_id.as_deref()));
+    w.opt_str("model_used", s.and_then(|s| s.model_used.as_deref()));
+    w.opt_str("provider", s.and_then(|s| s.provider.as_deref()));
+    w.opt_num("prompt_tokens", s.and_then(|s| s.prompt_tokens));
+    w.opt_num("completion_tokens", s.and_then(|s| s.completion_tokens));
+    w.opt_num("total_tokens", s.and_then(|s| s.total_tokens));
     w.key("cost");
-    float(w.out, f.cost);
-    w.opt_str("finish_reason", f.finish_reason.as_deref());
-    w.opt_num("cached_tokens", f.cached_tokens);
-    w.opt_num("reasoning_tokens", f.reasoning_tokens);
+    float(w.out, s.and_then(|s| s.cost));
+    w.opt_str("finish_reason", s.and_then(|s| s.finish_reason.as_deref()));
+    w.opt_num("cached_tokens", s.and_then(|s| s.cached_tokens));
+    w.opt_num("reasoning_tokens", s.and_then(|s| s.reasoning_tokens));
     w.key("error_code");
-    match f.error_code {
+    match s.and_then(|s| s.error_code) {
         Some(n) => {
             let _ = write!(w.out, "{n}");
         }
         None => w.out.push_str("null"),
     }
-    w.opt_str("error_type", f.error_type.as_deref());
+    w.opt_str("error_type", s.and_then(|s| s.error_type.as_deref()));
     w.opt_num("upstream_status", f.upstream_status.map(u64::from));
-    w.opt_bool("streamed", f.streamed);
-    w.opt_bool("response_inspected", f.response_inspected);
+    w.opt_bool("streamed", s.map(|s| s.streamed));
+    w.opt_bool("response_inspected", s.map(|s| s.inspected));
     w.opt_str("response_not_inspected", f.response_not_inspected);
     w.opt_str("provider_verdict", f.provider_verdict);
     w.opt_str("provider_verdict_reason", f.provider_verdict_reason);
     w.key("usage_suspect");
-    match &f.usage_suspect {
-        Some(m) => map(w.out, m),
+    match s.and_then(ResponseSummary::usage_suspect_sorted) {
+        Some(pairs) => {
+            w.out.push('{');
+            for (i, (field, raw)) in pairs.into_iter().enumerate() {
+                if i > 0 {
+                    w.out.push(',');
+                }
+                str_lit(w.out, field);
+                w.out.push(':');
+                str_lit(w.out, raw);
+            }
+            w.out.push('}');
+        }
         None => w.out.push_str("null"),
     }
 }
@@ -250,20 +263,6 @@ fn value(out: &mut String, v: &Value) {
     let _ = write!(out, "{v}");
 }
 
-/// An object of JSON values, keys in the map's order (serde_json's `Map` iterates as it serialises).
-fn map(out: &mut String, m: &Map<String, Value>) {
-    out.push('{');
-    for (i, (k, v)) in m.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        str_lit(out, k);
-        out.push(':');
-        value(out, v);
-    }
-    out.push('}');
-}
-
 /// `{"EMAIL":{"redact":2},…}`: entities, then actions, in the order the maps keep them.
 fn findings(out: &mut String, f: &Findings) {
     out.push('{');
@@ -379,14 +378,17 @@ mod tests {
             limits: vec![limit("per-user \"x\"", serde_json::json!(1.5e-7)), limit("b", serde_json::json!(12))],
             worst: None,
         });
-        full.response.cost = Some(1e21);
-        full.response.error_code = Some(-429);
-        full.response.streamed = Some(false);
-        full.response.response_inspected = Some(true);
+        full.response.summary = Some(ResponseSummary {
+            cost: Some(1e21),
+            error_code: Some(-429),
+            streamed: false,
+            inspected: true,
+            usage_suspect: vec![("prompt_tokens", "1e400".into()), ("cost", "-1".into())],
+            ..ResponseSummary::default()
+        });
         full.response.provider_verdict = Some("approved");
-        full.response.usage_suspect = Some(serde_json::from_str(r#"{"prompt_tokens":"1e400"}"#).unwrap());
         let mut nan = AuditRecord::new();
-        nan.response.cost = Some(f64::NAN);
+        nan.response.summary = Some(ResponseSummary { cost: Some(f64::NAN), ..ResponseSummary::default() });
         nan.spend = Some(SpendAudit { cost_max_usd: Some(f64::INFINITY), ..SpendAudit::default() });
         for r in [empty, full, nan] {
             assert_eq!(written(&r), serde_json::to_string(&r).unwrap());

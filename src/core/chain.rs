@@ -256,7 +256,10 @@ mod tests {
         let mut full = AuditRecord::new();
         full.request_id = Some("r".into());
         full.spend = Some(crate::core::audit::SpendAudit::default());
-        full.response.usage_suspect = Some(Map::new());
+        full.response.summary = Some(crate::core::response::ResponseSummary {
+            usage_suspect: vec![("cost", "1e999".into())],
+            ..Default::default()
+        });
         for record in [AuditRecord::new(), full] {
             let json = record.to_json();
             assert_eq!(check_record(&json), Ok(()), "{json}");

@@ -31,6 +31,7 @@ pub mod served;
 pub mod spend;
 pub mod stream;
 pub(crate) mod structural;
+pub(crate) mod summary;
 pub mod swar;
 pub mod timefmt;
 pub mod urlpath;

@@ -32,9 +32,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
-use serde_json::Value;
-
-use crate::core::audit::ResponseFields;
+pub use crate::core::summary::ResponseSummary;
 pub use observer::{ObserverLimits, ResponseObserver};
 pub use verify::{same_provider, verify_served, verify_served_model, ServedVerdict, Subject, Verdict};
 
@@ -57,86 +55,6 @@ pub mod reason {
     pub const EMPTY: &str = "empty";
     /// `finish` came without `on_headers`.
     pub const NO_HEADERS: &str = "no_headers";
-}
-
-/// What the filter learned from a response. Never holds generated text or error messages.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ResponseSummary {
-    /// Generation id (`X-Generation-Id`, else the body's `id`).
-    pub generation_id: Option<String>,
-    /// Model that served the request.
-    pub model_used: Option<String>,
-    /// Provider that served the request (display name, as OpenRouter reports it).
-    pub provider: Option<String>,
-    /// Prompt tokens (`prompt_tokens`, or `input_tokens` on `/responses` and `/messages`).
-    pub prompt_tokens: Option<u64>,
-    /// Completion tokens (`completion_tokens`, or `output_tokens`).
-    pub completion_tokens: Option<u64>,
-    /// Total tokens.
-    pub total_tokens: Option<u64>,
-    /// Cost in USD credits.
-    pub cost: Option<f64>,
-    /// `usage.prompt_tokens_details.cached_tokens`.
-    pub cached_tokens: Option<u64>,
-    /// `usage.completion_tokens_details.reasoning_tokens`.
-    pub reasoning_tokens: Option<u64>,
-    /// Last `finish_reason` seen (`other` when it is not a short token).
-    pub finish_reason: Option<String>,
-    /// Numeric `error.code` of an error body or mid-stream error.
-    pub error_code: Option<i64>,
-    /// A non-numeric `error.code` such as `server_error` (`other` when it is not a short token).
-    pub error_type: Option<String>,
-    /// HTTP status of the response.
-    pub status: Option<u16>,
-    /// Whether the response was an SSE stream.
-    pub streamed: bool,
-    /// Whether the body was inspected (false: too large, or not JSON/SSE); see `not_inspected`.
-    pub inspected: bool,
-    /// Why the body was not (fully) inspected; one of the [`reason`] constants.
-    pub not_inspected: Option<&'static str>,
-    /// The content coding the body arrived in and was decoded from to be read.
-    pub decoded_from: Option<crate::core::decode::Coding>,
-    /// Whether the stream ended with `data: [DONE]`.
-    pub done: bool,
-    /// Body bytes seen.
-    pub body_bytes: u64,
-    /// SSE events with data.
-    pub events: u32,
-    /// SSE events whose data was neither JSON nor `[DONE]`.
-    pub bad_events: u32,
-    /// SSE lines (or events) over the length limit, skipped.
-    pub skipped_lines: u32,
-    /// Usage figures out of bounds (see [`usage_bounds`]): field name → the number as sent,
-    /// at most [`usage_bounds::MAX_RAW`] bytes. The field itself keeps its last plausible value.
-    pub usage_suspect: Vec<(&'static str, String)>,
-}
-
-impl ResponseFields {
-    /// Copies a response summary in (the record's response fields).
-    pub fn from_summary(s: &ResponseSummary) -> Self {
-        Self {
-            generation_id: s.generation_id.clone(),
-            model_used: s.model_used.clone(),
-            provider: s.provider.clone(),
-            prompt_tokens: s.prompt_tokens,
-            completion_tokens: s.completion_tokens,
-            total_tokens: s.total_tokens,
-            cost: s.cost,
-            finish_reason: s.finish_reason.clone(),
-            cached_tokens: s.cached_tokens,
-            reasoning_tokens: s.reasoning_tokens,
-            error_code: s.error_code,
-            error_type: s.error_type.clone(),
-            upstream_status: s.status,
-            streamed: Some(s.streamed),
-            response_inspected: Some(s.inspected),
-            response_not_inspected: s.not_inspected,
-            provider_verdict: None,
-            provider_verdict_reason: None,
-            usage_suspect: (!s.usage_suspect.is_empty())
-                .then(|| s.usage_suspect.iter().map(|(k, v)| ((*k).to_string(), Value::String(v.clone()))).collect()),
-        }
-    }
 }
 
 /// Bounds on usage figures reported by the upstream. A figure outside them is not recorded as a

@@ -308,15 +308,16 @@ impl Actual {
     /// From the audit record (response fields filled) and whether the request reached an upstream.
     pub(crate) fn of(audit: &AuditRecord, reached_upstream: bool) -> Self {
         let r = &audit.response;
-        let tokens = match (r.prompt_tokens, r.completion_tokens) {
+        let tokens = match (r.figure(|s| s.prompt_tokens), r.figure(|s| s.completion_tokens)) {
             (Some(p), Some(c)) => Some(p.saturating_add(c)),
-            _ => r.total_tokens,
+            _ => r.figure(|s| s.total_tokens),
         };
+        let cost = r.figure(|s| s.cost);
         let error_answer = r.upstream_status.is_some_and(|s| s >= 400)
-            && r.response_inspected == Some(true)
+            && r.summary.as_ref().is_some_and(|s| s.inspected)
             && tokens.is_none()
-            && r.cost.is_none();
-        Self { reached_upstream, tokens, cost_micro: r.cost.map(usd_to_micro_ceil), error_answer }
+            && cost.is_none();
+        Self { reached_upstream, tokens, cost_micro: cost.map(usd_to_micro_ceil), error_answer }
     }
 
     /// The amount to charge in `unit` for a reservation of `reserved`: what was reported; nothing

@@ -58,9 +58,12 @@ fn a_burst_of_100_against_a_budget_that_fits_10_admits_exactly_10() {
     // Each ends costing $0.042 (OpenRouter's figure): the reservations are released, the actual charged.
     for held in admitted {
         let mut a = audit();
-        a.response.cost = Some(0.042);
-        a.response.prompt_tokens = Some(1);
-        a.response.completion_tokens = Some(1);
+        a.response.summary = Some(crate::core::response::ResponseSummary {
+            cost: Some(0.042),
+            prompt_tokens: Some(1),
+            completion_tokens: Some(1),
+            ..Default::default()
+        });
         let actual = Actual::of(&a, true);
         settle(&limits, held, &actual, NOW + 5, &mut store, &mut a);
     }

@@ -85,9 +85,12 @@ fn admitted_reservations_are_held_and_committed_with_the_actual_amount() {
     assert_eq!(held.iter().map(|h| h.id.as_deref()).collect::<Vec<_>>(), [Some("r0"), Some("r1"), None]);
     let outcomes: Vec<_> = a.spend.as_ref().unwrap().limits.iter().map(|l| l.outcome).collect();
     assert_eq!(outcomes, ["admitted"; 3]);
-    a.response.cost = Some(0.042);
-    a.response.prompt_tokens = Some(7);
-    a.response.completion_tokens = Some(5);
+    a.response.summary = Some(crate::core::response::ResponseSummary {
+        cost: Some(0.042),
+        prompt_tokens: Some(7),
+        completion_tokens: Some(5),
+        ..Default::default()
+    });
     let actual = Actual::of(&a, true);
     let commit = settle(&store(), &limits(), held, &actual, &mut a).unwrap();
     let m = text(&commit.message);

@@ -6,6 +6,7 @@
 use super::outcome::{MetricKind, MetricOp};
 use crate::core::audit::{AuditRecord, Decision};
 use crate::core::response::reason as not_inspected;
+use crate::core::response::ResponseSummary;
 
 /// Streams that took a path the filter does not expect.
 pub const UNEXPECTED_PATH: &str = "openrouter_guard_unexpected_path_total";
@@ -100,14 +101,24 @@ pub fn for_record(a: &AuditRecord) -> Vec<MetricOp> {
         count_some(&mut out, "openrouter_guard_output_findings_total", &[("entity", entity), ("action", action)], n);
     }
     let by_profile = [("profile", profile)];
-    count_some(&mut out, "openrouter_guard_prompt_tokens_total", &by_profile, r.prompt_tokens.unwrap_or(0));
-    count_some(&mut out, "openrouter_guard_completion_tokens_total", &by_profile, r.completion_tokens.unwrap_or(0));
-    if let Some(cost) = r.cost.filter(|c| c.is_finite() && *c > 0.0) {
+    count_some(
+        &mut out,
+        "openrouter_guard_prompt_tokens_total",
+        &by_profile,
+        r.figure(|s| s.prompt_tokens).unwrap_or(0),
+    );
+    count_some(
+        &mut out,
+        "openrouter_guard_completion_tokens_total",
+        &by_profile,
+        r.figure(|s| s.completion_tokens).unwrap_or(0),
+    );
+    if let Some(cost) = r.figure(|s| s.cost).filter(|c| c.is_finite() && *c > 0.0) {
         // micro-dollars; `as` saturates
         let micro = (cost * 1_000_000.0).round() as u64;
         count_some(&mut out, "openrouter_guard_cost_microdollars_total", &by_profile, micro);
     }
-    for field in r.usage_suspect.iter().flat_map(|m| m.keys()) {
+    for (field, _) in r.summary.iter().filter_map(ResponseSummary::usage_suspect_sorted).flatten() {
         count_some(&mut out, "openrouter_guard_usage_suspect_total", &[("kind", field)], 1);
     }
     if r.provider_verdict == Some("unapproved") {

@@ -251,10 +251,11 @@ impl Stream {
         if let Some(coding) = summary.decoded_from {
             self.audit.reason(coding.response_note());
         }
-        let mut fields = ResponseFields::from_summary(&summary);
-        if state.origin == Origin::Envoy {
-            fields.upstream_status = None;
-        }
+        let mut fields = ResponseFields {
+            upstream_status: summary.status.filter(|_| state.origin != Origin::Envoy),
+            response_not_inspected: summary.not_inspected,
+            ..ResponseFields::default()
+        };
         let profile = self.plan.as_ref().and_then(|p| self.policy.profiles.get(p.profile));
         let mut unapproved = false;
         if let Some(profile) = profile {
@@ -265,6 +266,7 @@ impl Stream {
             // not readable) is withheld: fail closed.
             unapproved = verdict.verdict != Verdict::Approved;
         }
+        fields.summary = Some(summary);
         self.audit.response = fields;
         if held && unapproved && may_reply {
             self.audit.reason(Reason::ServedUnapproved);
