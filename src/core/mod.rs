@@ -23,6 +23,7 @@ pub mod pii;
 pub(crate) mod plugins;
 pub mod policy;
 pub mod provider;
+pub(crate) mod provider_routing;
 pub mod reason;
 pub mod reply;
 pub mod request;

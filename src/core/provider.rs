@@ -1,36 +1,23 @@
 //! Provider routing: merging the policy's `provider` object with the client's.
 //!
 //! The policy always wins. A client may narrow within the policy (a shorter `order`, extra
-//! `ignore` entries, `allow_fallbacks: false`, a lower `max_price`) but never widen it.
+//! `ignore` entries, `allow_fallbacks: false`, a lower `max_price`) but never widen it. Both sides
+//! are one typed [`Routing`] (the client's read by [`Routing::read`] with the filter's parser);
+//! [`ProviderPolicy::merge`] is a table: one strategy per field.
 
 use serde_json::{Map, Value};
 
-use crate::core::config::{ConfigError, DataCollection, MaxPrice, ProviderConfig, ProviderSort};
+use crate::core::config::{ConfigError, DataCollection, ProviderConfig};
 use crate::core::reason::Reason;
 
-/// Provider fields OpenRouter accepts from a client besides those a policy may set
-/// ([`ProviderConfig::FIELDS`]); it rejects unknown keys.
-const CLIENT_ONLY_FIELDS: &[&str] = &["preferred_min_throughput", "preferred_max_latency"];
+pub use crate::core::provider_routing::ProviderError;
+pub(crate) use crate::core::provider_routing::Routing;
 
 /// The compiled provider policy of a profile (slugs lower-cased).
 #[derive(Debug, Clone, Default)]
 pub struct ProviderPolicy {
-    order: Option<Vec<String>>,
-    allow_fallbacks: Option<bool>,
-    require_parameters: Option<bool>,
-    data_collection: Option<DataCollection>,
-    zdr: Option<bool>,
-    only: Option<Vec<String>>,
-    ignore: Option<Vec<String>>,
-    quantizations: Option<Vec<String>>,
-    sort: Option<ProviderSort>,
-    max_price: Map<String, Value>,
-    enforce_distillable_text: Option<bool>,
+    routing: Routing,
 }
-
-/// Why a client `provider` object was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderError(pub String);
 
 /// Result of a merge.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +26,142 @@ pub struct Merged {
     pub value: Value,
     /// Audit notes for each place the client was overruled (codes, no values).
     pub notes: Vec<Reason>,
+}
+
+/// One list of [`Routing`].
+type List = fn(&Routing) -> Option<&[String]>;
+
+/// A list the client may narrow: its entries outside `within` (the policy's, when it has that
+/// restriction) are dropped, noted with `dropped`; when none is left, or the client sent none, the
+/// policy's own list is sent.
+struct Narrow {
+    key: &'static str,
+    list: List,
+    within: fn(&ProviderPolicy) -> Option<&[String]>,
+    dropped: Option<Reason>,
+}
+
+const NARROW: [Narrow; 3] = [
+    Narrow {
+        key: "order",
+        list: |r| r.order.as_deref(),
+        within: ProviderPolicy::allowed_set,
+        dropped: Some(Reason::ProviderOrderOutsidePolicyDropped),
+    },
+    Narrow {
+        key: "only",
+        list: |r| r.only.as_deref(),
+        within: ProviderPolicy::allowed_set,
+        dropped: Some(Reason::ProviderOnlyOutsidePolicyDropped),
+    },
+    Narrow {
+        key: "quantizations",
+        list: |r| r.quantizations.as_deref(),
+        within: |p| p.routing.quantizations.as_deref(),
+        dropped: None,
+    },
+];
+
+/// A flag whose `strict` value is the narrower choice: either side's `strict` wins; the client
+/// asking for the other value where the policy is strict is noted with `overruled`.
+struct Stricter {
+    key: &'static str,
+    flag: fn(&Routing) -> Option<bool>,
+    strict: bool,
+    overruled: Reason,
+}
+
+const STRICTER: [Stricter; 4] = [
+    Stricter {
+        key: "allow_fallbacks",
+        flag: |r| r.allow_fallbacks,
+        strict: false,
+        overruled: Reason::ProviderAllowFallbacksOverridden,
+    },
+    Stricter {
+        key: "require_parameters",
+        flag: |r| r.require_parameters,
+        strict: true,
+        overruled: Reason::ProviderFlagOverridden,
+    },
+    Stricter { key: "zdr", flag: |r| r.zdr, strict: true, overruled: Reason::ProviderFlagOverridden },
+    Stricter {
+        key: "enforce_distillable_text",
+        flag: |r| r.enforce_distillable_text,
+        strict: true,
+        overruled: Reason::ProviderFlagOverridden,
+    },
+];
+
+/// The stricter of the policy's and the client's value (`strict` if either has it, else whichever
+/// is set); `overruled` is noted when the policy's `strict` overrules the client's other value.
+fn stricter<T: Copy + PartialEq>(
+    policy: Option<T>,
+    client: Option<T>,
+    strict: T,
+    overruled: Reason,
+    notes: &mut Vec<Reason>,
+) -> Option<T> {
+    if policy == Some(strict) && client.is_some_and(|c| c != strict) {
+        notes.push(overruled);
+    }
+    if policy == Some(strict) || client == Some(strict) {
+        return Some(strict);
+    }
+    policy.or(client)
+}
+
+/// The client's list kept within `within` (see [`Narrow`]).
+fn narrow(
+    policy: Option<&[String]>,
+    client: Option<&[String]>,
+    within: Option<&[String]>,
+    dropped: Option<Reason>,
+    notes: &mut Vec<Reason>,
+) -> Option<Vec<String>> {
+    let Some(client) = client else { return policy.map(<[String]>::to_vec) };
+    let Some(within) = within else { return Some(client.to_vec()) };
+    let kept: Vec<String> = client.iter().filter(|s| within.contains(s)).cloned().collect();
+    if let (true, Some(reason)) = (kept.len() != client.len(), dropped) {
+        notes.push(reason);
+    }
+    if kept.is_empty() {
+        policy.map(<[String]>::to_vec)
+    } else {
+        Some(kept)
+    }
+}
+
+/// Every entry of `first`, then those of `then` not already there.
+fn union(first: Option<&[String]>, then: Option<&[String]>) -> Vec<String> {
+    let mut out = first.unwrap_or_default().to_vec();
+    for s in then.unwrap_or_default() {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// Per field, the lower of the two prices (`capped` noted when the policy's is lower).
+fn lower_prices(policy: &[(String, f64)], client: &[(String, f64)], notes: &mut Vec<Reason>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in policy {
+        out.insert(k.clone(), Value::from(*v));
+    }
+    for (k, cv) in client {
+        let keep = match policy.iter().find(|(pk, _)| pk == k).map(|(_, pv)| *pv) {
+            Some(pv) if pv <= *cv => {
+                if pv < *cv {
+                    notes.push(Reason::ProviderMaxPriceCapped);
+                }
+                pv
+            }
+            _ => *cv,
+        };
+        out.insert(k.clone(), Value::from(keep));
+    }
+    out
 }
 
 fn slugs(list: &Option<Vec<String>>, path: &str) -> Result<Option<Vec<String>>, ConfigError> {
@@ -61,7 +184,7 @@ fn slugs(list: &Option<Vec<String>>, path: &str) -> Result<Option<Vec<String>>, 
 impl ProviderPolicy {
     /// Compiles a profile's `provider` object at JSON path `path`.
     pub fn compile(cfg: &ProviderConfig, path: &str) -> Result<Self, ConfigError> {
-        let mut max_price = Map::new();
+        let mut max_price = Vec::new();
         if let Some(mp) = &cfg.max_price {
             for (k, v) in [
                 ("prompt", mp.prompt),
@@ -74,7 +197,7 @@ impl ProviderPolicy {
                     if !(v.is_finite() && v >= 0.0) {
                         return Err(ConfigError::new(format!("{path}.max_price.{k}"), "must be a non-negative number"));
                     }
-                    max_price.insert(k.into(), Value::from(v));
+                    max_price.push((k.to_string(), v));
                 }
             }
         }
@@ -86,7 +209,7 @@ impl ProviderPolicy {
                 "empty order with allow_fallbacks false leaves no provider",
             ));
         }
-        Ok(Self {
+        let routing = Routing {
             order,
             allow_fallbacks: cfg.allow_fallbacks,
             require_parameters: cfg.require_parameters,
@@ -98,267 +221,90 @@ impl ProviderPolicy {
             sort: cfg.sort,
             max_price,
             enforce_distillable_text: cfg.enforce_distillable_text,
-        })
+            preferences: Vec::new(),
+        };
+        Ok(Self { routing })
     }
 
     /// Providers the policy allows, when it restricts them: `only`, else `order` without fallbacks.
     pub fn allowed_set(&self) -> Option<&[String]> {
-        if let Some(o) = &self.only {
+        if let Some(o) = &self.routing.only {
             return Some(o);
         }
-        if self.allow_fallbacks == Some(false) {
-            return self.order.as_deref();
+        if self.routing.allow_fallbacks == Some(false) {
+            return self.routing.order.as_deref();
         }
         None
     }
 
     /// The policy's `order`.
     pub fn order(&self) -> Option<&[String]> {
-        self.order.as_deref()
+        self.routing.order.as_deref()
     }
 
     /// The policy's `only`.
     pub fn only(&self) -> Option<&[String]> {
-        self.only.as_deref()
+        self.routing.only.as_deref()
     }
 
     /// The policy's `ignore`.
     pub fn ignore(&self) -> Option<&[String]> {
-        self.ignore.as_deref()
+        self.routing.ignore.as_deref()
     }
 
     /// The policy's `allow_fallbacks`.
     pub fn allow_fallbacks(&self) -> Option<bool> {
-        self.allow_fallbacks
+        self.routing.allow_fallbacks
     }
 
-    /// Merges the client's `provider` value (if any) with the policy.
-    pub fn merge(&self, client: Option<&Value>) -> Result<Merged, ProviderError> {
-        let empty = Map::new();
-        let c = match client {
-            None | Some(Value::Null) => &empty,
-            Some(Value::Object(m)) => m,
-            Some(_) => return Err(ProviderError("provider must be an object".into())),
-        };
-        if let Some(k) = c.keys().find(|k| ![ProviderConfig::FIELDS, CLIENT_ONLY_FIELDS].concat().contains(&k.as_str()))
-        {
-            let _ = k; // never echo client content
-            return Err(ProviderError("provider has a field OpenRouter does not accept".into()));
-        }
+    /// Whether the policy sets `sort` (the client's is then not read).
+    pub(crate) fn fixes_sort(&self) -> bool {
+        self.routing.sort.is_some()
+    }
+
+    /// Merges the client's `provider` object (default: absent) with the policy, field by field.
+    pub(crate) fn merge(&self, client: &Routing) -> Merged {
+        let policy = &self.routing;
         let mut notes = Vec::new();
         let mut out = Map::new();
-        let allowed = self.allowed_set();
-
-        // order: client order filtered to the allowed set; falls back to the policy's order.
-        let c_order = client_slugs(c, "order")?;
-        let order = match (c_order, allowed) {
-            (Some(co), Some(a)) => {
-                let kept: Vec<String> = co.iter().filter(|s| a.contains(s)).cloned().collect();
-                if kept.len() != co.len() {
-                    notes.push(Reason::ProviderOrderOutsidePolicyDropped);
-                }
-                if kept.is_empty() {
-                    self.order.clone()
-                } else {
-                    Some(kept)
-                }
-            }
-            (Some(co), None) => Some(co),
-            (None, _) => self.order.clone(),
-        };
-        put_list(&mut out, "order", order);
-
-        // only: intersection with the policy's allowed set.
-        let c_only = client_slugs(c, "only")?;
-        let only = match (c_only, &self.only, allowed) {
-            (Some(co), Some(po), _) => {
-                let kept: Vec<String> = co.iter().filter(|s| po.contains(s)).cloned().collect();
-                if kept.len() != co.len() {
-                    notes.push(Reason::ProviderOnlyOutsidePolicyDropped);
-                }
-                if kept.is_empty() {
-                    Some(po.clone())
-                } else {
-                    Some(kept)
-                }
-            }
-            (Some(co), None, Some(a)) => {
-                let kept: Vec<String> = co.iter().filter(|s| a.contains(s)).cloned().collect();
-                if kept.len() != co.len() {
-                    notes.push(Reason::ProviderOnlyOutsidePolicyDropped);
-                }
-                if kept.is_empty() {
-                    None
-                } else {
-                    Some(kept)
-                }
-            }
-            (Some(co), None, None) => Some(co),
-            (None, po, _) => po.clone(),
-        };
-        put_list(&mut out, "only", only);
-
-        // ignore: union.
-        let mut ignore = self.ignore.clone().unwrap_or_default();
-        for s in client_slugs(c, "ignore")?.unwrap_or_default() {
-            if !ignore.contains(&s) {
-                ignore.push(s);
+        for n in &NARROW {
+            let v = narrow((n.list)(policy), (n.list)(client), (n.within)(self), n.dropped, &mut notes);
+            if let Some(v) = v {
+                out.insert(n.key.into(), Value::from(v));
             }
         }
-        put_list(&mut out, "ignore", (!ignore.is_empty()).then_some(ignore));
-
-        // allow_fallbacks: true only if both allow it.
-        let c_fb = client_bool(c, "allow_fallbacks")?;
-        let fb = match (self.allow_fallbacks, c_fb) {
-            (Some(false), Some(true)) => {
-                notes.push(Reason::ProviderAllowFallbacksOverridden);
-                Some(false)
-            }
-            (Some(p), Some(cv)) => Some(p && cv),
-            (Some(p), None) => Some(p),
-            (None, cv) => cv,
-        };
-        put_bool(&mut out, "allow_fallbacks", fb);
-
-        // Flags where `true` is the narrower choice.
-        for (key, pol) in [
-            ("require_parameters", self.require_parameters),
-            ("zdr", self.zdr),
-            ("enforce_distillable_text", self.enforce_distillable_text),
-        ] {
-            let cv = client_bool(c, key)?;
-            let v = match (pol, cv) {
-                (Some(true), Some(false)) => {
-                    notes.push(Reason::ProviderFlagOverridden);
-                    Some(true)
-                }
-                (Some(p), Some(cv)) => Some(p || cv),
-                (p, cv) => p.or(cv),
-            };
-            put_bool(&mut out, key, v);
+        let ignore = union(policy.ignore.as_deref(), client.ignore.as_deref());
+        if !ignore.is_empty() {
+            out.insert("ignore".into(), Value::from(ignore));
         }
-
-        // data_collection: deny wins.
-        let c_dc = match c.get("data_collection") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if DataCollection::from_name(s).is_some() => DataCollection::from_name(s),
-            Some(_) => return Err(ProviderError("provider.data_collection must be \"allow\" or \"deny\"".into())),
-        };
-        let dc = match (self.data_collection, c_dc) {
-            (Some(DataCollection::Deny), Some(DataCollection::Allow)) => {
-                notes.push(Reason::ProviderDataCollectionOverridden);
-                Some(DataCollection::Deny)
+        for s in &STRICTER {
+            if let Some(v) = stricter((s.flag)(policy), (s.flag)(client), s.strict, s.overruled, &mut notes) {
+                out.insert(s.key.into(), Value::from(v));
             }
-            (Some(DataCollection::Deny), _) | (_, Some(DataCollection::Deny)) => Some(DataCollection::Deny),
-            (p, cv) => p.or(cv),
-        };
+        }
+        let dc = stricter(
+            policy.data_collection,
+            client.data_collection,
+            DataCollection::Deny,
+            Reason::ProviderDataCollectionOverridden,
+            &mut notes,
+        );
         if let Some(dc) = dc {
             out.insert("data_collection".into(), Value::from(dc.as_str()));
         }
-
-        // quantizations: intersection.
-        let cq = client_slugs(c, "quantizations")?;
-        let q = match (cq, &self.quantizations) {
-            (Some(cq), Some(pq)) => {
-                let kept: Vec<String> = cq.iter().filter(|s| pq.contains(s)).cloned().collect();
-                if kept.is_empty() {
-                    Some(pq.clone())
-                } else {
-                    Some(kept)
-                }
-            }
-            (cq, pq) => cq.or_else(|| pq.clone()),
-        };
-        put_list(&mut out, "quantizations", q);
-
-        // sort: the policy's choice wins.
-        let sort = match (self.sort, c.get("sort")) {
-            (Some(s), _) => Some(Value::from(s.as_str())),
-            (None, Some(Value::String(s))) if ProviderSort::from_name(s).is_some() => Some(Value::from(s.as_str())),
-            (None, None | Some(Value::Null)) => None,
-            (None, Some(_)) => return Err(ProviderError("provider.sort must be price, throughput or latency".into())),
-        };
-        if let Some(s) = sort {
-            out.insert("sort".into(), s);
+        // The policy's sort wins.
+        if let Some(sort) = policy.sort.or(client.sort) {
+            out.insert("sort".into(), Value::from(sort.as_str()));
         }
-
-        // max_price: per-field minimum.
-        let mut price = self.max_price.clone();
-        match c.get("max_price") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(cm)) => {
-                for (k, v) in cm {
-                    if !MaxPrice::FIELDS.contains(&k.as_str()) {
-                        return Err(ProviderError("provider.max_price has an unknown field".into()));
-                    }
-                    let cv = v.as_f64().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| {
-                        ProviderError("provider.max_price values must be non-negative numbers".into())
-                    })?;
-                    let keep = match price.get(k).and_then(Value::as_f64) {
-                        Some(pv) if pv <= cv => {
-                            if pv < cv {
-                                notes.push(Reason::ProviderMaxPriceCapped);
-                            }
-                            pv
-                        }
-                        _ => cv,
-                    };
-                    price.insert(k.clone(), Value::from(keep));
-                }
-            }
-            Some(_) => return Err(ProviderError("provider.max_price must be an object".into())),
-        }
+        let price = lower_prices(&policy.max_price, &client.max_price, &mut notes);
         if !price.is_empty() {
             out.insert("max_price".into(), Value::Object(price));
         }
-
-        // Pure preferences pass through when well-typed.
-        for key in ["preferred_min_throughput", "preferred_max_latency"] {
-            match c.get(key) {
-                None => {}
-                Some(v @ (Value::Number(_) | Value::Object(_) | Value::Null)) => {
-                    out.insert(key.into(), v.clone());
-                }
-                Some(_) => return Err(ProviderError("provider preference has the wrong type".into())),
-            }
+        // Pure preferences pass through.
+        for (key, v) in &client.preferences {
+            out.insert((*key).into(), v.clone());
         }
-        Ok(Merged { value: Value::Object(out), notes })
-    }
-}
-
-fn client_slugs(c: &Map<String, Value>, key: &str) -> Result<Option<Vec<String>>, ProviderError> {
-    match c.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| {
-                v.as_str()
-                    .map(|s| s.trim().to_ascii_lowercase())
-                    .ok_or_else(|| ProviderError(format!("provider.{key} must be a list of strings")))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(_) => Err(ProviderError(format!("provider.{key} must be a list of strings"))),
-    }
-}
-
-fn client_bool(c: &Map<String, Value>, key: &str) -> Result<Option<bool>, ProviderError> {
-    match c.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ProviderError(format!("provider.{key} must be a boolean"))),
-    }
-}
-
-fn put_list(out: &mut Map<String, Value>, key: &str, v: Option<Vec<String>>) {
-    if let Some(v) = v {
-        out.insert(key.into(), Value::from(v));
-    }
-}
-
-fn put_bool(out: &mut Map<String, Value>, key: &str, v: Option<bool>) {
-    if let Some(v) = v {
-        out.insert(key.into(), Value::from(v));
+        Merged { value: Value::Object(out), notes }
     }
 }
 
@@ -372,6 +318,13 @@ mod tests {
         ProviderPolicy::compile(&cfg, "provider").unwrap()
     }
 
+    /// The client's object read as the request path reads it, then merged.
+    fn merge(p: &ProviderPolicy, client: &Value) -> Result<Merged, ProviderError> {
+        let body = client.to_string();
+        let node = crate::core::json::parse(body.as_bytes(), 64).unwrap();
+        Ok(p.merge(&Routing::read(Some(&node), body.as_bytes(), p.fixes_sort())?))
+    }
+
     fn strict() -> ProviderPolicy {
         policy(
             json!({"order": ["anthropic", "openai"], "allow_fallbacks": false, "data_collection": "deny", "zdr": true}),
@@ -380,7 +333,7 @@ mod tests {
 
     #[test]
     fn policy_is_injected_when_client_sends_nothing() {
-        let m = strict().merge(None).unwrap();
+        let m = strict().merge(&Routing::default());
         assert_eq!(
             m.value,
             json!({"order": ["anthropic", "openai"], "allow_fallbacks": false, "data_collection": "deny", "zdr": true})
@@ -390,9 +343,8 @@ mod tests {
 
     #[test]
     fn client_cannot_widen_routing() {
-        let m = strict()
-            .merge(Some(&json!({"order": ["deepinfra", "OpenAI"], "allow_fallbacks": true, "data_collection": "allow", "zdr": false, "only": ["together"]})))
-            .unwrap();
+        let client = json!({"order": ["deepinfra", "OpenAI"], "allow_fallbacks": true, "data_collection": "allow", "zdr": false, "only": ["together"]});
+        let m = merge(&strict(), &client).unwrap();
         assert_eq!(m.value["order"], json!(["openai"]));
         assert_eq!(m.value["allow_fallbacks"], json!(false));
         assert_eq!(m.value["data_collection"], json!("deny"));
@@ -404,11 +356,8 @@ mod tests {
 
     #[test]
     fn client_may_narrow_within_policy() {
-        let m = strict()
-            .merge(Some(
-                &json!({"order": ["openai"], "ignore": ["azure"], "max_price": {"prompt": 1.5}, "sort": "price"}),
-            ))
-            .unwrap();
+        let client = json!({"order": ["openai"], "ignore": ["azure"], "max_price": {"prompt": 1.5}, "sort": "price"});
+        let m = merge(&strict(), &client).unwrap();
         assert_eq!(m.value["order"], json!(["openai"]));
         assert_eq!(m.value["ignore"], json!(["azure"]));
         assert_eq!(m.value["max_price"], json!({"prompt": 1.5}));
@@ -419,7 +368,7 @@ mod tests {
     #[test]
     fn max_price_takes_the_lower_value_and_order_falls_back_to_policy() {
         let p = policy(json!({"order": ["anthropic"], "allow_fallbacks": false, "max_price": {"prompt": 2.0}}));
-        let m = p.merge(Some(&json!({"order": ["evil"], "max_price": {"prompt": 50, "completion": 3}}))).unwrap();
+        let m = merge(&p, &json!({"order": ["evil"], "max_price": {"prompt": 50, "completion": 3}})).unwrap();
         assert_eq!(m.value["order"], json!(["anthropic"]));
         assert_eq!(m.value["max_price"], json!({"prompt": 2.0, "completion": 3.0}));
     }
@@ -435,7 +384,34 @@ mod tests {
             json!({"max_price": {"tokens": 1}}),
             json!({"max_price": {"prompt": -1}}),
         ] {
-            assert!(strict().merge(Some(&bad)).is_err(), "{bad}");
+            assert!(merge(&strict(), &bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_sort_the_policy_fixes_is_not_read_and_preferences_pass_through() {
+        let p = policy(json!({"sort": "price"}));
+        let m =
+            merge(&p, &json!({"sort": 3, "preferred_max_latency": {"p90": 1.0e1}, "preferred_min_throughput": null}));
+        assert_eq!(
+            m.unwrap().value,
+            json!({"sort": "price", "preferred_max_latency": {"p90": 10.0}, "preferred_min_throughput": null})
+        );
+        assert!(merge(&strict(), &json!({"sort": 3})).is_err());
+    }
+
+    #[test]
+    fn numbers_beyond_f64_and_objects_nested_past_127_levels_are_not_json_to_it() {
+        let not_json = |client: &str| {
+            let body = format!(r#"{{"provider": {client}}}"#);
+            let root = crate::core::json::parse(body.as_bytes(), 256).unwrap();
+            Routing::read(root.get("provider"), body.as_bytes(), false).unwrap_err().0 == "provider is not valid JSON"
+        };
+        assert!(not_json(r#"{"max_price": {"prompt": 1e999}}"#));
+        // As deep as serde_json (which read the object before) accepts, and no deeper.
+        for k in 120..135 {
+            let client = format!(r#"{{"preferred_max_latency": {}1{}}}"#, "[".repeat(k), "]".repeat(k));
+            assert_eq!(not_json(&client), serde_json::from_str::<Value>(&client).is_err(), "{k}");
         }
     }
 

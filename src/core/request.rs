@@ -3,8 +3,6 @@
 //! Both steps fill the [`AuditRecord`]. Every failure is a [`Rejection`]: nothing unchecked is
 //! ever forwarded.
 
-use serde_json::Value;
-
 use crate::core::audit::{sha256_hex, sha256_hex_parts, AuditRecord, Decision};
 use crate::core::audit_safe;
 use crate::core::config::{CapAction, UnknownEndpoints};
@@ -17,6 +15,7 @@ use crate::core::pii::mask::Masks;
 use crate::core::pii::PiiTally;
 use crate::core::plugins::{self, PluginUse};
 use crate::core::policy::{Policy, Profile};
+use crate::core::provider::Routing;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::spend::{self, estimate::worst_case};
@@ -627,17 +626,13 @@ fn top_level_edits(
 
     // Routing applies to every request that can reach a model, whatever its path.
     if let (Some(pp), true) = (&profile.provider, endpoint.is_inference() || !audit.models.is_empty()) {
-        let client: Option<Value> = match root.get("provider") {
-            Some(n) => {
-                let raw = body.get(n.start..n.end).ok_or_else(|| Rejection::internal(Reason::ProviderSpan))?;
-                Some(
-                    serde_json::from_slice(raw)
-                        .map_err(|_| Rejection::bad_request(Reason::ProviderInvalid, "provider is not valid JSON"))?,
-                )
-            }
-            None => None,
-        };
-        let merged = pp.merge(client.as_ref()).map_err(|e| Rejection::bad_request(Reason::ProviderInvalid, e.0))?;
+        let node = root.get("provider");
+        if node.is_some_and(|n| body.get(n.start..n.end).is_none()) {
+            return Err(Rejection::internal(Reason::ProviderSpan));
+        }
+        let client = Routing::read(node, body, pp.fixes_sort())
+            .map_err(|e| Rejection::bad_request(Reason::ProviderInvalid, e.0))?;
+        let merged = pp.merge(&client);
         for n in &merged.notes {
             audit.reason(*n);
         }

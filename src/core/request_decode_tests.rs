@@ -45,7 +45,7 @@ fn a_gzip_body_is_governed_and_forwarded_decoded() {
     let (out, audit, plan) = run("gzip", &gzip(json));
     assert!(plan.unwrap().body_decoded());
     let sent = out.unwrap().unwrap();
-    let v: Value = serde_json::from_slice(&sent).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&sent).unwrap();
     assert_eq!(v["input"], "mail [EMAIL]");
     assert!(audit.reasons.iter().any(|r| r == "request_decoded_gzip"), "{:?}", audit.reasons);
     assert_eq!(audit.bytes_out, sent.len() as u64);
