@@ -19,7 +19,7 @@ import yaml
 import envoy_config as ec
 import istio_manifests as im
 
-from conftest import (
+from deploy_checks import (
     HELM_DIR,
     ISTIO_DIR,
     ISTIO_GROUPS,
@@ -70,7 +70,7 @@ def schema_errors(doc: Doc, body: dict[str, Any] | None = None) -> list[str]:
     out = [f"{'.'.join(map(str, e.absolute_path)) or '$'}: {e.message}" for e in errors]
     violated, unknown = cel_check(v.schema, body)
     out += [f"CEL {e}" for e in violated]
-    out += [f"CEL rule not transcribed in tests/deploy/conftest.py, cannot check: {u}" for u in unknown]
+    out += [f"CEL rule not transcribed in tests/deploy/deploy_checks.py, cannot check: {u}" for u in unknown]
     return out
 
 
@@ -190,7 +190,7 @@ def test_openapi_nullable_and_preserve_unknown_fields_are_honoured():
     ids=lambda v: v if isinstance(v, str) else "",
 )
 def test_cel_rules_of_the_crds_are_enforced(kind, name, mutate, expect):
-    """x-kubernetes-validations are CEL, which JSON schema cannot run: conftest.CEL_RULES transcribes them."""
+    """x-kubernetes-validations are CEL, which JSON schema cannot run: deploy_checks.CEL_RULES transcribes them."""
     doc = _doc(kind, name)
     assert not schema_errors(doc)
     body = copy.deepcopy(doc.body)

@@ -27,7 +27,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import ISTIO_DIR, ROOT, cel_check, crd_schema, require_schemas, schema_label
+from deploy_checks import ISTIO_DIR, ROOT, cel_check, crd_schema, require_schemas, schema_label
 
 from harness.proc import stop_process
 

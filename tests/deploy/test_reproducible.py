@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT
+from deploy_checks import ROOT
 
 WASM_REL = Path("target") / "openrouter_guard.wasm"
 BUILD_TIMEOUT = 1800  # a clean release build on a loaded 2-core machine

@@ -10,62 +10,24 @@ Fixtures
   secret_file   module: the SDS secret file with the module's INJECTED key (credential injection)
 Everything listens on 127.0.0.1, ports come from the kernel (Envoy binds port 0 and reports its ports), every
 wait is bounded polling and every process is killed at the end, whatever the outcome. The process, admin and
-client code is the `harness` package's (shared with the bench and the soak); the names tests import from here
-(Envoy, Resp, http_request, wait_until, ROOT, WASM, ...) are re-exported for them.
+client code is the `harness` package's (shared with the bench and the soak): tests import it from there, and
+make_config / EnvoyFactory / WASM / DEFAULT_POLICY from envoys.py, never from this file.
 """
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import envoy_config as ec
 import pytest
-from fake_openrouter import FakeOpenRouter, Script  # noqa: F401  (Script re-exported for tests)
+from fake_openrouter import FakeOpenRouter, Script  # noqa: F401  (Script: as ROOT)
 
-from harness.client import HTTP_TIMEOUT, Resp, http_request  # noqa: F401  (re-exported for tests)
-from harness.envoy import Envoy, EnvoyStartError  # noqa: F401  (re-exported for tests)
+from envoys import EnvoyFactory
+from harness.client import Resp
+from harness.envoy import Envoy
 from harness.proc import wait_until
 
-ROOT = ec.ROOT
-WASM = Path(os.environ.get("GUARD_WASM", str(ec.DEFAULT_WASM)))
-DEFAULT_POLICY: dict[str, Any] = json.loads(ec.DEFAULT_POLICY.read_text())
-
-
-def make_config(fake: FakeOpenRouter, policy: dict[str, Any] | None = None, **options: Any) -> ec.EnvoyConfig:
-    # restrict_endpoints off: the filter is tested on any path (test_deploy_envoy.py tests the restriction).
-    opts: dict[str, Any] = {"upstream": fake.url, "passthrough": True, "wasm": WASM, "restrict_endpoints": False}
-    opts.update(options)
-    return ec.EnvoyConfig(port=0, admin_port=0, policy=policy, **opts)
-
-
-class EnvoyFactory:
-    """Starts Envoys on demand, one per distinct config, and stops them all at the end."""
-
-    def __init__(self, fake: FakeOpenRouter, basedir: Path) -> None:
-        self.fake = fake
-        self.basedir = basedir
-        self._cache: dict[str, Envoy] = {}
-        self._all: list[Envoy] = []
-
-    def __call__(self, policy: dict[str, Any] | None = None, *, expect_ready: bool = True, cache: bool = True,
-                 **options: Any) -> Envoy:
-        cfg = make_config(self.fake, policy, **options)
-        key = json.dumps([cfg.policy_json(), sorted((k, str(v)) for k, v in options.items())])
-        if cache and expect_ready and key in self._cache:
-            return self._cache[key]
-        env = Envoy(cfg, self.basedir / f"envoy{len(self._all)}")
-        self._all.append(env)
-        env.start(expect_ready=expect_ready)
-        if cache and expect_ready:
-            self._cache[key] = env
-        return env
-
-    def stop_all(self) -> None:
-        for env in self._all:
-            env.stop()
-
+ROOT = ec.ROOT  # for test files not yet importing it from envoy_config (none on main)
 
 # ---------------------------------------------------------------------------------------------- fixtures
 

@@ -72,7 +72,7 @@ def forwarded(fake: FakeOpenRouter) -> tuple[bytes, dict[str, Any]]:
 
 def send(proto: str, port: int, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None,
          host: str = "openrouter.ai", content_type: str | None = "application/json") -> Resp:
-    """The same request over HTTP/1.1 (`h1`, conftest.http_request) or HTTP/2 cleartext (`h2`, wire.H2Conn): a
+    """The same request over HTTP/1.1 (`h1`, harness.client.http_request) or HTTP/2 cleartext (`h2`, wire.H2Conn): a
     dict/list body is JSON-encoded, a unique x-request-id is added unless given; any header value goes as is."""
     if proto == "h1":
         return http_request(port, method, path, body, headers=headers, host=host, content_type=content_type)

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy, EnvoyFactory, wait_until
+from envoys import EnvoyFactory
+from harness.envoy import Envoy
+from harness.proc import wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, chains_of, chat, verify
 

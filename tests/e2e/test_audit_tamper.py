@@ -14,7 +14,9 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import Envoy, EnvoyFactory, make_config, wait_until
+from envoys import EnvoyFactory, make_config
+from harness.envoy import Envoy
+from harness.proc import wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, chains_of, chat, send, verify
 

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy, Resp, wait_until
+from harness.client import Resp
+from harness.envoy import Envoy
+from harness.proc import wait_until
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, chat, send
 

@@ -20,7 +20,8 @@ import openai
 import pytest
 import zstandard
 
-from conftest import Envoy, Resp
+from harness.client import Resp
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter, Script, encode
 from guard_helpers import CHAT, assert_local_reply, assert_rejected, chat, send
 from test_metrics import prometheus

@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 import envoy_config as ec
-from conftest import Envoy, EnvoyFactory, http_request, wait_until
+from envoys import EnvoyFactory
+from harness.client import http_request
+from harness.envoy import Envoy
+from harness.proc import stop_process, wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, SECRET_KEY, assert_rejected, chat
 
-from harness.proc import stop_process
 
 INJECTED = "sk-or-v1-" + "feedface" * 8  # the organisation's key (only Envoy's SDS file holds it)
 CLIENT_KEY = SECRET_KEY  # a key an application sends on its own

@@ -24,13 +24,15 @@ from typing import Any
 import pytest
 
 import envoy_config as ec
-from conftest import Envoy, EnvoyFactory, Resp, http_request, make_config, wait_until
+from envoys import EnvoyFactory, make_config
+from harness.client import Resp, http_request
+from harness.envoy import Envoy
+from harness.proc import stop_process, wait_until
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, chat
 from wire import H2Conn
 
 from harness.admin import admin_get, admin_ready
-from harness.proc import stop_process
 
 INJECTED = "sk-or-v1-" + "5eed" * 16
 CLIENT_KEY = "sk-or-v1-" + "c1e7" * 16

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 import envoy_config as ec
-from conftest import WASM, Envoy, EnvoyFactory
+from envoys import WASM, EnvoyFactory
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 
 EXAMPLES = ec.ROOT / "examples"

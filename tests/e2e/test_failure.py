@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, WASM, Envoy, EnvoyFactory
+from envoy_config import ROOT
+from envoys import WASM, EnvoyFactory
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 from wire import H2Conn
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from conftest import Envoy
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter, Script
 from wire import H1Conn, H2Conn, WireResp
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 import envoy_config as ec
-from conftest import DEFAULT_POLICY, WASM, EnvoyFactory, http_request, wait_until
+from envoys import DEFAULT_POLICY, WASM, EnvoyFactory
+from harness.client import http_request
+from harness.proc import stop_process, wait_until
 from fake_openrouter import FakeOpenRouter, Script
 
-from harness.proc import stop_process
 
 
 def _raw(port: int, data: bytes, timeout: float = 10.0) -> bytes:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy, EnvoyFactory
+from envoys import EnvoyFactory
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 from wire import H1Conn, H2Conn
 

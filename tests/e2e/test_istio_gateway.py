@@ -28,7 +28,8 @@ import yaml
 
 import envoy_config as ec
 import istio_manifests as im
-from conftest import Envoy, Resp, http_request
+from harness.client import Resp, http_request
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat
 from test_deploy_envoy import MIN_ENVOY, assert_gateway_error, h2_request

@@ -10,7 +10,9 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import Envoy, EnvoyFactory, Resp
+from envoys import EnvoyFactory
+from harness.client import Resp
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import assert_rejected
 from wire import H2Conn

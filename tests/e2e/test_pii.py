@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy, Resp
+from harness.client import Resp
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, assert_rejected
 

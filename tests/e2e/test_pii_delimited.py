@@ -11,7 +11,7 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from conftest import Envoy
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 from wire import H1Conn, H2Conn, WireResp
 

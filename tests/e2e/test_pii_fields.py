@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT
 from wire import H2Conn

@@ -21,7 +21,9 @@ from typing import Any, Iterator
 import pytest
 
 import envoy_config as ec
-from conftest import DEFAULT_POLICY, WASM, Envoy, EnvoyFactory, make_config, wait_until
+from envoys import DEFAULT_POLICY, WASM, EnvoyFactory, make_config
+from harness.envoy import Envoy
+from harness.proc import wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, chat
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy, wait_until
+from harness.envoy import Envoy
+from harness.proc import wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import (
     AUDIT_FIELDS, CHAT, SECRET_EMAIL, SECRET_KEY, assert_rejected, chat, forwarded, sha256,

@@ -18,7 +18,9 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import Envoy, Resp, wait_until
+from harness.client import Resp
+from harness.envoy import Envoy
+from harness.proc import wait_until
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat
 

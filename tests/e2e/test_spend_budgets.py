@@ -13,8 +13,12 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT, Envoy, EnvoyFactory, Resp, Script, http_request, wait_until
-from fake_openrouter import FakeOpenRouter
+from envoy_config import ROOT
+from fake_openrouter import FakeOpenRouter, Script
+from envoys import EnvoyFactory
+from harness.client import Resp, http_request
+from harness.envoy import Envoy
+from harness.proc import wait_until
 from guard_helpers import CHAT, assert_local_reply, send
 from wire import H2Conn
 
