@@ -27,7 +27,7 @@ from harness.client import Resp
 from harness.envoy import Envoy
 from harness.proc import wait_until
 
-ROOT = ec.ROOT  # for test files not yet importing it from envoy_config (none on main)
+ROOT = ec.ROOT  # for test files written before they imported it from envoy_config (none on main)
 
 # ---------------------------------------------------------------------------------------------- fixtures
 

@@ -14,8 +14,11 @@ from typing import Any, Iterable
 import envoy_config as ec
 import pytest
 
-from conftest import ROOT, Envoy, EnvoyFactory, Resp, Script
-from fake_openrouter import FakeOpenRouter
+from envoy_config import ROOT
+from fake_openrouter import FakeOpenRouter, Script
+from envoys import EnvoyFactory
+from harness.client import Resp
+from harness.envoy import Envoy
 from guard_helpers import CHAT, assert_local_reply, send
 
 RLS_BIN = ROOT / "target" / "tools" / "openrouter-guard-rls"
