@@ -23,7 +23,7 @@ POLICY: dict[str, Any] = {
     "user_header": USER,
     "profiles": {"p": {"models": [{"allow": "anthropic/*"}], "max_tokens": 100},
                  "guarded": {"models": [{"allow": "anthropic/*"}], "max_tokens": 1000, "max_cost_per_request": 0.02}},
-    "spend": {"prices": [{"model": "anthropic/*", "prompt": 3, "completion": 15}], "limits": [
+    "spend": {"prices": [{"model": "anthropic/*", "prompt": 3, "completion": 15, "image_tokens": 1600}], "limits": [
         # At most one request per user and day may reach Opus, counted per model.
         {"name": "opus-per-model", "per": ["user", "model"], "window": "day", "unit": "requests", "max": 1,
          "models": "anthropic/claude-3-opus*"}]},
@@ -94,4 +94,4 @@ def test_messages_image_by_url_gets_the_image_allowance_and_inline_media_count_t
     raw, sent = forwarded(fake)
     assert sent["messages"] == body["messages"]
     [rec] = audit_for(r)
-    assert rec["spend"]["prompt_tokens_max"] == len(raw) + 2000, (len(raw), rec["spend"])
+    assert rec["spend"]["prompt_tokens_max"] == len(raw) + 1600, (len(raw), rec["spend"])  # anthropic/*: image_tokens

@@ -74,6 +74,9 @@ config_struct! {
         completion: f64 = required(read::number),
         /// USD per request (web search, fixed fees).
         request: f64 = default(read::number, 0.0),
+        /// Prompt tokens one image given by URL may cost on these models; absent: the largest any
+        /// model OpenRouter serves is known to bill (`price::DEFAULT_IMAGE_TOKENS`).
+        image_tokens: Option<u64> = optional(read::uint),
     }
 }
 

@@ -193,7 +193,7 @@ fn field_and_variant_lists_match_the_types() {
         (DictionaryConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `terms`, `action`"),
         (SpendConfig::FIELDS, "unknown field `zzz`, expected one of `prices`, `assume_output_tokens`, `team_header`, `limits`, `plugin_prices`, `store`"),
         (StoreConfig::FIELDS, "unknown field `zzz`, expected one of `kind`, `cluster`, `domain`, `timeout_ms`, `reservation_ttl_s`"),
-        (PriceConfig::FIELDS, "unknown field `zzz`, expected one of `model`, `prompt`, `completion`, `request`"),
+        (PriceConfig::FIELDS, "unknown field `zzz`, expected one of `model`, `prompt`, `completion`, `request`, `image_tokens`"),
         (LimitConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `per`, `window`, `unit`, `max`, `profiles`, `models`, `mode`, `on_store_error`"),
         (PluginRuleConfig::FIELDS, "unknown field `zzz`, expected `id` or `engine`"),
         (PluginPriceConfig::FIELDS, "unknown field `zzz`, expected one of `id`, `engine`, `request`, `per_result`"),

@@ -11,8 +11,9 @@
 //! bound is 1.5–5× the true count, never below it (docs/spend.md).
 //!
 //! Two things in a body cost more tokens than their bytes, and are accounted for apart:
-//! an image given by URL (a few hundred bytes, up to ~1,600 tokens at the providers' largest
-//! tile sizes: [`IMAGE_URL_TOKENS`] each), and a file, document, audio or video given by URL or
+//! an image given by URL (a few hundred bytes, up to 16,384 tokens on Qwen2.5-VL and 48,169 on
+//! gpt-4o-mini: its model's `image_tokens` each, [`DEFAULT_IMAGE_TOKENS`] unless the price entry
+//! says less), and a file, document, audio or video given by URL or
 //! `file_id` (no bound at all: the worst case is unknown and a request that needs it is refused,
 //! as is a content part of a type the endpoint does not know: [`parts`]). Inline (`data:`)
 //! media are counted by their base64 bytes, far more than their tokens.
@@ -21,8 +22,8 @@ use crate::core::endpoint::Endpoint;
 use crate::core::json::{Kind, Node};
 pub use crate::core::worst::{Unknown, Worst};
 
-use super::parts::{self, IMAGE_URL_TOKENS};
-use super::price::PriceTable;
+use super::parts;
+use super::price::{PriceTable, DEFAULT_IMAGE_TOKENS};
 
 /// The worst case of a request whose body (as sent upstream) is `sent_len` bytes, `root` parsed
 /// from the body as received, reaching `models` (canonical ids).
@@ -35,23 +36,22 @@ pub(crate) fn worst_case(
     sent_len: usize,
     models: &[String],
 ) -> Worst {
-    let prompt_tokens = prompt_bound(endpoint, root, sent_len);
+    let bytes = u64::try_from(sent_len).unwrap_or(u64::MAX);
+    let images = parts::images(endpoint, root);
+    // Body bytes plus each image given by reference at the model's allowance.
+    let bound = |images: u64, per_image: u64| bytes.saturating_add(images.saturating_mul(per_image));
+    // The bound of every model at once (tokens budgets, the record): the largest allowance.
+    let per_image = models.iter().map(|m| prices.image_tokens(m)).max().unwrap_or(DEFAULT_IMAGE_TOKENS);
+    let prompt_tokens = images.map(|n| bound(n, per_image));
     let output_tokens = output_cap(max_tokens, endpoint, root, assume_output_tokens);
-    let cost_micro = match (prompt_tokens, output_tokens) {
-        (Ok(p), Ok(o)) => models.iter().try_fold(0u64, |worst, m| {
+    let cost_micro = match (images, output_tokens) {
+        (Ok(n), Ok(o)) => models.iter().try_fold(0u64, |worst, m| {
             let price = prices.lookup(m).ok_or(Unknown::NoPrice)?;
-            Ok(worst.max(price.micro_usd(p, o)))
+            Ok(worst.max(price.micro_usd(bound(n, price.image_tokens), o)))
         }),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     Worst { prompt_tokens, output_tokens, cost_micro }
-}
-
-/// Body bytes plus [`IMAGE_URL_TOKENS`] per image given by reference; unknown with media by
-/// reference or a part type the endpoint does not know ([`parts`]).
-fn prompt_bound(endpoint: Endpoint, root: &Node<'_>, sent_len: usize) -> Result<u64, Unknown> {
-    let images = parts::images(endpoint, root)?;
-    Ok(u64::try_from(sent_len).unwrap_or(u64::MAX).saturating_add(images.saturating_mul(IMAGE_URL_TOKENS)))
 }
 
 /// The output tokens the upstream may produce: the largest token-limit field the request sends

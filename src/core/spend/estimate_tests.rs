@@ -9,6 +9,7 @@ const POLICY: &str = r#"{"default_profile": "capped", "profiles": {
   "open": {"models": [{"allow": "*"}]}},
   "spend": {"prices": [{"model": "*:free", "prompt": 0, "completion": 0},
                        {"model": "anthropic/*", "prompt": 3, "completion": 15},
+                       {"model": "google/*", "prompt": 1, "completion": 2, "image_tokens": 258},
                        {"model": "openai/gpt-4o-mini", "prompt": 0.15, "completion": 0.6, "request": 0.01}]}}"#;
 
 fn worst(profile: &str, endpoint: Endpoint, body: &str, assume: Option<u64>) -> Worst {
@@ -73,7 +74,7 @@ fn images_by_url_add_their_allowance_and_other_media_by_url_are_unbounded() {
         )
     };
     let img = part(r#"{"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}"#);
-    assert_eq!(worst("capped", CHAT, &img, None).prompt_tokens, Ok(img.len() as u64 + IMAGE_URL_TOKENS));
+    assert_eq!(worst("capped", CHAT, &img, None).prompt_tokens, Ok(img.len() as u64 + DEFAULT_IMAGE_TOKENS));
     let inline = part(r#"{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}"#);
     assert_eq!(worst("capped", CHAT, &inline, None).prompt_tokens, Ok(inline.len() as u64));
     let pdf = part(r#"{"type":"file","file":{"filename":"a.pdf","file_data":"https://example.com/a.pdf"}}"#);
@@ -101,7 +102,7 @@ fn anthropic_media_by_reference_is_counted_or_unbounded_like_the_chat_shapes() {
         part(r#"{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"AAAA"}}"#);
     assert_eq!(worst("capped", MSG, &doc_inline, None).prompt_tokens, Ok(doc_inline.len() as u64));
     let img = part(r#"{"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}"#);
-    assert_eq!(worst("capped", MSG, &img, None).prompt_tokens, Ok(img.len() as u64 + IMAGE_URL_TOKENS));
+    assert_eq!(worst("capped", MSG, &img, None).prompt_tokens, Ok(img.len() as u64 + DEFAULT_IMAGE_TOKENS));
     // Inside a tool result too.
     let tool = part(
         r#"{"type":"tool_result","tool_use_id":"t1","content":[{"type":"text","text":"x"},
@@ -111,7 +112,7 @@ fn anthropic_media_by_reference_is_counted_or_unbounded_like_the_chat_shapes() {
     let tool_img = part(
         r#"{"type":"tool_result","tool_use_id":"t1","content":[{"type":"image","source":{"type":"url","url":"https://e.com/a.png"}}]}"#,
     );
-    assert_eq!(worst("capped", MSG, &tool_img, None).prompt_tokens, Ok(tool_img.len() as u64 + IMAGE_URL_TOKENS));
+    assert_eq!(worst("capped", MSG, &tool_img, None).prompt_tokens, Ok(tool_img.len() as u64 + DEFAULT_IMAGE_TOKENS));
     // A block type the estimate does not know, at any part position: no known bound.
     for unknown in [
         part(r#"{"type":"container_upload","file_id":"f"}"#),
@@ -148,7 +149,7 @@ fn every_part_type_of_chat_and_responses_is_known_and_others_fail_closed() {
             {"type":"input_image","image_url":"https://example.com/a.png"}]},
            {"type":"function_call_output","call_id":"c","output":"42"}"#,
     );
-    assert_eq!(worst("capped", RESP, &ok, None).prompt_tokens, Ok(ok.len() as u64 + IMAGE_URL_TOKENS));
+    assert_eq!(worst("capped", RESP, &ok, None).prompt_tokens, Ok(ok.len() as u64 + DEFAULT_IMAGE_TOKENS));
     let file = input(r#"{"role":"user","content":[{"type":"input_file","file_url":"https://example.com/a.pdf"}]}"#);
     assert_eq!(worst("capped", RESP, &file, None).prompt_tokens, Err(Unknown::RemoteMedia));
     for unknown in [input(r#"{"type":"item_reference","id":"msg_1"}"#), input(r#"{"content":"no role"}"#)] {
@@ -157,4 +158,28 @@ fn every_part_type_of_chat_and_responses_is_known_and_others_fail_closed() {
     // /completions has no parts.
     let prompt = r#"{"model":"anthropic/a","prompt":"see https://example.com/a.pdf"}"#;
     assert_eq!(worst("capped", Endpoint::Completions, prompt, None).prompt_tokens, Ok(prompt.len() as u64));
+}
+
+#[test]
+fn an_image_by_url_costs_each_models_allowance_and_the_bound_the_largest() {
+    let body = |model: &str| {
+        format!(
+            r#"{{{model},"max_tokens":10,"messages":[{{"role":"user","content":[{{"type":"image_url","image_url":{{"url":"https://x.example/a.png"}}}},{{"type":"image_url","image_url":{{"url":"https://x.example/b.png"}}}}]}}]}}"#
+        )
+    };
+    // google/*: 258 per image (its price entry); 2 images.
+    let one = body(r#""model":"google/gemini-2.5-flash""#);
+    let w = worst("capped", CHAT, &one, None);
+    let len = one.len() as u64;
+    assert_eq!(w.prompt_tokens, Ok(len + 2 * 258));
+    assert_eq!(w.cost_micro, Ok(len + 2 * 258 + 10 * 2)); // $1/M prompt, $2/M completion
+                                                          // A model whose entry names no allowance: the largest any model bills (Qwen-VL 16,384, gpt-4o-mini 48,169).
+    let qwen = body(r#""model":"anthropic/claude-3.5-sonnet""#);
+    assert_eq!(worst("capped", CHAT, &qwen, None).prompt_tokens, Ok(qwen.len() as u64 + 2 * DEFAULT_IMAGE_TOKENS));
+    // Both reachable: the bound takes the larger allowance; each model's cost its own, the dearest wins.
+    let both = body(r#""model":"google/gemini-2.5-flash","models":["anthropic/claude-3.5-sonnet"]"#);
+    let w = worst("capped", CHAT, &both, None);
+    let len = both.len() as u64;
+    assert_eq!(w.prompt_tokens, Ok(len + 2 * DEFAULT_IMAGE_TOKENS));
+    assert_eq!(w.cost_micro, Ok((len + 2 * DEFAULT_IMAGE_TOKENS) * 3 + 10 * 15));
 }

@@ -1,5 +1,6 @@
 //! The content parts of every endpoint the cost guard bounds, by type: text parts cost their
-//! bytes; an image given by reference (URL, `file_id`) costs at most [`IMAGE_URL_TOKENS`]; a file,
+//! bytes; an image given by reference (URL, `file_id`) costs at most its model's image allowance
+//! (`spend.prices[].image_tokens`, [`super::price::DEFAULT_IMAGE_TOKENS`] by default); a file,
 //! document, audio or video given by reference has no bound; a part type the filter does not
 //! know has no known bound either. Both unbounded cases fail closed (`403 cost_unbounded`).
 //!
@@ -12,10 +13,6 @@
 use crate::core::endpoint::Endpoint;
 use crate::core::json::{Kind, Node};
 use crate::core::worst::Unknown;
-
-/// Tokens allowed per image given by URL (Anthropic bills at most ~1,600 per image, OpenAI's
-/// high-detail tiling ~1,100, Gemini 258): a round bound above all of them.
-pub(crate) const IMAGE_URL_TOKENS: u64 = 2_000;
 
 /// Part types that are images (chat, Responses, Anthropic).
 const IMAGE_PARTS: [&str; 3] = ["image_url", "input_image", "image"];
