@@ -14,6 +14,9 @@ pub enum Unknown {
     UnknownPart,
     /// A model the request can reach has no price.
     NoPrice,
+    /// A limit kept per model, and a model OpenRouter resolves itself (router, alias, preset):
+    /// which model's counter it uses is known only from the answer.
+    ResolvedUpstream,
 }
 
 impl Unknown {
@@ -21,7 +24,7 @@ impl Unknown {
     pub(crate) fn reason(self) -> Reason {
         match self {
             Unknown::NoOutputCap => Reason::MaxTokensRequired,
-            Unknown::RemoteMedia | Unknown::UnknownPart => Reason::CostUnbounded,
+            Unknown::RemoteMedia | Unknown::UnknownPart | Unknown::ResolvedUpstream => Reason::CostUnbounded,
             Unknown::NoPrice => Reason::PriceMissing,
         }
     }

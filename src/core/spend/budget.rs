@@ -10,9 +10,9 @@ use crate::core::config::{LimitKey, LimitUnit};
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
-use super::estimate::Worst;
+use super::estimate::{Unknown, Worst};
 use super::ledger::{self, Counter, CounterStore, StoreError, Updated};
-use super::limit::Limit;
+use super::limit::{resolved_upstream, Limit};
 use super::price::{micro_to_usd, usd_to_micro_ceil};
 use super::{unknown_rejection, usd_text, window};
 
@@ -165,6 +165,13 @@ fn admit_each(
     for (index, limit) in limits.iter().enumerate() {
         if !limit.applies(subject.profile, subject.models) {
             continue;
+        }
+        if limit.per_model() && !limit.shadow && subject.models.iter().any(|m| resolved_upstream(m)) {
+            // Which model's counter a router, alias or preset uses is known only from the answer.
+            let mut entry = new_entry(limit);
+            entry.outcome = "unbounded";
+            entries.push(entry);
+            return Err(unknown_rejection(Unknown::ResolvedUpstream, &format!("limit '{}'", limit.name)));
         }
         for k in keys(limit, subject) {
             admit_key(index, limit, k, worst, now, store, held, entries, audit)?;

@@ -254,3 +254,45 @@ fn limit_configs_are_checked_with_their_paths() {
         "spend.limits[0].per[1]"
     );
 }
+
+#[test]
+fn a_router_alias_or_preset_matches_every_models_glob() {
+    // Kept per user: the router, alias or preset is counted (it may serve Opus).
+    let per_user = [limit(
+        r#"{"name": "opus", "per": ["user"], "window": "day", "unit": "requests", "max": 1, "models": "anthropic/claude-opus*"}"#,
+    )];
+    let mut store = MockStore::default();
+    let opus = vec!["anthropic/claude-opus-4".to_string()];
+    assert!(admit(&per_user, &subject(Some("u"), &opus), &worst(1, 1, 1), NOW, &mut store, &mut audit()).is_ok());
+    for via in ["~anthropic/claude-opus-latest", "openrouter/auto", "@preset/bot"] {
+        let m = vec![via.to_string()];
+        let mut a = audit();
+        let r = admit(&per_user, &subject(Some("u"), &m), &worst(1, 1, 1), NOW, &mut store, &mut a).unwrap_err();
+        assert_eq!((r.status, a.spend.unwrap().limits[0].outcome), (429, "over"), "{via}");
+    }
+    // An ordinary model outside the glob is not counted.
+    let sonnet = models();
+    let mut a = audit();
+    assert_eq!(admit(&per_user, &subject(Some("u"), &sonnet), &worst(1, 1, 1), NOW, &mut store, &mut a), Ok(vec![]));
+
+    // Kept per model: the counter it would use is unknown before the answer: refused, nothing reserved.
+    let per_model = [limit(
+        r#"{"name": "opus-m", "per": ["user", "model"], "window": "day", "unit": "requests", "max": 5, "models": "anthropic/claude-opus*"}"#,
+    )];
+    let mut store = MockStore::default();
+    let m = vec!["anthropic/claude-3-haiku".to_string(), "openrouter/auto".to_string()];
+    let mut a = audit();
+    let r = admit(&per_model, &subject(Some("u"), &m), &worst(1, 1, 1), NOW, &mut store, &mut a).unwrap_err();
+    assert_eq!((r.status, r.reason), (403, crate::core::reason::Reason::CostUnbounded));
+    assert!(r.message.contains("limit 'opus-m'") && r.message.contains("router, alias or preset"), "{}", r.message);
+    assert_eq!(a.spend.unwrap().limits[0].outcome, "unbounded");
+    assert!(store.keys().is_empty());
+    // In shadow mode it is counted (under its own id) and never refused.
+    let shadow = [limit(
+        r#"{"name": "opus-s", "per": ["model"], "window": "day", "unit": "requests", "max": 5, "models": "anthropic/claude-opus*", "mode": "shadow"}"#,
+    )];
+    assert_eq!(
+        admit(&shadow, &subject(None, &m), &worst(1, 1, 1), NOW, &mut store, &mut audit()).map(|h| h.len()),
+        Ok(1)
+    );
+}

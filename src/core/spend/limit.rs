@@ -2,6 +2,7 @@
 
 use crate::core::config::{ConfigError, LimitConfig, LimitKey, LimitMode, LimitUnit, LimitWindow, StoreFailure};
 use crate::core::glob::Glob;
+use crate::core::model::{id_kind, IdKind};
 
 use super::price::usd_to_micro_ceil;
 
@@ -86,11 +87,18 @@ impl Limit {
         })
     }
 
-    /// Whether the limit applies to a request of `profile` reaching `models`.
+    /// Whether the limit applies to a request of `profile` reaching `models`. A model OpenRouter
+    /// resolves itself ([`resolved_upstream`]) matches every `models` glob: it may be served by any
+    /// model, one under the glob included.
     pub(crate) fn applies(&self, profile: &str, models: &[String]) -> bool {
         let profile_ok = self.profiles.is_empty() || self.profiles.iter().any(|p| p.eq_ignore_ascii_case(profile));
-        let model_ok = self.models.as_ref().is_none_or(|g| models.iter().any(|m| g.matches(m)));
+        let model_ok = self.models.as_ref().is_none_or(|g| models.iter().any(|m| g.matches(m) || resolved_upstream(m)));
         profile_ok && model_ok
+    }
+
+    /// Whether the limit keeps a counter per model.
+    pub(crate) fn per_model(&self) -> bool {
+        self.per.contains(&LimitKey::Model)
     }
 
     /// The unit's name (audit record, metrics).
@@ -101,4 +109,11 @@ impl Limit {
             LimitUnit::Cost => "cost",
         }
     }
+}
+
+/// Whether OpenRouter picks the model behind `model` only when it serves the request: a router
+/// (`openrouter/auto`), an alias (`~anthropic/claude-opus-latest`) or a preset (`@preset/…`);
+/// an id that is not one (never the case for a canonical id) counts as one too.
+pub(crate) fn resolved_upstream(model: &str) -> bool {
+    !matches!(id_kind(model), Some(IdKind::Model))
 }

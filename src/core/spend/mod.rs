@@ -170,6 +170,10 @@ pub(crate) fn unknown_rejection(why: Unknown, what: &str) -> Rejection {
             why.reason(),
             format!("{what} cannot bound the tokens of a content part of a type it does not know"),
         ),
+        Unknown::ResolvedUpstream => Rejection::forbidden(
+            why.reason(),
+            format!("{what} is kept per model and cannot count a router, alias or preset (OpenRouter picks the model after the request): name the model"),
+        ),
         Unknown::NoPrice => {
             Rejection::forbidden(why.reason(), format!("{what} needs a price for every model and plugin the request can reach"))
         }
