@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, assert_rejected, forwarded, send
 
