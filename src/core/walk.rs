@@ -50,9 +50,9 @@ pub fn reserve_literals(node: &Node<'_>, masks: &mut Masks) {
 }
 
 /// The names of the two keys above a value (grandparent, parent): the context of a number.
-type Keys<'k> = [&'k str; 2];
+pub(crate) type Keys<'k> = [&'k str; 2];
 
-const NO_KEYS: Keys<'static> = ["", ""];
+pub(crate) const NO_KEYS: Keys<'static> = ["", ""];
 
 /// Digits a JSON number needs to be scanned: the shortest number a detector takes with a cue word
 /// (a seven-digit national phone number); shorter ones are counts, prices and ids.
@@ -60,6 +60,24 @@ const NUMBER_MIN_DIGITS: usize = 7;
 
 /// Characters of a key kept as a number's context (cue words sit at a key's start or end).
 const KEY_CUE_CHARS: usize = 48;
+
+/// The text a JSON number is scanned after (the names of the two keys above it, letters only), or
+/// `None` when it has too few digits to be scanned. Shared by the request walker and output
+/// inspection of JSON answers.
+pub(crate) fn number_context(keys: Keys<'_>, raw: &str) -> Option<String> {
+    if raw.bytes().filter(u8::is_ascii_digit).count() < NUMBER_MIN_DIGITS {
+        return None;
+    }
+    let cue = |k: &str| -> String {
+        k.chars().filter(|c| c.is_alphabetic() || matches!(c, '_' | '-' | ' ')).take(KEY_CUE_CHARS).collect()
+    };
+    Some(format!("{} {}: ", cue(keys[0]), cue(keys[1])))
+}
+
+/// The number's part of `scanned` (its context `prefix` followed by the number, after scanning).
+pub(crate) fn number_value<'s>(scanned: &'s str, prefix: &str) -> &'s str {
+    scanned.strip_prefix(prefix).or_else(|| scanned.rsplit_once(": ").map(|(_, v)| v)).unwrap_or(scanned)
+}
 
 /// Collects redaction edits for one body.
 pub struct Walker<'r, 't> {
@@ -112,17 +130,9 @@ impl<'r, 't> Walker<'r, 't> {
     /// JSON string holding the placeholder. Only the keys' letters (and `_`, `-`, spaces) are kept
     /// as context, so a key's own findings (scanned with the key) are not counted twice.
     fn scan_number(&mut self, node: &Node<'_>, raw: &str, keys: Keys<'_>) {
-        if raw.bytes().filter(u8::is_ascii_digit).count() < NUMBER_MIN_DIGITS {
-            return;
-        }
-        let cue = |k: &str| -> String {
-            let letters: String =
-                k.chars().filter(|c| c.is_alphabetic() || matches!(c, '_' | '-' | ' ')).take(KEY_CUE_CHARS).collect();
-            letters
-        };
-        let prefix = format!("{} {}: ", cue(keys[0]), cue(keys[1]));
+        let Some(prefix) = number_context(keys, raw) else { return };
         let Some(new) = self.redactor.scan(&format!("{prefix}{raw}"), self.tally) else { return };
-        let value = new.strip_prefix(prefix.as_str()).or_else(|| new.rsplit_once(": ").map(|(_, v)| v)).unwrap_or(&new);
+        let value = number_value(&new, &prefix);
         if value == raw {
             return;
         }

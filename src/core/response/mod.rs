@@ -8,6 +8,7 @@
 mod channel_index;
 mod json_body;
 mod json_canon;
+mod json_walk;
 mod observer;
 pub mod outscan;
 /// The stages of a rewritten response: driven by the wasm adapter through `core::stream`; a native

@@ -1,8 +1,8 @@
 //! The response rewriting pipeline: body bytes in (one JSON document, or an SSE stream chunk by
 //! chunk), text channels through the [`TextStage`]s, valid bytes out.
 //!
-//! **JSON** ([`rewrite_json`]): every string value is a channel of its own (pushed and finished at
-//! once); a string under `arguments` or `partial_json` is JSON source (tool-call arguments), its
+//! **JSON** ([`rewrite_json`]): every string value, object key and long number is a channel of its
+//! own (pushed and finished at once, [`super::json_walk`]); a string under `arguments` or `partial_json` is JSON source (tool-call arguments), its
 //! escapes canonicalised before the stages ([`super::json_canon`]). Only
 //! the strings that change are re-encoded and spliced into the original bytes.
 //!
@@ -47,6 +47,7 @@ use std::rc::Rc;
 
 use super::channel_index;
 use super::json_canon::Canon;
+use super::json_walk::walk_whole;
 use super::sniff;
 use super::sse_frame::{push_data, split_event, Framer};
 use super::stream_end;
@@ -139,7 +140,7 @@ impl Pipeline {
     }
 
     /// One whole string through every stage.
-    fn whole(&mut self, text: &str, json_source: bool) -> Result<String, RewriteError> {
+    pub(super) fn whole(&mut self, text: &str, json_source: bool) -> Result<String, RewriteError> {
         let kind = if json_source { ChannelKind::ToolArguments } else { ChannelKind::Whole };
         let ch = Channel { slot: self.whole_slot, kind, part: self.next_whole };
         self.next_whole = self.next_whole.wrapping_add(1);
@@ -148,17 +149,6 @@ impl Pipeline {
         out.text.push_str(&tail.text);
         Ok(out.text)
     }
-}
-
-/// Keys whose string value is JSON source text.
-fn is_json_source_key(key: &str) -> bool {
-    key == "arguments" || key == "partial_json"
-}
-
-/// Whether `at` lies in one of the sorted, disjoint `ranges`.
-fn within(ranges: &[Range<usize>], at: usize) -> bool {
-    let k = ranges.partition_point(|r| r.start <= at);
-    k > 0 && ranges.get(k - 1).is_some_and(|r| at < r.end)
 }
 
 /// Sorts skip ranges by their start (one instantiation for every caller).
@@ -171,41 +161,6 @@ fn strip_logprobs(root: &Node<'_>, p: &Pipeline, edits: &mut Vec<Edit>, skip: &m
     if p.strip_logprobs {
         super::logprobs::strip(root, edits, skip);
     }
-}
-
-/// Collects edits for every string value under `node` except those inside `skip` (sorted,
-/// disjoint ranges).
-fn walk_whole(
-    node: &Node<'_>,
-    json_source: bool,
-    skip: &[Range<usize>],
-    p: &mut Pipeline,
-    edits: &mut Vec<Edit>,
-) -> Result<(), RewriteError> {
-    match &node.kind {
-        Kind::Str(s) => {
-            if within(skip, node.start) {
-                return Ok(());
-            }
-            let text = s.decode();
-            let out = p.whole(&text, json_source)?;
-            if out != text {
-                edits.push(Edit { start: node.start, end: node.end, bytes: json::json_string(&out).into_bytes() });
-            }
-        }
-        Kind::Array(items) => {
-            for n in items {
-                walk_whole(n, false, skip, p, edits)?;
-            }
-        }
-        Kind::Object(members) => {
-            for m in members {
-                walk_whole(&m.value, is_json_source_key(&m.key), skip, p, edits)?;
-            }
-        }
-        Kind::Null | Kind::Bool(_) | Kind::Number(_) => {}
-    }
-    Ok(())
 }
 
 /// Rewrites a whole JSON body; `None` when nothing changed.
