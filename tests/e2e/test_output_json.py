@@ -111,3 +111,42 @@ def test_keys_and_numbers_of_a_streamed_tool_use_block_start_are_inspected(
     assert '"output_blocked"' in text and text.rstrip().endswith("data: [DONE]"), text[-400:]
     [rec] = audit_for(r)
     assert rec["output_findings"] == {"OPENROUTER_KEY": {"block": 1}}, rec
+
+
+CHAT = "/api/v1/chat/completions"
+
+
+def chat(stream: bool) -> dict[str, Any]:
+    return {"model": MODEL, "stream": stream, "messages": [{"role": "user", "content": "go"}]}
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_key_wrapped_by_a_newline_escape_in_tool_arguments_is_blocked(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, stream: bool) -> None:
+    # docs/pii.md: a key wrapped by a line break is joined. In tool-call arguments (JSON source) the line break is the
+    # escape `\n`, which the client's JSON parser turns back into the wrapped key (attack round 3, finding 17).
+    args = json.dumps({"note": "Key:\n" + SECRET[:41] + "\n" + SECRET[41:]})
+    assert "\\n" in args
+    fake.script(Script(content="ok", tool_args=[args]))
+    r = send(proto, envoy.port, "POST", CHAT, chat(stream))
+    assert not leaked(r.body), r.body[:600]
+    [rec] = audit_for(r)
+    assert rec["output_findings"] == {"OPENROUTER_KEY": {"block": 1}}, rec
+    assert "output_blocked" in rec["reasons"], rec
+    if stream:
+        assert r.status == 200 and b'"output_blocked"' in r.body, r.body[-400:]
+    else:
+        assert r.status == 502 and r.json()["error"]["reason"] == "output_blocked", r.body[:300]
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_line_break_escapes_in_clean_tool_arguments_reach_the_client_unchanged(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    args = json.dumps({"note": "line one\nline\ttwo \"quoted\"\r\n"})
+    fake.script(Script(content="ok", tool_args=[args]))
+    r = send(proto, envoy.port, "POST", CHAT, chat(False))
+    assert r.status == 200, r.body[:300]
+    assert r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == args
+    [rec] = audit_for(r)
+    assert rec["output_findings"] == {}, rec

@@ -3,13 +3,24 @@
 //! output inspection and restore would not see. [`Canon`] rewrites every `\uXXXX` escape of a
 //! character that needs no escaping (not `"`, `\`, a control character or a surrogate) and every
 //! `\/` into the literal character before the stages run: the JSON value the client parses is the
-//! same, and the stages see plain text. An escape cut across two deltas is held back (at most 5
-//! bytes) until the next piece of the channel completes it.
+//! same, and the stages see plain text. Inside a string, the escapes `\n`, `\r` and `\t` are given
+//! to the stages as the line break or tab they stand for, so a key the model wraps with a `\n`
+//! escape is joined as a wrapped key in plain text is (attack round 3, finding 17); after the
+//! stages, [`Canon::escape`] writes those characters back as their escapes (any raw line break or
+//! tab inside a string of the stages' output becomes its escape, so the source stays valid JSON).
+//! An escape cut across two deltas is held back (at most 5 bytes) until the next piece of the
+//! channel completes it.
 
-/// Per-channel canonicaliser state: the incomplete escape that ended the last piece.
+/// Per-channel canonicaliser state: the incomplete escape that ended the last piece, and whether
+/// the canonicalised input and the stages' output are inside a JSON string.
 #[derive(Debug, Default)]
 pub(crate) struct Canon {
     held: String,
+    /// The input read so far ends inside a string.
+    in_string: bool,
+    /// The output written so far ends inside a string (`out_escape`: right after its `\`).
+    out_string: bool,
+    out_escape: bool,
 }
 
 impl Canon {
@@ -17,7 +28,7 @@ impl Canon {
     pub(crate) fn push(&mut self, text: &str) -> String {
         let mut src = std::mem::take(&mut self.held);
         src.push_str(text);
-        let (out, rest) = canonicalise(&src);
+        let (out, rest) = canonicalise(&src, &mut self.in_string);
         self.held = rest.to_owned();
         out
     }
@@ -25,6 +36,41 @@ impl Canon {
     /// The channel ended: what is still held, unchanged (an escape that never completed).
     pub(crate) fn finish(&mut self) -> String {
         std::mem::take(&mut self.held)
+    }
+
+    /// The stages' output for the client: a line break or tab inside a string written as its
+    /// escape again.
+    pub(crate) fn escape(&mut self, text: String) -> String {
+        if !text.contains(['\n', '\r', '\t']) && !text.contains(['"', '\\']) && !self.out_escape {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len() + 8);
+        for c in text.chars() {
+            if self.out_escape {
+                self.out_escape = false;
+                out.push(c);
+                continue;
+            }
+            match c {
+                '"' => self.out_string = !self.out_string,
+                '\\' => self.out_escape = true,
+                '\n' if self.out_string => {
+                    out.push_str("\\n");
+                    continue;
+                }
+                '\r' if self.out_string => {
+                    out.push_str("\\r");
+                    continue;
+                }
+                '\t' if self.out_string => {
+                    out.push_str("\\t");
+                    continue;
+                }
+                _ => {}
+            }
+            out.push(c);
+        }
+        out
     }
 }
 
@@ -35,18 +81,33 @@ fn plain_char(hex: &str) -> Option<char> {
     (c != '"' && c != '\\' && !c.is_control()).then_some(c)
 }
 
-/// `src` canonicalised, and the incomplete escape at its end (not yet canonicalised).
-fn canonicalise(src: &str) -> (String, &str) {
+/// `src` canonicalised, and the incomplete escape at its end (not yet canonicalised);
+/// `in_string` says whether `src` starts inside a string and is left at its end state.
+fn canonicalise<'s>(src: &'s str, in_string: &mut bool) -> (String, &'s str) {
     let mut out = String::with_capacity(src.len());
     let mut rest = src;
-    while let Some(pos) = rest.find('\\') {
+    while let Some(pos) = rest.find(['\\', '"']) {
         let (plain, esc) = rest.split_at(pos);
         out.push_str(plain);
         let mut chars = esc.char_indices().skip(1);
+        if esc.starts_with('"') {
+            *in_string = !*in_string;
+            out.push('"');
+            rest = esc.get(1..).unwrap_or("");
+            continue;
+        }
         match chars.next() {
             None => return (out, esc),
             Some((_, '/')) => {
                 out.push('/');
+                rest = esc.get(2..).unwrap_or("");
+            }
+            Some((_, c @ ('n' | 'r' | 't'))) if *in_string => {
+                out.push(match c {
+                    'n' => '\n',
+                    'r' => '\r',
+                    _ => '\t',
+                });
                 rest = esc.get(2..).unwrap_or("");
             }
             Some((_, 'u')) => {
@@ -66,7 +127,7 @@ fn canonicalise(src: &str) -> (String, &str) {
                 }
             }
             Some((i, c)) => {
-                // `\\`, `\"`, `\n`, …: kept as is (the pair, so `\\u0040` stays text).
+                // `\\`, `\"`, `\b`, …: kept as is (the pair, so `\\u0040` stays text).
                 let end = i + c.len_utf8();
                 out.push_str(esc.get(..end).unwrap_or(esc));
                 rest = esc.get(end..).unwrap_or("");
@@ -133,5 +194,39 @@ mod tests {
                 assert_eq!(out, want, "split {i} {j}");
             }
         }
+    }
+
+    /// `src` in the given pieces through a canonicaliser and back through its escaper.
+    fn round_trip(pieces: &[&str]) -> (String, String) {
+        let mut k = Canon::default();
+        let mut canon = String::new();
+        let mut back = String::new();
+        for p in pieces {
+            let c = k.push(p);
+            canon.push_str(&c);
+            back.push_str(&k.escape(c));
+        }
+        let c = k.finish();
+        canon.push_str(&c);
+        back.push_str(&k.escape(c));
+        (canon, back)
+    }
+
+    #[test]
+    fn line_break_escapes_inside_strings_reach_the_stages_as_line_breaks_and_come_back() {
+        let src = r#"{"note":"Key:\nsk-or-v1-ab\r\ncd\te","q":"a\"\n","k\n":1} \n"#;
+        let (canon, back) = round_trip(&[src]);
+        assert_eq!(canon, "{\"note\":\"Key:\nsk-or-v1-ab\r\ncd\te\",\"q\":\"a\\\"\n\",\"k\n\":1} \\n");
+        assert_eq!(back, src);
+        for i in 0..=src.len() {
+            let (Some(a), Some(b)) = (src.get(..i), src.get(i..)) else { continue };
+            assert_eq!(round_trip(&[a, b]), (canon.clone(), src.to_owned()), "split {i}");
+        }
+    }
+
+    #[test]
+    fn a_raw_line_break_in_a_string_of_the_output_is_escaped() {
+        let mut k = Canon::default();
+        assert_eq!(k.escape("{\"a\":\"x\ny\\\\\"}\n".to_owned()), "{\"a\":\"x\\ny\\\\\"}\n");
     }
 }

@@ -1,5 +1,6 @@
 //! The whole strings, object keys and long numbers of a JSON answer (or of a stream event outside
-//! its delta strings) through the response [`Pipeline`], as byte edits over the original text.
+//! its delta strings) through a whole-string rewriter (the response pipeline's), as byte edits
+//! over the original text.
 //!
 //! A client hands a JSON answer's structured values to code: a `/messages` `tool_use` block's
 //! `input` object, a `/responses` item, anything a provider adds. So, as on the request side
@@ -10,7 +11,6 @@
 
 use std::ops::Range;
 
-use super::rewrite::{Pipeline, RewriteError};
 use crate::core::edit::Edit;
 use crate::core::json::{self, Kind, Member, Node};
 use crate::core::keynames;
@@ -21,6 +21,9 @@ pub(super) fn is_json_source_key(key: &str) -> bool {
     key == "arguments" || key == "partial_json"
 }
 
+/// Rewrites one whole string: `(text, json_source)` to the text to send.
+pub(super) type Whole<'p, E> = dyn FnMut(&str, bool) -> Result<String, E> + 'p;
+
 /// Whether `at` lies in one of the sorted, disjoint `ranges`.
 fn within(ranges: &[Range<usize>], at: usize) -> bool {
     let k = ranges.partition_point(|r| r.start <= at);
@@ -28,32 +31,33 @@ fn within(ranges: &[Range<usize>], at: usize) -> bool {
 }
 
 /// Collects edits for every string value, key and long number under `node` except the values
-/// inside `skip` (sorted, disjoint ranges: delta strings, stripped token renderings).
-pub(super) fn walk_whole(
+/// inside `skip` (sorted, disjoint ranges: delta strings, stripped token renderings), each
+/// rewritten by `p`.
+pub(super) fn walk_whole<E>(
     node: &Node<'_>,
     json_source: bool,
     skip: &[Range<usize>],
-    p: &mut Pipeline,
+    p: &mut Whole<'_, E>,
     edits: &mut Vec<Edit>,
-) -> Result<(), RewriteError> {
+) -> Result<(), E> {
     walk(node, json_source, skip, NO_KEYS, p, edits)
 }
 
-fn walk(
+fn walk<E>(
     node: &Node<'_>,
     json_source: bool,
     skip: &[Range<usize>],
     keys: Keys<'_>,
-    p: &mut Pipeline,
+    p: &mut Whole<'_, E>,
     edits: &mut Vec<Edit>,
-) -> Result<(), RewriteError> {
+) -> Result<(), E> {
     if within(skip, node.start) {
         return Ok(());
     }
     match &node.kind {
         Kind::Str(s) => {
             let text = s.decode();
-            let out = p.whole(&text, json_source)?;
+            let out = p(&text, json_source)?;
             if out != text {
                 edits.push(Edit { start: node.start, end: node.end, bytes: json::json_string(&out).into_bytes() });
             }
@@ -71,7 +75,7 @@ fn walk(
         }
         Kind::Number(raw) => {
             let Some(prefix) = number_context(keys, raw) else { return Ok(()) };
-            let out = p.whole(&format!("{prefix}{raw}"), false)?;
+            let out = p(&format!("{prefix}{raw}"), false)?;
             let value = number_value(&out, &prefix);
             if value != *raw {
                 edits.push(Edit { start: node.start, end: node.end, bytes: json::json_string(value).into_bytes() });
@@ -84,10 +88,10 @@ fn walk(
 
 /// An object's keys as whole strings; the changed ones are renamed, numbered apart from every
 /// other key of the object.
-fn walk_keys(members: &[Member<'_>], p: &mut Pipeline, edits: &mut Vec<Edit>) -> Result<(), RewriteError> {
+fn walk_keys<E>(members: &[Member<'_>], p: &mut Whole<'_, E>, edits: &mut Vec<Edit>) -> Result<(), E> {
     let mut renamed: Vec<(usize, String)> = Vec::new();
     for (i, m) in members.iter().enumerate() {
-        let out = p.whole(&m.key, false)?;
+        let out = p(&m.key, false)?;
         if out != m.key {
             renamed.push((i, out));
         }

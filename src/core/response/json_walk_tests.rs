@@ -87,3 +87,41 @@ fn a_streamed_tool_use_block_start_has_its_keys_and_numbers_inspected() {
     let data: Value = serde_json::from_str(out.lines().nth(1).unwrap().strip_prefix("data: ").unwrap()).unwrap();
     assert!(data["content_block"]["input"]["[EMAIL]"].is_string(), "{data}");
 }
+
+fn with_arguments(args: &str) -> Value {
+    json!({"choices": [{"index": 0, "message": {"content": "ok", "tool_calls": [{"id": "c", "type": "function",
+        "function": {"name": "save", "arguments": args}}]}}]})
+}
+
+#[test]
+fn a_key_wrapped_by_a_newline_escape_in_tool_arguments_is_blocked() {
+    let args = json!({"note": format!("Key:\n{}\n{}", &KEY[..41], &KEY[41..])}).to_string();
+    assert!(args.contains("\\n"), "{args}");
+    assert_eq!(rewrite(&mut inspecting(), &with_arguments(&args)), Err(RewriteError::Blocked("OPENROUTER_KEY".into())));
+    // Streamed: the escape cut anywhere across two argument deltas.
+    for cut in [args.find("\\n").unwrap() + 1, args.len() / 2] {
+        let (a, b) = args.split_at(cut);
+        let mut stream = String::new();
+        for piece in [a, b] {
+            let ev = json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0,
+                "function": {"arguments": piece}}]}}]});
+            stream.push_str(&format!("data: {ev}\n\n"));
+        }
+        stream.push_str("data: [DONE]\n\n");
+        let mut r = SseRewriter::new(inspecting(), 1 << 16);
+        let got = r.on_chunk(stream.as_bytes()).and_then(|_| r.finish());
+        assert_eq!(got, Err(RewriteError::Blocked("OPENROUTER_KEY".into())), "cut {cut}");
+    }
+}
+
+#[test]
+fn a_card_wrapped_by_a_newline_escape_is_redacted_and_clean_escapes_are_kept() {
+    let args = json!({"card": "4111 1111\n1111 1111", "note": "line one\nline\ttwo"}).to_string();
+    let got = rewrite(&mut inspecting(), &with_arguments(&args)).unwrap();
+    let out = got["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"].as_str().unwrap();
+    let parsed: Value = serde_json::from_str(out).unwrap();
+    assert_eq!(parsed["card"], "[CREDIT_CARD]", "{out}");
+    assert_eq!(parsed["note"], "line one\nline\ttwo");
+    let clean = json!({"note": "line one\nline\ttwo \"q\""}).to_string();
+    assert_eq!(rewrite_json(with_arguments(&clean).to_string().as_bytes(), &mut inspecting()), Ok(None));
+}

@@ -117,12 +117,16 @@ impl Pipeline {
             }
             cur = out;
         }
+        if let Some(c) = self.canon.get_mut(&ch) {
+            cur.text = c.escape(cur.text);
+        }
         Ok(cur)
     }
 
     /// Ends `ch` in every stage: what stage `i` releases goes through stages `i+1..` first.
     fn finish(&mut self, ch: Channel) -> Result<StageText, RewriteError> {
-        let held = self.canon.remove(&ch).map(|mut c| c.finish()).unwrap_or_default();
+        let mut canon = self.canon.remove(&ch);
+        let held = canon.as_mut().map(Canon::finish).unwrap_or_default();
         let mut carry = StageText { text: held, restored: Vec::new() };
         for stage in &mut self.stages {
             let mut out = StageText::default();
@@ -136,11 +140,14 @@ impl Pipeline {
             }
             carry = out;
         }
+        if let Some(c) = canon.as_mut() {
+            carry.text = c.escape(std::mem::take(&mut carry.text));
+        }
         Ok(carry)
     }
 
     /// One whole string through every stage.
-    pub(super) fn whole(&mut self, text: &str, json_source: bool) -> Result<String, RewriteError> {
+    fn whole(&mut self, text: &str, json_source: bool) -> Result<String, RewriteError> {
         let kind = if json_source { ChannelKind::ToolArguments } else { ChannelKind::Whole };
         let ch = Channel { slot: self.whole_slot, kind, part: self.next_whole };
         self.next_whole = self.next_whole.wrapping_add(1);
@@ -169,7 +176,7 @@ pub(crate) fn rewrite_json(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u
     let (mut edits, mut skip) = (Vec::new(), Vec::new());
     strip_logprobs(&root, p, &mut edits, &mut skip);
     sort_ranges(&mut skip);
-    walk_whole(&root, false, &skip, p, &mut edits)?;
+    walk_whole(&root, false, &skip, &mut |t: &str, j: bool| p.whole(t, j), &mut edits)?;
     if edits.is_empty() {
         return Ok(None);
     }
@@ -575,7 +582,8 @@ impl SseRewriter {
         let mut skip: Vec<Range<usize>> = found.iter().map(|(_, n)| n.start..n.end).collect();
         strip_logprobs(&root, &self.pipeline, &mut edits, &mut skip);
         sort_ranges(&mut skip);
-        walk_whole(&root, false, &skip, &mut self.pipeline, &mut edits)?;
+        let pipeline = &mut self.pipeline;
+        walk_whole(&root, false, &skip, &mut |t: &str, j: bool| pipeline.whole(t, j), &mut edits)?;
         let mut texts = Vec::new();
         for (i, (ch, node)) in found.iter().enumerate() {
             let text = node.as_str().unwrap_or_default();
