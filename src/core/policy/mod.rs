@@ -135,6 +135,9 @@ impl Policy {
                 Some(o) => crate::core::response::outscan::compile(o, &format!("{base}.output_pii"))?.map(Rc::new),
                 None => None,
             };
+            if let Some(out) = &output {
+                crate::core::response::outscan::refuse_restored_secrets(&redactor, out, &format!("{base}.output_pii"))?;
+            }
             profiles.push(Profile {
                 name: name.clone(),
                 models,

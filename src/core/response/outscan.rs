@@ -52,7 +52,7 @@ use std::ops::Range;
 use super::stage::StageText;
 use crate::core::config::ConfigError;
 use crate::core::pii::detectors::secrets::WRAPPABLE;
-use crate::core::pii::{Action, Detection, PiiConfig, PiiTally, Reach, Redactor};
+use crate::core::pii::{Action, Detection, Entity, PiiConfig, PiiTally, Reach, Redactor};
 
 /// Bytes after a cut needed in any case.
 pub const MARGIN: usize = 2;
@@ -108,6 +108,28 @@ pub(crate) fn compile(cfg: &PiiConfig, path: &str) -> Result<Option<Redactor>, C
     }
     let r = Redactor::compile(cfg, None, path)?;
     Ok(r.is_active().then_some(r))
+}
+
+/// Refuses a profile that masks a credential on the request (`pii`) and blocks or redacts it on
+/// output: restore puts back any masked value of the request (the app's system prompt, a tool
+/// result, a RAG document included), and restored values are exempt from output inspection, so an
+/// end user who asks the model to print `[OPENROUTER_KEY_1]` would get the app's own key back past
+/// the output rule (attack round 3, note). `path` is the profile's `output_pii`.
+pub(crate) fn refuse_restored_secrets(request: &Redactor, output: &Redactor, path: &str) -> Result<(), ConfigError> {
+    let clash = Entity::ALL.iter().find(|e| {
+        e.is_secret() && request.action(**e) == Action::Mask && matches!(output.action(**e), Action::Block | Action::Redact)
+    });
+    match clash {
+        Some(e) => Err(ConfigError::new(
+            format!("{path}.entities.{}", e.name()),
+            format!(
+                "`{}` on output cannot hold for a credential the request side masks (`pii`: `mask`): restore puts \
+                 masked values back past output inspection; use `redact` or `block` in `pii` instead of `mask`",
+                output.action(*e).as_str()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// After a forced release that cut a finding: bytes to drop until the finding's end.

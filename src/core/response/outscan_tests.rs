@@ -366,3 +366,30 @@ fn long_runs_without_a_cut_are_not_rescanned_on_every_delta() {
     assert_eq!((got.as_str(), blocked), (text.as_str(), None));
     assert!(st.max_held < 16, "{}", st.max_held);
 }
+
+#[test]
+fn a_credential_masked_on_the_request_cannot_be_blocked_or_redacted_on_output() {
+    let cfg = |pii: &str, out: &str| {
+        format!(
+            r#"{{"default_profile":"p","profiles":{{"p":{{"models":[{{"allow":"*"}}],
+            "pii":{{"entities":{pii}}},"output_pii":{{"builtin_defaults":false,"entities":{out}}}}}}}}}"#
+        )
+    };
+    for (pii, out, path) in [
+        (r#"{"SECRETS":"mask"}"#, r#"{"SECRETS":"block"}"#, "profiles.p.output_pii.entities.OPENROUTER_KEY"),
+        (r#"{"OPENAI_KEY":"mask"}"#, r#"{"SECRETS":"redact"}"#, "profiles.p.output_pii.entities.OPENAI_KEY"),
+    ] {
+        let e = Policy::from_json(cfg(pii, out).as_bytes()).unwrap_err();
+        assert_eq!(e.path, path, "{e}");
+        assert!(e.message.contains("restore"), "{e}");
+    }
+    // A user's own e-mail may come back masked while other e-mails are blocked; a flagged key is only counted;
+    // a secret redacted (not masked) on the request is never restored.
+    for (pii, out) in [
+        (r#"{"EMAIL":"mask"}"#, r#"{"EMAIL":"block"}"#),
+        (r#"{"SECRETS":"mask"}"#, r#"{"SECRETS":"flag"}"#),
+        (r#"{"SECRETS":"redact"}"#, r#"{"SECRETS":"block"}"#),
+    ] {
+        assert!(Policy::from_json(cfg(pii, out).as_bytes()).is_ok(), "{pii} {out}");
+    }
+}
