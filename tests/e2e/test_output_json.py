@@ -150,3 +150,35 @@ def test_line_break_escapes_in_clean_tool_arguments_reach_the_client_unchanged(
     assert r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] == args
     [rec] = audit_for(r)
     assert rec["output_findings"] == {}, rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_escapes_in_a_structured_output_content_do_not_hide_a_key_or_an_email(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, stream: bool) -> None:
+    # With response_format json_* the client json.loads(message.content): `\u002d` and `\u0040` there decode to the
+    # key's dashes and the e-mail's @ (attack round 3, finding 7). The e-mail is redacted, then the key blocks.
+    email = '{"contact": "' + EMAIL.replace("@", "\\u0040") + '", "n": 1}'
+    fake.script(Script(content_pieces=[email[:20], email[20:]]))
+    body = {"model": MODEL, "stream": stream, "messages": [{"role": "user", "content": "extract"}],
+            "response_format": {"type": "json_object"}}
+    r = send(proto, envoy.port, "POST", CHAT, body)
+    assert r.status == 200, r.body[:300]
+    if stream:
+        docs = [json.loads(b[6:]) for b in r.body.split(b"\n\n") if b.startswith(b"data: {")]
+        text = "".join((d["choices"][0].get("delta", {}).get("content") or "") for d in docs if d.get("choices"))
+    else:
+        text = r.json()["choices"][0]["message"]["content"]
+    assert json.loads(text) == {"contact": "[EMAIL]", "n": 1}, text
+    [rec] = audit_for(r)
+    assert rec["output_findings"] == {"EMAIL": {"redact": 1}}, rec
+
+    key = '{"token": "' + SECRET.replace("-", "\\u002d") + '"}'
+    fake.script(Script(content_pieces=[key[:30], key[30:]]))
+    r = send(proto, envoy.port, "POST", CHAT, body)
+    text = r.body.decode("utf-8", "replace")
+    assert SECRET[9:40] not in text and SECRET[40:] not in text, text[:600]
+    [rec] = audit_for(r)
+    assert rec["output_findings"] == {"OPENROUTER_KEY": {"block": 1}}, rec
+    assert "output_blocked" in rec["reasons"], rec
+    assert r.status == (200 if stream else 502), r.body[:300]

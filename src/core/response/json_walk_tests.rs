@@ -125,3 +125,24 @@ fn a_card_wrapped_by_a_newline_escape_is_redacted_and_clean_escapes_are_kept() {
     let clean = json!({"note": "line one\nline\ttwo \"q\""}).to_string();
     assert_eq!(rewrite_json(with_arguments(&clean).to_string().as_bytes(), &mut inspecting()), Ok(None));
 }
+
+#[test]
+fn json_escapes_in_structured_output_content_do_not_hide_an_email_or_a_key() {
+    let content = r#"{"contact": "jane\u0040example.net", "n": 1}"#;
+    let got = rewrite(&mut inspecting(), &json!({"choices": [{"index": 0, "message": {"content": content}}]})).unwrap();
+    let parsed: Value = serde_json::from_str(got["choices"][0]["message"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(parsed, json!({"contact": "[EMAIL]", "n": 1}));
+    let content = format!(r#"{{"token": "{}"}}"#, KEY.replace('-', r"\u002d"));
+    let body = json!({"choices": [{"index": 0, "message": {"content": content}}]});
+    assert_eq!(rewrite(&mut inspecting(), &body), Err(RewriteError::Blocked("OPENROUTER_KEY".into())));
+    // Streamed in two deltas cut inside the key's escapes.
+    for cut in [10, 14, 20, 40] {
+        let mut stream = String::new();
+        for piece in [&content[..cut], &content[cut..]] {
+            stream.push_str(&format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": piece}}]})));
+        }
+        let mut r = SseRewriter::new(inspecting(), 1 << 16);
+        let got = r.on_chunk(stream.as_bytes()).and_then(|_| r.finish());
+        assert_eq!(got, Err(RewriteError::Blocked("OPENROUTER_KEY".into())), "cut {cut}");
+    }
+}

@@ -117,7 +117,9 @@ pub(crate) fn compile(cfg: &PiiConfig, path: &str) -> Result<Option<Redactor>, C
 /// the output rule (attack round 3, note). `path` is the profile's `output_pii`.
 pub(crate) fn refuse_restored_secrets(request: &Redactor, output: &Redactor, path: &str) -> Result<(), ConfigError> {
     let clash = Entity::ALL.iter().find(|e| {
-        e.is_secret() && request.action(**e) == Action::Mask && matches!(output.action(**e), Action::Block | Action::Redact)
+        e.is_secret()
+            && request.action(**e) == Action::Mask
+            && matches!(output.action(**e), Action::Block | Action::Redact)
     });
     match clash {
         Some(e) => Err(ConfigError::new(
