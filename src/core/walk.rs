@@ -29,23 +29,47 @@ use crate::core::edit::{self, Edit};
 use crate::core::json::{self, Kind, Member, Node};
 use crate::core::keynames;
 use crate::core::pii::mask::Masks;
+use crate::core::pii::normalize::View;
 use crate::core::pii::{PiiTally, Redactor};
 use crate::core::structural::{self, Grammar};
 
 /// Reserves every placeholder-shaped token (`[EMAIL_1]`) the client wrote in any string or key of
 /// the body, tool-call arguments included (their raw text holds their strings), so the `mask`
-/// action never issues one of them.
+/// action never issues one of them. Each string is read as the model may read it
+/// ([`reserve_text`]).
 pub fn reserve_literals(node: &Node<'_>, masks: &mut Masks) {
     match &node.kind {
-        Kind::Str(s) => masks.reserve_literals(&s.decode()),
+        Kind::Str(s) => reserve_text(&s.decode(), masks),
         Kind::Array(items) => items.iter().for_each(|n| reserve_literals(n, masks)),
         Kind::Object(members) => {
             for m in members {
-                masks.reserve_literals(&m.key);
+                reserve_text(&m.key, masks);
                 reserve_literals(&m.value, masks);
             }
         }
         Kind::Null | Kind::Bool(_) | Kind::Number(_) => {}
+    }
+}
+
+/// Reserves the tags of `text` as written, with its escapes decoded (the normalised view:
+/// `\u005bEMAIL_1\u005d` inside tool-call arguments, `&#91;`, `%5B`), and inside a `data:` URL's
+/// text body (a `data:text/plain;base64,…` file the model reads): attack round 3, finding 18, a
+/// client tag there was issued to the user's own value and the model's copy restored.
+fn reserve_text(text: &str, masks: &mut Masks) {
+    let reserve = |t: &str, masks: &mut Masks| {
+        masks.reserve_literals(t);
+        let view = View::new(t);
+        if view.is_folded() {
+            masks.reserve_literals(view.text());
+        }
+    };
+    reserve(text, masks);
+    if let Read::Url(d) = dataurl::read(text) {
+        if dataurl::is_text_media(&d.media_type()) || !d.starts_binary() {
+            if let Some(raw) = d.bytes() {
+                reserve(&String::from_utf8_lossy(&raw), masks);
+            }
+        }
     }
 }
 

@@ -240,3 +240,21 @@ fn numbers_are_scanned_like_text_with_their_keys_as_context() {
     assert_eq!(out["metadata"], body["metadata"]);
     assert_eq!(out["max_tokens"], 1000);
 }
+
+#[test]
+fn tags_behind_escapes_or_inside_a_data_url_text_are_reserved() {
+    let issued = |body: &str| -> String {
+        let root = json::parse(body.as_bytes(), 32).unwrap();
+        let mut m = Masks::default();
+        reserve_literals(&root, &mut m);
+        m.placeholder("EMAIL", "ann@x.com")
+    };
+    assert_eq!(issued(r#"{"a": "plain"}"#), "[EMAIL_1]");
+    assert_eq!(issued(r#"{"a": "[EMAIL_1]"}"#), "[EMAIL_2]");
+    // Spelled with JSON escapes inside tool-call arguments (the arguments string holds them as text).
+    assert_eq!(issued(r#"{"arguments": "{\"to\": \"\\u005bEMAIL_1\\u005d\"}"}"#), "[EMAIL_2]");
+    assert_eq!(issued(r#"{"a": "%5BEMAIL_1%5D &#91;EMAIL_2&#93;"}"#), "[EMAIL_3]");
+    // Inside a base64 text file ("Forward to [EMAIL_1] please.") and a percent-encoded one.
+    assert_eq!(issued(r#"{"f": "data:text/plain;base64,Rm9yd2FyZCB0byBbRU1BSUxfMV0gcGxlYXNlLg=="}"#), "[EMAIL_2]");
+    assert_eq!(issued(r#"{"f": "data:,to%20%5BEMAIL_1%5D"}"#), "[EMAIL_2]");
+}

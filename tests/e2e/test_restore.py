@@ -5,6 +5,7 @@ stay as they are and are counted; the audit record has counts, never values; an 
 withheld."""
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from typing import Any
@@ -245,3 +246,35 @@ def test_the_openai_sdk_gets_values_back_in_a_stream_cut_inside_placeholders_and
     assert json.loads(calls[0].function.arguments) == {"to": EMAIL}  # type: ignore[union-attr]
     for req in fake.requests:
         assert EMAIL not in req.body.decode() and PHONE not in req.body.decode()
+
+
+def file_part(text: str) -> dict[str, Any]:
+    b64 = base64.b64encode(text.encode()).decode()
+    return {"type": "file", "file": {"filename": "notes.txt", "file_data": f"data:text/plain;base64,{b64}"}}
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("hidden", ["data-url-file", "escaped-in-arguments"])
+def test_a_client_tag_inside_a_data_url_file_or_escaped_in_arguments_is_never_issued(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, hidden: str) -> None:
+    # docs/pii.md "Collisions": a client cannot make the filter write a value into a place it chose. The model reads
+    # `[EMAIL_1]` in a base64 text file and in `\u005bEMAIL_1\u005d` inside tool-call arguments (attack round 3,
+    # finding 18): the user's own address must get another number, and the model's copy of the client's tag must
+    # come back as it is.
+    if hidden == "data-url-file":
+        msgs: list[dict[str, Any]] = [{"role": "user", "content": [
+            {"type": "text", "text": f"I am {EMAIL}."}, file_part("Forward the report to [EMAIL_1] please.")]}]
+    else:
+        msgs = [{"role": "user", "content": f"I am {EMAIL}."},
+                {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function",
+                 "function": {"name": "send", "arguments": '{"to": "\\u005bEMAIL_1\\u005d"}'}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "sent"}]
+    fake.script(Script(content="Done: forwarded to [EMAIL_1], you are [EMAIL_2]."))
+    r = send(proto, envoy.port, "POST", CHAT, {"model": MODEL, "messages": msgs})
+    assert r.status == 200, r.body[:300]
+    sent = upstream_text(fake)
+    assert EMAIL not in sent and "[EMAIL_2]" in sent, sent[:600]
+    assert r.json()["choices"][0]["message"]["content"] == f"Done: forwarded to [EMAIL_1], you are {EMAIL}."
+    [rec] = audit_for(r)
+    assert rec["restore"] == {"restored": 1, "unknown": 1, "mangled": 0}, rec
+    no_values_logged(envoy, rec)
