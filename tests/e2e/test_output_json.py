@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Envoy
+from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import send
 
