@@ -66,6 +66,17 @@ else
   echo "$want" >"$marker"
 fi
 
+# redis-server: the mesh-wide budget store's e2e tests (tests/e2e/test_spend_rls_redis.py) start a real one
+# (Debian package; installed when missing and this runs as root with apt, as CI does).
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing redis-server (apt)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server </dev/null >/dev/null
+  else
+    echo "setup: redis-server missing: install it (Debian/Ubuntu: apt-get install redis-server)" >&2
+  fi
+fi
+
 envoy_bin=${ENVOY_BIN:-${ENVOY_PATH:-}}
 if [[ -z "$envoy_bin" ]]; then
   envoy_bin=$("$VENV/bin/python" -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))')

@@ -1,4 +1,4 @@
-//! What the filter asks, in RLS v3 terms (the filter's side: `src/core/spend/rls.rs`).
+//! What the filter asks, in RLS v3 terms (the filter's side: `src/core/spend/remote.rs`, `rls_wire.rs`).
 //!
 //! One `ShouldRateLimit` call carries one descriptor per limit, each with these entries:
 //!
@@ -34,12 +34,19 @@ pub(crate) struct Op {
     pub(crate) amount: u64,
 }
 
+/// The largest amount and maximum: Redis's Lua compares them as doubles (redis_store.rs), exact
+/// up to 2^53 (9e15: nine billion USD in micro-USD).
+pub(crate) const MAX_AMOUNT: u64 = 1 << 53;
+
 fn number(name: &str, v: Option<&str>) -> Result<u64, String> {
     let v = v.ok_or_else(|| format!("entry `{name}` is missing"))?;
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("entry `{name}` is not a whole number"));
     }
-    v.parse().map_err(|_| format!("entry `{name}` is out of range"))
+    match v.parse() {
+        Ok(n) if n <= MAX_AMOUNT => Ok(n),
+        _ => Err(format!("entry `{name}` is out of range (at most 2^53)")),
+    }
 }
 
 impl Op {
@@ -70,6 +77,7 @@ impl Op {
         };
         let id = get("id").filter(|v| !v.is_empty()).map(str::to_string);
         let amount = match &d.hits_addend {
+            Some(h) if h.value > MAX_AMOUNT => return Err("hits_addend is out of range (at most 2^53)".into()),
             Some(h) => h.value,
             None if default_amount == 0 => 1,
             None => u64::from(default_amount),
@@ -133,7 +141,15 @@ mod tests {
     fn malformed_descriptors_are_refused() {
         let ok = [("op", "reserve"), ("limit", "l"), ("key", "k"), ("max", "1"), ("window", "60")];
         for (i, bad) in
-            [("op", "take"), ("limit", "a/b"), ("max", "-1"), ("max", "1.5"), ("window", "0"), ("window", "")]
+            [
+                ("op", "take"),
+                ("limit", "a/b"),
+                ("max", "-1"),
+                ("max", "1.5"),
+                ("max", "9007199254740993"),
+                ("window", "0"),
+                ("window", ""),
+            ]
                 .iter()
                 .enumerate()
         {

@@ -1,119 +1,120 @@
-//! The RLS v3 service over a `limitador` rate limiter (in memory, or Redis storage).
+//! The RLS v3 service: each descriptor (protocol.rs) is a reserve or a commit on one counter,
+//! kept in Redis (redis_store.rs: two Lua scripts) or in this process (a `limitador` rate
+//! limiter).
 //!
-//! Each limit of a request becomes one limitador limit: namespace
+//! In memory, each limit of a request becomes one limitador limit: namespace
 //! `<domain>/<limit>/<window>/<max>` (one limit per namespace, so a changed `max` is a new limit
-//! and never a second one applying beside the old), id `<domain>/<limit>/<window>` (the Redis
-//! counter key is made of the id and the `key` variable: a changed `max` keeps the counter), one
-//! variable `key`. Reserve and commit are limitador's `reserve` / `commit_reservation`: the
-//! admission check and the hold are one Redis Lua script.
+//! and never a second one applying beside the old), id `<domain>/<limit>/<window>` (the counter
+//! is keyed by the id and the `key` variable: a changed `max` keeps the counter), one variable
+//! `key`. Reserve and commit are limitador's `reserve` / `commit_reservation`. In Redis the
+//! counter is named by the same parts (domain, limit, window, key) and `max` travels with each
+//! call.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3::HeaderValue;
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_response::{Code, DescriptorStatus};
 use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_server::RateLimitService;
 use envoy_types::pb::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimitResponse};
 use envoy_types::pb::google::protobuf::Duration as PbDuration;
-use limitador::errors::LimitadorError;
 use limitador::limit::{Context, Expression, Limit, Namespace};
-use limitador::reservation::{ReservationId, ReservationLimits, ReserveResult};
+use limitador::reservation::{ReservationId, ReservationLimits};
 use limitador::{RateLimiter, RateLimiterBuilder};
 use tokio::sync::Mutex;
 use tonic::{Request, Response, Status};
 
 use crate::protocol::Op;
+use crate::redis_store::RedisStore;
 
-/// The limitador rate limiter, in memory or on Redis.
+/// Where the counters live.
 pub(crate) enum Limiter {
-    /// In this process. limitador's in-memory reserve reads the counters and then holds, so the
-    /// calls are serialised here (one lock; microseconds each) to keep check-and-hold atomic.
+    /// In this process, with limitador. limitador's in-memory reserve reads the counters and then
+    /// holds, so the calls are serialised here (one lock; microseconds each) to keep
+    /// check-and-hold atomic.
     Memory(Mutex<RateLimiter>),
-    /// On Redis: reserve and commit are Lua scripts, atomic in Redis across every replica.
-    #[cfg(feature = "redis")]
-    Redis(limitador::AsyncRateLimiter),
+    /// In Redis: reserve and commit are Lua scripts, atomic in Redis across every replica
+    /// (redis_store.rs).
+    Redis(RedisStore),
+}
+
+/// A reserve's answer.
+pub(crate) struct Reserved {
+    /// Over the limit: nothing held.
+    pub(crate) limited: bool,
+    /// The reservation's id, when something is held.
+    pub(crate) id: Option<String>,
+    /// Time until the counter's window ends.
+    pub(crate) reset: Option<Duration>,
 }
 
 impl Limiter {
-    pub(crate) fn memory(limits: ReservationLimits) -> Self {
-        Limiter::Memory(Mutex::new(RateLimiterBuilder::new(10_000).reservation_limits(limits).build()))
-    }
-
-    #[cfg(feature = "redis")]
-    pub(crate) async fn redis(url: &str, limits: ReservationLimits) -> Result<Self, String> {
-        use limitador::storage::redis::AsyncRedisStorage;
-        use limitador::storage::AsyncStorage;
-        let storage = AsyncRedisStorage::new(url).await.map_err(|e| e.to_string())?;
-        Ok(Limiter::Redis(
-            limitador::AsyncRateLimiterBuilder::new(AsyncStorage::with_counter_storage(Box::new(storage)))
-                .reservation_limits(limits)
+    pub(crate) fn memory(max_ttl: Duration) -> Self {
+        Limiter::Memory(Mutex::new(
+            RateLimiterBuilder::new(10_000)
+                .reservation_limits(ReservationLimits { max_fraction: 1.0, max_ttl })
                 .build(),
         ))
     }
 
-    #[cfg(not(feature = "redis"))]
-    pub(crate) async fn redis(_url: &str, _limits: ReservationLimits) -> Result<Self, String> {
-        Err("this build has no Redis storage (build with --features redis)".into())
-    }
-
-    async fn add_limit(&self, limit: Limit) {
-        match self {
-            Limiter::Memory(m) => {
-                m.lock().await.add_limit(limit);
-            }
-            #[cfg(feature = "redis")]
-            Limiter::Redis(r) => {
-                r.add_limit(limit);
-            }
-        }
-    }
-
-    async fn reserve(
-        &self,
-        ns: &Namespace,
-        ctx: &Context<'_>,
-        amount: u64,
-        ttl: Option<std::time::Duration>,
-    ) -> Result<ReserveResult, LimitadorError> {
-        match self {
-            Limiter::Memory(m) => m.lock().await.reserve(ns, ctx, amount, ttl),
-            #[cfg(feature = "redis")]
-            Limiter::Redis(r) => r.reserve(ns, ctx, amount, ttl).await,
-        }
-    }
-
-    async fn commit(
-        &self,
-        ns: &Namespace,
-        ctx: &Context<'_>,
-        id: Option<&ReservationId>,
-        amount: u64,
-    ) -> Result<(), LimitadorError> {
-        match self {
-            Limiter::Memory(m) => m.lock().await.commit_reservation(ns, ctx, id, amount).map(|_| ()),
-            #[cfg(feature = "redis")]
-            Limiter::Redis(r) => r.commit_reservation(ns, ctx, id, amount).await.map(|_| ()),
-        }
+    pub(crate) async fn redis(url: &str, timeout: Duration) -> Result<Self, String> {
+        Ok(Limiter::Redis(RedisStore::connect(url, timeout).await?))
     }
 }
 
 pub(crate) struct Rls {
     limiter: Limiter,
+    /// Longest life of a reservation (`--max-ttl-s`): a request's `ttl` is clamped to it.
+    max_ttl: Duration,
 }
 
 impl Rls {
-    pub(crate) fn new(limiter: Limiter) -> Self {
-        Self { limiter }
+    pub(crate) fn new(limiter: Limiter, max_ttl: Duration) -> Self {
+        Self { limiter, max_ttl }
     }
 
-    /// The limitador namespace of `op`, its limit registered.
-    async fn namespace(&self, domain: &str, op: &Op) -> Result<Namespace, Status> {
+    /// The limitador namespace of `op` (in-memory limiter), its limit registered.
+    fn namespace(limiter: &mut RateLimiter, domain: &str, op: &Op) -> Result<Namespace, Status> {
         let ns = format!("{domain}/{}/{}/{}", op.limit, op.window_s, op.max);
         let var = Expression::parse("key").map_err(|e| Status::internal(e.to_string()))?;
         let id = format!("{domain}/{}/{}", op.limit, op.window_s);
         // Idempotent: a limit equal in namespace, window and variables is kept as it is.
-        self.limiter.add_limit(Limit::with_id(id, ns.as_str(), op.max, op.window_s, [], [var])).await;
+        limiter.add_limit(Limit::with_id(id, ns.as_str(), op.max, op.window_s, [], [var]));
         Ok(Namespace::from(ns))
     }
+
+    async fn reserve(&self, domain: &str, op: &Op) -> Result<Reserved, Status> {
+        let ttl = op.ttl.unwrap_or(self.max_ttl).min(self.max_ttl);
+        match &self.limiter {
+            Limiter::Memory(m) => {
+                let mut m = m.lock().await;
+                let ns = Self::namespace(&mut m, domain, op)?;
+                let r = m.reserve(&ns, &context(op), op.amount, Some(ttl)).map_err(store_error)?;
+                Ok(Reserved {
+                    limited: r.limited,
+                    id: r.reservation_id.map(|id| id.to_string()),
+                    reset: r.counters.iter().filter_map(|c| c.expires_in()).max(),
+                })
+            }
+            Limiter::Redis(r) => r.reserve(domain, op, ttl).await.map_err(store_error),
+        }
+    }
+
+    async fn commit(&self, domain: &str, op: &Op) -> Result<(), Status> {
+        match &self.limiter {
+            Limiter::Memory(m) => {
+                let mut m = m.lock().await;
+                let ns = Self::namespace(&mut m, domain, op)?;
+                let id = op.id.clone().map(ReservationId::from);
+                m.commit_reservation(&ns, &context(op), id.as_ref(), op.amount).map(|_| ()).map_err(store_error)
+            }
+            Limiter::Redis(r) => r.commit(domain, op).await.map_err(store_error),
+        }
+    }
+}
+
+fn context(op: &Op) -> Context<'static> {
+    Context::from(HashMap::from([("key".to_string(), op.key.clone())]))
 }
 
 fn store_error(e: impl std::fmt::Display) -> Status {
@@ -140,26 +141,22 @@ impl RateLimitService for Rls {
             .collect::<Result<Vec<_>, _>>()?;
         let mut out = RateLimitResponse { overall_code: Code::Ok as i32, ..Default::default() };
         for (i, op) in ops.iter().enumerate() {
-            let ns = self.namespace(&req.domain, op).await?;
-            let ctx = Context::from(HashMap::from([("key".to_string(), op.key.clone())]));
             let mut status = DescriptorStatus { code: Code::Ok as i32, ..Default::default() };
             if op.commit {
-                let id = op.id.clone().map(ReservationId::from);
-                self.limiter.commit(&ns, &ctx, id.as_ref(), op.amount).await.map_err(store_error)?;
+                self.commit(&req.domain, op).await?;
             } else {
-                let r = self.limiter.reserve(&ns, &ctx, op.amount, op.ttl).await.map_err(store_error)?;
-                let reset = r.counters.iter().filter_map(|c| c.expires_in()).max();
-                status.duration_until_reset = reset.map(|d| PbDuration {
+                let r = self.reserve(&req.domain, op).await?;
+                status.duration_until_reset = r.reset.map(|d| PbDuration {
                     seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
                     nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
                 });
                 if r.limited {
                     status.code = Code::OverLimit as i32;
                     out.overall_code = Code::OverLimit as i32;
-                } else if let Some(id) = r.reservation_id {
+                } else if let Some(id) = r.id {
                     out.response_headers_to_add.push(HeaderValue {
                         key: format!("og-reservation-{i}"),
-                        value: id.to_string(),
+                        value: id,
                         ..Default::default()
                     });
                 }
@@ -179,10 +176,7 @@ mod tests {
     use std::sync::Arc;
 
     fn rls() -> Arc<Rls> {
-        Arc::new(Rls::new(Limiter::memory(ReservationLimits {
-            max_fraction: 1.0,
-            max_ttl: std::time::Duration::from_secs(60),
-        })))
+        Arc::new(Rls::new(Limiter::memory(Duration::from_secs(60)), Duration::from_secs(60)))
     }
 
     fn desc(op: &str, key: &str, max: u64, amount: u64, id: Option<&str>) -> RateLimitDescriptor {

@@ -1,0 +1,189 @@
+"""The mesh-wide store with its counters in Redis (docs/spend.md, "Mesh-wide store"): a real `redis-server` and the
+real rate-limit service (`--redis`) started here on free 127.0.0.1 ports, real Envoys with the real filter. A burst of
+100 against a budget that fits 10 lets exactly 10 through; two Envoys share the budget; the budget survives a restart
+of the service (that is what Redis buys); Redis down gets each limit's failure mode. HTTP/1.1 and HTTP/2."""
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+from conftest import Envoy, EnvoyFactory, Resp, Script
+from fake_openrouter import FakeOpenRouter
+from guard_helpers import CHAT, assert_local_reply, send
+from test_spend_rls import RLS_BIN, chat, limits_of, policy, record, who
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Redis:
+    """A throw-away redis-server (no persistence) on a free port."""
+
+    def __init__(self, workdir: Path) -> None:
+        exe = shutil.which("redis-server")
+        assert exe, "redis-server missing: `make setup` installs it (apt)"
+        self.exe, self.workdir, self.port = exe, workdir, free_port()
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(100):  # bounded: redis-server is up in milliseconds
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+class Rls:
+    """The rate-limit service on Redis, restartable on the same port (the Envoys' cluster points at it)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url, self.port = redis_url, free_port()
+        self.proc: subprocess.Popen[str] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        assert RLS_BIN.exists(), f"{RLS_BIN} missing: `make build-rls` (make e2e builds it)"
+        self.proc = subprocess.Popen([str(RLS_BIN), "--listen", self.address, "--redis", self.redis_url],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()  # bounded: the process prints this line or exits
+        assert "listening on" in line, line
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterable[Redis]:
+    r = Redis(tmp_path_factory.mktemp("redis"))
+    r.start()
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture(scope="module")
+def rls(redis: Redis) -> Iterable[Rls]:
+    s = Rls(redis.url)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def envoy(envoy_factory: EnvoyFactory, rls: Rls) -> Envoy:
+    return envoy_factory(policy(), rls=rls.address)
+
+
+def test_a_burst_of_100_against_a_budget_that_fits_10_lets_exactly_10_through_with_redis(
+        envoy: Envoy, fake: FakeOpenRouter) -> None:
+    headers = who("burst")
+    fake.script(*[Script(delay=1.5) for _ in range(100)])  # slow: every admitted request is still in flight
+
+    def one(i: int) -> Resp:
+        return send("h2" if i % 2 else "h1", envoy.port, "POST", CHAT, chat(), headers=headers)
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        responses = list(pool.map(one, range(100)))
+    statuses = sorted(r.status for r in responses)
+    assert statuses.count(200) == 10 and statuses.count(429) == 90, statuses
+    assert len(fake.requests) == 10, "more requests reached the upstream than the budget fits"
+    r429 = next(r for r in responses if r.status == 429)
+    assert "burst-cost" in assert_local_reply(r429, 429, "limit_exceeded")["message"]
+    assert int(r429.header("retry-after") or 0) > 0, r429.headers
+    allowed = record(envoy, next(r.rid for r in responses if r.status == 200))
+    entry = limits_of(allowed)["burst-cost"]
+    assert entry["outcome"] == "admitted" and entry["reserved"] == pytest.approx(0.1)
+
+
+def test_two_envoys_share_the_budget_and_it_survives_a_restart_of_the_service(
+        envoy: Envoy, envoy_factory: EnvoyFactory, fake: FakeOpenRouter, rls: Rls) -> None:
+    other = envoy_factory(policy(), rls=rls.address, cache=False)
+    headers = who("shared")  # 4 requests per day
+    fake.script(*[Script() for _ in range(4)])
+    got = [send(proto, env.port, "POST", CHAT, chat(), headers=headers).status
+           for env, proto in ((envoy, "h1"), (other, "h2"))]
+    assert got == [200, 200]
+    # The counters are in Redis, not in the service: a new process sees the 2 requests already counted.
+    rls.stop()
+    rls.start()
+    got = []
+    for env, proto in ((other, "h1"), (envoy, "h2")):
+        for _ in range(50):  # bounded: Envoy reconnects to the restarted service
+            r = send(proto, env.port, "POST", CHAT, chat(), headers=headers)
+            if r.status != 503:
+                break
+            time.sleep(0.1)
+        got.append(r.status)
+    assert got == [200, 200]
+    for env, proto in ((envoy, "h1"), (other, "h2")):
+        r = send(proto, env.port, "POST", CHAT, chat(), headers=headers)
+        err = assert_local_reply(r, 429, "limit_exceeded")
+        assert "shared-requests" in err["message"]
+    assert len(fake.requests) == 4
+
+
+@pytest.mark.parametrize("proto", ["h1", "h2"])
+def test_redis_down_fails_closed_or_open_as_each_limit_says(
+        envoy: Envoy, fake: FakeOpenRouter, redis: Redis, proto: str) -> None:
+    redis.stop()
+    try:
+        r = send(proto, envoy.port, "POST", CHAT, chat(), headers=who("closed"))
+        err = assert_local_reply(r, 503, "limit_store_unavailable")
+        assert "closed-requests" in err["message"]
+        assert fake.requests == []
+        rec = record(envoy, r.rid)
+        assert limits_of(rec)["closed-requests"]["outcome"] == "store_error_closed"
+        fake.script(Script())
+        r = send(proto, envoy.port, "POST", CHAT, chat(), headers=who("open"))
+        assert r.status == 200, r.body[:200]
+        assert len(fake.requests) == 1
+        rec = record(envoy, r.rid)
+        assert "limit_store_unavailable" in rec["reasons"]
+        assert limits_of(rec)["open-requests"]["outcome"] == "store_error_open"
+    finally:
+        redis.start()
+    # Redis back: the service reconnects and counts again.
+    fake.script(Script())
+    for _ in range(50):  # bounded: the service's connection manager reconnects
+        r = send(proto, envoy.port, "POST", CHAT, chat(), headers=who("closed"))
+        if r.status == 200:
+            break
+        assert_local_reply(r, 503, "limit_store_unavailable")
+        time.sleep(0.1)
+    assert r.status == 200
+    assert limits_of(record(envoy, r.rid))["closed-requests"]["outcome"] == "admitted"
