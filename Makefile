@@ -74,7 +74,7 @@ PYTEST      := PYTHONPATH=tests:$(PYTHONPATH) $(PY) -m pytest -q -p no:cacheprov
 e2e: setup build build-test-hooks build-rls
 	$(PYTEST) tests/e2e $(PYTEST_ARGS)
 
-## build-rls: the rate-limit service of the mesh-wide budget store (rls/, limitador in memory; docs/spend.md)
+## build-rls: the rate-limit service of the mesh-wide budget store (rls/: counters in Redis or in memory; docs/spend.md)
 build-rls:
 	cargo build -p openrouter-guard-rls --profile tools
 

@@ -140,18 +140,17 @@ mod tests {
     #[test]
     fn malformed_descriptors_are_refused() {
         let ok = [("op", "reserve"), ("limit", "l"), ("key", "k"), ("max", "1"), ("window", "60")];
-        for (i, bad) in
-            [
-                ("op", "take"),
-                ("limit", "a/b"),
-                ("max", "-1"),
-                ("max", "1.5"),
-                ("max", "9007199254740993"),
-                ("window", "0"),
-                ("window", ""),
-            ]
-                .iter()
-                .enumerate()
+        for (i, bad) in [
+            ("op", "take"),
+            ("limit", "a/b"),
+            ("max", "-1"),
+            ("max", "1.5"),
+            ("max", "9007199254740993"),
+            ("window", "0"),
+            ("window", ""),
+        ]
+        .iter()
+        .enumerate()
         {
             let entries: Vec<(&str, &str)> =
                 ok.iter().map(|(k, v)| if *k == bad.0 { (*k, bad.1) } else { (*k, *v) }).collect();

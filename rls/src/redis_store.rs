@@ -145,13 +145,13 @@ impl RedisStore {
         if let Some(con) = slot.as_ref() {
             return Ok(con.clone());
         }
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(self.timeout)
-            .set_response_timeout(self.timeout);
-        let made = tokio::time::timeout(self.timeout, self.client.get_multiplexed_async_connection_with_config(&config))
-            .await
-            .map_err(|_| "redis: connect timed out".to_string())?
-            .map_err(|e| e.to_string())?;
+        let config =
+            AsyncConnectionConfig::new().set_connection_timeout(self.timeout).set_response_timeout(self.timeout);
+        let made =
+            tokio::time::timeout(self.timeout, self.client.get_multiplexed_async_connection_with_config(&config))
+                .await
+                .map_err(|_| "redis: connect timed out".to_string())?
+                .map_err(|e| e.to_string())?;
         *slot = Some(made.clone());
         Ok(made)
     }
@@ -190,7 +190,12 @@ impl RedisStore {
     pub(crate) async fn commit(&self, domain: &str, op: &Op) -> Result<(), String> {
         let [k, r, x] = keys(domain, op);
         let mut inv = self.commit.prepare_invoke();
-        inv.key(k).key(r).key(x).arg(op.window_s.saturating_mul(1000)).arg(op.id.as_deref().unwrap_or("")).arg(op.amount);
+        inv.key(k)
+            .key(r)
+            .key(x)
+            .arg(op.window_s.saturating_mul(1000))
+            .arg(op.id.as_deref().unwrap_or(""))
+            .arg(op.amount);
         let _: i64 = self.call(inv).await?;
         Ok(())
     }

@@ -14,8 +14,10 @@ from typing import Iterable
 
 import pytest
 
-from conftest import Envoy, EnvoyFactory, Resp, Script
-from fake_openrouter import FakeOpenRouter
+from envoys import EnvoyFactory
+from fake_openrouter import FakeOpenRouter, Script
+from harness.client import Resp
+from harness.envoy import Envoy
 from guard_helpers import CHAT, assert_local_reply, send
 from test_spend_rls import RLS_BIN, chat, limits_of, policy, record, who
 
