@@ -151,6 +151,14 @@ pub(crate) fn admit(
     result.map(|()| held)
 }
 
+/// The refusal of an enforced limit kept per model when the request names a router, alias or
+/// preset: which model's counter it would use is known only from the answer. Both stores (the
+/// embedded one here, the mesh-wide one in remote.rs) apply it.
+pub(crate) fn unresolved_model(limit: &Limit, subject: &Subject<'_>) -> Option<Rejection> {
+    (limit.per_model() && !limit.shadow && subject.models.iter().any(|m| resolved_upstream(m)))
+        .then(|| unknown_rejection(Unknown::ResolvedUpstream, &format!("limit '{}'", limit.name)))
+}
+
 #[allow(clippy::too_many_arguments)] // the loop body of `admit`, split out for its early returns
 fn admit_each(
     limits: &[Limit],
@@ -166,12 +174,11 @@ fn admit_each(
         if !limit.applies(subject.profile, subject.models) {
             continue;
         }
-        if limit.per_model() && !limit.shadow && subject.models.iter().any(|m| resolved_upstream(m)) {
-            // Which model's counter a router, alias or preset uses is known only from the answer.
+        if let Some(refusal) = unresolved_model(limit, subject) {
             let mut entry = new_entry(limit);
             entry.outcome = "unbounded";
             entries.push(entry);
-            return Err(unknown_rejection(Unknown::ResolvedUpstream, &format!("limit '{}'", limit.name)));
+            return Err(refusal);
         }
         for k in keys(limit, subject) {
             admit_key(index, limit, k, worst, now, store, held, entries, audit)?;

@@ -120,6 +120,12 @@ pub(crate) fn begin(
             continue;
         }
         let mut entry = budget::new_entry(limit);
+        if let Some(r) = budget::unresolved_model(limit, subject) {
+            entry.outcome = "unbounded";
+            entries.push(entry);
+            refusal = Some(r);
+            break;
+        }
         let amount = match budget::worst_amount(limit.unit, worst) {
             Ok(a) => a,
             Err(why) if !limit.shadow => {

@@ -134,3 +134,27 @@ fn a_failed_call_refuses_for_closed_limits_and_admits_uncounted_for_open_ones() 
     assert_eq!(out.unwrap().len(), 0);
     assert_eq!(a.spend.unwrap().limits[0].outcome, "store_error_open");
 }
+
+#[test]
+fn an_enforced_per_model_limit_refuses_a_router_alias_or_preset_before_any_call() {
+    // Which model's counter it would use is known only from the answer (budget::unresolved_model),
+    // as in the embedded store: 403, nothing reserved in the service.
+    let lim = [limit(
+        r#"{"name": "opus-m", "per": ["user", "model"], "window": "day", "unit": "requests", "max": 5, "models": "anthropic/claude-opus*"}"#,
+    )];
+    for via in ["~anthropic/claude-opus-latest", "openrouter/auto", "@preset/bot"] {
+        let m = vec![via.to_string()];
+        let s = Subject { profile: "p", user: Some("ann"), team: None, models: &m };
+        let mut a = audit();
+        let r = begin(&store(), &lim, &s, &worst(), &mut a).err().unwrap();
+        assert_eq!((r.status, r.reason), (403, crate::core::reason::Reason::CostUnbounded), "{via}");
+        assert_eq!(a.spend.unwrap().limits[0].outcome, "unbounded");
+    }
+    // In shadow mode it is counted under its own id and never refused.
+    let shadow = [limit(
+        r#"{"name": "opus-s", "per": ["model"], "window": "day", "unit": "requests", "max": 5, "models": "anthropic/claude-opus*", "mode": "shadow"}"#,
+    )];
+    let m = vec!["openrouter/auto".to_string()];
+    let s = Subject { profile: "p", user: None, team: None, models: &m };
+    assert!(begin(&store(), &shadow, &s, &worst(), &mut audit()).unwrap().is_some());
+}
