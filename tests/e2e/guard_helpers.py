@@ -6,11 +6,12 @@ import json
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
 from envoy_config import ROOT
-from fake_openrouter import FakeOpenRouter
+from fake_openrouter import FakeOpenRouter, Script
 from wire import H2Conn
 
 from harness.client import Resp, http_request
@@ -92,6 +93,22 @@ def send(proto: str, port: int, method: str, path: str, body: Any = None, *, hea
 
 
 VERIFY = ROOT / "tools" / "verify_audit.py"
+
+
+def burst_admits_10_of_100(envoy: Envoy, fake: FakeOpenRouter, body: Any, headers: dict[str, str]) -> list[Resp]:
+    """100 concurrent chat requests (h1 and h2 alternating) against a budget that fits 10, each held 1.5 s upstream so
+    every admitted one is still in flight: exactly 10 get 200 and reach the upstream, 90 get 429. Returns every answer."""
+    fake.script(*[Script(delay=1.5) for _ in range(100)])
+
+    def one(i: int) -> Resp:
+        return send("h2" if i % 2 else "h1", envoy.port, "POST", CHAT, body, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=100) as pool:
+        responses = list(pool.map(one, range(100)))
+    statuses = sorted(r.status for r in responses)
+    assert statuses.count(200) == 10 and statuses.count(429) == 90, statuses
+    assert len(fake.requests) == 10, "more requests reached the upstream than the budget fits"
+    return responses
 
 
 def verify(path: Path, *args: Any) -> subprocess.CompletedProcess[str]:

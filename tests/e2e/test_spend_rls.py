@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
 
 import envoy_config as ec
@@ -17,9 +16,8 @@ import pytest
 from envoy_config import ROOT
 from fake_openrouter import FakeOpenRouter, Script
 from envoys import EnvoyFactory
-from harness.client import Resp
 from harness.envoy import Envoy
-from guard_helpers import CHAT, assert_local_reply, send
+from guard_helpers import CHAT, assert_local_reply, burst_admits_10_of_100, send
 
 RLS_BIN = ROOT / "target" / "tools" / "openrouter-guard-rls"
 MODEL = "anthropic/claude-3.5-sonnet"
@@ -93,21 +91,11 @@ def limits_of(rec: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_a_burst_of_100_concurrent_requests_against_a_budget_that_fits_10_lets_exactly_10_through(
         envoy: Envoy, fake: FakeOpenRouter) -> None:
     headers = who("burst")
-    fake.script(*[Script(delay=1.5) for _ in range(100)])  # slow: every admitted request is still in flight
-
-    def one(i: int) -> Resp:
-        return send("h2" if i % 2 else "h1", envoy.port, "POST", CHAT, chat(), headers=headers)
-
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        responses = list(pool.map(one, range(100)))
-    statuses = sorted(r.status for r in responses)
-    assert statuses.count(200) == 10 and statuses.count(429) == 90, statuses
-    assert len(fake.requests) == 10, "more requests reached the upstream than the budget fits"
-    for r in responses:
-        if r.status == 429:
-            err = assert_local_reply(r, 429, "limit_exceeded")
-            assert "burst-cost" in err["message"]
-            assert int(r.header("retry-after") or 0) > 0, r.headers
+    responses = burst_admits_10_of_100(envoy, fake, chat(), headers)
+    for r in (r for r in responses if r.status == 429):
+        err = assert_local_reply(r, 429, "limit_exceeded")
+        assert "burst-cost" in err["message"]
+        assert int(r.header("retry-after") or 0) > 0, r.headers
     denied = record(envoy, next(r.rid for r in responses if r.status == 429))
     assert denied["decision"] == "deny" and limits_of(denied)["burst-cost"]["outcome"] == "over"
     allowed = record(envoy, next(r.rid for r in responses if r.status == 200))

@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -16,9 +15,8 @@ import pytest
 
 from envoys import EnvoyFactory
 from fake_openrouter import FakeOpenRouter, Script
-from harness.client import Resp
 from harness.envoy import Envoy
-from guard_helpers import CHAT, assert_local_reply, send
+from guard_helpers import CHAT, assert_local_reply, burst_admits_10_of_100, send
 from test_spend_rls import RLS_BIN, chat, limits_of, policy, record, who
 
 
@@ -114,16 +112,7 @@ def envoy(envoy_factory: EnvoyFactory, rls: Rls) -> Envoy:
 def test_a_burst_of_100_against_a_budget_that_fits_10_lets_exactly_10_through_with_redis(
         envoy: Envoy, fake: FakeOpenRouter) -> None:
     headers = who("burst")
-    fake.script(*[Script(delay=1.5) for _ in range(100)])  # slow: every admitted request is still in flight
-
-    def one(i: int) -> Resp:
-        return send("h2" if i % 2 else "h1", envoy.port, "POST", CHAT, chat(), headers=headers)
-
-    with ThreadPoolExecutor(max_workers=100) as pool:
-        responses = list(pool.map(one, range(100)))
-    statuses = sorted(r.status for r in responses)
-    assert statuses.count(200) == 10 and statuses.count(429) == 90, statuses
-    assert len(fake.requests) == 10, "more requests reached the upstream than the budget fits"
+    responses = burst_admits_10_of_100(envoy, fake, chat(), headers)
     r429 = next(r for r in responses if r.status == 429)
     assert "burst-cost" in assert_local_reply(r429, 429, "limit_exceeded")["message"]
     assert int(r429.header("retry-after") or 0) > 0, r429.headers
