@@ -527,6 +527,16 @@ mod swar {
     }
 }
 
+/// A JSON number's text as an integer of at least 1 (`None` for 0, a sign, a fraction or an
+/// exponent); digits beyond `u64` saturate.
+pub(crate) fn positive_integer(t: &str) -> Option<u64> {
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = t.parse::<u64>().unwrap_or(u64::MAX);
+    (v >= 1).then_some(v)
+}
+
 /// `s` as a JSON string literal.
 pub fn json_string(s: &str) -> String {
     let mut v = Vec::with_capacity(s.len() + 2);

@@ -465,6 +465,7 @@ fn check_body(
         }
     }
 
+    check_token_limits(endpoint, &root)?;
     if is_object {
         let mut inserts: Vec<(String, String)> = Vec::new();
         let mut top: Vec<Edit> = Vec::new();
@@ -603,6 +604,26 @@ fn check_plugins(profile: &Profile, uses: Result<&[PluginUse], &()>) -> Result<(
     }
 }
 
+/// Every token-limit field the request sends must be `null` or an integer of at least 1, on every
+/// profile: OpenAI refuses 0, negatives and fractions (`integer below minimum value`), Anthropic
+/// requires at least 1, and a provider behind OpenRouter that reads 0 as "no limit" would make a
+/// worst case computed from it (0 output tokens) wrong. Refused before any cap or cost is applied.
+fn check_token_limits(endpoint: Endpoint, root: &Node<'_>) -> Result<(), Rejection> {
+    for f in endpoint.token_limit_fields() {
+        match root.get(f).map(|n| &n.kind) {
+            None | Some(Kind::Null) => {}
+            Some(Kind::Number(t)) if json::positive_integer(t).is_some() => {}
+            Some(_) => {
+                return Err(Rejection::bad_request(
+                    Reason::MaxTokensInvalid,
+                    format!("{f} must be an integer of at least 1 (or null)"),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Provider injection, token caps and user attribution: replacements of top-level values or
 /// insertions after the opening brace.
 #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
@@ -658,14 +679,11 @@ fn top_level_edits(
                 continue;
             }
             let v = match &n.kind {
-                Kind::Number(t) if t.bytes().all(|b| b.is_ascii_digit()) => t.parse::<u64>().unwrap_or(u64::MAX),
-                _ => {
-                    return Err(Rejection::bad_request(
-                        Reason::MaxTokensInvalid,
-                        format!("{f} must be a non-negative integer"),
-                    ))
-                }
+                Kind::Number(t) => json::positive_integer(t),
+                _ => None,
             };
+            // `check_token_limits` refused anything else already.
+            let Some(v) = v else { return Err(Rejection::internal(Reason::MaxTokensInvalid)) };
             if v > cap {
                 if profile.max_tokens_action == CapAction::Reject {
                     return Err(Rejection::bad_request(

@@ -266,6 +266,23 @@ fn token_caps_clamp_or_reject() {
     assert_eq!(reason(&[], r#"{"model":"anthropic/x","max_tokens":"lots"}"#), "max_tokens_invalid");
     assert_eq!(reason(&[], r#"{"model":"anthropic/x","max_tokens":1.5}"#), "max_tokens_invalid");
     assert_eq!(reason(&[], r#"{"model":"anthropic/x","max_tokens":-1}"#), "max_tokens_invalid");
+    // 0 (OpenAI: "integer below minimum value"), on every field and every profile, capped or not.
+    for (h, path, f) in [
+        (&[][..], "/api/v1/chat/completions", "max_tokens"),
+        (&[][..], "/api/v1/chat/completions", "max_completion_tokens"),
+        (&[][..], "/api/v1/responses", "max_output_tokens"),
+        (&[("x-data-classification", "wild")][..], "/api/v1/messages", "max_tokens"),
+    ] {
+        for v in ["0", "-3", "2.5", "1e2", "\"9\"", "true", "[]"] {
+            let mut hs = vec![(":path", path)];
+            hs.extend_from_slice(h);
+            let body = format!(r#"{{"model":"anthropic/claude-x","{f}":{v}}}"#);
+            assert_eq!(reason(&hs, &body), "max_tokens_invalid", "{path} {f}: {v}");
+        }
+        let mut hs = vec![(":path", path)];
+        hs.extend_from_slice(h);
+        assert!(run(&hs, &format!(r#"{{"model":"anthropic/claude-x","{f}":1}}"#)).0.is_ok(), "{path} {f}");
+    }
     let restricted = [("x-data-classification", "restricted")];
     assert_eq!(reason(&restricted, r#"{"model":"anthropic/x","max_tokens":101}"#), "max_tokens_exceeded");
     assert_eq!(run(&restricted, r#"{"model":"anthropic/x","max_tokens":100}"#).0.unwrap()["max_tokens"], 100);

@@ -80,3 +80,23 @@ def test_a_worst_case_that_cannot_be_bounded_fails_closed(envoy: Envoy, fake: Fa
     r = send(proto, envoy.port, "POST", CHAT, {"model": SONNET, "messages": []},
              headers={"x-data-classification": "uncapped"})
     assert_rejected(envoy, fake, audit_for, r, 400, "max_tokens_required")
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_zero_negative_or_fractional_token_limit_is_refused_never_read_as_a_cap(envoy: Envoy, fake: FakeOpenRouter,
+                                                                                  audit_for, proto: str) -> None:
+    # Forwarded before: `max_tokens: 0` made the worst case prompt-only ($0.000…) on a cost-guarded profile, and a
+    # provider that reads 0 as "no limit" would then bill any output. OpenAI refuses 0 ("integer below minimum").
+    cases = [("guarded", "max_tokens", 0), ("uncapped", "max_tokens", 0), ("uncapped", "max_completion_tokens", 0),
+             ("guarded", "max_completion_tokens", -1), ("uncapped", "max_tokens", 0.5)]
+    for profile, field, value in cases:
+        fake.reset()
+        b: dict[str, Any] = {"model": SONNET, "messages": [{"role": "user", "content": "hi"}], field: value}
+        r = send(proto, envoy.port, "POST", CHAT, b, headers={"x-data-classification": profile})
+        rec = assert_rejected(envoy, fake, audit_for, r, 400, "max_tokens_invalid")
+        assert f"{field} must be an integer of at least 1" in r.json()["error"]["message"], (profile, field, value)
+        assert rec.get("spend") is None, rec
+    fake.reset()
+    r = send(proto, envoy.port, "POST", CHAT, {"model": SONNET, "messages": [], "max_tokens": 1},
+             headers={"x-data-classification": "uncapped"})
+    assert r.status == 200 and forwarded(fake)[1]["max_tokens"] == 1

@@ -19,7 +19,7 @@
 //! media are counted by their base64 bytes, far more than their tokens.
 
 use crate::core::endpoint::Endpoint;
-use crate::core::json::{Kind, Node};
+use crate::core::json::{self, Kind, Node};
 pub use crate::core::worst::{Unknown, Worst};
 
 use super::parts;
@@ -67,14 +67,19 @@ fn output_cap(
     let mut cap: Option<u64> = None;
     let mut uncapped = false;
     for f in endpoint.token_limit_fields() {
-        match root.get(f).map(|n| &n.kind) {
-            None => {}
-            Some(Kind::Number(t)) => {
-                let v = t.parse::<u64>().unwrap_or(u64::MAX);
+        let limit = match root.get(f).map(|n| &n.kind) {
+            None => continue,
+            Some(Kind::Number(t)) => json::positive_integer(t),
+            Some(_) => None,
+        };
+        match limit {
+            Some(v) => {
                 let v = profile_max.map_or(v, |c| v.min(c));
                 cap = Some(cap.map_or(v, |c| c.max(v)));
             }
-            Some(_) => uncapped = true, // null: replaced by the profile cap, or no limit
+            // null: replaced by the profile cap, or no limit. 0, a negative or a fraction is refused
+            // before the estimate (`request.rs`); were one to reach here, it bounds nothing either.
+            None => uncapped = true,
         }
     }
     let cap = match (cap, uncapped) {

@@ -67,6 +67,22 @@ fn the_output_cap_is_the_request_field_lowered_to_the_profile_cap_times_n() {
 }
 
 #[test]
+fn a_zero_negative_or_fractional_cap_never_bounds_the_output() {
+    // Refused before the estimate (request.rs); here the estimate alone must not read 0 as a cap.
+    let b = |rest: &str| format!(r#"{{"model":"anthropic/a",{rest}"messages":[]}}"#);
+    for v in ["0", "-5", "1.5", "1e3", "0.0"] {
+        for f in ["max_tokens", "max_completion_tokens"] {
+            let body = b(&format!(r#""{f}":{v},"#));
+            assert_eq!(worst("capped", CHAT, &body, None).output_tokens, Ok(1000), "{f}: {v}");
+            assert_eq!(worst("open", CHAT, &body, None).output_tokens, Err(Unknown::NoOutputCap), "{f}: {v}");
+            assert_eq!(worst("open", CHAT, &body, Some(4096)).output_tokens, Ok(4096), "{f}: {v}");
+        }
+    }
+    let body = r#"{"model":"anthropic/a","input":"hi","max_output_tokens":0}"#;
+    assert_eq!(worst("capped", Endpoint::Responses, body, None).output_tokens, Ok(1000));
+}
+
+#[test]
 fn images_by_url_add_their_allowance_and_other_media_by_url_are_unbounded() {
     let part = |p: &str| {
         format!(
