@@ -9,7 +9,8 @@ Counted on the third request of a VM (the first ones define the metrics). Proper
 know answer NotFound, as an Envoy without them would. Wasm work = wasmtime fuel (about one unit per wasm operator
 executed inside the module; host-side work is not in it). Deterministic: no timing.
 
-Usage: hostcalls.py [--floor FLOOR.wasm] [--filter FILTER.wasm] [--json] [SCENARIO-SUBSTRING]
+Usage: hostcalls.py [--floor FLOOR.wasm] [--filter FILTER.wasm] [--json] [--phases] [SCENARIO-SUBSTRING]
+(--phases: the filter's fuel per callback too: where the work of a request goes.)
 """
 from __future__ import annotations
 
@@ -55,33 +56,57 @@ def sse_answer() -> tuple[bytes, bytes]:
     return first, rest
 
 
-def one_request(host: fake_host.Host, body: bytes, stream: bool) -> tuple[collections.Counter[str], int]:
+class _Phases:
+    """Fuel per callback of one request (`--phases`): each callback's share of the request's wasm work."""
+
+    def __init__(self, host: fake_host.Host) -> None:
+        self.host, self.last, self.fuel = host, host.fuel_used(), collections.Counter[str]()
+
+    def mark(self, phase: str) -> None:
+        now = self.host.fuel_used()
+        self.fuel[phase] += now - self.last
+        self.last = now
+
+
+def one_request(host: fake_host.Host, body: bytes, stream: bool,
+                phases: _Phases | None = None) -> tuple[collections.Counter[str], int]:
     before, fuel0 = len(host.calls), host.fuel_used()
+    mark = phases.mark if phases else (lambda _phase: None)
     s = host.stream()
+    mark("create")
     head = [(b":method", b"POST"), (b":path", b"/api/v1/chat/completions"), (b":authority", b"openrouter.ai"),
             (b":scheme", b"http"), (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()), (b"x-request-id", b"bench-hostcalls")]
     s.request_headers(head, False)
+    mark("request_headers")
     for off in range(0, len(body), CHUNK):
-        s.request_body(body[off:off + CHUNK], off + CHUNK >= len(body))
+        end = off + CHUNK >= len(body)
+        s.request_body(body[off:off + CHUNK], end)
+        mark("request_body_end" if end else "request_body_buffering")
     assert s.state.local_reply is None, f"request refused: {s.state.local_reply!r}"
     if stream:
         s.response_headers([(b":status", b"200"), (b"content-type", b"text/event-stream")], False)
+        mark("response_headers")
         first, rest = sse_answer()
         s.response_body(first, False)
         s.response_body(rest, True)
     else:
         s.response_headers([(b":status", b"200"), (b"content-type", b"application/json"),
                             (b"content-length", str(len(JSON_ANSWER)).encode())], False)
+        mark("response_headers")
         s.response_body(JSON_ANSWER, True)
+    mark("response_body")
     s.log()
+    mark("log")
     s.done()
+    mark("done")
     assert len(s.state.audit) == 1, "exactly one audit record per request"
     return collections.Counter(host.calls[before:]), host.fuel_used() - fuel0
 
 
 def count(wasm: Path, only: str = "") -> dict[str, dict[str, Any]]:
-    """scenario -> {"total": host calls, "by_call": {import: n}, "fuel": wasm operators} for one module."""
+    """scenario -> {"total": host calls, "by_call": {import: n}, "fuel": wasm operators, "phases": {callback:
+    fuel}} for one module."""
     out: dict[str, dict[str, Any]] = {}
     for name, size, pii, stream in bodies.scenarios():
         if only and only not in name:
@@ -91,9 +116,12 @@ def count(wasm: Path, only: str = "") -> dict[str, dict[str, Any]]:
         body = bodies.chat_body(size, pii=pii, stream=stream)
         for _ in range(2):
             one_request(host, body, stream)
-        c, fuel = one_request(host, body, stream)
+        phases = _Phases(host)
+        c, fuel = one_request(host, body, stream, phases)
         assert not host.unexpected, host.unexpected
-        out[name] = {"total": sum(c.values()), "by_call": dict(sorted(c.items())), "fuel": fuel}
+        assert sum(phases.fuel.values()) == fuel, "every operator is in one phase"
+        out[name] = {"total": sum(c.values()), "by_call": dict(sorted(c.items())), "fuel": fuel,
+                     "phases": dict(phases.fuel)}
     return out
 
 
@@ -102,6 +130,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--floor", type=Path, default=FLOOR_WASM)
     ap.add_argument("--filter", type=Path, default=fake_host.WASM)
     ap.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    ap.add_argument("--phases", action="store_true", help="the filter's fuel per callback (k ops) after each line")
     ap.add_argument("only", nargs="?", default="")
     a = ap.parse_args(argv)
     res = {"floor": count(a.floor, a.only), "filter": count(a.filter, a.only)}
@@ -113,6 +142,9 @@ def main(argv: list[str]) -> int:
         print(f"{name:18s} fuel floor {fl['fuel']:>11,} filter {fi['fuel']:>11,} (x{fi['fuel'] / fl['fuel']:.2f})  "
               f"calls floor {fl['total']:3d} filter {fi['total']:3d}  "
               + " ".join(f"{k.removeprefix('proxy_')}={v}" for k, v in fi["by_call"].items()))
+        if a.phases:
+            print(" " * 19 + "filter fuel per callback (k ops): "
+                  + "  ".join(f"{k} {v / 1000:,.1f}" for k, v in fi["phases"].items()))
     return 0
 
 
