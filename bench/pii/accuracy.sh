@@ -11,11 +11,15 @@
 #     the third tuning round and never tuned against: the same report (report.py --corpus dump);
 #  4. corpus 4 (bench/pii/corpus4/corpus4.py: 17 other locales x 16 other genres — manifests, .env,
 #     stack traces, patches, issues, CRM CSV, invoices, HL7/FHIR, statements, Slack, vCard, iCal, mbox,
-#     Excel TSV, LaTeX, fixed-width), written blind (bench/pii/corpus4/README.md): report.py --corpus c4.
+#     Excel TSV, LaTeX, fixed-width), written blind (bench/pii/corpus4/README.md): report.py --corpus c4;
+#  5. corpus 5 (bench/pii/corpus5/corpus5.py: 21 other locales — CJK, RTL, South-East Asia — x 18 other genres —
+#     call transcripts, OCR scans, spreadsheet formulas, SQL client output, Terraform/Helm, curl/Postman, HAR,
+#     Jupyter, referral letters, contracts, HR, payroll, shipping labels, SMS, phone bills, git, meeting notes,
+#     PDF statements), written blind (bench/pii/corpus5/README.md): report.py --corpus c5.
 # Presidio's pattern recognizers are scored on both (a pinned presidio-analyzer in .cache/presidio-venv,
 # installed on first use); PII_PRESIDIO=0 skips them.
 #   bench/pii/accuracy.sh [pii_accuracy args: --per-entity N --decoys N --seed S --show N]
-# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, DUMP_DOCS=2000, C4_DOCS=2000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
+# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, DUMP_DOCS=2000, C4_DOCS=2000, C5_DOCS=2000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tgt=${CARGO_TARGET_DIR:-target}
@@ -65,3 +69,8 @@ echo
 echo "### Corpus 4: written blind (bench/pii/corpus4/corpus4.py)"
 "$py" bench/pii/corpus/report.py --corpus c4 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
   --docs "${C4_DOCS:-2000}" --show "${CORPUS_SHOW:-0}"
+
+echo
+echo "### Corpus 5: written blind (bench/pii/corpus5/corpus5.py)"
+"$py" bench/pii/corpus/report.py --corpus c5 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+  --docs "${C5_DOCS:-2000}" --show "${CORPUS_SHOW:-0}"
