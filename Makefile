@@ -139,8 +139,8 @@ bench: setup build
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash fuzz/run.sh
 
-## accuracy: PII recall and decoys kept on two labelled corpora (the Rust generator and the Faker corpus,
-## two seeds), with Presidio's pattern recognizers on the same data (PII_PRESIDIO=0 skips them).
+## accuracy: PII recall and decoys kept on five labelled corpora (the Rust generator, the Faker and dump corpora,
+## corpora 4 and 5 written blind; two seeds), with Presidio's pattern recognizers (PII_PRESIDIO=0 skips them).
 accuracy: setup
 	bash bench/pii/accuracy.sh
 
