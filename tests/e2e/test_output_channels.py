@@ -1,9 +1,10 @@
 """Output inspection of streams, through real Envoy over HTTP/1.1 and HTTP/2: a channel is the text a client
-accumulates (attack round 3, findings 1, 2, 9, 16). An event without a text delta (a `content: null` chunk, an
+accumulates (attack round 3, findings 1, 2, 3, 4, 9, 16). An event without a text delta (a `content: null` chunk, an
 encrypted reasoning item, a citation, a /responses annotation) does not restart the scanner, so a key split around
 it is still blocked; text after a choice's `finish_reason` (which released the channel) ends the stream as
 unreadable; `logprobs` (the text again, token by token) are dropped under output inspection, in streams and JSON
-answers; one event with thousands of deltas is rewritten whole. What the client received and the audit record are
+answers; one event with thousands of deltas is rewritten whole; the text a start event opens a /messages block or a
+/responses part with is the first piece of that channel. What the client received and the audit record are
 asserted, never values in the record."""
 from __future__ import annotations
 
@@ -273,3 +274,106 @@ def test_a_messages_delta_with_a_choices_member_ends_the_stream_as_unreadable(
     assert r.status == 200 and HEAD not in r.body.decode(), events
     ended_with_error(events, "response_unreadable")
     assert "response_unreadable" in rec["reasons"], rec
+
+
+MESSAGES = "/api/v1/messages"
+
+
+def anthropic_text(events: list[Any]) -> str:
+    """What the Anthropic SDK accumulates: a block starts with content_block_start's text, text_deltas append."""
+    blocks: dict[int, str] = {}
+    for e in events:
+        if not isinstance(e, dict):
+            continue
+        if e.get("type") == "content_block_start":
+            assert e["index"] not in blocks, ("block started twice", events)
+            blocks[e["index"]] = e["content_block"].get("text", "")
+        elif e.get("type") == "content_block_delta":
+            blocks[e["index"]] += e["delta"].get("text", "")
+    return "".join(blocks.values())
+
+
+def messages_stream(start_text: str, *deltas: str) -> list[bytes]:
+    def named(name: str, doc: dict[str, Any]) -> bytes:
+        return f"event: {name}\n".encode() + ev(doc)
+    return [
+        named("message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": MODEL, "content": [],
+            "usage": {"input_tokens": 3, "output_tokens": 1}}}),
+        named("content_block_start", {"type": "content_block_start", "index": 0,
+                                      "content_block": {"type": "text", "text": start_text}}),
+        *[named("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                        "delta": {"type": "text_delta", "text": d}}) for d in deltas],
+        named("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        named("message_stop", {"type": "message_stop"})]
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_key_split_between_a_block_start_and_its_first_delta_is_blocked(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    # Attack round 3, finding 3: content_block_start's text is the block's first piece, not a whole string of its own.
+    fake.script(Script(raw_events=messages_stream("Key: " + HEAD, TAIL + " done.")))
+    body = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    r = send(proto, envoy.port, "POST", MESSAGES, body)
+    events = events_of(r.body)
+    [rec] = audit_for(r)
+    key_blocked(r, rec, anthropic_text(events))
+    ended_with_error(events, "output_blocked")
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_an_email_split_between_a_block_start_and_its_delta_is_redacted_once(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    local, domain = EMAIL.split("@")
+    fake.script(Script(raw_events=messages_stream("Write to " + local, "@" + domain + " today.")))
+    body = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    r = send(proto, envoy.port, "POST", MESSAGES, body)
+    [rec] = audit_for(r)
+    assert r.status == 200
+    assert anthropic_text(events_of(r.body)) == "Write to [EMAIL] today."
+    assert rec["output_findings"] == {"EMAIL": {"redact": 1}}, rec
+
+
+def responses_text(events: list[Any]) -> str:
+    """What openai-python's ResponseStreamState accumulates: output_item.added's content, content_part.added's part,
+    then the deltas, per (output_index, content_index)."""
+    parts: dict[tuple[int, int], str] = {}
+    for e in events:
+        if not isinstance(e, dict):
+            continue
+        if e.get("type") == "response.output_item.added":
+            for i, p in enumerate(e["item"].get("content") or []):
+                parts[(e["output_index"], i)] = p.get("text", "")
+        elif e.get("type") == "response.content_part.added":
+            k = (e["output_index"], e["content_index"])
+            parts[k] = parts.get(k, "") + e["part"].get("text", "")
+        elif e.get("type") == "response.output_text.delta":
+            k = (e["output_index"], e["content_index"])
+            parts[k] = parts.get(k, "") + e["delta"]
+    return "".join(parts.values())
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("where", ["content_part.added", "output_item.added"])
+def test_a_key_split_between_a_part_s_added_text_and_its_first_delta_is_blocked(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, where: str) -> None:
+    # Attack round 3, finding 4: the part (or the item's content) an added event carries is the part's first piece.
+    if where == "content_part.added":
+        first = {"type": "response.content_part.added", "sequence_number": 1, "item_id": "msg_1", "output_index": 0,
+                 "content_index": 0, "part": {"type": "output_text", "text": "Key: " + HEAD, "annotations": []}}
+    else:
+        first = {"type": "response.output_item.added", "sequence_number": 1, "output_index": 0, "item": {
+            "type": "message", "id": "msg_1", "role": "assistant", "status": "in_progress",
+            "content": [{"type": "output_text", "text": "Key: " + HEAD, "annotations": []}]}}
+    fake.script(Script(raw_events=[
+        ev({"type": "response.created", "sequence_number": 0, "response": {"id": "resp_1", "status": "in_progress"}}),
+        ev(first),
+        ev({"type": "response.output_text.delta", "sequence_number": 2, "item_id": "msg_1", "output_index": 0,
+            "content_index": 0, "delta": TAIL + " done."}),
+        ev({"type": "response.completed", "sequence_number": 3, "response": {"id": "resp_1", "status": "completed"}}),
+    ]))
+    r = send(proto, envoy.port, "POST", RESPONSES, {"model": MODEL, "input": "hi", "stream": True})
+    events = events_of(r.body)
+    [rec] = audit_for(r)
+    key_blocked(r, rec, responses_text(events))
+    ended_with_error(events, "output_blocked")

@@ -24,7 +24,7 @@ macro_rules! adapter_driven {
         )*
     };
 }
-adapter_driven!(logprobs, outscan_stage, restore, rewrite, session, stage, stream_end);
+adapter_driven!(logprobs, outscan_stage, restore, rewrite, session, stage, stream_end, stream_start);
 pub(crate) mod sniff;
 pub mod sse;
 mod sse_frame;

@@ -20,6 +20,7 @@
 //! | chat | `choices[i].delta.content[k].text`, `choices[i].delta.reasoning_details[k].text` / `.summary` | per choice and element |
 //! | `/responses` | `delta` of an event whose `type` ends in `.delta` | per `output_index`, `content_index` |
 //! | `/messages` | `delta.text` / `delta.partial_json` / `delta.thinking` of `content_block_delta` | per block `index` |
+//! | both | the text a start event opens a block or part with ([`super::stream_start`]) | the channel its deltas continue |
 //!
 //! Every other string of an event (`response.output_text.done`'s full `text`, an error message)
 //! is a whole channel. A stage may hold the tail of a channel back (a placeholder cut in two, the
@@ -51,6 +52,7 @@ use super::json_walk::walk_whole;
 use super::sniff;
 use super::sse_frame::{push_data, split_event, Framer};
 use super::stream_end;
+use super::stream_start;
 use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage, STREAM_COPY_SLOT};
 use crate::core::audit::AuditRecord;
 use crate::core::edit::{self, Edit};
@@ -308,6 +310,7 @@ fn deltas<'n, 'a>(
         }
         return Ok(out);
     }
+    stream_start::starts(root, &mut out).ok_or(RewriteError::Unreadable("bad_index"))?;
     let ty = root.get("type").and_then(Node::as_str);
     let Some(ty) = ty else { return Ok(out) };
     if ty == "content_block_delta" {
@@ -616,10 +619,18 @@ impl SseRewriter {
             if self.open.len() + new > MAX_OPEN_CHANNELS {
                 return Err(RewriteError::Unreadable("too_many_channels"));
             }
-            let (t_data, at) = shape(&data, &edits, &found, &keep)?;
-            let shape = Rc::new(Shape { fields: fields.clone(), data: t_data });
-            for ((ch, _), hole) in keep.into_iter().zip(at) {
-                self.open.insert(ch, Template { shape: Rc::clone(&shape), hole });
+            if stream_start::is_start(&root) {
+                // Held text of a channel that ends right after its start goes out in a delta event.
+                for (ch, _) in keep {
+                    let (fields, data, hole) = stream_start::delta_event(ch, &root, &data, &fields);
+                    self.open.insert(ch, Template { shape: Rc::new(Shape { fields, data }), hole });
+                }
+            } else {
+                let (t_data, at) = shape(&data, &edits, &found, &keep)?;
+                let shape = Rc::new(Shape { fields: fields.clone(), data: t_data });
+                for ((ch, _), hole) in keep.into_iter().zip(at) {
+                    self.open.insert(ch, Template { shape: Rc::clone(&shape), hole });
+                }
             }
             if self.template_bytes() > self.max_event.saturating_mul(2) {
                 // Templates of big events on many channels: bounded per stream, not per channel.

@@ -243,3 +243,76 @@ fn an_event_both_chat_and_messages_shaped_is_unreadable() {
         assert_eq!(res, Err(RewriteError::Unreadable("ambiguous_event")), "{ty}");
     }
 }
+
+/// What the Anthropic SDK shows for a /messages stream: each block starts with its start event's text, deltas append.
+fn anthropic_text(out: &[u8]) -> String {
+    let mut blocks: BTreeMap<u64, String> = BTreeMap::new();
+    let text = String::from_utf8(out.to_vec()).unwrap();
+    let events = text.split("\n\n").filter_map(|e| e.lines().find_map(|l| l.strip_prefix("data: ")));
+    for v in events.map(|d| serde_json::from_str::<Value>(d).unwrap()) {
+        let i = v["index"].as_u64().unwrap_or(0);
+        match v["type"].as_str() {
+            Some("content_block_start") => {
+                assert!(!blocks.contains_key(&i), "block {i} started twice");
+                blocks.insert(i, v["content_block"]["text"].as_str().unwrap_or("").into());
+            }
+            Some("content_block_delta") => blocks.get_mut(&i).unwrap().push_str(v["delta"]["text"].as_str().unwrap_or("")),
+            _ => {}
+        }
+    }
+    blocks.into_values().collect()
+}
+
+#[test]
+fn a_block_s_start_text_and_its_deltas_are_one_channel() {
+    // Finding 3: the Anthropic SDK starts the block with content_block_start's text and appends the text_deltas.
+    let (head, tail) = KEY.split_at(25);
+    let start = |t: &str| {
+        format!("event: content_block_start\n{}", ev(&json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": t}})))
+    };
+    let delta = |t: &str| ev(&json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}));
+    let stop = ev(&json!({"type": "content_block_stop", "index": 0}));
+    let (out, res) = run(inspecting(), &[start(&format!("Key: {head}")), delta(&format!("{tail} done.")), stop.clone()]);
+    assert_eq!(res, Err(RewriteError::Blocked("OPENROUTER_KEY".into())));
+    assert!(!String::from_utf8_lossy(&out).contains("5e2a9c7d"));
+    // A placeholder cut between them is restored; held text at a stop right after the start goes out in a delta event.
+    let (out, res) = run(restoring(), &[start("to [EMAIL"), delta("_1] ok"), stop.clone()]);
+    assert_eq!((res, anthropic_text(&out)), (Ok(()), "to ann@x.com ok".to_string()));
+    let (out, res) = run(restoring(), &[start("to [EMAIL_"), stop]);
+    assert_eq!((res, anthropic_text(&out)), (Ok(()), "to [EMAIL_".to_string()));
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"), "{text}");
+}
+
+#[test]
+fn a_part_s_added_text_and_its_deltas_are_one_channel() {
+    // Finding 4: openai-python's Responses stream starts a part with content_part.added's part (or the item's content
+    // in output_item.added) and appends the deltas.
+    let (head, tail) = KEY.split_at(25);
+    let part = |t: &str| ev(&json!({"type": "response.content_part.added", "item_id": "m1", "output_index": 0,
+        "content_index": 0, "part": {"type": "output_text", "text": t, "annotations": []}}));
+    let item = |t: &str| ev(&json!({"type": "response.output_item.added", "output_index": 0,
+        "item": {"type": "message", "id": "m1", "content": [{"type": "output_text", "text": t}]}}));
+    let call = |t: &str| ev(&json!({"type": "response.output_item.added", "output_index": 0,
+        "item": {"type": "function_call", "id": "fc", "name": "f", "arguments": t}}));
+    let delta = |ty: &str, t: &str| ev(&json!({"type": ty, "item_id": "m1", "output_index": 0, "content_index": 0, "delta": t}));
+    let text = "response.output_text.delta";
+    for (first, ty) in [(part(&format!("Key: {head}")), text), (item(&format!("Key: {head}")), text),
+        (call(&format!("{{\"k\":\"{head}")), "response.function_call_arguments.delta")]
+    {
+        let (out, res) = run(inspecting(), &[first.clone(), delta(ty, &format!("{tail} done"))]);
+        assert_eq!(res, Err(RewriteError::Blocked("OPENROUTER_KEY".into())), "{first}");
+        assert!(!String::from_utf8_lossy(&out).contains("5e2a9c7d"), "{first}");
+    }
+    // Held text at the part's end goes out in an output_text.delta event before content_part.done.
+    let done = ev(&json!({"type": "response.content_part.done", "item_id": "m1", "output_index": 0, "content_index": 0,
+        "part": {"type": "output_text", "text": "to [EMAIL_"}}));
+    let (out, res) = run(restoring(), &[part("to [EMAIL_"), done]);
+    assert_eq!(res, Ok(()));
+    let d = datas(&out);
+    assert_eq!(d.len(), 3, "{d:?}");
+    assert_eq!(d[0]["part"]["text"], "to ");
+    assert_eq!(d[1], json!({"type": text, "item_id": "m1", "output_index": 0, "content_index": 0, "delta": "[EMAIL_"}));
+    assert_eq!(d[2]["type"], "response.content_part.done");
+}

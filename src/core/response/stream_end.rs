@@ -64,7 +64,7 @@ pub(crate) fn responses_part(root: &Node<'_>) -> Option<u32> {
     match root.get("content_index") {
         Some(n) if !matches!(n.kind, Kind::Null) => index(Some(n)),
         _ => match root.get("summary_index") {
-            Some(n) if !matches!(n.kind, Kind::Null) => Some(index(Some(n))? | SUMMARY_PART),
+            Some(n) if !matches!(n.kind, Kind::Null) => Some(summary_part(index(Some(n))?)),
             _ => Some(0),
         },
     }
@@ -72,6 +72,21 @@ pub(crate) fn responses_part(root: &Node<'_>) -> Option<u32> {
 
 /// Marks a `summary_index` part (above [`channel_index::MAX_INDEX`]).
 const SUMMARY_PART: u32 = 1 << 30;
+
+/// The channel part of `summary_index` `k`.
+pub(crate) fn summary_part(k: u32) -> u32 {
+    k | SUMMARY_PART
+}
+
+/// Whether a channel part is a `summary_index` one.
+pub(crate) fn is_summary_part(part: u32) -> bool {
+    part & SUMMARY_PART != 0
+}
+
+/// The `summary_index` of a [`summary_part`].
+pub(crate) fn summary_index(part: u32) -> u32 {
+    part & !SUMMARY_PART
+}
 
 /// What `root` (one event's data) ends; `None`: an index no client reads as a small integer.
 pub(crate) fn ends(root: &Node<'_>) -> Option<Ends> {
