@@ -432,7 +432,12 @@ def git_trailers(d: Doc, c: Ctx) -> None:
         d.t("    Signed-off-by: " + c.name() + " <").it("EMAIL", c.email()).t(">\n")
     if r.random() < 0.5:
         d.t("\ndiff --git a/config/dev.env b/config/dev.env\n-SLACK_BOT_TOKEN=").call(dk, c, "placeholder").t("\n+SLACK_BOT_TOKEN=").it("SLACK_TOKEN", v.slack_token(r)).t("\n")
-        d.t("+DB_HOST=").it("IP_ADDRESS", c.ip()).t("\n")
+        if r.random() < 0.5:
+            d.t("+DB_HOST=").it("IP_ADDRESS", c.ip()).t("\n")
+        else:  # host:port in a URL, v6 in brackets
+            ip = c.ip()
+            d.t("+DATABASE_URL=postgres://app:").call(dk, c, "placeholder").t("@" + ("[" if ":" in ip else ""))
+            d.it("IP_ADDRESS", ip).t(("]" if ":" in ip else "") + f":{r.choice([5432, 6432, 5433])}/billing\n")
     if r.random() < 0.25:
         d.t("\ndiff --git a/deploy/id_ed25519 b/deploy/id_ed25519\nnew file mode 100600\n--- /dev/null\n+++ b/deploy/id_ed25519\n")
         d.t("+").it("PRIVATE_KEY", v.private_key(r).replace("\n", "\n+")).t("\n")
@@ -452,6 +457,10 @@ def meeting_notes(d: Doc, c: Ctx) -> None:
         lambda: d.t("- Firewall allow-list add ").it("IP_ADDRESS", v.ipv6(r)).t(" and ").it("IP_ADDRESS", v.ipv4(r)).t("\n"),
         lambda: d.t("- Test card that failed in prod: ").it("CREDIT_CARD", v.card(r)).t(" (not ").call(dk, c, "luhn_invalid").t(")\n"),
         lambda: d.t("- Paper ref ").call(dk, c, "isbn").t(", journal ").call(dk, c, "issn").t("\n"),
+        lambda: d.t("- Batch job creds (move to Vault!): ").it("AWS_ACCESS_KEY", v.aws_key_id(r)).t(r.choice([" / ", ":", " "]))
+        .it("AWS_SECRET_KEY", v.aws_secret(r)).t("\n"),
+        lambda: d.t(f"- ssh -p {r.choice([22, 2222])} deploy@").it("IP_ADDRESS", v.ipv4(r)).t(" then tail the logs on ")
+        .it("IP_ADDRESS", v.ipv4(r)).t(f":{r.choice([9200, 8443, 3000])}\n"),
     ]
     for f in r.sample(items, r.randint(4, 7)):
         f()
