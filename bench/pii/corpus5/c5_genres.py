@@ -396,8 +396,10 @@ def sms_2fa(d: Doc, c: Ctx) -> None:
 
 def phone_bill(d: Doc, c: Ctx) -> None:
     r = c.r
-    d.t(f"{r.choice(['Telstra', 'Singtel', 'Globe', 'NTT docomo', 'SK Telecom', 'China Mobile', 'Chunghwa', 'Etisalat', 'Turkcell', 'Telia', 'TDC', 'MEO', 'Claro', 'A1', 'Bell', 'Partner', 'AIS', 'Viettel', 'Telkomsel', 'Jio'])} "
-        f"— itemised bill — account ")
+    carrier = {"AU": "Telstra", "SG": "Singtel", "PH": "Globe", "JP": "NTT docomo", "KR": "SK Telecom", "CN": "China Mobile",
+               "TW": "Chunghwa Telecom", "AE": "Etisalat", "TR": "Turkcell", "SE": "Telia", "DK": "TDC", "PT": "MEO", "AR": "Personal",
+               "CO": "Claro", "AT": "A1", "CA": "Bell", "IL": "Partner", "TH": "AIS", "VN": "Viettel", "ID": "Telkomsel", "IN": "Jio"}[c.region]
+    d.t(f"{carrier} — itemised bill — account ")
     dk(d, c, "invoice_no").t("\nService number: ").it("PHONE", c.phone(region=c.region)).t("\nBilling period ").call(dk, c, "date").t(" – ").call(dk, c, "date").t("\n\n")
     d.t("Date        Time   Number called           Dur.    Cost\n")
     for _ in range(r.randint(4, 9)):
