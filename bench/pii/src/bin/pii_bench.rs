@@ -4,6 +4,8 @@
 //! under any WASI runtime (`bench/pii/run.sh` runs both and prints a table). Each corpus is split
 //! into ~2 KB strings, the size of a typical chat message, and scanned repeatedly for a fixed time.
 //! Output lines: `RESULT <name> <MB/s> <findings per pass> <MB/s of the fastest pass>`.
+//! `--passes N` runs exactly N timed passes after the warm-up instead of a time budget: a fixed
+//! amount of work, for instruction counts under `valgrind --tool=callgrind` (docs/pii.md).
 
 #[path = "../../gen.rs"]
 mod gen;
@@ -63,7 +65,8 @@ fn run(name: &str, r: &Redactor, parts: &[String], budget: Duration) {
     let start = Instant::now();
     let mut iters = 0u64;
     let mut best = Duration::MAX;
-    while start.elapsed() < budget || iters < 3 {
+    let fixed = passes();
+    while fixed.map_or(start.elapsed() < budget || iters < 3, |n| iters < n) {
         let pass = Instant::now();
         for p in parts {
             let mut t = PiiTally::default();
@@ -77,6 +80,12 @@ fn run(name: &str, r: &Redactor, parts: &[String], budget: Duration) {
     // The fastest single pass is much less disturbed by other jobs on a shared machine.
     let best_mbps = bytes as f64 / best.as_secs_f64().max(1e-9) / 1e6;
     println!("RESULT {name:<28} {mbps:>9.1} {findings:>8} {best_mbps:>9.1}");
+}
+
+/// `--passes N`: a fixed number of timed passes instead of the time budget.
+fn passes() -> Option<u64> {
+    let args: Vec<String> = std::env::args().collect();
+    args.windows(2).find(|w| w.first().is_some_and(|a| a == "--passes")).and_then(|w| w.get(1)?.parse().ok())
 }
 
 /// Whether `--only PREFIX` (repeatable) lets corpus `name` run; all run without it.

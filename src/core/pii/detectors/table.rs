@@ -139,22 +139,128 @@ pub fn whole_cell(b: &[u8], s: usize, e: usize) -> bool {
     left && right
 }
 
-/// A quick superset of "some cell of `line` names a column" ([`column_kind`] ≠ `Other` for a
-/// cell): one pass over the line's words, each compared only when its length and first letter can
-/// match, so lines of code or prose cost little. Every word [`word_in`] can match is tested, and
-/// every needle [`column_kind`] looks for inside a cell holds one of the fragments tested here.
-fn maybe_header(line: &[u8]) -> bool {
-    const FRAGMENTS: [&[u8]; 6] = [b"ssn", b"social", b"sozial", b"credit", b"ss#", "t\u{e9}l\u{e9}".as_bytes()];
-    line.split(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80 || c == b'#')).any(|w| {
-        if w.is_empty() || w.len() > 64 {
-            return false;
+/// Needles [`column_kind`] looks for inside a cell (besides [`PHONE_STEMS`] and [`CARD_STEMS`]):
+/// every context word of [`ssn::CONTEXT`] holds one of them.
+const FRAGMENTS: [&[u8]; 7] = [
+    b"ssn",
+    b"social",
+    b"sozial",
+    b"credit",
+    b"ss#",
+    "t\u{e9}l\u{e9}".as_bytes(),
+    "\u{793e}\u{4f1a}\u{4fdd}\u{969c}".as_bytes(),
+];
+/// The whole words [`maybe_header`] compares (`ss`: the `ss no` of [`ssn::CONTEXT`]).
+const EXACT: [&[&[u8]]; 6] = [&PHONE_WORDS, &SSN_WORDS, &card::CARD_WORDS, &VERSION_WORDS, &ID_WORDS, &[b"ss"]];
+/// The needles [`maybe_header`] looks for inside a word.
+const INSIDE: [&[&[u8]]; 3] = [&FRAGMENTS, &PHONE_STEMS, &CARD_STEMS];
+
+/// Bucket of a word's first byte in [`EXACT_LENGTHS`]: ASCII folded to lower case, every
+/// non-ASCII byte in one bucket.
+#[inline(always)]
+const fn first_bucket(c: u8) -> usize {
+    if c < 0x80 {
+        c.to_ascii_lowercase() as usize
+    } else {
+        0x80
+    }
+}
+
+/// Per [`first_bucket`], bit `k` set when an [`EXACT`] word of `k` bytes (15 for 15 or more)
+/// starts there: most words of a line are turned down by one load.
+#[allow(clippy::indexing_slicing, reason = "const evaluation: an index out of range fails compilation")]
+static EXACT_LENGTHS: [u16; 129] = {
+    let mut t = [0u16; 129];
+    let mut l = 0;
+    while l < EXACT.len() {
+        let list = EXACT[l];
+        let mut k = 0;
+        while k < list.len() {
+            let w = list[k];
+            if !w.is_empty() {
+                let len = if w.len() < 15 { w.len() } else { 15 };
+                t[first_bucket(w[0])] |= 1 << len;
+            }
+            k += 1;
         }
-        let lists: [&[&[u8]]; 5] = [&PHONE_WORDS, &SSN_WORDS, &card::CARD_WORDS, &VERSION_WORDS, &ID_WORDS];
-        lists.iter().any(|l| l.iter().any(|x| x.len() == w.len() && w.eq_ignore_ascii_case(x)))
-            || w.len() >= 3 && FRAGMENTS.iter().chain(&PHONE_STEMS).chain(&CARD_STEMS).any(|f| contains_ci(w, f))
-            || w.len() >= 12 && contains_ci(w, "\u{793e}\u{4f1a}\u{4fdd}\u{969c}".as_bytes())
-            || w.eq_ignore_ascii_case(b"ss")
+        l += 1;
+    }
+    t
+};
+
+/// Bit of a byte pair in a [`pair_set`] (both folded to lower case).
+#[inline(always)]
+const fn pair_bit(a: u8, b: u8) -> usize {
+    (a.to_ascii_lowercase() as usize * 31 + b.to_ascii_lowercase() as usize) & 1023
+}
+
+/// A 1024-bit set of the first two bytes of every needle of `lists` (hashed; a collision only
+/// costs a comparison): a text is searched for the needles only where such a pair stands.
+#[allow(clippy::indexing_slicing, reason = "const evaluation: an index out of range fails compilation")]
+const fn pair_set(lists: &[&[&[u8]]]) -> [u64; 16] {
+    let mut t = [0u64; 16];
+    let mut l = 0;
+    while l < lists.len() {
+        let list = lists[l];
+        let mut k = 0;
+        while k < list.len() {
+            let w = list[k];
+            let bit = pair_bit(w[0], w[1]);
+            t[bit / 64] |= 1 << (bit % 64);
+            k += 1;
+        }
+        l += 1;
+    }
+    t
+}
+
+/// Whether `h` holds (ASCII case-insensitively) a needle of `lists`, `pairs` being their
+/// [`pair_set`].
+fn holds(h: &[u8], pairs: &[u64; 16], lists: &[&[&[u8]]]) -> bool {
+    h.windows(2).enumerate().any(|(j, p)| {
+        let bit = pair_bit(p.first().copied().unwrap_or(0), p.get(1).copied().unwrap_or(0));
+        pairs.get(bit / 64).is_some_and(|m| m & (1 << (bit % 64)) != 0)
+            && h.get(j..).is_some_and(|rest| {
+                lists.iter().any(|l| l.iter().any(|n| rest.get(..n.len()).is_some_and(|x| x.eq_ignore_ascii_case(n))))
+            })
     })
+}
+
+/// Whether `w` is one of the [`EXACT`] words.
+fn exact_word(w: &[u8]) -> bool {
+    let Some(&first) = w.first() else { return false };
+    let bits = EXACT_LENGTHS.get(first_bucket(first)).copied().unwrap_or(0);
+    bits & (1 << w.len().min(15)) != 0
+        && EXACT.iter().any(|l| l.iter().any(|x| x.len() == w.len() && w.eq_ignore_ascii_case(x)))
+}
+
+/// The words of a header line or cell, split as [`word_in`] splits them.
+fn words(t: &[u8]) -> impl Iterator<Item = &[u8]> {
+    t.split(|&c| !(c.is_ascii_alphanumeric() || c >= 0x80 || c == b'#'))
+}
+
+static INSIDE_PAIRS: [u64; 16] = pair_set(&INSIDE);
+
+/// Everything [`column_kind`] looks for inside a cell.
+const CELL_NEEDLES: [&[&[u8]]; 4] = [&ssn::CONTEXT, &PHONE_STEMS, &CARD_STEMS, &[b"credit"]];
+static CELL_PAIRS: [u64; 16] = pair_set(&CELL_NEEDLES);
+
+/// An exact superset of "[`column_kind`] of `cell` is not `Other`": one of its words is a header
+/// word, or it holds one of the needles [`column_kind`] searches for. Most cells of a row that
+/// only looks like a header (a line of prose with commas and the word "phone") fail it at the
+/// cost of one pass.
+fn may_name(cell: &[u8]) -> bool {
+    words(cell).any(exact_word) || holds(cell, &CELL_PAIRS, &CELL_NEEDLES)
+}
+
+/// A quick superset of "some cell of `line` names a column" ([`column_kind`] ≠ `Other` for a
+/// cell): one pass over the line's words (of at most 64 bytes), each compared with the header
+/// words only when one of them has its first byte and length ([`EXACT_LENGTHS`]) and searched for
+/// the needles of [`INSIDE`] only where one of their first byte pairs stands ([`pair_set`]), so lines
+/// of code or prose cost little. Every word [`word_in`] can match is tested, and every needle
+/// [`column_kind`] looks for inside a cell holds one of the needles tested here.
+fn maybe_header(line: &[u8]) -> bool {
+    words(line).any(|w| !w.is_empty() && w.len() <= 64 && (exact_word(w) || holds(w, &INSIDE_PAIRS, &INSIDE)))
 }
 
 fn contains_ci(h: &[u8], n: &[u8]) -> bool {
@@ -314,7 +420,8 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
             // psql draws a rule (`-----+-----`) between its header and the rows.
             Some(_) if rule_line(line) => {}
             _ => {
-                table = if maybe_header(line) {
+                // A header row has two cells or more: without a delimiter no line is one.
+                table = if line.iter().any(|c| DELIMS.contains(c)) && maybe_header(line) {
                     DELIMS.iter().copied().find(|&d| line.contains(&d) && header(line, d, &mut cols))
                 } else {
                     None
@@ -398,7 +505,7 @@ fn header_cells(b: &[u8], spans: &[(usize, usize)], plain: bool, cols: &mut [Col
         // A redaction placeholder (`[US_SSN]`, `[PHONE:1a2b…]`) names no column: on a rescan a
         // redacted data row would otherwise read as a header and reset the table's columns.
         let placeholder = cell.first() == Some(&b'[') && cell.last() == Some(&b']');
-        let mut kind = if placeholder { Col::Other } else { column_kind(cell) };
+        let mut kind = if placeholder || !may_name(cell) { Col::Other } else { column_kind(cell) };
         if matches!(kind, Col::Version | Col::Id) && !plain {
             kind = Col::Other;
         }
@@ -598,6 +705,29 @@ mod tests {
             assert!(maybe_header(h.as_bytes()), "{h}");
         }
         assert!(!maybe_header(b"for (let i = 0; i < n; i++) { total += prices[i]; }"));
+    }
+
+    #[test]
+    fn the_quick_cell_check_passes_every_cell_the_full_check_names() {
+        let mut named = 0;
+        for list in EXACT.iter().chain(CELL_NEEDLES.iter()) {
+            for w in list.iter() {
+                for (pre, post) in [("", ""), ("Nr ", " (US)"), ("x_", "_no"), ("my", "s"), ("cla", "")] {
+                    for upper in [false, true] {
+                        let mut cell = [pre.as_bytes(), w, post.as_bytes()].concat();
+                        if upper {
+                            cell.make_ascii_uppercase();
+                        }
+                        if column_kind(&cell) != Col::Other {
+                            named += 1;
+                            assert!(may_name(&cell), "{}", String::from_utf8_lossy(&cell));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(named > 300, "{named}");
+        assert!(!may_name(b"Call me tomorrow about the bill"));
     }
 
     #[test]
