@@ -430,6 +430,10 @@ fn write_escape(c: u8, out: &mut Vec<u8>) {
     }
 }
 
+/// Offset of the first CR or LF in `bytes`, eight bytes at a time: the line scan of both event-stream
+/// readers (`response::sse`, `response::sse_frame`), which every streamed response byte passes.
+pub(crate) use swar::find_line_end;
+
 /// Scanning eight bytes at a time in a `u64` ("SWAR": SIMD within a register). Every byte of every
 /// string in a body passes through these loops (parsing, decoding, re-encoding), so they are the
 /// parser's hottest code. Portable: plain integer arithmetic, no `unsafe`, no target features.
@@ -492,6 +496,27 @@ mod swar {
         fn byte(&self, c: u8) -> bool {
             c == self.0
         }
+    }
+
+    /// CR or LF: the bytes that end an event-stream line.
+    struct LineEnd;
+
+    impl Needle for LineEnd {
+        #[inline(always)]
+        fn word(&self, x: u64) -> u64 {
+            // The lowest flag of each test is exact (see `below`), so the lowest of both is too.
+            equal(x, b'\n') | equal(x, b'\r')
+        }
+
+        #[inline(always)]
+        fn byte(&self, c: u8) -> bool {
+            c == b'\n' || c == b'\r'
+        }
+    }
+
+    /// Offset of the first CR or LF in `bytes`.
+    pub(crate) fn find_line_end(bytes: &[u8]) -> Option<usize> {
+        find(bytes, LineEnd)
     }
 
     /// Offset of the first `"`, `\` or control character in `bytes`.
@@ -573,6 +598,27 @@ mod tests {
         let many: Vec<String> = (0..100).map(|i| format!("\"k{i}\":1")).collect();
         assert!(p(&format!("{{{}}}", many.join(","))).is_ok());
         assert!(matches!(p(&format!("{{{},\"k7\":2}}", many.join(","))), Err(JsonError::DuplicateKey(_))));
+    }
+
+    #[test]
+    fn find_line_end_finds_the_first_cr_or_lf_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for end in [b'\n', b'\r'] {
+                    let mut bytes = vec![b'a'; len];
+                    // Bytes around the needle that a word test could confuse with it.
+                    bytes.iter_mut().enumerate().for_each(|(i, b)| *b = [b'a', 0x0b, 0x0c, 0x8d, 0x8a][i % 5]);
+                    if at < len {
+                        bytes[at] = end;
+                        if at + 1 < len {
+                            bytes[at + 1] = b'\n';
+                        }
+                    }
+                    let want = bytes.iter().position(|&b| b == b'\n' || b == b'\r');
+                    assert_eq!(find_line_end(&bytes), want, "len {len} at {at}");
+                }
+            }
+        }
     }
 
     #[test]

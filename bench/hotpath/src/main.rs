@@ -176,13 +176,7 @@ fn main() {
                     w.walk_body(&root);
                     black_box(w.edits.len());
                 });
-                let findings: u64 = audit
-                    .redactions
-                    .values()
-                    .filter_map(|v| v.as_object())
-                    .flat_map(|m| m.values())
-                    .filter_map(|v| v.as_u64())
-                    .sum();
+                let findings: u64 = audit.redactions.iter().map(|(_, _, n)| n).sum();
                 format!(
                     "{{\"file\":{:?},\"bytes\":{},\"bytes_out\":{},\"decision\":{:?},\"findings\":{},\
 \"full_ns\":{:.0},\"parse_ns\":{:.0},\"utf8_ns\":{:.0},\"walk_ns\":{:.0},\"sha256_ns\":{:.0},\"mb_per_s\":{:.1}}}",

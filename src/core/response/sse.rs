@@ -236,7 +236,7 @@ impl SseParser {
 
 /// Splits at the first CR or LF: (line, end of line and the rest), or `None` without one.
 fn split_at_eol(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let at = bytes.iter().position(|&b| b == b'\n' || b == b'\r')?;
+    let at = crate::core::json::find_line_end(bytes)?;
     bytes.split_at_checked(at)
 }
 

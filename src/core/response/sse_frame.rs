@@ -79,7 +79,7 @@ pub(crate) fn split_event(raw: &[u8]) -> (Vec<u8>, Vec<u8>, bool) {
     let mut has_data = false;
     let mut rest = raw;
     while !rest.is_empty() {
-        let end = rest.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(rest.len());
+        let end = crate::core::json::find_line_end(rest).unwrap_or(rest.len());
         let (line, tail) = rest.split_at(end);
         let eol = match tail {
             [b'\r', b'\n', ..] => 2,

@@ -6,13 +6,18 @@
 //! per-request cost the request-path harness (bench-hotpath) does not see (audit record, chain,
 //! spend counters, response side, metrics).
 //!
-//! Usage: bench-stream POLICY BODY --iters N
+//! `--sse`: the answer is bench-upstream's event stream (14 chat chunks and `[DONE]`, one callback; use a BODY
+//! that asks for a stream) instead of its JSON answer.
+//!
+//! Usage: bench-stream POLICY BODY --iters N [--sse]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use openrouter_guard::core::chain::AuditChain;
 use openrouter_guard::core::headers::RawHeader;
@@ -46,8 +51,67 @@ impl CounterStore for Store {
     }
 }
 
+/// The system allocator, counting allocations and reallocations (`allocs_per_request` in the output: the
+/// allocator churn of one request; the wasm module's dlmalloc sees the same calls).
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static REALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        REALLOCS.fetch_add(1, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// bench-upstream's event stream (bench/hostcalls.py `sse_answer`): a comment, then one chunk per word, the last
+/// with `finish_reason`, then `[DONE]`.
+fn sse_answer() -> Vec<u8> {
+    let words = [
+        "Here is",
+        " a short",
+        " summary",
+        " of the",
+        " quarterly",
+        " report:",
+        " revenue",
+        " grew",
+        " eight",
+        " percent",
+        " year over",
+        " year.",
+        "",
+    ];
+    let mut out = b": OPENROUTER PROCESSING\n\n".to_vec();
+    for (i, w) in words.iter().enumerate() {
+        let finish = if i + 1 == words.len() { "\"stop\"" } else { "null" };
+        out.extend_from_slice(
+            format!(
+                "data: {{\"id\":\"gen-bench-0001\",\"provider\":\"Anthropic\",\"model\":\"anthropic/claude-3.5-sonnet\",\
+                 \"object\":\"chat.completion.chunk\",\"created\":1735689600,\"choices\":[{{\"index\":0,\"delta\":\
+                 {{\"role\":\"assistant\",\"content\":\"{w}\"}},\"finish_reason\":{finish}}}]}}\n\n"
+            )
+            .as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"data: [DONE]\n\n");
+    out
+}
+
 struct Host<'a> {
     now: u64,
+    answer: &'a [u8],
     req_headers: &'a [RawHeader],
     resp_headers: &'a [RawHeader],
     body: &'a [u8],
@@ -75,7 +139,7 @@ impl StreamHost for Host<'_> {
         Ok(self.body[..max.min(self.body.len())].to_vec())
     }
     fn response_body(&mut self, max: usize) -> Result<Vec<u8>, HostFailure> {
-        Ok(ANSWER[..max.min(ANSWER.len())].to_vec())
+        Ok(self.answer[..max.min(self.answer.len())].to_vec())
     }
     fn property(&mut self, _p: Property) -> Option<Vec<u8>> {
         None
@@ -92,21 +156,42 @@ fn pairs(list: &[(&str, &str)]) -> Vec<RawHeader> {
     list.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
 }
 
+/// The callbacks of one request, in order (allocations are counted per callback).
+const PHASES: [&str; 6] = ["request_headers", "request_body", "response_headers", "response_body", "log", "drop"];
+
+/// Allocations and reallocations so far.
+fn allocs() -> u64 {
+    ALLOCS.load(Ordering::Relaxed) + REALLOCS.load(Ordering::Relaxed)
+}
+
 #[inline(never)]
-fn stream_loop(policy: &Rc<Policy>, host: &mut Host<'_>, iters: u64) -> usize {
+fn stream_loop(policy: &Rc<Policy>, host: &mut Host<'_>, iters: u64, per_phase: &mut [u64; 6]) -> usize {
     let chain = Rc::new(RefCell::new(AuditChain::new("0123456789abcdef".into())));
     let mut audit_bytes = 0;
     for _ in 0..iters {
+        let mut at = allocs();
+        let mut mark = |k: usize| {
+            let now = allocs();
+            per_phase[k] += now - at;
+            at = now;
+        };
         let mut s = Stream::new(Rc::clone(policy), Rc::clone(&chain));
         black_box(s.on_request_headers(host, false));
+        mark(0);
         black_box(s.on_request_body(host, host.body.len(), true));
+        mark(1);
         black_box(s.on_response_headers(host, false));
-        black_box(s.on_response_body(host, ANSWER.len(), true));
+        mark(2);
+        black_box(s.on_response_body(host, host.answer.len(), true));
+        mark(3);
         for e in s.on_log(host).effects {
             if let Effect::PublishAudit(line) = e {
                 audit_bytes += line.len();
             }
         }
+        mark(4);
+        drop(s);
+        mark(5);
     }
     audit_bytes
 }
@@ -126,14 +211,30 @@ fn main() {
         ("content-length", &len),
         ("x-request-id", "2f1c8e57-3a43-4c2e-9a53-0d7d3c1b9e11"),
     ]);
-    let resp = pairs(&[(":status", "200"), ("content-type", "application/json")]);
+    let sse = args.iter().any(|a| a == "--sse");
+    let answer = if sse { sse_answer() } else { ANSWER.to_vec() };
+    let content_type = if sse { "text/event-stream" } else { "application/json" };
+    let resp = pairs(&[(":status", "200"), ("content-type", content_type)]);
     let mut host = Host {
         now: 1_800_000_000_000_000_000,
+        answer: &answer,
         req_headers: &req,
         resp_headers: &resp,
         body: &body,
         store: Store::default(),
     };
-    let n = stream_loop(&policy, &mut host, iters);
-    println!("{{\"iters\":{iters},\"audit_bytes_per_request\":{}}}", n as u64 / iters.max(1));
+    let (a0, r0) = (ALLOCS.load(Ordering::Relaxed), REALLOCS.load(Ordering::Relaxed));
+    let mut per_phase = [0u64; 6];
+    let n = stream_loop(&policy, &mut host, iters, &mut per_phase);
+    let per = |now: u64, before: u64| now.saturating_sub(before) / iters.max(1);
+    let phases: Vec<String> =
+        PHASES.iter().zip(per_phase).map(|(p, n)| format!("\"{p}\":{}", n / iters.max(1))).collect();
+    println!(
+        "{{\"iters\":{iters},\"audit_bytes_per_request\":{},\"allocs_per_request\":{},\"reallocs_per_request\":{},\
+         \"allocs_and_reallocs_per_callback\":{{{}}}}}",
+        n as u64 / iters.max(1),
+        per(ALLOCS.load(Ordering::Relaxed), a0),
+        per(REALLOCS.load(Ordering::Relaxed), r0),
+        phases.join(",")
+    );
 }
