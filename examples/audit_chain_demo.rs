@@ -5,7 +5,7 @@
 //! is deterministic; `tools/verify_audit.py` checks it and `tests/tools/test_verify_audit.py`
 //! tampers with it.
 
-use openrouter_guard::core::chain::AuditChain;
+use openrouter_guard::api::AuditChain;
 
 fn main() {
     let per_chain: u64 = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(6);

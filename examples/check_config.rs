@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use openrouter_guard::core::policy::Policy;
+use openrouter_guard::api::Policy;
 
 fn main() -> ExitCode {
     let files: Vec<String> = std::env::args().skip(1).collect();

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use openrouter_guard::core::decode::{decode, Coding};
+use openrouter_guard::api::{decode, Coding};
 
 fn body(size: usize) -> Vec<u8> {
     let mut s = String::from(r#"{"model":"openai/gpt-4o","messages":["#);

@@ -14,8 +14,8 @@ mod gen;
 use std::hint::black_box;
 use std::time::Instant;
 
-use openrouter_guard::core::pii::{PiiConfig, PiiTally, Redactor};
-use openrouter_guard::core::response::outscan::StreamScanner;
+use openrouter_guard::api::StreamScanner;
+use openrouter_guard::api::{PiiConfig, PiiTally, Redactor};
 
 fn redactor(json: &str) -> Redactor {
     let cfg = PiiConfig::from_json(json).unwrap_or_else(|e| {
@@ -99,7 +99,7 @@ fn main() {
         "# hold bound (bytes a cut may wait for): defaults {}, secrets only {}; ceiling {}",
         StreamScanner::bound(&defaults.reach()),
         StreamScanner::bound(&secrets.reach()),
-        openrouter_guard::core::response::outscan::MAX_HOLD
+        openrouter_guard::api::MAX_HOLD
     );
     println!("#      corpus          p50 ns   p99 ns     MB/s held max held avg 1st after findings");
     run("prose/defaults", &defaults, &prose, rounds);

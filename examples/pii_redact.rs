@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, Write};
 
-use openrouter_guard::core::pii::{PiiConfig, PiiTally, Redactor};
+use openrouter_guard::api::{PiiConfig, PiiTally, Redactor};
 
 const ALL_ON: &str = r#"{"entities": {"PERSON": "redact", "ADDRESS": "redact"}}"#;
 

@@ -2,8 +2,8 @@
 //! For the request targets, the headers and body sent and what the guard forwarded.
 
 use arbitrary::{Arbitrary, Unstructured};
-use openrouter_guard::core::audit::AuditRecord;
-use openrouter_guard::core::request::{on_body, on_head, RequestHead};
+use openrouter_guard::api::AuditRecord;
+use openrouter_guard::api::{on_body, on_head, RequestHead};
 
 fn pipeline(h: &[(String, String)], eos: bool, body: &[u8]) {
     println!("headers: {h:?}\nend_of_stream: {eos}\nbody: {}", String::from_utf8_lossy(body));

@@ -11,7 +11,7 @@
 //! 6. `write_json_string` round-trips through both parsers for every decoded string and for
 //!    arbitrary text.
 
-use openrouter_guard::core::json::{self, JsonError, Kind, Node};
+use openrouter_guard::api::json::{self, JsonError, Kind, Node};
 
 use crate::tree::{is_json_syntax, Tree};
 

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use openrouter_guard::core::endpoint::Endpoint;
+use openrouter_guard::api::Endpoint;
 
 use crate::tree::Tree;
 

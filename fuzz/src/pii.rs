@@ -10,7 +10,7 @@
 
 use std::sync::OnceLock;
 
-use openrouter_guard::core::pii::{Action, PiiConfig, PiiTally, Redactor};
+use openrouter_guard::api::{Action, PiiConfig, PiiTally, Redactor};
 
 use crate::secrets::{catalogue, Planted};
 
@@ -62,7 +62,7 @@ fn all_rewrite(cfg: &PiiConfig) -> bool {
 
 /// The action engine `sel` takes on a planted value of `entity`.
 fn action_for(r: &Redactor, entity: &str) -> Action {
-    use openrouter_guard::core::pii::Entity;
+    use openrouter_guard::api::Entity;
     Entity::from_name(entity).map_or(Action::Off, |e| r.action(e))
 }
 

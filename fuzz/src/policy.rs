@@ -5,10 +5,10 @@
 //! profile names unique ignoring case, limits in range); every compiled profile can run a request
 //! and a PII scan without panicking.
 
-use openrouter_guard::core::audit::AuditRecord;
-use openrouter_guard::core::pii::PiiTally;
-use openrouter_guard::core::policy::{Policy, MAX_JSON_DEPTH_CEILING};
-use openrouter_guard::core::request::{on_body, on_head, RequestHead};
+use openrouter_guard::api::AuditRecord;
+use openrouter_guard::api::PiiTally;
+use openrouter_guard::api::{Policy, MAX_JSON_DEPTH_CEILING};
+use openrouter_guard::api::{on_body, on_head, RequestHead};
 
 const PROBE_TEXT: &str = "mail jane@corp.io, call 415-555-0132, Blue Heron EMP-123456, my name is Ann Lee, 1 Main St";
 

@@ -19,11 +19,11 @@
 //!
 //! Secrets planted in text fields are checked by [`check_with_secret`].
 
-use openrouter_guard::core::audit::AuditRecord;
-use openrouter_guard::core::endpoint::{classify, Endpoint};
-use openrouter_guard::core::json;
-use openrouter_guard::core::policy::Policy;
-use openrouter_guard::core::request::{on_body, on_head, RequestHead};
+use openrouter_guard::api::AuditRecord;
+use openrouter_guard::api::{classify, Endpoint};
+use openrouter_guard::api::json;
+use openrouter_guard::api::Policy;
+use openrouter_guard::api::{on_body, on_head, RequestHead};
 
 use crate::glob::{allowed, canonical, Rule};
 use crate::known;

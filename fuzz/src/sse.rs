@@ -11,7 +11,7 @@
 //!    strings are short (≤ 256 bytes, reasons ≤ 64).
 
 use arbitrary::Arbitrary;
-use openrouter_guard::core::response::{ObserverLimits, ResponseObserver, ResponseSummary};
+use openrouter_guard::api::{ObserverLimits, ResponseObserver, ResponseSummary};
 
 use crate::alloc;
 

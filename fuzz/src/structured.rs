@@ -279,7 +279,7 @@ fn text_value(endpoint: &str, texts: &[String], shape: u8) -> Vec<(String, Strin
 }
 
 fn endpoint_kind(path: &str) -> &'static str {
-    use openrouter_guard::core::endpoint::{classify, Endpoint};
+    use openrouter_guard::api::{classify, Endpoint};
     match classify(path).endpoint {
         Endpoint::ChatCompletions => "chat",
         Endpoint::Completions => "completions",

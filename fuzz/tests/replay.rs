@@ -78,7 +78,7 @@ fn every_regression_input_satisfies_its_target_properties() {
 
 #[test]
 fn every_planted_value_is_detected_alone_by_the_default_engine() {
-    let r = openrouter_guard::core::pii::Redactor::default();
+    let r = openrouter_guard::api::Redactor::default();
     for p in secrets::catalogue() {
         let text = format!("x {} y", p.value);
         let found = r.detect(&text);

@@ -4,7 +4,6 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
     pattern: Vec<char>,
-    source: String,
 }
 
 impl Glob {
@@ -14,12 +13,7 @@ impl Glob {
         if p.is_empty() {
             return None;
         }
-        Some(Self { pattern: p.chars().collect(), source: p })
-    }
-
-    /// The normalised pattern text.
-    pub fn as_str(&self) -> &str {
-        &self.source
+        Some(Self { pattern: p.chars().collect() })
     }
 
     /// Whether `subject` matches. Linear-time two-pointer match with a single backtrack point,

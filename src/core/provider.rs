@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 use crate::core::config::{ConfigError, DataCollection, ProviderConfig};
 use crate::core::reason::Reason;
 
-pub use crate::core::provider_routing::ProviderError;
 pub(crate) use crate::core::provider_routing::Routing;
 
 /// The compiled provider policy of a profile (slugs lower-cased).
@@ -311,6 +310,7 @@ impl ProviderPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::provider_routing::ProviderError;
     use serde_json::json;
 
     fn policy(v: Value) -> ProviderPolicy {

@@ -11,7 +11,7 @@ pub enum Unknown {
     /// A file, document, audio or video part given by URL or `file_id`.
     RemoteMedia,
     /// A content part of a type the endpoint's estimate does not know.
-    UnknownPart,
+    PartType,
     /// A model the request can reach has no price.
     NoPrice,
     /// A limit kept per model, and a model OpenRouter resolves itself (router, alias, preset):
@@ -24,7 +24,7 @@ impl Unknown {
     pub(crate) fn reason(self) -> Reason {
         match self {
             Unknown::NoOutputCap => Reason::MaxTokensRequired,
-            Unknown::RemoteMedia | Unknown::UnknownPart | Unknown::ResolvedUpstream => Reason::CostUnbounded,
+            Unknown::RemoteMedia | Unknown::PartType | Unknown::ResolvedUpstream => Reason::CostUnbounded,
             Unknown::NoPrice => Reason::PriceMissing,
         }
     }

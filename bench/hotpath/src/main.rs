@@ -13,12 +13,12 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use openrouter_guard::core::audit::{sha256_hex, AuditRecord};
-use openrouter_guard::core::json;
-use openrouter_guard::core::pii::PiiTally;
-use openrouter_guard::core::policy::Policy;
-use openrouter_guard::core::request::{self, Plan, RequestHead};
-use openrouter_guard::core::walk::Walker;
+use openrouter_guard::api::json;
+use openrouter_guard::api::PiiTally;
+use openrouter_guard::api::Policy;
+use openrouter_guard::api::Walker;
+use openrouter_guard::api::{on_body, on_head, Plan, RequestHead};
+use openrouter_guard::api::{sha256_hex, AuditRecord};
 
 fn headers(len: usize) -> Vec<(String, String)> {
     [
@@ -38,11 +38,11 @@ fn headers(len: usize) -> Vec<(String, String)> {
 /// One full request through the core, as the adapter runs it. Returns the bytes sent upstream.
 fn one_request(policy: &Policy, hdrs: &[(String, String)], body: &[u8]) -> (usize, AuditRecord) {
     let mut audit = AuditRecord::new();
-    let plan = match request::on_head(policy, RequestHead { headers: hdrs, end_of_stream: false }, &mut audit) {
+    let plan = match on_head(policy, RequestHead { headers: hdrs, end_of_stream: false }, &mut audit) {
         Ok(p) => p,
         Err(_) => return (0, audit),
     };
-    let out = match request::on_body(policy, &plan, body, &mut audit) {
+    let out = match on_body(policy, &plan, body, &mut audit) {
         Ok(Some(b)) => b.len(),
         Ok(None) => body.len(),
         Err(_) => 0,
@@ -89,7 +89,7 @@ fn phase_loop(policy: &Policy, hdrs: &[(String, String)], body: &[u8], n: u64, p
 
 fn plan_for(policy: &Policy, hdrs: &[(String, String)]) -> Option<Plan> {
     let mut audit = AuditRecord::new();
-    request::on_head(policy, RequestHead { headers: hdrs, end_of_stream: false }, &mut audit).ok()
+    on_head(policy, RequestHead { headers: hdrs, end_of_stream: false }, &mut audit).ok()
 }
 
 /// Mean nanoseconds per call of `f`, running it for about `seconds` (at least 3 times).

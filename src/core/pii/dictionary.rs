@@ -162,8 +162,9 @@ impl Automaton {
         }
     }
 
-    /// Approximate heap size in bytes (for documentation and tests).
-    pub fn heap_bytes(&self) -> usize {
+    /// Approximate heap size in bytes (for the tests).
+    #[cfg(test)]
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.trans.len() * 4 + self.out_head.len() * 4 + self.outs.len() * 8 + self.lens.len() * 4
     }
 }

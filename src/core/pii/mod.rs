@@ -32,7 +32,7 @@ mod tests;
 
 use std::collections::HashSet;
 
-pub use crate::core::config::{Action, CustomPatternConfig, DictionaryConfig, PiiConfig};
+pub use crate::core::config::{Action, PiiConfig};
 pub use entity::Entity;
 
 use crate::core::config::ConfigError;

@@ -35,7 +35,7 @@ mod tests;
 
 pub use crate::core::summary::ResponseSummary;
 pub use observer::{ObserverLimits, ResponseObserver};
-pub use verify::{same_provider, verify_served, verify_served_model, ServedVerdict, Subject, Verdict};
+pub use verify::{verify_served, verify_served_model, ServedVerdict, Verdict};
 
 /// Values of [`ResponseSummary::not_inspected`].
 pub mod reason {

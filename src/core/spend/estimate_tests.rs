@@ -146,9 +146,9 @@ fn anthropic_media_by_reference_is_counted_or_unbounded_like_the_chat_shapes() {
 fn every_part_type_of_chat_and_responses_is_known_and_others_fail_closed() {
     let chat = |p: &str| format!(r#"{{"model":"anthropic/a","messages":[{{"role":"user","content":[{p}]}}]}}"#);
     let bogus = chat(r#"{"type":"hologram","hologram":{"url":"https://example.com/h"}}"#);
-    assert_eq!(worst("capped", CHAT, &bogus, None).prompt_tokens, Err(Unknown::UnknownPart));
+    assert_eq!(worst("capped", CHAT, &bogus, None).prompt_tokens, Err(Unknown::PartType));
     let untyped = chat(r#"{"text":"hi"}"#);
-    assert_eq!(worst("capped", CHAT, &untyped, None).prompt_tokens, Err(Unknown::UnknownPart));
+    assert_eq!(worst("capped", CHAT, &untyped, None).prompt_tokens, Err(Unknown::PartType));
     let by_id = chat(r#"{"type":"file","file":{"file_id":"file-abc"}}"#);
     assert_eq!(worst("capped", CHAT, &by_id, None).prompt_tokens, Err(Unknown::RemoteMedia));
     let video = chat(r#"{"type":"video_url","video_url":{"url":"https://example.com/v.mp4"}}"#);
@@ -169,7 +169,7 @@ fn every_part_type_of_chat_and_responses_is_known_and_others_fail_closed() {
     let file = input(r#"{"role":"user","content":[{"type":"input_file","file_url":"https://example.com/a.pdf"}]}"#);
     assert_eq!(worst("capped", RESP, &file, None).prompt_tokens, Err(Unknown::RemoteMedia));
     for unknown in [input(r#"{"type":"item_reference","id":"msg_1"}"#), input(r#"{"content":"no role"}"#)] {
-        assert_eq!(worst("capped", RESP, &unknown, None).prompt_tokens, Err(Unknown::UnknownPart), "{unknown}");
+        assert_eq!(worst("capped", RESP, &unknown, None).prompt_tokens, Err(Unknown::PartType), "{unknown}");
     }
     // /completions has no parts.
     let prompt = r#"{"model":"anthropic/a","prompt":"see https://example.com/a.pdf"}"#;

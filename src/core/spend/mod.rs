@@ -166,7 +166,7 @@ pub(crate) fn unknown_rejection(why: Unknown, what: &str) -> Rejection {
             why.reason(),
             format!("{what} cannot bound the tokens of a file, document, audio or video given by URL or file_id; send it inline"),
         ),
-        Unknown::UnknownPart => Rejection::forbidden(
+        Unknown::PartType => Rejection::forbidden(
             why.reason(),
             format!("{what} cannot bound the tokens of a content part of a type it does not know"),
         ),

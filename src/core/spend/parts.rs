@@ -65,7 +65,7 @@ fn known_parts(endpoint: Endpoint, root: &Node<'_>) -> Result<(), Unknown> {
             match kind.as_deref() {
                 None if item.get("role").is_some() => {}
                 Some(k) if RESPONSES_ITEMS.contains(&k) => {}
-                _ => return Err(Unknown::UnknownPart),
+                _ => return Err(Unknown::PartType),
             }
             parts(item.get("content"), &RESPONSES_PARTS)?;
             parts(item.get("output"), &RESPONSES_PARTS)
@@ -86,7 +86,7 @@ fn each(list: Option<&Node<'_>>, f: impl FnMut(&Node<'_>) -> Result<(), Unknown>
 fn parts(content: Option<&Node<'_>>, known: &[&str]) -> Result<(), Unknown> {
     each(content, |p| match p.get("type").and_then(Node::as_str) {
         Some(k) if known.contains(&k.as_ref()) => Ok(()),
-        _ => Err(Unknown::UnknownPart),
+        _ => Err(Unknown::PartType),
     })
 }
 

@@ -46,9 +46,9 @@ impl PluginPrices {
 
     /// The cost of every plugin use, micro-USD: per use, the first entry with its id and its
     /// engine (an entry without engine prices only a use that names none). `NoPrice` when a use
-    /// has no entry, `UnknownPart` when `plugins` is malformed.
+    /// has no entry, `PartType` when `plugins` is malformed.
     pub(crate) fn cost(&self, uses: Result<&[PluginUse], &()>) -> Result<u64, Unknown> {
-        let uses = uses.map_err(|()| Unknown::UnknownPart)?;
+        let uses = uses.map_err(|()| Unknown::PartType)?;
         uses.iter().try_fold(0u64, |sum, u| {
             let p = self.entries.iter().find(|p| p.id == u.id && p.engine == u.engine).ok_or(Unknown::NoPrice)?;
             Ok(sum.saturating_add(p.request).saturating_add(p.per_result.saturating_mul(u.results)))
@@ -87,7 +87,7 @@ mod tests {
         assert_eq!(t.cost(Ok(&[use_of("web", Some("native"), 5)])), Err(Unknown::NoPrice));
         assert_eq!(t.cost(Ok(&[use_of("file-parser", Some("mistral-ocr"), 5)])), Err(Unknown::NoPrice));
         assert_eq!(t.cost(Ok(&[use_of("file-parser", None, 5)])), Err(Unknown::NoPrice));
-        assert_eq!(t.cost(Err(&())), Err(Unknown::UnknownPart));
+        assert_eq!(t.cost(Err(&())), Err(Unknown::PartType));
         // u64::MAX results saturate.
         assert_eq!(t.cost(Ok(&[use_of("web", Some("exa"), u64::MAX)])), Ok(u64::MAX));
         let bad = [read_as(r#"{"id": "web", "per_result": -1}"#, PluginPriceConfig::read).unwrap()];

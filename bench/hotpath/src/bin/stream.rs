@@ -19,12 +19,12 @@ use std::hint::black_box;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use openrouter_guard::core::chain::AuditChain;
-use openrouter_guard::core::headers::RawHeader;
-use openrouter_guard::core::policy::Policy;
-use openrouter_guard::core::reply::Rejection;
-use openrouter_guard::core::spend::{CounterStore, SetError, StoreError};
-use openrouter_guard::core::stream::{Effect, HostFailure, Property, Stream, StreamHost};
+use openrouter_guard::api::AuditChain;
+use openrouter_guard::api::Policy;
+use openrouter_guard::api::RawHeader;
+use openrouter_guard::api::Rejection;
+use openrouter_guard::api::{CounterStore, SetError, StoreError};
+use openrouter_guard::api::{Effect, HostFailure, Property, Stream, StreamHost};
 
 const ANSWER: &[u8] = br#"{"id":"gen-bench-0001","provider":"Anthropic","model":"anthropic/claude-3.5-sonnet","object":"chat.completion","created":1735689600,"choices":[{"index":0,"logprobs":null,"finish_reason":"stop","native_finish_reason":"end_turn","message":{"role":"assistant","content":"Here is a short summary of the quarterly report.","refusal":null,"reasoning":null}}],"usage":{"prompt_tokens":412,"completion_tokens":48,"total_tokens":460,"cost":0.001956}}"#;
 

@@ -9,7 +9,7 @@ mod gen;
 
 use std::io::Write;
 
-use openrouter_guard::core::pii::{PiiConfig, Redactor};
+use openrouter_guard::api::{PiiConfig, Redactor};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()

@@ -13,7 +13,7 @@ mod gen;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use openrouter_guard::core::pii::{PiiConfig, PiiTally, Redactor};
+use openrouter_guard::api::{PiiConfig, PiiTally, Redactor};
 
 fn chunks(text: &str, size: usize) -> Vec<String> {
     let mut out = Vec::new();

@@ -27,11 +27,6 @@ pub fn scan(b: &[u8], p: usize) -> Scan {
     }
 }
 
-/// The end of a valid IBAN whose country code starts at `p`, if there is one.
-pub fn find(b: &[u8], p: usize) -> Option<usize> {
-    find_inner(b, p, &mut Shape::default())
-}
-
 /// How IBAN-like a failed candidate was: full length, grouped strictly by four (or not at all),
 /// letters only in the bank-code part.
 #[derive(Debug, Default)]
@@ -78,6 +73,11 @@ fn find_inner(b: &[u8], p: usize, shape: &mut Shape) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The end of a valid IBAN whose country code starts at `p`, if there is one.
+    fn find(b: &[u8], p: usize) -> Option<usize> {
+        find_inner(b, p, &mut Shape::default())
+    }
 
     fn iban(t: &str) -> Option<&str> {
         let p = (0..t.len()).find(|&i| t.as_bytes().get(i + 2).is_some_and(u8::is_ascii_digit))?;
