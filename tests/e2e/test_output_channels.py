@@ -1,5 +1,5 @@
 """Output inspection of streams, through real Envoy over HTTP/1.1 and HTTP/2: a channel is the text a client
-accumulates (attack round 3, findings 1, 2, 3, 4, 9, 16). An event without a text delta (a `content: null` chunk, an
+accumulates (attack round 3, findings 1, 2, 3, 4, 5, 9, 16). An event without a text delta (a `content: null` chunk, an
 encrypted reasoning item, a citation, a /responses annotation) does not restart the scanner, so a key split around
 it is still blocked; text after a choice's `finish_reason` (which released the channel) ends the stream as
 unreadable; `logprobs` (the text again, token by token) are dropped under output inspection, in streams and JSON
@@ -253,6 +253,47 @@ def test_a_tool_name_split_across_events_ends_the_stream_as_unreadable(
     assert r.status == 200 and names in ("", "save_" + HEAD), events
     ended_with_error(events, "response_unreadable")
     assert "response_unreadable" in rec["reasons"], rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("where", ["tool-call-id", "unknown-field"])
+def test_another_delta_string_split_across_events_ends_the_stream_as_unreadable(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str, where: str) -> None:
+    # Finding 5: openai-python joins every string under `delta`; those that are not text channels are scanned one
+    # event at a time, so a second, different piece fails closed.
+    def piece(text: str) -> bytes:
+        if where == "tool-call-id":
+            return chunk({"tool_calls": [{"index": 0, "id": text, "type": "function", "function": {"arguments": ""}}]})
+        return chunk({"role": "assistant", "x_note": text})
+    fake.script(Script(raw_events=[piece("call_" + HEAD), piece(TAIL), chunk({}, "stop"), b"data: [DONE]\n\n"]))
+    r = send(proto, envoy.port, "POST", CHAT, ask())
+    events = events_of(r.body)
+    [rec] = audit_for(r)
+    assert r.status == 200 and TAIL not in r.body.decode(), events
+    ended_with_error(events, "response_unreadable")
+    assert "response_unreadable" in rec["reasons"], rec
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_the_same_role_and_tool_call_id_in_every_chunk_pass(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for: Any, proto: str) -> None:
+    # What some providers send: role (and a call's id, type and name) repeated in each chunk; a client joining them
+    # gets nothing new, so the stream passes whole.
+    def call(args: str) -> bytes:
+        return chunk({"role": "assistant", "tool_calls": [
+            {"index": 0, "id": "call_1", "type": "function", "function": {"name": "save", "arguments": args}}]})
+    fake.script(Script(raw_events=[chunk({"role": "assistant", "content": "Saving "}),
+                                   chunk({"role": "assistant", "content": "now."}),
+                                   call('{"note": '), call('"ok"}'), chunk({}, "tool_calls"), b"data: [DONE]\n\n"]))
+    r = send(proto, envoy.port, "POST", CHAT, ask())
+    events = events_of(r.body)
+    [rec] = audit_for(r)
+    assert r.status == 200 and events[-1] == "[DONE]", events
+    assert chat_text(events) == "Saving now."
+    args = "".join(tc["function"]["arguments"] for e in events if isinstance(e, dict) and e.get("choices")
+                   for tc in (e["choices"][0].get("delta") or {}).get("tool_calls") or [])
+    assert args == '{"note": "ok"}'
+    assert rec["decision"] == "allow" and rec.get("output_findings", {}) == {}, rec
 
 
 @pytest.mark.parametrize("proto", PROTOS)

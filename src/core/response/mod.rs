@@ -6,6 +6,7 @@
 //! `finish`; then [`verify_served`] / [`verify_served_model`] on the summary.
 
 mod channel_index;
+mod delta_fields;
 mod json_body;
 mod json_canon;
 mod json_walk;

@@ -34,8 +34,9 @@
 //! channels it carried, at most twice the event bound per stream; one event costs one pass
 //! whatever its number of deltas.
 //!
-//! A tool call's `function.name` (and the legacy `function_call.name`) is scanned whole and must
-//! come in one piece: a second non-empty piece ends the stream as unreadable. An event with both a
+//! Every other string under a chat `delta` (a tool call's `id` and `function.name`, `role`, unknown
+//! fields) is scanned whole and must come in one piece ([`super::delta_fields`]): a later
+//! non-empty piece that differs ends the stream as unreadable. An event with both a
 //! `choices` array and a `/messages` or `/responses` `type` is unreadable (two SDKs read it two ways).
 //!
 //! Under output inspection `logprobs` are dropped ([`super::logprobs`]). Data that is not JSON
@@ -47,6 +48,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use super::channel_index;
+use super::delta_fields::OnePiece;
 use super::json_canon::Canon;
 use super::json_walk::walk_whole;
 use super::sniff;
@@ -221,33 +223,9 @@ fn other_api_type(ty: &str) -> bool {
     ty.starts_with("content_block_") || ty.starts_with("message_") || ty.starts_with("response.")
 }
 
-/// The strings of an event a client accumulates but the filter does not scan as a channel: a
-/// tool call's `function.name` (per choice and call `index`; `u32::MAX`: the legacy
-/// `function_call.name`). They must arrive in one piece ([`SseRewriter`] fails closed on a
-/// second non-empty piece): scanned whole, a name split across events would reach the client
-/// joined (attack round 3, finding 5).
-fn one_piece_names(c: &Node<'_>, slot: u32, out: &mut Vec<(u32, u32)>) -> Result<(), RewriteError> {
-    let Some(delta) = c.get("delta") else { return Ok(()) };
-    let named = |n: Option<&Node<'_>>| n.and_then(|f| f.get("name")).and_then(Node::as_str).is_some_and(|s| !s.is_empty());
-    if named(delta.get("function_call")) {
-        out.push((slot, u32::MAX));
-    }
-    if let Some(Kind::Array(calls)) = delta.get("tool_calls").map(|n| &n.kind) {
-        for (k, call) in calls.iter().enumerate() {
-            if named(call.get("function")) {
-                out.push((slot, index_of(call.get("index"), k)?));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The delta strings of one event's JSON (see the module table). `Err`: an index a client could
 /// read as another channel's ([`index_of`]).
-fn deltas<'n, 'a>(
-    root: &'n Node<'a>,
-    names: &mut Vec<(u32, u32)>,
-) -> Result<Vec<(Channel, &'n Node<'a>)>, RewriteError> {
+fn deltas<'n, 'a>(root: &'n Node<'a>, pieces: &mut OnePiece) -> Result<Vec<(Channel, &'n Node<'a>)>, RewriteError> {
     let mut out = Vec::new();
     if let Some(Kind::Array(choices)) = root.get("choices").map(|n| &n.kind) {
         if root.get("type").and_then(Node::as_str).is_some_and(|t| other_api_type(&t)) {
@@ -255,7 +233,9 @@ fn deltas<'n, 'a>(
         }
         for (pos, c) in choices.iter().enumerate() {
             let slot = index_of(c.get("index"), pos)?;
-            one_piece_names(c, slot, names)?;
+            if let Some(delta) = c.get("delta") {
+                pieces.check(slot, delta).map_err(RewriteError::Unreadable)?;
+            }
             // Text a streaming client accumulates outside `delta` (legacy completions' `text`, a whole
             // `message` inside a stream) is a channel too: scanned across events, not one event at a time.
             if let Some(n) = str_node(c.get("text")) {
@@ -390,8 +370,8 @@ pub(crate) struct SseRewriter {
     open: BTreeMap<Channel, Template>,
     /// Channels the stream ended ([`stream_end`]), sorted: more text on one is unreadable.
     finished: Vec<Channel>,
-    /// The one-piece names seen ([`one_piece_names`]), sorted.
-    names: Vec<(u32, u32)>,
+    /// The first piece of each non-channel delta string ([`OnePiece`]).
+    pieces: OnePiece,
 }
 
 /// The bytes that end a stream a stage blocked (or that could not be read): `r`'s OpenAI-shaped
@@ -414,7 +394,7 @@ impl SseRewriter {
             max_event,
             open: BTreeMap::new(),
             finished: Vec::new(),
-            names: Vec::new(),
+            pieces: OnePiece::default(),
         }
     }
 
@@ -556,17 +536,7 @@ impl SseRewriter {
             out.push(b'\n');
             return Ok(());
         };
-        let mut names = Vec::new();
-        let found = deltas(&root, &mut names)?;
-        for name in names {
-            match self.names.binary_search(&name) {
-                Ok(_) => return Err(RewriteError::Unreadable("split_name")),
-                Err(_) if self.names.len() >= MAX_FINISHED_CHANNELS => {
-                    return Err(RewriteError::Unreadable("too_many_channels"))
-                }
-                Err(k) => self.names.insert(k, name),
-            }
-        }
+        let found = deltas(&root, &mut self.pieces)?;
         let ends = stream_end::ends(&root).ok_or(RewriteError::Unreadable("bad_index"))?;
         // Each channel of this event with its last delta (where its template's hole goes, where it ends).
         let mut last: Vec<(Channel, usize)> = Vec::new();

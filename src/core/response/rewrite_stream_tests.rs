@@ -224,6 +224,17 @@ fn legacy_function_call_arguments_are_a_channel_and_names_come_in_one_piece() {
     assert!(!String::from_utf8_lossy(&out).contains(tail));
     let (_, res) = run(inspecting(), &[call(json!({"name": "se"})), call(json!({"name": "nd"}))]);
     assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    // A tool call's id and an unknown delta field likewise; the same role in every chunk passes.
+    let id = |id: &str| chat(&json!({"tool_calls": [{"index": 0, "id": id, "function": {"arguments": ""}}]}), None);
+    let (out, res) = run(inspecting(), &[id(&format!("call_{head}")), id(tail)]);
+    assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    assert!(!String::from_utf8_lossy(&out).contains(tail));
+    let note = |t: &str| chat(&json!({"role": "assistant", "x_note": t}), None);
+    let (_, res) = run(inspecting(), &[note(head), note(tail)]);
+    assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    let role = |t: &str| chat(&json!({"role": "assistant", "content": t}), None);
+    let (_, res) = run(inspecting(), &[role("a "), role("b"), chat(&json!({"role": "assistant"}), Some("stop"))]);
+    assert_eq!(res, Ok(()));
     // Names sent once (empty later pieces) and two calls with their own names pass.
     let two = chat(
         &json!({"tool_calls": [{"index": 0, "function": {"name": "a", "arguments": "{}"}},
