@@ -161,6 +161,9 @@ class EnvoyConfig:
     # The rate-limit service (`spend.store` kind `rls`, docs/spend.md) at host:port: adds the HTTP/2 cluster
     # RLS_CLUSTER the filter calls with gRPC. None: no such cluster.
     rls: str | None = None
+    # A second upstream (http://host:port) as cluster MODELS_CLUSTER: the tests point `spend.prices_refresh` at it
+    # so the price refresh's GETs stay off the inference upstream's record. None: no such cluster.
+    models_upstream: str | None = None
 
     def path(self, p: Path | str) -> str:
         """A file path as the config names it: absolute, or relative to base_dir."""
@@ -255,6 +258,7 @@ def _upstream_cluster(name: str, upstream: str, buffer_limit: int, *, tls_allowe
 
 
 RLS_CLUSTER = "openrouter_guard_rls"
+MODELS_CLUSTER = "openrouter_models"
 
 
 def rls_cluster(address: str) -> dict[str, Any]:
@@ -626,6 +630,8 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
         clusters.append(_upstream_cluster("passthrough", cfg.upstream, limit, tls_allowed=False))
     if cfg.rls is not None:
         clusters.append(rls_cluster(cfg.rls))
+    if cfg.models_upstream is not None:
+        clusters.append(_upstream_cluster(MODELS_CLUSTER, cfg.models_upstream, limit, tls_allowed=False))
 
     if cfg.admin_socket is not None:
         # Only the user running Envoy can reach it: POST /logging?level=debug would otherwise let any local

@@ -90,6 +90,9 @@ reasons! {
     CostUnbounded = "cost_unbounded",
     /// The cost cannot be bounded: a reachable model has no price.
     PriceMissing = "price_missing",
+    /// The cost cannot be bounded: the prices fetched from OpenRouter are older than
+    /// `spend.prices_refresh.max_age_s`, or none were fetched yet (503).
+    PricesStale = "prices_stale",
     /// A budget or rate limit is exhausted (429, with `Retry-After`).
     LimitExceeded = "limit_exceeded",
     /// The limit counters could not be read or written (shared data failed): fail closed.

@@ -18,6 +18,7 @@ use crate::core::policy::{Policy, Profile};
 use crate::core::provider::Routing;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
+use crate::core::spend::feed::{PriceView, Prices};
 use crate::core::spend::{self, estimate::worst_case};
 use crate::core::urlpath;
 use crate::core::walk::{self, Walker};
@@ -55,6 +56,8 @@ pub struct Plan {
     /// The request body's content coding: the body is decoded, governed and forwarded decoded,
     /// so `content-encoding` must be removed once the body is replaced ([`Plan::body_decoded`]).
     pub content_coding: Option<Coding>,
+    /// The prices the worst case uses besides the policy's table (`spend.prices_refresh`).
+    pub prices: PriceView,
 }
 
 /// Every governed request asks the upstream for an uncompressed answer, so the filter reads every
@@ -174,6 +177,7 @@ pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) 
             rewrite_path,
             set_headers: vec![ACCEPT_ENCODING],
             content_coding: None,
+            prices: PriceView::Policy,
         };
         check_head(policy, head, plan)
     });
@@ -489,8 +493,9 @@ fn check_body(
         // On the body as sent: redaction and injected fields change its length.
         let sent_len = out.as_ref().map_or(body.len(), |rw| rw.len(body));
         let s = &policy.spend;
+        let prices = Prices { table: &s.prices, fetched: &plan.prices };
         let worst =
-            worst_case(&s.prices, s.assume_output_tokens, profile.max_tokens, endpoint, &root, sent_len, &audit.models);
+            worst_case(prices, s.assume_output_tokens, profile.max_tokens, endpoint, &root, sent_len, &audit.models);
         let worst = spend::with_plugins(worst, s.plugin_prices.cost(plugin_uses.as_deref()));
         audit.spend = Some(spend::audit_of(&worst));
         spend::check_cost(profile.max_cost_per_request, &profile.name, &worst)?;

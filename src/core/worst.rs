@@ -14,6 +14,9 @@ pub enum Unknown {
     PartType,
     /// A model the request can reach has no price.
     NoPrice,
+    /// Prices are refreshed from OpenRouter (`spend.prices_refresh`) and the last good fetch is
+    /// older than `max_age_s`, or there was none yet.
+    PricesStale,
     /// A limit kept per model, and a model OpenRouter resolves itself (router, alias, preset):
     /// which model's counter it uses is known only from the answer.
     ResolvedUpstream,
@@ -26,6 +29,7 @@ impl Unknown {
             Unknown::NoOutputCap => Reason::MaxTokensRequired,
             Unknown::RemoteMedia | Unknown::PartType | Unknown::ResolvedUpstream => Reason::CostUnbounded,
             Unknown::NoPrice => Reason::PriceMissing,
+            Unknown::PricesStale => Reason::PricesStale,
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::core::headers::RawHeader;
 use crate::core::policy::Policy;
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
+use crate::core::spend::feed::FetchedPrices;
 use crate::core::spend::{CounterStore, StoreAnswer, StoreCall};
 use crate::core::stream::{Effect, HostFailure, Outcome, Property, Stream, StreamHost};
 use crate::wasm::abi;
@@ -22,6 +23,7 @@ use crate::wasm::effects;
 use crate::wasm::hold::HoldWatch;
 use crate::wasm::host;
 use crate::wasm::metrics::Metrics;
+use crate::wasm::prices::PriceFeed;
 use crate::wasm::store::SharedStore;
 
 /// Per-stream context: the core's state machine and what applying its outcomes needs.
@@ -33,6 +35,8 @@ pub struct Guard {
     /// Calls to the rate-limit service that outlive the stream (commits, releases): made by the
     /// root context from its tick.
     commits: Rc<RefCell<Vec<StoreCall>>>,
+    /// Prices fetched from OpenRouter's model list (shared with the root context).
+    prices: Rc<PriceFeed>,
     /// The reservation call this stream waits for.
     store_token: Cell<Option<u32>>,
     /// The reservation call could not be made (answered as a store failure).
@@ -44,6 +48,7 @@ struct EnvoyStream<'a> {
     context_id: u32,
     hold: &'a HoldWatch,
     store: SharedStore,
+    prices: &'a PriceFeed,
 }
 
 impl StreamHost for EnvoyStream<'_> {
@@ -86,6 +91,10 @@ impl StreamHost for EnvoyStream<'_> {
     fn counters(&mut self) -> &mut dyn CounterStore {
         &mut self.store
     }
+
+    fn fetched_prices(&mut self) -> Option<Rc<FetchedPrices>> {
+        self.prices.current()
+    }
 }
 
 impl Guard {
@@ -97,6 +106,7 @@ impl Guard {
         chain: Rc<RefCell<AuditChain>>,
         hold: Rc<HoldWatch>,
         commits: Rc<RefCell<Vec<StoreCall>>>,
+        prices: Rc<PriceFeed>,
     ) -> Self {
         Self {
             context_id,
@@ -104,6 +114,7 @@ impl Guard {
             metrics,
             hold,
             commits,
+            prices,
             store_token: Cell::new(None),
             store_call_failed: Cell::new(false),
         }
@@ -125,8 +136,8 @@ impl Guard {
 
     /// Runs one callback of the state machine and applies its outcome.
     fn run(&mut self, f: impl FnOnce(&mut Stream, &mut EnvoyStream<'_>) -> Outcome) -> Action {
-        let hold = Rc::clone(&self.hold);
-        let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore };
+        let (hold, prices) = (Rc::clone(&self.hold), Rc::clone(&self.prices));
+        let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore, prices: &prices };
         let outcome = f(&mut self.stream, &mut env);
         self.apply(outcome)
     }
@@ -134,8 +145,8 @@ impl Guard {
     /// The reservation call was not made: the state machine decides as for a store failure.
     #[inline(never)]
     fn call_not_made(&mut self) -> Action {
-        let hold = Rc::clone(&self.hold);
-        let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore };
+        let (hold, prices) = (Rc::clone(&self.hold), Rc::clone(&self.prices));
+        let mut env = EnvoyStream { context_id: self.context_id, hold: &hold, store: SharedStore, prices: &prices };
         let outcome = self.stream.on_store_answer(&mut env, Err(None));
         self.apply(outcome)
     }

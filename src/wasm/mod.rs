@@ -7,6 +7,7 @@ mod hold;
 mod host;
 mod http;
 mod metrics;
+mod prices;
 mod root;
 mod store;
 mod unconfigured;

@@ -16,6 +16,7 @@ use crate::wasm::hold::{HoldWatch, TICK_MS};
 use crate::wasm::host;
 use crate::wasm::http::Guard;
 use crate::wasm::metrics::Metrics;
+use crate::wasm::prices::PriceFeed;
 use crate::wasm::unconfigured::Unconfigured;
 
 /// The root context: holds the compiled policy, shared by pointer with every stream.
@@ -29,6 +30,8 @@ pub struct GuardRoot {
     /// Calls to the rate-limit service that outlive their stream (commits, releases), made from
     /// the tick: the root context lives as long as the VM.
     commits: Rc<RefCell<Vec<StoreCall>>>,
+    /// Prices fetched from OpenRouter's model list (`spend.prices_refresh`), shared with streams.
+    prices: Rc<PriceFeed>,
     /// This root context's id (to restore after acting on a stream from the tick).
     context_id: u32,
     /// Set when the audit key is present but unusable: the VM refuses to start.
@@ -55,6 +58,7 @@ impl GuardRoot {
             chain: Rc::new(RefCell::new(chain)),
             hold: Rc::new(HoldWatch::default()),
             commits: Rc::new(RefCell::new(Vec::new())),
+            prices: Rc::new(PriceFeed::default()),
             context_id,
             key_error,
         }
@@ -62,6 +66,12 @@ impl GuardRoot {
 }
 
 impl Context for GuardRoot {
+    fn on_http_call_response(&mut self, token_id: u32, _num_headers: usize, body_size: usize, _num_trailers: usize) {
+        if let Some(cfg) = self.policy.as_ref().and_then(|p| p.spend.refresh()) {
+            self.prices.on_response(cfg, &self.metrics, token_id, body_size);
+        }
+    }
+
     fn on_grpc_call_response(&mut self, _token_id: u32, status_code: u32, _response_size: usize) {
         if status_code != 0 {
             // The reservation stays held in the service until its ttl (spend.store.reservation_ttl_s).
@@ -94,6 +104,18 @@ impl GuardRoot {
                 host::log(LogLevel::Warn, &format!("openrouter-guard: rate-limit service commit not sent: {e:?}"));
             }
         }
+    }
+}
+
+impl GuardRoot {
+    /// Fetches OpenRouter's model list when due (wasm/prices.rs), from the tick.
+    fn refresh_prices(&self) {
+        let Some(cfg) = self.policy.as_ref().and_then(|p| p.spend.refresh()) else { return };
+        let timeout = Duration::from_millis(cfg.timeout_ms);
+        self.prices.on_tick(cfg, &self.metrics, |headers| {
+            self.dispatch_http_call(&cfg.cluster, headers.to_vec(), None, Vec::new(), timeout)
+                .map_err(|s| format!("{s:?}"))
+        });
     }
 }
 
@@ -147,6 +169,7 @@ impl RootContext for GuardRoot {
 
     fn on_tick(&mut self) {
         self.send_commits();
+        self.refresh_prices();
         for (id, outcome) in self.hold.on_tick() {
             if abi::set_effective_context(id).is_err() {
                 continue;
@@ -172,6 +195,7 @@ impl RootContext for GuardRoot {
             Rc::clone(&self.chain),
             Rc::clone(&self.hold),
             Rc::clone(&self.commits),
+            Rc::clone(&self.prices),
         )))
     }
 

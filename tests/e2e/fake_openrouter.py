@@ -169,6 +169,8 @@ class FakeOpenRouter:
         self.errors: list[str] = []  # exception class names only (never content)
         self.headers_seen = 0  # requests whose headers arrived (counted before their body is read)
         self._sent: list[bytes] = []  # response bodies, as sent (de-chunked), recorded before sending
+        # GET …/models answers (status, body) when set (the price refresh's model list, tests/e2e/model_list.py).
+        self.models_answer: tuple[int, bytes] | None = None
         fake = self
 
         class Handler(_Handler):
@@ -212,6 +214,7 @@ class FakeOpenRouter:
             self._sent.clear()
             self.errors.clear()
             self.headers_seen = 0
+            self.models_answer = None
 
     def script(self, *scripts: Script) -> None:
         """Queue answers for the next requests (first in, first used); unscripted requests get Script()."""
@@ -397,6 +400,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                        script)
             return
         path = rec.path.split("?", 1)[0]
+        models = self.owner.models_answer
+        if rec.method == "GET" and models is not None and path.endswith("/models"):
+            self._send(models[0], {"Content-Type": "application/json", **headers}, models[1], script)
+            return
         if rec.method == "GET":
             listing = {"data": [{"id": "anthropic/claude-3.5-sonnet"}, {"id": "openai/gpt-4o"}]}
             self._send(200, {"Content-Type": "application/json", **headers}, json.dumps(listing).encode(), script)

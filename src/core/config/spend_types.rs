@@ -19,6 +19,28 @@ config_struct! {
         plugin_prices: Vec<PluginPriceConfig> = default(|v, at| read::list(v, at, PluginPriceConfig::read), Vec::new()),
         /// Where the limits' counters live; absent: the embedded store.
         store: Option<StoreConfig> = optional(StoreConfig::read),
+        /// Prices fetched from OpenRouter's public model list; absent: the `prices` table alone.
+        prices_refresh: Option<PricesRefreshConfig> = optional(PricesRefreshConfig::read),
+    }
+}
+
+config_struct! {
+    /// `spend.prices_refresh`: fetch `GET /api/v1/models` periodically (docs/spend.md).
+    pub struct PricesRefreshConfig {
+        /// The Envoy cluster towards OpenRouter (usually the inference cluster).
+        cluster: String = required(read::string),
+        /// `:authority` of the call (default `openrouter.ai`).
+        authority: Option<String> = optional(read::string),
+        /// `:path` of the call (default `/api/v1/models`).
+        path: Option<String> = optional(read::string),
+        /// Seconds between fetches (default 3600).
+        interval_s: Option<u64> = optional(read::uint),
+        /// Seconds after the last good fetch when the fetched prices are stale (default 86400).
+        max_age_s: Option<u64> = optional(read::uint),
+        /// Timeout of one fetch in ms (default 10000).
+        timeout_ms: Option<u64> = optional(read::uint),
+        /// Largest answer accepted, in bytes (default 8 MiB).
+        max_bytes: Option<u64> = optional(read::uint),
     }
 }
 

@@ -191,7 +191,7 @@ fn field_and_variant_lists_match_the_types() {
         (PiiConfig::FIELDS, "unknown field `zzz`, expected one of `enabled`, `builtin_defaults`, `entities`, `custom`, `dictionaries`, `allow`, `keep_local_addresses`"),
         (CustomPatternConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `pattern`, `action`"),
         (DictionaryConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `terms`, `action`"),
-        (SpendConfig::FIELDS, "unknown field `zzz`, expected one of `prices`, `assume_output_tokens`, `team_header`, `limits`, `plugin_prices`, `store`"),
+        (SpendConfig::FIELDS, "unknown field `zzz`, expected one of `prices`, `assume_output_tokens`, `team_header`, `limits`, `plugin_prices`, `store`, `prices_refresh`"),
         (StoreConfig::FIELDS, "unknown field `zzz`, expected one of `kind`, `cluster`, `domain`, `timeout_ms`, `reservation_ttl_s`"),
         (PriceConfig::FIELDS, "unknown field `zzz`, expected one of `model`, `prompt`, `completion`, `request`, `image_tokens`"),
         (LimitConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `per`, `window`, `unit`, `max`, `profiles`, `models`, `mode`, `on_store_error`"),

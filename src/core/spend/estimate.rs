@@ -22,13 +22,14 @@ use crate::core::endpoint::Endpoint;
 use crate::core::json::{self, Kind, Node};
 pub use crate::core::worst::{Unknown, Worst};
 
+use super::feed::Prices;
 use super::parts;
-use super::price::{PriceTable, DEFAULT_IMAGE_TOKENS};
+use super::price::{usd_to_micro_ceil, DEFAULT_IMAGE_TOKENS};
 
 /// The worst case of a request whose body (as sent upstream) is `sent_len` bytes, `root` parsed
 /// from the body as received, reaching `models` (canonical ids).
 pub(crate) fn worst_case(
-    prices: &PriceTable,
+    prices: Prices<'_>,
     assume_output_tokens: Option<u64>,
     max_tokens: Option<u64>,
     endpoint: Endpoint,
@@ -46,8 +47,11 @@ pub(crate) fn worst_case(
     let output_tokens = output_cap(max_tokens, endpoint, root, assume_output_tokens);
     let cost_micro = match (images, output_tokens) {
         (Ok(n), Ok(o)) => models.iter().try_fold(0u64, |worst, m| {
-            let price = prices.lookup(m).ok_or(Unknown::NoPrice)?;
-            Ok(worst.max(price.micro_usd(bound(n, price.image_tokens), o)))
+            let price = prices.price(m)?;
+            #[allow(clippy::cast_precision_loss)] // image counts far below 2^52
+            let images_usd = n as f64 * price.image;
+            let cost = price.micro_usd(bound(n, price.image_tokens), o).saturating_add(usd_to_micro_ceil(images_usd));
+            Ok(worst.max(cost))
         }),
         (Err(e), _) | (_, Err(e)) => Err(e),
     };

@@ -3,6 +3,7 @@
 use super::*;
 use crate::core::json;
 use crate::core::policy::Policy;
+use crate::core::spend::feed::{PriceView, Prices};
 
 const POLICY: &str = r#"{"default_profile": "capped", "profiles": {
   "capped": {"models": [{"allow": "*"}], "max_tokens": 1000},
@@ -21,7 +22,15 @@ fn worst(profile: &str, endpoint: Endpoint, body: &str, assume: Option<u64>) -> 
     if let Some(Kind::Array(items)) = root.get("models").map(|n| &n.kind) {
         models.extend(items.iter().filter_map(Node::as_str).map(|m| m.into_owned()));
     }
-    worst_case(&p.spend.prices, assume, prof.max_tokens, endpoint, &root, body.len(), &models)
+    worst_case(
+        Prices { table: &p.spend.prices, fetched: &PriceView::Policy },
+        assume,
+        prof.max_tokens,
+        endpoint,
+        &root,
+        body.len(),
+        &models,
+    )
 }
 
 const CHAT: Endpoint = Endpoint::ChatCompletions;

@@ -3,6 +3,7 @@
 
 pub(crate) mod budget;
 pub mod estimate;
+pub mod feed;
 pub mod ledger;
 pub(crate) mod limit;
 pub(crate) mod parts;
@@ -40,6 +41,8 @@ pub struct Spend {
     /// The rate-limit service holding the counters (`spend.store` kind `rls`); `None`: the
     /// embedded store.
     pub(crate) remote: Option<remote::RemoteStore>,
+    /// Prices fetched from OpenRouter's model list (`spend.prices_refresh`).
+    pub(crate) refresh: Option<feed::PricesRefresh>,
 }
 
 impl Spend {
@@ -68,12 +71,26 @@ impl Spend {
         }
         let plugin_prices = PluginPrices::compile(&cfg.plugin_prices, "spend.plugin_prices")?;
         let remote = compile_store(cfg.store.as_ref())?;
-        Ok(Self { prices, assume_output_tokens: cfg.assume_output_tokens, team_header, limits, plugin_prices, remote })
+        let refresh = cfg.prices_refresh.as_ref().map(feed::PricesRefresh::compile).transpose()?;
+        Ok(Self {
+            prices,
+            assume_output_tokens: cfg.assume_output_tokens,
+            team_header,
+            limits,
+            plugin_prices,
+            remote,
+            refresh,
+        })
     }
 
     /// The rate-limit service, when the counters live there.
     pub(crate) fn remote(&self) -> Option<&remote::RemoteStore> {
         self.remote.as_ref()
+    }
+
+    /// The price refresh, when configured.
+    pub(crate) fn refresh(&self) -> Option<&feed::PricesRefresh> {
+        self.refresh.as_ref()
     }
 
     /// Whether any budget or rate limit is configured.
@@ -173,6 +190,12 @@ pub(crate) fn unknown_rejection(why: Unknown, what: &str) -> Rejection {
         Unknown::ResolvedUpstream => Rejection::forbidden(
             why.reason(),
             format!("{what} is kept per model and cannot count a router, alias or preset (OpenRouter picks the model after the request): name the model"),
+        ),
+        Unknown::PricesStale => Rejection::new(
+            503,
+            "internal_error",
+            why.reason(),
+            format!("{what} needs prices, and the prices fetched from OpenRouter are out of date; the request was not forwarded"),
         ),
         Unknown::NoPrice => {
             Rejection::forbidden(why.reason(), format!("{what} needs a price for every model and plugin the request can reach"))

@@ -29,6 +29,9 @@ pub(crate) struct Price {
     pub(crate) completion: f64,
     /// USD per request.
     pub(crate) request: f64,
+    /// USD per image in the prompt (OpenRouter's `pricing.image`; 0 in the policy's table), on top
+    /// of the image's tokens.
+    pub(crate) image: f64,
     /// Prompt tokens one image given by URL may cost.
     pub(crate) image_tokens: u64,
 }
@@ -84,8 +87,10 @@ impl PriceTable {
                     ))
                 }
             };
-            entries
-                .push((glob, Price { prompt: p.prompt, completion: p.completion, request: p.request, image_tokens }));
+            entries.push((
+                glob,
+                Price { prompt: p.prompt, completion: p.completion, request: p.request, image: 0.0, image_tokens },
+            ));
         }
         Ok(Self { entries })
     }
@@ -130,10 +135,10 @@ mod tests {
 
     #[test]
     fn costs_are_micro_usd_rounded_up() {
-        let p = Price { prompt: 3.0, completion: 15.0, request: 0.0, image_tokens: 1 };
+        let p = Price { prompt: 3.0, completion: 15.0, request: 0.0, image: 0.0, image_tokens: 1 };
         // 1000 prompt tokens at $3/M = $0.003; 100 completion at $15/M = $0.0015.
         assert_eq!(p.micro_usd(1000, 100), 4500);
-        let p = Price { prompt: 0.1, completion: 0.0, request: 0.005, image_tokens: 1 };
+        let p = Price { prompt: 0.1, completion: 0.0, request: 0.005, image: 0.0, image_tokens: 1 };
         assert_eq!(p.micro_usd(1, 0), 5001); // 0.1 micro rounds up to 1
         assert_eq!(usd_to_micro_ceil(0.0042), 4200);
         assert_eq!(usd_to_micro_ceil(-1.0), 0);

@@ -89,7 +89,7 @@ fn max_cost_per_request_must_be_positive() {
 fn docs_spend_md_examples_compile() {
     let md = include_str!("../../../docs/spend.md");
     let blocks: Vec<&str> = md.split("```json\n").skip(1).filter_map(|b| b.split("\n```").next()).collect();
-    assert_eq!(blocks.len(), 4);
+    assert_eq!(blocks.len(), 5);
     let p = Policy::from_json(blocks[0].as_bytes()).unwrap();
     assert_eq!(p.profiles[0].max_cost_per_request, Some(50_000));
     let doc =
@@ -97,12 +97,20 @@ fn docs_spend_md_examples_compile() {
     let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let web = [crate::core::plugins::PluginUse { id: "web".into(), engine: Some("exa".into()), results: 100 }];
     assert_eq!(p.spend.plugin_prices.cost(Ok(&web)), Ok(400_000));
-    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[2]);
+    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[3]);
     let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.spend.limits.len(), 4);
     assert_eq!(p.spend.team_header.as_deref(), Some("x-team-id"));
+    // The price refresh's example.
+    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[2]);
+    let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let r = p.spend.refresh().unwrap();
+    assert_eq!(
+        (r.cluster.as_str(), r.path.as_str(), r.interval_ns),
+        ("openrouter", "/api/v1/models", 3_600_000_000_000)
+    );
     // The mesh-wide store's example.
-    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[3]);
+    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[4]);
     let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     let store = p.spend.remote().unwrap();
     assert_eq!(

@@ -4,7 +4,9 @@
 
 use crate::core::headers::RawHeader;
 use crate::core::reply::Rejection;
+use crate::core::spend::feed::FetchedPrices;
 use crate::core::spend::CounterStore;
+use std::rc::Rc;
 
 /// A host call that failed (the adapter's error detail is not needed to decide).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +60,10 @@ pub trait StreamHost {
     fn hold_refusal(&mut self) -> Option<Rejection>;
     /// The counters of budgets and rate limits (shared by every worker of one Envoy).
     fn counters(&mut self) -> &mut dyn CounterStore;
+    /// The prices last fetched from OpenRouter's model list (`spend.prices_refresh`), if any.
+    fn fetched_prices(&mut self) -> Option<Rc<FetchedPrices>> {
+        None
+    }
 }
 
 /// A property as UTF-8 text.

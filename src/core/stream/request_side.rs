@@ -62,10 +62,13 @@ impl Stream {
         let head = RequestHead { headers: &text.headers, end_of_stream };
         let head = request::on_head(&policy, head, &mut self.audit);
         self.scrub_logged_headers(&text.headers, true, fx);
-        let plan = match head {
+        let mut plan = match head {
             Ok(p) => p,
             Err(r) => return self.reply(&r, fx),
         };
+        if let Some(refresh) = policy.spend.refresh() {
+            plan.prices = refresh.view(host.fetched_prices(), host.now_ns());
+        }
         // The upstream must get the path the request was classified by.
         if let Some(p) = &plan.rewrite_path {
             fx.push(edit(Edit::SetRequestHeader(":path", p.clone()), Reason::HeaderEditFailed));
