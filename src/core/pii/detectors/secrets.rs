@@ -86,45 +86,60 @@ const PLACEHOLDER_WORDS: [&[u8]; 9] =
 /// `OPENAI_API_KEY`, `${…}`, `%VAR%`, `{{…}}`, `<…>`). A run of eight equal letters occurs in
 /// a random 64-hex-digit key with probability ~2e-7; a word must stand between separators.
 pub(crate) fn placeholder(t: &[u8]) -> bool {
-    // Eight equal letters or `*` in a row (`xxxxxxxx`, `XXXXXXXX`, `********`); digits are not
-    // counted: a low-entropy id such as `AKIA0000000000000011` is still reported (fail closed).
-    let mut run = 1usize;
-    for w in t.windows(2) {
-        let (a, b) = (w.first().map(u8::to_ascii_lowercase), w.get(1).map(u8::to_ascii_lowercase));
-        run = if a == b && a.is_some_and(|c| c.is_ascii_alphabetic() || c == b'*') { run + 1 } else { 1 };
-        if run >= 8 {
-            return true;
-        }
-    }
-    if matches!(t.first(), Some(b'$' | b'%' | b'{' | b'<')) {
+    if matches!(t.first(), Some(b'$' | b'%' | b'{' | b'<')) || repeated_letters(t) {
         return true;
     }
-    // Lower-cased on the stack, then one pass: a word is compared only where its first letter
-    // stands (this runs for every secret-shaped token; a comparison per window and word
-    // dominated dense text).
-    let mut buf = [0u8; 256];
-    let n = t.len().min(buf.len());
-    for (d, c) in buf.iter_mut().zip(t) {
-        *d = c.to_ascii_lowercase();
-    }
-    let lower = buf.get(..n).unwrap_or(&[]);
-    let alnum = |j: Option<usize>| j.and_then(|j| lower.get(j)).is_some_and(u8::is_ascii_alphanumeric);
-    for (j, &c) in lower.iter().enumerate() {
-        if !matches!(c, b'y' | b'h' | b'p' | b'c' | b'r' | b'i' | b'd' | b'e' | b'o') {
-            continue;
-        }
-        let rest = lower.get(j..).unwrap_or(&[]);
-        // A placeholder word stands alone between separators (`your-token-here`, `YOUR_KEY`):
-        // inside a random key the same letters run on (`…ayoURk5…`).
-        let word = PLACEHOLDER_WORDS
-            .iter()
-            .any(|w| rest.starts_with(w) && !alnum(j.checked_sub(1)) && !alnum(Some(j + w.len())));
-        if word || rest.starts_with(b"env.") || rest.starts_with(b"os.environ") {
+    // Words are looked for in the first 256 bytes, in place, only where one can start: a
+    // placeholder word stands alone between separators (`your-token-here`, `YOUR_KEY`), while
+    // inside a random key the same letters run on (`…ayoURk5…`), and a random key has few
+    // separators. This runs for every secret-shaped token.
+    let head = t.get(..t.len().min(256)).unwrap_or(t);
+    let alnum = |j: usize| head.get(j).is_some_and(u8::is_ascii_alphanumeric);
+    let has = |j: usize, w: &[u8]| head.get(j..j + w.len()).is_some_and(|x| x.eq_ignore_ascii_case(w));
+    let mut dot = false;
+    let mut j = 0;
+    while let Some(&x) = head.get(j) {
+        if matches!(x | 0x20, b'y' | b'h' | b'p' | b'c' | b'r' | b'i' | b'd')
+            && PLACEHOLDER_WORDS.iter().any(|w| has(j, w) && !alnum(j + w.len()))
+        {
             return true;
         }
+        // The next word start: one past the next separator.
+        match head.get(j..).and_then(|r| r.iter().position(|c| !c.is_ascii_alphanumeric())) {
+            Some(p) => {
+                dot |= at(head, j + p) == b'.';
+                j += p + 1;
+            }
+            None => break,
+        }
+    }
+    // A reference to where the secret lives (`process.env.OPENAI_API_KEY`, `os.environ[…]`).
+    if dot && (0..head.len()).any(|j| has(j, b"env.") || has(j, b"os.environ")) {
+        return true;
     }
     // An environment-variable name: upper case, digits and `_` with at least one `_`.
-    t.contains(&b'_') && t.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+    t.iter().all(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_') && t.contains(&b'_')
+}
+
+/// Eight equal letters or `*` in a row, ignoring case (`xxxxxxxx`, `XXXXXXXX`, `********`);
+/// digits are not counted: a low-entropy id such as `AKIA0000000000000011` is still reported
+/// (fail closed). Such a run holds two bytes four apart at a multiple of four, so only those
+/// pairs are compared before a run is measured.
+fn repeated_letters(t: &[u8]) -> bool {
+    let lc = |j: usize| at(t, j).to_ascii_lowercase();
+    let mut k = 0;
+    while k + 4 < t.len() {
+        let c = lc(k);
+        if c == lc(k + 4) && (c.is_ascii_alphabetic() || c == b'*') {
+            let left = (0..k).rev().take_while(|&i| lc(i) == c).count();
+            let right = (k + 1..t.len()).take_while(|&i| lc(i) == c).count();
+            if left + 1 + right >= 8 {
+                return true;
+            }
+        }
+        k += 4;
+    }
+    false
 }
 
 fn aws_secret_shape(t: &[u8]) -> bool {
@@ -489,6 +504,16 @@ mod tests {
         // Random keys of each shape are unaffected (see it_recognises_each_provider_key_shape).
         assert!(!placeholder(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
         assert!(!placeholder(b"AKIA0000000000000011"));
+    }
+
+    #[test]
+    fn eight_equal_letters_are_seen_at_every_offset_and_seven_are_not() {
+        for off in 0..9 {
+            for (run, want) in [("xXxXxXxX", true), ("********", true), ("xxxxxxx", false), ("00000000", false)] {
+                let t = format!("{}{run}{}", &"k3Jq9ZpL2v"[..off], &"7Qw2"[..off % 4]);
+                assert_eq!(repeated_letters(t.as_bytes()), want, "{t}");
+            }
+        }
     }
 
     #[test]
