@@ -227,18 +227,6 @@ const NAMED: [(&[u8], u8); 10] = [
     (b"nbsp;", b' '),
 ];
 
-/// Whether `b` holds an escape [`escape_at`] decodes.
-fn has_escape(b: &[u8]) -> bool {
-    let mut i = 0;
-    while let Some(off) = b.get(i..).and_then(|r| r.iter().position(|&x| matches!(x, b'%' | b'&' | b'+' | b'\\'))) {
-        if escape_at(b, i + off).is_some() {
-            return true;
-        }
-        i += off + 1;
-    }
-    false
-}
-
 /// Zero of each common Unicode `Nd` block (Arabic-Indic … Myanmar, Thai, Lao, Tibetan, …).
 const DIGIT_ZEROS: [u32; 36] = [
     0x0660, 0x06f0, 0x07c0, 0x0966, 0x09e6, 0x0a66, 0x0ae6, 0x0b66, 0x0be6, 0x0c66, 0x0ce6, 0x0d66, 0x0de6, 0x0e50,
@@ -273,29 +261,37 @@ fn flagged(w: u64) -> u64 {
 }
 
 /// Whether `text` could need normalisation: eight bytes per step, plain ASCII words cost a few
-/// integer operations (no SIMD needed, so the same code is fast in wasm). A `%`, `&`, `+` or `\\` sends the
-/// string to the exact check for escapes ([`has_escape`]).
+/// integer operations (no SIMD needed, so the same code is fast in wasm). A `%`, `&`, `+` or `\\`
+/// is checked for an escape ([`escape_at`]) where it stands, in the same pass.
 pub fn maybe_needs_view(text: &str) -> bool {
-    let mut words = text.as_bytes().chunks_exact(8);
-    let mut escapes = false;
+    let b = text.as_bytes();
+    let mut words = b.chunks_exact(8);
+    let mut base = 0usize;
     for chunk in words.by_ref() {
         let w = <[u8; 8]>::try_from(chunk).map_or(u64::MAX, u64::from_le_bytes);
-        if flagged(w) != 0 && chunk.iter().any(|&b| suspicious(b)) {
+        // One test per chunk; the bytes are looked at only when one may matter.
+        let m = flagged(w) | eq_mask(w, b'%') | eq_mask(w, b'&') | eq_mask(w, b'+') | eq_mask(w, b'\\');
+        if m != 0 && (chunk.iter().any(|&b| suspicious(b)) || escape_in(b, base, chunk)) {
             return true;
         }
-        escapes |= has_byte(w, b'%') | has_byte(w, b'&') | has_byte(w, b'+') | has_byte(w, b'\\');
+        base += 8;
     }
     let rest = words.remainder();
-    rest.iter().any(|&b| suspicious(b))
-        || (escapes || rest.iter().any(|&b| matches!(b, b'%' | b'&' | b'+' | b'\\'))) && has_escape(text.as_bytes())
+    rest.iter().any(|&b| suspicious(b)) || escape_in(b, base, rest)
 }
 
-/// SWAR: whether some byte of `w` equals `x` (may report a false positive only next to a real
-/// match; callers confirm).
+/// Whether an escape [`escape_at`] decodes starts at one of the bytes `part` of `b` (`part`
+/// starts at `base`).
+fn escape_in(b: &[u8], base: usize, part: &[u8]) -> bool {
+    part.iter().enumerate().any(|(k, &x)| matches!(x, b'%' | b'&' | b'+' | b'\\') && escape_at(b, base + k).is_some())
+}
+
+/// SWAR: the high bit of a byte of the result is set where that byte of `w` equals `x` (a false
+/// positive only next to a real match; callers confirm).
 #[inline(always)]
-fn has_byte(w: u64, x: u8) -> bool {
+fn eq_mask(w: u64, x: u8) -> u64 {
     let v = w ^ (u64::from(x) * ONES);
-    v.wrapping_sub(ONES) & !v & HIGHS != 0
+    v.wrapping_sub(ONES) & !v & HIGHS
 }
 
 /// A string prepared for detection: either the original (no map) or a normalised copy with, for
@@ -315,7 +311,7 @@ impl<'a> View<'a> {
             return plain;
         }
         let bytes = text.as_bytes();
-        if text.chars().all(|c| matches!(fold(c), Fold::Keep | Fold::Mark)) && !has_escape(bytes) {
+        if text.chars().all(|c| matches!(fold(c), Fold::Keep | Fold::Mark)) && !escape_in(bytes, 0, bytes) {
             // Marks change nothing unless one follows a digit.
             let mut prev = '\0';
             let mark_after_digit = text.chars().any(|c| {
@@ -406,6 +402,16 @@ mod tests {
                 assert!(maybe_needs_view(std::str::from_utf8(&v).unwrap()), "{len} {pos}");
                 v[pos] = b'\n';
                 assert!(!maybe_needs_view(std::str::from_utf8(&v).unwrap()), "{len} {pos}");
+            }
+        }
+        // An escape is seen wherever it starts, also across a chunk boundary or in the tail;
+        // the same bytes that decode to nothing are not.
+        for len in 0..24 {
+            for pos in 0..len {
+                for (esc, decodes) in [("%40", true), ("&#64;", true), ("\\u0040", true), ("%4", false), ("&", false)] {
+                    let t = format!("{}{esc}{}", "z".repeat(pos), "z".repeat(len - pos));
+                    assert_eq!(maybe_needs_view(&t), decodes, "{t}");
+                }
             }
         }
     }
