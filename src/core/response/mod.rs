@@ -10,6 +10,7 @@ mod delta_fields;
 mod json_body;
 mod json_canon;
 mod json_walk;
+mod markup;
 mod observer;
 pub mod outscan;
 /// The stages of a rewritten response: driven by the wasm adapter through `core::stream`; a native

@@ -429,6 +429,11 @@ impl StreamScanner {
         let window: String = [self.ctx.as_str(), self.held.as_str()].concat();
         let restored: Vec<Range<usize>> = self.held_restored.iter().map(|x| base + x.start..base + x.end).collect();
         let mut dets = r.detect(&window);
+        let folded = super::markup::findings(r, &window);
+        if !folded.is_empty() {
+            dets.extend(folded);
+            dets.sort_by_key(|d| d.start);
+        }
         dets.retain(|d| !in_restored(d, &restored));
         let over = !last && self.held.len() > MAX_HOLD;
         let early = if over { self.forced_cut(&window, &dets) } else { None };
