@@ -17,7 +17,7 @@
 //! finding of its own. The view is built in one pass, only when the text has such a run (cost:
 //! one more scan of the window then, linear).
 
-use crate::core::pii::{Detection, Entity, Redactor};
+use crate::core::pii::{Action, Detection, Entity, Redactor};
 
 /// Longest HTML comment folded away.
 const MAX_COMMENT: usize = 64;
@@ -112,6 +112,27 @@ pub(crate) fn findings<'r>(r: &'r Redactor, text: &str) -> Vec<Detection<'r>> {
             (end - start > d.end - d.start).then_some(Detection { start, end, ..d })
         })
         .collect()
+}
+
+/// Adds the `folded` findings to the plain scan's `dets` (sorted by start): a folded finding that
+/// overlaps plain ones takes their place, stretched over their union, unless one of them blocks
+/// (it blocks anyway); so a span is never rewritten twice.
+pub(crate) fn merge<'r>(dets: &mut Vec<Detection<'r>>, folded: Vec<Detection<'r>>) {
+    for mut f in folded {
+        let (s, e) = (f.start, f.end);
+        let over = |d: &Detection<'_>| d.start < e && s < d.end;
+        if dets.iter().any(|d| over(d) && d.action == Action::Block) {
+            continue;
+        }
+        for d in dets.iter().filter(|d| over(d)) {
+            f.start = f.start.min(d.start);
+            f.end = f.end.max(d.end);
+        }
+        let (start, end) = (f.start, f.end);
+        dets.retain(|d| !(d.start < end && start < d.end));
+        dets.push(f);
+    }
+    dets.sort_by_key(|d| d.start);
 }
 
 #[cfg(test)]

@@ -431,8 +431,7 @@ impl StreamScanner {
         let mut dets = r.detect(&window);
         let folded = super::markup::findings(r, &window);
         if !folded.is_empty() {
-            dets.extend(folded);
-            dets.sort_by_key(|d| d.start);
+            super::markup::merge(&mut dets, folded);
         }
         dets.retain(|d| !in_restored(d, &restored));
         let over = !last && self.held.len() > MAX_HOLD;
