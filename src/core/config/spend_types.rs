@@ -58,6 +58,9 @@ config_struct! {
         timeout_ms: Option<u64> = optional(read::uint),
         /// `rls`: longest life of a reservation never committed, in s (default 900).
         reservation_ttl_s: Option<u64> = optional(read::uint),
+        /// `rls`: the `:authority` of the calls (default: the cluster name, which a gRPC server
+        /// refuses when it is not a valid authority, as Istio's `outbound|port||host` names).
+        authority: Option<String> = optional(read::string),
     }
 }
 

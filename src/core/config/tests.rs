@@ -192,7 +192,7 @@ fn field_and_variant_lists_match_the_types() {
         (CustomPatternConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `pattern`, `action`"),
         (DictionaryConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `terms`, `action`"),
         (SpendConfig::FIELDS, "unknown field `zzz`, expected one of `prices`, `assume_output_tokens`, `team_header`, `limits`, `plugin_prices`, `store`, `prices_refresh`"),
-        (StoreConfig::FIELDS, "unknown field `zzz`, expected one of `kind`, `cluster`, `domain`, `timeout_ms`, `reservation_ttl_s`"),
+        (StoreConfig::FIELDS, "unknown field `zzz`, expected one of `kind`, `cluster`, `domain`, `timeout_ms`, `reservation_ttl_s`, `authority`"),
         (PriceConfig::FIELDS, "unknown field `zzz`, expected one of `model`, `prompt`, `completion`, `request`, `image_tokens`"),
         (LimitConfig::FIELDS, "unknown field `zzz`, expected one of `name`, `per`, `window`, `unit`, `max`, `profiles`, `models`, `mode`, `on_store_error`"),
         (PluginRuleConfig::FIELDS, "unknown field `zzz`, expected `id` or `engine`"),

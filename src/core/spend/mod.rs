@@ -108,6 +108,7 @@ fn compile_store(cfg: Option<&StoreConfig>) -> Result<Option<remote::RemoteStore
             (cfg.domain.is_some(), "domain"),
             (cfg.timeout_ms.is_some(), "timeout_ms"),
             (cfg.reservation_ttl_s.is_some(), "reservation_ttl_s"),
+            (cfg.authority.is_some(), "authority"),
         ] {
             if set {
                 return Err(ConfigError::new(format!("spend.store.{field}"), "only for kind `rls`"));
@@ -138,7 +139,17 @@ fn compile_store(cfg: Option<&StoreConfig>) -> Result<Option<remote::RemoteStore
         t @ 1..=2_678_400 => t,
         _ => return Err(ConfigError::new("spend.store.reservation_ttl_s", "must be 1 to 2678400 (31 days)")),
     };
-    Ok(Some(remote::RemoteStore { cluster, domain, timeout_ms, reservation_ttl_s }))
+    // host[:port] (a DNS name or an IP, IPv6 in brackets); at most 100 bytes, as the cluster name.
+    let authority = cfg.authority.clone();
+    if let Some(a) = &authority {
+        if a.is_empty() || a.len() > 100 || !a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b)) {
+            return Err(ConfigError::new(
+                "spend.store.authority",
+                "1 to 100 characters of A-Z a-z 0-9 - . _ : [ ] (host or host:port)",
+            ));
+        }
+    }
+    Ok(Some(remote::RemoteStore { cluster, domain, timeout_ms, reservation_ttl_s, authority }))
 }
 
 /// Compiles a profile's `max_cost_per_request` (USD) to micro-USD.

@@ -28,6 +28,8 @@ pub struct RemoteStore {
     pub(crate) timeout_ms: u32,
     /// Longest life of a reservation never committed (client gone mid-call, VM lost), s.
     pub(crate) reservation_ttl_s: u64,
+    /// The calls' `:authority` (`None`: Envoy sends the cluster name).
+    pub(crate) authority: Option<String>,
 }
 
 /// One call to the rate-limit service: upstream (`GrpcService` bytes), message, timeout.
@@ -95,7 +97,7 @@ fn descriptor(limit: &Limit, key: &str, op: &'static str, amount: u64) -> Descri
 #[inline(never)]
 fn call(store: &RemoteStore, descriptors: &[Descriptor]) -> StoreCall {
     StoreCall {
-        upstream: rls_wire::grpc_service(&store.cluster),
+        upstream: rls_wire::grpc_service(&store.cluster, store.authority.as_deref()),
         message: rls_wire::request(&store.domain, descriptors),
         timeout_ms: store.timeout_ms,
     }

@@ -11,7 +11,7 @@ fn limit(json: &str) -> Limit {
 }
 
 fn store() -> RemoteStore {
-    RemoteStore { cluster: "rls".into(), domain: "og".into(), timeout_ms: 200, reservation_ttl_s: 900 }
+    RemoteStore { cluster: "rls".into(), domain: "og".into(), timeout_ms: 200, reservation_ttl_s: 900, authority: None }
 }
 
 fn audit() -> AuditRecord {
@@ -65,13 +65,24 @@ fn begin_all(a: &mut AuditRecord) -> (PendingAdmission, StoreCall) {
 fn the_reserve_call_carries_every_limit_its_worst_case_and_parameters() {
     let mut a = audit();
     let (_, call) = begin_all(&mut a);
-    assert_eq!(call.upstream, rls_wire::grpc_service("rls"));
+    assert_eq!(call.upstream, rls_wire::grpc_service("rls", None));
     assert_eq!(call.timeout_ms, 200);
     let m = text(&call.message);
     for part in ["og", "reserve", "usd", "3:ann", "1000000", "86400", "rpm", "60", "tok", "3600", "900"] {
         assert!(m.contains(part), "{part} in {m:?}");
     }
     assert_eq!(a.spend.unwrap().limits.len(), 3);
+}
+
+#[test]
+fn the_calls_carry_the_configured_authority() {
+    // Istio's cluster names (`outbound|8081||host`) are not valid authorities: a gRPC server built
+    // on the h2 crate resets such a stream, so the mesh's policy names one.
+    let store = RemoteStore { authority: Some("rls.ns.svc:8081".into()), ..store() };
+    let m = vec!["anthropic/claude".to_string()];
+    let s = Subject { profile: "p", user: Some("ann"), team: None, models: &m };
+    let (_, call) = begin(&store, &limits(), &s, &worst(), &mut audit()).unwrap().unwrap();
+    assert_eq!(call.upstream, rls_wire::grpc_service("rls", Some("rls.ns.svc:8081")));
 }
 
 #[test]

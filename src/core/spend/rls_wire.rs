@@ -24,13 +24,21 @@ fn bytes_field(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-/// `envoy.config.core.v3.GrpcService` with `envoy_grpc.cluster_name`: what
-/// `proxy_dispatch_grpc_call` takes as its upstream (a bare cluster name may parse as a message).
-pub(crate) fn grpc_service(cluster: &str) -> Vec<u8> {
+/// `envoy.config.core.v3.GrpcService` with `envoy_grpc.cluster_name` (and `envoy_grpc.authority`):
+/// what `proxy_dispatch_grpc_call` takes as its upstream (a bare cluster name may parse as a
+/// message). The SDK takes it as `&str`, so it must be UTF-8: the authority goes in a second
+/// `envoy_grpc` (a parser merges repeated occurrences of a message field), which keeps every
+/// length below 128, one byte, and the whole message ASCII for ASCII names of up to 100 bytes.
+pub(crate) fn grpc_service(cluster: &str, authority: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
     let mut envoy_grpc = Vec::new();
     bytes_field(&mut envoy_grpc, 1, cluster.as_bytes());
-    let mut out = Vec::new();
     bytes_field(&mut out, 1, &envoy_grpc);
+    if let Some(a) = authority {
+        envoy_grpc.clear();
+        bytes_field(&mut envoy_grpc, 2, a.as_bytes());
+        bytes_field(&mut out, 1, &envoy_grpc);
+    }
     out
 }
 
@@ -230,7 +238,15 @@ mod tests {
         ]
         .concat();
         assert_eq!(got, want);
-        assert_eq!(grpc_service("rls"), [&[0x0a, 5, 0x0a, 3][..], b"rls"].concat());
+        assert_eq!(grpc_service("rls", None), [&[0x0a, 5, 0x0a, 3][..], b"rls"].concat());
+        assert_eq!(
+            grpc_service("rls", Some("h:81")),
+            [&[0x0a, 5, 0x0a, 3][..], b"rls", &[0x0a, 6, 0x12, 4], b"h:81"].concat()
+        );
+        // The longest names the configuration accepts stay one-byte lengths: ASCII, so UTF-8.
+        let long = "x".repeat(100);
+        let bytes = grpc_service(&long, Some(&long));
+        assert!(bytes.is_ascii() && std::str::from_utf8(&bytes).is_ok());
     }
 
     #[test]

@@ -131,6 +131,9 @@ fn spend_store_is_checked_with_its_path() {
         (r#"{"kind": "rls", "cluster": "c", "domain": "a/b"}"#, "spend.store.domain"),
         (r#"{"kind": "rls", "cluster": "c", "reservation_ttl_s": 0}"#, "spend.store.reservation_ttl_s"),
         (r#"{"kind": "embedded", "cluster": "c"}"#, "spend.store.cluster"),
+        (r#"{"kind": "embedded", "authority": "a"}"#, "spend.store.authority"),
+        (r#"{"kind": "rls", "cluster": "c", "authority": "outbound|1||h"}"#, "spend.store.authority"),
+        (r#"{"kind": "rls", "cluster": "c", "authority": ""}"#, "spend.store.authority"),
         (r#"{"cluster": "c"}"#, "spend.store"),
     ] {
         let e = Policy::from_json(doc(store).as_bytes()).unwrap_err();
