@@ -9,6 +9,8 @@ workload namespaces, so each of those facts is written once:
     networkpolicy-egressgateway.yaml       the gateway's own fence (ingress from the workload namespaces only)
     workload-namespaces.yaml               per workload namespace: Namespace (Pod Security, injection), NetworkPolicy,
                                            Sidecar
+    spend-store.yaml                       the mesh-wide budget store: rate-limit service and Redis, their fences
+                                           (tools/spend_store_manifests.py)
 
     python3 tools/istio_manifests.py                 rewrite them in deploy/istio/ (a test fails when they drift)
     python3 tools/istio_manifests.py --image oci://REPO@sha256:D --sha256 D -o DIR
@@ -17,7 +19,8 @@ workload namespaces, so each of those facts is written once:
                                                      your istiod values with ours merged in (extensionProviders
                                                      by name; helm would replace the list)
 
-Inputs: envoy/policy.default.json (the policy; `clusters` replaced by the gateway's Envoy clusters),
+Inputs: envoy/policy.default.json (the policy; `clusters` replaced by the gateway's Envoy clusters, `spend.store`
+the mesh-wide store: the gateway runs several replicas, whose embedded counters would each admit a whole budget),
 deploy/istio/workload-namespaces.json (namespace -> pinned profile or null), envoy_config's endpoint lists and
 header/limit/local-reply helpers (shared with plain Envoy).
 
@@ -38,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import envoy_config as ec  # tools/envoy_config.py, beside this script
+import spend_store_manifests as ss  # tools/spend_store_manifests.py
 
 ISTIO_DIR = ec.ROOT / "deploy" / "istio"
 NAMESPACES_FILE = ISTIO_DIR / "workload-namespaces.json"
@@ -46,6 +50,8 @@ SYSTEM_NS = "istio-system"
 # pods istio=<release name without "istio-">). Not the shared `istio: egressgateway` many meshes already run.
 GATEWAY_LABELS = {"istio": "openrouter-egress"}
 GATEWAY_SERVICE = "istio-openrouter-egress.istio-system.svc.cluster.local"
+# The chart names the gateway's service account after the release too: the identity the budget store admits.
+GATEWAY_SERVICE_ACCOUNT = "istio-openrouter-egress"
 # The gateway Service's port 80 lands on container port 8080 (helm/egressgateway-values.yaml).
 GATEWAY_PORT = 8080
 OPENROUTER_HOSTS = ("openrouter.ai", "eu.openrouter.ai", "us.openrouter.ai")
@@ -90,10 +96,20 @@ def workload_namespaces() -> dict[str, str | None]:
     return {ns: spec.get("profile") for ns, spec in data["namespaces"].items()}
 
 
+# The filter's budget store on the gateway: the rate-limit service of spend-store.yaml, through the cluster Istio
+# generates for it, with the service's name as :authority (Istio's cluster name is not a valid one, and the
+# service's gRPC server resets such a call). A reservation lives as long as the longest exchange (the routes' 600 s
+# timeout) and no longer than the service keeps one.
+MESH_SPEND_STORE = {"kind": "rls", "cluster": ss.RLS_CLUSTER, "authority": ss.RLS_AUTHORITY, "timeout_ms": 500,
+                    "reservation_ttl_s": ss.RLS_MAX_TTL_S}
+
+
 def mesh_policy() -> dict[str, Any]:
-    """envoy/policy.default.json with `clusters` naming the gateway's Envoy clusters for OpenRouter."""
+    """envoy/policy.default.json with `clusters` naming the gateway's Envoy clusters for OpenRouter and the budgets
+    kept in the mesh-wide store (every replica of the gateway shares them)."""
     policy = json.loads(ec.DEFAULT_POLICY.read_text())
     policy["clusters"] = list(MESH_CLUSTERS)
+    policy.setdefault("spend", {})["store"] = dict(MESH_SPEND_STORE)
     return policy
 
 
@@ -232,7 +248,7 @@ GATEWAY_NETPOL_HEADER = """\
 # In: the gateway port only from the workload namespaces (deploy/istio/workload-namespaces.json); the agent's
 # merged metrics 15020 (what the chart's prometheus.io/port annotation names), health 15021 and Envoy's
 # Prometheus port 15090 from inside the cluster. Out: TLS (443) to addresses outside the
-# private ranges, DNS, istiod. So the gateway is no hop into in-cluster or private services. (OpenRouter sits
+# private ranges, DNS, istiod, the budget store's rate-limit service (spend-store.yaml). So the gateway is no hop into in-cluster or private services. (OpenRouter sits
 # behind a CDN with changing addresses: a NetworkPolicy cannot name it; the Gateway, VirtualServices and the
 # AuthorizationPolicy limit the gateway to OpenRouter hosts, the DestinationRule verifies OpenRouter's certificate.)
 # Adjust the `except` list to your pod, service and node CIDRs. The istio-agent in this pod also pulls the Wasm
@@ -264,6 +280,7 @@ def gateway_network_policy() -> dict[str, Any]:
                  "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
                 {"to": [{"podSelector": {"matchLabels": {"app": "istiod"}}}],
                  "ports": [{"protocol": "TCP", "port": 15012}]},
+                ss.gateway_egress_rule(),
             ],
         },
     }
@@ -420,6 +437,8 @@ def rendered(url: str | None = None, digest: str = PLACEHOLDER_DIGEST) -> dict[s
         "networkpolicy-egressgateway.yaml": dump([gateway_network_policy()], GATEWAY_NETPOL_HEADER),
         "workload-namespaces.yaml": dump(workload_namespace_docs(), NAMESPACES_HEADER),
         "admission-workload-namespaces.yaml": dump(admission_policy_docs(), ADMISSION_HEADER),
+        "spend-store.yaml": dump(ss.docs(SYSTEM_NS, GATEWAY_LABELS, GATEWAY_SERVICE_ACCOUNT, POD_SECURITY_LEVEL),
+                                 ss.HEADER),
     }
 
 

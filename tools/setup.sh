@@ -16,6 +16,9 @@ PINS=(
   "pytest==9.2.0"
   "PyYAML==6.0.3"
   "jsonschema==4.26.0"
+  # Kubernetes core objects (Deployment, Service, NetworkPolicy, ...) against the API's own JSON schemas, strict:
+  # tests/deploy/test_k8s_objects.py
+  "kubernetes-validate==1.37.0"
   "openai==3.54.0"
   # HTTP/2 client for the e2e framing matrix (trailers, empty DATA frames, exact frames): tests/e2e/h2client.py
   "h2==4.3.0"

@@ -222,6 +222,11 @@ CEL_RULES: dict[str, Callable[[Any], bool]] = {
     "self.all(key, key.size() != 0)": lambda s: all(len(k) != 0 for k in s),
     "(has(self.selector) ? 1 : 0) + (has(self.targetRef) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1":
         lambda s: _count_present(s, "selector", "targetRef", "targetRefs") <= 1,
+    # PeerAuthentication
+    "has(self.portLevelMtls) ? (((has(self.selector) && has(self.selector.matchLabels)) ? "
+    "self.selector.matchLabels : {}).size() > 0) : true":
+        lambda s: "portLevelMtls" not in s or len(s.get("selector", {}).get("matchLabels", {})) > 0,
+    "self.all(key, 0 < int(key) && int(key) <= 65535)": lambda s: all(0 < int(k) <= 65535 for k in s),
     "(has(self.workloadSelector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1":
         lambda s: _count_present(s, "workloadSelector", "targetRefs") <= 1,
     "(has(self.workloadSelector) ? 1 : 0) + (has(self.endpoints) ? 1 : 0) <= 1":

@@ -18,6 +18,7 @@ import yaml
 
 import envoy_config as ec
 import istio_manifests as im
+import spend_store_manifests as ss
 
 from deploy_checks import (
     HELM_DIR,
@@ -41,6 +42,9 @@ EGRESS_SERVICE = "istio-openrouter-egress.istio-system.svc.cluster.local"
 GATEWAY_REF = "istio-system/openrouter-egress"
 PLACEHOLDER_SHA256 = "0" * 64
 CLUSTER_SCOPED = {"Namespace", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+# Namespaces of the platform (the egress gateway, the budget store): not workload namespaces, locked down by their
+# own manifests (test_spend_store.py for the store's).
+PLATFORM_NAMESPACES = {"istio-system", ss.NAMESPACE}
 
 ISTIO_DOCS = [d for d in all_docs() if d.group in ISTIO_GROUPS]
 K8S_DOCS = [d for d in all_docs() if d.group not in ISTIO_GROUPS]
@@ -81,7 +85,8 @@ def test_the_manifest_set_is_complete():
     assert {
         "ServiceEntry", "Gateway", "VirtualService", "DestinationRule", "Sidecar", "AuthorizationPolicy",
         "EnvoyFilter", "Telemetry", "NetworkPolicy", "Namespace", "ValidatingAdmissionPolicy",
-        "ValidatingAdmissionPolicyBinding",
+        "ValidatingAdmissionPolicyBinding", "PeerAuthentication", "Deployment", "Service", "ServiceAccount",
+        "PodDisruptionBudget",
     } <= kinds
     # WasmPlugin cannot set allow_on_headers_stop_iteration: a WasmPlugin-loaded filter hangs governed requests.
     assert "WasmPlugin" not in kinds
@@ -186,6 +191,8 @@ def test_openapi_nullable_and_preserve_unknown_fields_are_honoured():
         ("AuthorizationPolicy", "openrouter-egress-callers",
          lambda b: b["spec"]["rules"][0]["from"][0]["source"].update(serviceAccounts=["llm-apps/x"]),
          "serviceAccounts"),
+        ("PeerAuthentication", "default", lambda b: b["spec"].update(portLevelMtls={"8081": {"mode": "DISABLE"}}),
+         "portLevelMtls requires selector"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
@@ -279,10 +286,10 @@ def _namespaces_named_anywhere() -> dict[str, list[str]]:
             for r in d.body["spec"].get("ingress", []):
                 for peer in r.get("from", []):
                     ns = peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
-                    if ns:
+                    if ns and ns not in PLATFORM_NAMESPACES:
                         named.setdefault(ns, []).append(d.id)
         ns = d.body["metadata"].get("namespace")
-        if ns and ns != "istio-system":
+        if ns and ns not in PLATFORM_NAMESPACES:
             named.setdefault(ns, []).append(d.id)
     return named
 
@@ -315,7 +322,7 @@ def test_the_lockdown_check_fails_for_a_namespace_without_its_policies():
 
 def test_workload_namespaces_enforce_pod_security_and_carry_the_admission_label():
     for d in all_docs(include_generated=False):
-        if d.body["kind"] != "Namespace":
+        if d.body["kind"] != "Namespace" or d.body["metadata"]["name"] in PLATFORM_NAMESPACES:
             continue
         labels = d.body["metadata"]["labels"]
         assert labels["pod-security.kubernetes.io/enforce"] in ("baseline", "restricted"), d.id
@@ -443,9 +450,12 @@ def test_the_filter_knows_the_clusters_and_hosts_istio_routes_openrouter_traffic
 def test_the_policy_is_the_projects_default_policy():
     default = json.loads((ROOT / "envoy" / "policy.default.json").read_text())
     for where, cfg in _plugin_configs().items():
+        # The gateway's replicas share their budgets in the mesh-wide store (spend-store.yaml, test_spend_store.py).
+        assert cfg["spend"].pop("store") == im.MESH_SPEND_STORE, where
         mesh = {k: v for k, v in cfg.items() if k != "clusters"}
         base = {k: v for k, v in default.items() if k != "clusters"}
-        assert mesh == base, f"{where}: the mesh policy drifted from envoy/policy.default.json (only `clusters` may differ)"
+        assert mesh == base, (f"{where}: the mesh policy drifted from envoy/policy.default.json (only `clusters` "
+                              "and `spend.store` may differ)")
 
 
 def test_the_filter_holds_headers_fails_closed_and_runs_after_authorization():

@@ -10,8 +10,10 @@ How the gateway's config is reproduced here (no cluster, no istiod):
   file source; the credential's SDS path points at a test secret;
 - approximated: the listener, route table and clusters Istio would generate around the patches (one filter chain
   standing for the openrouter.ai server, routes named like the VirtualService's, clusters named
-  `outbound|80||<host>` pointing at the fake OpenRouter over plain HTTP instead of TLS origination); Istio's own
-  filters (metadata exchange, RBAC, stats) are absent, mTLS to the gateway too.
+  `outbound|80||<host>` pointing at the fake OpenRouter over plain HTTP instead of TLS origination, and the cluster
+  Istio generates for the budget store's Service (deploy/istio/spend-store.yaml) pointing at the real rate-limit
+  service on 127.0.0.1 without mTLS); Istio's own filters (metadata exchange, RBAC, stats) are absent, mTLS to the
+  gateway too.
 A patch kind this translation does not know fails the test rather than being skipped.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import copy
 import json
 import socket
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +31,13 @@ import yaml
 
 import envoy_config as ec
 import istio_manifests as im
+import spend_store_manifests as ss
 from harness.client import Resp, http_request
 from harness.envoy import Envoy
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat
 from test_deploy_envoy import MIN_ENVOY, assert_gateway_error, h2_request
+from test_spend_rls_redis import Rls
 
 from harness.admin import admin_get
 
@@ -67,8 +72,10 @@ def agent_rewrite(typed_config: dict[str, Any], wasm: Path) -> dict[str, Any]:
 
 
 def gateway_bootstrap(envoy_filter: dict[str, Any], *, wasm: Path, upstream_port: int, secret: Path,
-                      ecds_file: Path, audit_log: Path, inline_extension: bool = False) -> dict[str, Any]:
-    """The gateway's Envoy bootstrap with the EnvoyFilter's patches applied (see the module docstring)."""
+                      ecds_file: Path, audit_log: Path, inline_extension: bool = False,
+                      rls: str | None = None) -> dict[str, Any]:
+    """The gateway's Envoy bootstrap with the EnvoyFilter's patches applied (see the module docstring); `rls`: the
+    rate-limit service's host:port behind Istio's cluster for it (None: no such Service in the mesh)."""
     routes_by_host: list[dict[str, Any]] = [{
         "name": f"{host}:80", "domains": [host, f"{host}:*"],
         "routes": [{"name": im.GATEWAY_ROUTE_NAME, "match": {"prefix": "/"},
@@ -101,6 +108,10 @@ def gateway_bootstrap(envoy_filter: dict[str, Any], *, wasm: Path, upstream_port
         "load_assignment": {"cluster_name": f"outbound|80||{host}", "endpoints": [{"lb_endpoints": [{"endpoint": {
             "address": {"socket_address": {"address": "127.0.0.1", "port_value": upstream_port}}}}]}]},
     } for host in im.OPENROUTER_HOSTS]
+    if rls is not None:
+        store = ec.rls_cluster(rls)  # HTTP/2, as Istio makes it for the Service's appProtocol grpc port
+        store["name"] = store["load_assignment"]["cluster_name"] = ss.RLS_CLUSTER
+        clusters.append(store)
     extensions: dict[str, dict[str, Any]] = {}
     chain = hcm["typed_config"]["http_filters"]
     for patch in envoy_filter["spec"]["configPatches"]:
@@ -163,15 +174,16 @@ def template(hold_headers: bool | None = None) -> dict[str, Any]:
 
 
 def start_gateway(fake: FakeOpenRouter, workdir: Path, doc: dict[str, Any], *, upstream_port: int | None = None,
-                  route_timeout: str | None = None) -> Envoy:
+                  route_timeout: str | None = None, rls: str | None = None) -> Envoy:
     """The gateway with the EnvoyFilter applied; `upstream_port` points its cluster elsewhere (a dead port),
-    `route_timeout` replaces the route timeout of the stand-in for Istio's generated route."""
+    `route_timeout` replaces the route timeout of the stand-in for Istio's generated route, `rls` is the budget
+    store's address."""
     secret = workdir / "credential" / "credential.yaml"
     ec.write_file(secret, ec.secret_resource_text(INJECTED), private=True)
     port = upstream_port or int(fake.url.rsplit(":", 1)[1])
     env = Envoy(ec.EnvoyConfig(port=0, admin_port=0, wasm=ec.DEFAULT_WASM, audit_log=workdir / "audit.log"), workdir)
     boot = gateway_bootstrap(doc, wasm=Path(ec.DEFAULT_WASM).resolve(), upstream_port=port, secret=secret,
-                             ecds_file=workdir / "xds" / "guard.json", audit_log=env.audit_path)
+                             ecds_file=workdir / "xds" / "guard.json", audit_log=env.audit_path, rls=rls)
     if route_timeout is not None:
         hcm = boot["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
         for vh in hcm["route_config"]["virtual_hosts"]:
@@ -182,8 +194,19 @@ def start_gateway(fake: FakeOpenRouter, workdir: Path, doc: dict[str, Any], *, u
 
 
 @pytest.fixture(scope="module")
-def gateway(fake_server: FakeOpenRouter, tmp_path_factory: pytest.TempPathFactory):
-    env = start_gateway(fake_server, tmp_path_factory.mktemp("gateway"), template())
+def store() -> Any:
+    """The real rate-limit service (in its own memory: Redis is test_spend_rls_redis.py's) the gateways call."""
+    s = Rls(None)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(fake_server: FakeOpenRouter, tmp_path_factory: pytest.TempPathFactory, store: Rls):
+    env = start_gateway(fake_server, tmp_path_factory.mktemp("gateway"), template(), rls=store.address)
     try:
         yield env
     finally:
@@ -234,6 +257,48 @@ def test_the_mesh_filter_decides_on_the_body_before_anything_reaches_openrouter(
     assert {"x-forwarded-client-cert", "x-forwarded-for", "x-api-key"} <= removed_headers()
     text = json.dumps(rec.headers)
     assert "spiffe" not in text and "10.4.5.6" not in text and CLIENT_KEY not in text
+
+
+def _limit_entries(env: Envoy, rid: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    assert env.wait_logged(rid), f"no audit record for {rid}"
+    (rec,) = [r for r in env.audit_records() if r.get("request_id") == rid]
+    return rec, {e["name"]: e for e in rec["spend"]["limits"]}
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_the_gateway_counts_its_budgets_in_the_mesh_wide_store(gateway: Envoy, fake: FakeOpenRouter, proto: str) -> None:
+    # The committed EnvoyFilter's policy keeps the default policy's (shadow) limit in the rate-limit service,
+    # through the cluster Istio generates for spend-store.yaml's Service: counted there, not refused, not failed.
+    rid = f"gw-store-{proto}-{uuid.uuid4()}"
+    r = send(gateway, proto, "POST", CHAT, chat(),
+             headers={"x-data-classification": "public", "x-user-id": "gw-" + proto, "x-request-id": rid})
+    assert r.status == 200, r.body[:300]
+    rec, limits = _limit_entries(gateway, rid)
+    assert limits["user-requests-per-minute"]["outcome"] == "admitted", rec["spend"]
+    assert "limit_store_unavailable" not in rec.get("reasons", []), rec
+
+
+def test_gateway_replicas_share_one_budget_in_the_mesh_wide_store(
+        fake: FakeOpenRouter, tmp_path: Path, store: Rls) -> None:
+    # Two replicas of the gateway (what the chart's autoscaler runs), the committed EnvoyFilter's filter config with
+    # its shadow limit made an enforced budget of 3 requests: 3 pass in all, whichever replica they reach. With the
+    # embedded store each replica would admit 3.
+    policy = im.mesh_policy()
+    policy["spend"]["limits"] = [{"name": "gw-requests", "per": ["user"], "window": "minute", "unit": "requests", "max": 3}]
+    doc = im.envoy_filter(im.image_url(im.IMAGE_REPO, im.PLACEHOLDER_DIGEST), im.PLACEHOLDER_DIGEST, policy)
+    replicas = [start_gateway(fake, tmp_path / f"replica{i}", doc, rls=store.address) for i in range(2)]
+    try:
+        fake.script(*[Script() for _ in range(3)])
+        headers = {"x-data-classification": "public", "x-user-id": "gw-replicas"}
+        got = [send(replicas[i % 2], PROTOS[i % 2], "POST", CHAT, chat(), headers=headers).status for i in range(3)]
+        assert got == [200, 200, 200]
+        for i in range(2):
+            r = send(replicas[i], PROTOS[i], "POST", CHAT, chat(), headers=headers)
+            assert "gw-requests" in assert_local_reply(r, 429, "limit_exceeded")["message"]
+        assert len(fake.requests) == 3
+    finally:
+        for env in replicas:
+            env.stop()
 
 
 def test_without_the_flag_a_governed_request_never_gets_a_decision(fake_server: FakeOpenRouter, tmp_path: Path) -> None:

@@ -59,9 +59,10 @@ class Redis:
 
 
 class Rls:
-    """The rate-limit service on Redis, restartable on the same port (the Envoys' cluster points at it)."""
+    """The rate-limit service on Redis (or in its own memory when `redis_url` is None), restartable on the same port
+    (the Envoys' cluster points at it)."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str | None) -> None:
         self.redis_url, self.port = redis_url, free_port()
         self.proc: subprocess.Popen[str] | None = None
 
@@ -71,7 +72,8 @@ class Rls:
 
     def start(self) -> None:
         assert RLS_BIN.exists(), f"{RLS_BIN} missing: `make build-rls` (make e2e builds it)"
-        self.proc = subprocess.Popen([str(RLS_BIN), "--listen", self.address, "--redis", self.redis_url],
+        store = ["--redis", self.redis_url] if self.redis_url else []
+        self.proc = subprocess.Popen([str(RLS_BIN), "--listen", self.address, *store],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # bounded: the process prints this line or exits
