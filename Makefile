@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/tools
 # Every target is a command, none is a file: all are phony. Each has a `## name: what it does` line, which
 # `make help` prints (a test checks that every target has one: tests/tools/test_makefile.py).
 .PHONY: help setup setup-rust build size lint unit tools-test e2e build-test-hooks abi test oci deploy-check soak \
-        faults run verify-audit bench fuzz accuracy bench-pii envoy-config clean distclean build-rls
+        faults run run-mesh verify-audit bench fuzz accuracy bench-pii envoy-config clean distclean build-rls
 
 ## help: this list (`make` alone prints it too)
 help:
@@ -113,6 +113,11 @@ faults: setup build
 ## run: build the filter and start Envoy with it on 127.0.0.1:10000 (UPSTREAM=..., PORT=..., POLICY=...)
 run: setup build
 	$(PY) tools/run_envoy.py
+
+## run-mesh: the mesh-wide budget store locally: redis-server, the rate-limit service, two Envoys sharing budgets
+## (127.0.0.1:10000 and :10001; PORTS, RLS_PORT, REDIS_PORT, POLICY, UPSTREAM...: tools/run_mesh.py, docs/spend.md)
+run-mesh: setup build build-rls
+	$(PY) tools/run_mesh.py
 
 ## verify-audit: check an audit log's hash chains (LOG=path, default out/audit.log; the key out/audit.key when
 ## present, AUDIT_KEY=path otherwise; STATS=Envoy /stats file or URL for the chain-end checkpoints).

@@ -25,6 +25,8 @@ Environment:
               OUT_DIR/secrets/openrouter-api-key.yaml (mode 0600, an SDS file), never into envoy.yaml or a log,
               and neither variable is passed on to Envoy. Unset: a warning, and apps must send their own key
               (profiles with reject_client_keys, e.g. `restricted`, then refuse every request).
+  RLS         host:port of the rate-limit service (`spend.store` kind `rls`, docs/spend.md): adds its HTTP/2 cluster
+              (tools/envoy_config.py RLS_CLUSTER); `make run-mesh` sets it
   POLICY_RELOAD
               set to 1 to deliver the filter config by ECDS from OUT_DIR/xds/openrouter_guard.yaml, so
               `run_envoy.py push-policy FILE` rolls out a new policy without a restart (docs/deploy-envoy.md).
@@ -161,6 +163,7 @@ def _config_from_env(out_dir: Path) -> ec.EnvoyConfig:
         upstream=os.environ.get("UPSTREAM", ec.DEFAULT_UPSTREAM),
         audit_log=out_dir / "audit.log",
         with_filter=os.environ.get("NO_FILTER", "") in ("", "0"),
+        rls=os.environ.get("RLS") or None,
     )
 
 
