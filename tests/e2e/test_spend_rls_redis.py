@@ -1,7 +1,8 @@
 """The mesh-wide store with its counters in Redis (docs/spend.md, "Mesh-wide store"): a real `redis-server` and the
 real rate-limit service (`--redis`) started here on free 127.0.0.1 ports, real Envoys with the real filter. A burst of
 100 against a budget that fits 10 lets exactly 10 through; two Envoys share the budget; the budget survives a restart
-of the service (that is what Redis buys); Redis down gets each limit's failure mode. HTTP/1.1 and HTTP/2."""
+of the service (that is what Redis buys) and a crash of Redis itself (its append-only file); Redis down gets each
+limit's failure mode. HTTP/1.1 and HTTP/2."""
 from __future__ import annotations
 
 import shutil
@@ -27,12 +28,13 @@ def free_port() -> int:
 
 
 class Redis:
-    """A throw-away redis-server (no persistence) on a free port."""
+    """A throw-away redis-server on a free port; `aof`: with an append-only file in `workdir`, fsynced at every write
+    (so a SIGKILL loses nothing; deployments use everysec)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, aof: bool = False) -> None:
         exe = shutil.which("redis-server")
         assert exe, "redis-server missing: `make setup` installs it (apt)"
-        self.exe, self.workdir, self.port = exe, workdir, free_port()
+        self.exe, self.workdir, self.port, self.aof = exe, workdir, free_port(), aof
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -41,8 +43,9 @@ class Redis:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.workdir),
+             *(["--appendonly", "yes", "--appendfsync", "always"] if self.aof else ["--appendonly", "no"])],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(100):  # bounded: redis-server is up in milliseconds
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
@@ -88,7 +91,7 @@ class Rls:
 
 @pytest.fixture(scope="module")
 def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterable[Redis]:
-    r = Redis(tmp_path_factory.mktemp("redis"))
+    r = Redis(tmp_path_factory.mktemp("redis"), aof=True)
     r.start()
     try:
         yield r
@@ -147,6 +150,29 @@ def test_two_envoys_share_the_budget_and_it_survives_a_restart_of_the_service(
         r = send(proto, env.port, "POST", CHAT, chat(), headers=headers)
         err = assert_local_reply(r, 429, "limit_exceeded")
         assert "shared-requests" in err["message"]
+    assert len(fake.requests) == 4
+
+
+def _send_through_reconnect(env: Envoy, proto: str, headers: dict[str, str]) -> int:
+    """The status of one request once the store answers again (a 503 while the service reconnects is retried)."""
+    for _ in range(50):  # bounded: the service's connection manager reconnects to Redis
+        r = send(proto, env.port, "POST", CHAT, chat(), headers=headers)
+        if r.status != 503:
+            return r.status
+        time.sleep(0.1)
+    return r.status
+
+
+def test_the_budget_survives_a_crash_of_redis_with_its_append_only_file(
+        envoy: Envoy, fake: FakeOpenRouter, redis: Redis) -> None:
+    headers = who("shared")  # 4 requests per day
+    fake.script(*[Script() for _ in range(4)])
+    assert [send(proto, envoy.port, "POST", CHAT, chat(), headers=headers).status for proto in ("h1", "h2")] == [200, 200]
+    redis.stop()  # SIGKILL
+    redis.start()  # replays its append-only file
+    assert [_send_through_reconnect(envoy, proto, headers) for proto in ("h2", "h1")] == [200, 200]
+    r = send("h1", envoy.port, "POST", CHAT, chat(), headers=headers)
+    assert "shared-requests" in assert_local_reply(r, 429, "limit_exceeded")["message"]
     assert len(fake.requests) == 4
 
 
