@@ -128,8 +128,8 @@ verify-audit:
 
 # ---- benchmark: plain Envoy vs Envoy + filter -> bench/RESULTS.md (never fails on timing) ----
 # BENCH_QUICK=1 for a ~1-minute smoke run; other knobs in bench/bench.py.
-## bench: plain Envoy vs Envoy + filter -> bench/RESULTS.md; PII MB/s; output-scan cost; spend latency; TTFB added by restore and output inspection on streams (BENCH_QUICK=1: ~1 min for the first)
-bench: setup build
+## bench: plain Envoy vs Envoy + filter -> bench/RESULTS.md; PII MB/s; output-scan cost; spend latency per budget store (embedded, RLS in memory, RLS on Redis); TTFB added by restore and output inspection on streams (BENCH_QUICK=1: ~1 min for the first)
+bench: setup build build-rls
 	bash bench/run.sh
 	bash bench/pii/run.sh --quick
 	bash bench/outscan.sh --quick
