@@ -48,7 +48,12 @@ pub fn card_iin_ok(digits: &[u8]) -> bool {
     let maestro = (matches!(p4, 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)) && (13..=19).contains(&len)
         || maestro12(digits, false);
     let mir = (2200..=2204).contains(&p4) && (16..=19).contains(&len);
-    visa || mastercard || amex || discover || jcb || diners || unionpay || maestro || mir
+    // Brazil's domestic schemes outside the blocks above: Elo (504175, 506699–506778, 509xxx,
+    // 636297, 636368) and Hipercard (606282, 637095, 637568, 637599, 637609, 637612).
+    let elo = (matches!(p6, 504175 | 636297 | 636368) || (506699..=506778).contains(&p6) || p3 == 509) && len == 16;
+    let hipercard =
+        matches!(p6, 606282 | 637095 | 637568 | 637599 | 637609 | 637612) && (len == 16 || len == 19);
+    visa || mastercard || amex || discover || jcb || diners || unionpay || maestro || mir || elo || hipercard
 }
 
 /// A 12-digit Maestro number: no other major scheme issues 12 digits. Maestro's whole block (50,
@@ -131,6 +136,12 @@ mod tests {
         assert!(card_iin_ok(b"30569309025904"));
         assert!(!card_iin_ok(b"1234567812345670"));
         assert!(!card_iin_ok(b"41111111111111")); // visa with 14 digits
+        // Elo and Hipercard (Brazil): not under any of the international schemes' prefixes.
+        for d in [&b"5066991111111118"[..], b"5041750000000004", b"5090000000000000", b"6363680000000000", b"6062820000000000"] {
+            assert!(card_iin_ok(d), "{}", String::from_utf8_lossy(d));
+        }
+        assert!(!card_iin_ok(b"5066981111111111"));
+        assert!(!card_iin_ok(b"6062830000000000"));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! ```text
 //! cluster   = group *( sep group )
 //! group     = 1*DIGIT
-//! sep       = 1*3( SP / CR / LF / "-" / "." / "(" / ")" / "/" )
+//! sep       = 1*3( SP / "~" / CR / LF / "-" / "." / "(" / ")" / "/" )
 //! ```
 //!
 //! A tab ends a cluster: in TSV and aligned tables it separates fields, never the groups of one
@@ -73,7 +73,8 @@ impl<'a> Cluster<'a> {
             let mut mask = 0u8;
             while j - e < 3 {
                 let m = match at(b, j) {
-                    b' ' => SP,
+                    // LaTeX's `~` is a non-breaking space (`+41~78~116~17~10` in a table cell).
+                    b' ' | b'~' => SP,
                     b'\n' | b'\r' => NL,
                     b'-' => DASH,
                     b'.' => DOT,

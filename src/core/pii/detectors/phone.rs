@@ -85,8 +85,21 @@ pub const NOT_PHONE: [&[u8]; 8] = [b"order", b"invoice", b"ticket", b"account", 
 /// Words before a number that make it an identifier (on the same line, within 24 bytes: a JSON key
 /// `"tracking_number": "` is 20); a `#`
 /// does only when no phone word comes before it ("Phone #0612345678" is a phone number).
-const ID_WORDS: [&[u8]; 10] =
-    [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"serial", b"isbn", b"tracking", b"sku"];
+/// `id:` and "meeting id" cover conference ids (`Meeting ID: 467 3542 3022`).
+const ID_WORDS: [&[u8]; 12] = [
+    b"order",
+    b"invoice",
+    b"ticket",
+    b"account",
+    b"ref",
+    b"id ",
+    b"id:",
+    b"meeting id",
+    b"serial",
+    b"isbn",
+    b"tracking",
+    b"sku",
+];
 
 fn id_before(c: &Cluster, s: usize) -> bool {
     let g = c.group(s).s;
@@ -334,6 +347,17 @@ fn date_shape(c: &Cluster, s: usize) -> bool {
     ((1..=2).contains(&a) && (1..=2).contains(&b) && (d == 2 || d == 4)) || (a == 4 && b <= 2 && d <= 2)
 }
 
+/// `2020.12.4087`: a year (1990–2099), a dot and a month (1–12) start a calendar-versioned build
+/// number, not a phone number written with dots.
+fn calver(c: &Cluster, s: usize) -> bool {
+    s + 1 < c.n
+        && c.len(s) == 4
+        && (1990..=2099).contains(&c.value(s))
+        && c.sep(s) == (DOT, 1)
+        && (1..=2).contains(&c.len(s + 1))
+        && (1..=12).contains(&c.value(s + 1))
+}
+
 /// Whether `d` (all digits, `lens` its groups) is a number of some country in the plan: after
 /// its national prefix, or without one when `cue` (a phone word) or the grouping says so.
 fn plan_number(d: &[u8], lens: &[usize], cue: bool) -> bool {
@@ -452,7 +476,7 @@ pub(crate) fn column_value(d: &[u8], plus: bool) -> bool {
 fn national(c: &Cluster, s: usize) -> Option<Hit> {
     // "083-00-8551" is an (invalid) SSN shape, not a national number.
     let ssn_shape = s + 2 < c.n && c.len(s) == 3 && c.len(s + 1) == 2 && c.len(s + 2) == 4;
-    if date_shape(c, s) || ssn_shape || (s > 0 && !strong_sep(c, s - 1)) {
+    if date_shape(c, s) || calver(c, s) || ssn_shape || (s > 0 && !strong_sep(c, s - 1)) {
         return None;
     }
     let paren0 = s == 0 && c.before(0) == b'(';
@@ -558,6 +582,32 @@ mod tests {
         assert_eq!(phone("[call](tel:05 74 91 59 05)"), Some("05 74 91 59 05"));
         assert_eq!(phone("notes (020 7946 0958) end"), Some("020 7946 0958"));
         assert_eq!(phone("notes (415.555.0132) end"), Some("415.555.0132"));
+    }
+
+    #[test]
+    fn a_latex_tilde_is_a_space_between_groups() {
+        for (t, want) in [
+            ("Ana & +41~78~116~17~10 & x", "+41~78~116~17~10"),
+            ("Ana & 0450~83~57~20 & x", "0450~83~57~20"),
+            ("Ana & +1~506-576-2862 & x", "+1~506-576-2862"),
+            ("Ana & +55~11~90764-4438 & x", "+55~11~90764-4438"),
+        ] {
+            assert_eq!(phone(t), Some(want), "{t}");
+        }
+    }
+
+    #[test]
+    fn calendar_builds_and_meeting_ids_are_no_phone_numbers() {
+        for t in [
+            "value: \"2020.12.4087\"",
+            "BUILD_NUMBER=2026.12.5883",
+            "Meeting ID: 467 3542 3022",
+            "Conference ID: 0612345678",
+        ] {
+            assert_eq!(phone(t), None, "{t}");
+        }
+        // A dotted number whose first group is no year, or whose second is no month, still is one.
+        assert_eq!(phone("ring 0450.37.13.00 soon"), Some("0450.37.13.00"));
     }
 
     #[test]
