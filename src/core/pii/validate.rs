@@ -51,8 +51,7 @@ pub fn card_iin_ok(digits: &[u8]) -> bool {
     // Brazil's domestic schemes outside the blocks above: Elo (504175, 506699–506778, 509xxx,
     // 636297, 636368) and Hipercard (606282, 637095, 637568, 637599, 637609, 637612).
     let elo = (matches!(p6, 504175 | 636297 | 636368) || (506699..=506778).contains(&p6) || p3 == 509) && len == 16;
-    let hipercard =
-        matches!(p6, 606282 | 637095 | 637568 | 637599 | 637609 | 637612) && (len == 16 || len == 19);
+    let hipercard = matches!(p6, 606282 | 637095 | 637568 | 637599 | 637609 | 637612) && (len == 16 || len == 19);
     visa || mastercard || amex || discover || jcb || diners || unionpay || maestro || mir || elo || hipercard
 }
 
@@ -136,8 +135,14 @@ mod tests {
         assert!(card_iin_ok(b"30569309025904"));
         assert!(!card_iin_ok(b"1234567812345670"));
         assert!(!card_iin_ok(b"41111111111111")); // visa with 14 digits
-        // Elo and Hipercard (Brazil): not under any of the international schemes' prefixes.
-        for d in [&b"5066991111111118"[..], b"5041750000000004", b"5090000000000000", b"6363680000000000", b"6062820000000000"] {
+                                                  // Elo and Hipercard (Brazil): not under any of the international schemes' prefixes.
+        for d in [
+            &b"5066991111111118"[..],
+            b"5041750000000004",
+            b"5090000000000000",
+            b"6363680000000000",
+            b"6062820000000000",
+        ] {
             assert!(card_iin_ok(d), "{}", String::from_utf8_lossy(d));
         }
         assert!(!card_iin_ok(b"5066981111111111"));

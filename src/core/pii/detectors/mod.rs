@@ -18,6 +18,7 @@ pub(crate) mod phone_plan_types;
 pub mod secrets;
 pub mod ssn;
 pub mod table;
+mod table_fixed;
 mod table_markup;
 
 use super::entity::{Entity, ENTITY_COUNT};

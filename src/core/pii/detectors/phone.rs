@@ -21,7 +21,7 @@
 use super::cluster::{Cluster, Hit, CLOSE, DASH, DOT, NL, OPEN, SLASH, SP};
 use super::phone_plan::PLAN;
 use super::phone_plan_types::MAX_DIGITS;
-use crate::core::pii::text::{context_before, context_on_line, field_start};
+use crate::core::pii::text::{context_before, context_on_line, field_start, word_on_line};
 
 /// Phone words (lower case, UTF-8) in the languages of the plan's countries: "tel" covers
 /// telephone, Telefon, teléfono, telefono, telefoon; "mobil" mobile and Mobilnummer.
@@ -85,25 +85,16 @@ pub const NOT_PHONE: [&[u8]; 8] = [b"order", b"invoice", b"ticket", b"account", 
 /// Words before a number that make it an identifier (on the same line, within 24 bytes: a JSON key
 /// `"tracking_number": "` is 20); a `#`
 /// does only when no phone word comes before it ("Phone #0612345678" is a phone number).
-/// `id:` and "meeting id" cover conference ids (`Meeting ID: 467 3542 3022`).
-const ID_WORDS: [&[u8]; 12] = [
-    b"order",
-    b"invoice",
-    b"ticket",
-    b"account",
-    b"ref",
-    b"id ",
-    b"id:",
-    b"meeting id",
-    b"serial",
-    b"isbn",
-    b"tracking",
-    b"sku",
-];
+const ID_WORDS: [&[u8]; 10] =
+    [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"serial", b"isbn", b"tracking", b"sku"];
+
+/// Labels of conference and record ids (`Meeting ID: 467 3542 3022`), as whole words: "David: …"
+/// in a chat export is no id.
+const ID_LABELS: [&[u8]; 2] = [b"id:", b"meeting id"];
 
 fn id_before(c: &Cluster, s: usize) -> bool {
     let g = c.group(s).s;
-    if context_on_line(c.b, g, 24, &ID_WORDS) {
+    if context_on_line(c.b, g, 24, &ID_WORDS) || word_on_line(c.b, g, 24, &ID_LABELS) {
         return true;
     }
     let hash = c.b.get(g.saturating_sub(3)..g).is_some_and(|w| w.contains(&b'#'));
@@ -606,6 +597,8 @@ mod tests {
         ] {
             assert_eq!(phone(t), None, "{t}");
         }
+        // "id:" is a word of its own: a name before a chat message is none.
+        assert_eq!(phone("David: 004331642689471 (privat)"), Some("004331642689471"));
         // A dotted number whose first group is no year, or whose second is no month, still is one.
         assert_eq!(phone("ring 0450.37.13.00 soon"), Some("0450.37.13.00"));
     }

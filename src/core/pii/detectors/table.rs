@@ -8,6 +8,7 @@
 //! validated: an SSN by its area/group/serial rules, a phone number against the numbering plan
 //! (or NANP, or a `+` number of 8–15 digits), a card by Luhn and issuer prefix.
 
+use super::table_fixed::{self, Fixed};
 use super::table_markup::{html_rows, sql_rows, Row, MAX_COLS};
 use super::{card, phone, ssn, Kind, Sink};
 use crate::core::pii::entity::Entity;
@@ -83,7 +84,7 @@ const ID_WORDS: [&[u8]; 13] = [
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Col {
+pub(super) enum Col {
     Other,
     Phone,
     Ssn,
@@ -133,9 +134,14 @@ pub fn whole_cell(b: &[u8], s: usize, e: usize) -> bool {
     while b.get(j).is_some_and(|&c| more(j - e, c)) {
         j += 1;
     }
-    // An HTML cell (`<td>…</td>`) is bounded by its tags.
-    let left = i == 0 || b.get(i - 1).is_some_and(|&c| c == b'\n' || c == b'>' || DELIMS.contains(&c));
-    let right = b.get(j).is_none_or(|&c| c == b'\n' || c == b'<' || DELIMS.contains(&c));
+    // An HTML cell (`<td>…</td>`) is bounded by its tags; an HL7 v2 field by `^` (components) and
+    // `\r` (segments); a fixed-width column by two or more spaces.
+    let gap = |w: Option<&[u8]>| w.is_some_and(|w| w.windows(2).any(|p| p == b"  "));
+    let left =
+        i == 0 || b.get(i - 1).is_some_and(|&c| c == b'\n' || c == b'>' || DELIMS.contains(&c)) || gap(b.get(i..s));
+    let right = b.get(j).is_none_or(|&c| c == b'\n' || c == b'<' || c == b'^' || DELIMS.contains(&c))
+        || b.get(j.saturating_sub(1)) == Some(&b'\r') && j > e
+        || gap(b.get(e..j));
     left && right
 }
 
@@ -331,6 +337,19 @@ fn value_ok(kind: Col, v: &[u8]) -> bool {
     }
 }
 
+/// A finding for the value `s..e` of a fixed-width row under an entity column.
+fn fixed_value(b: &[u8], s: usize, e: usize, col: Col, sink: &mut Sink) {
+    let entity = match col {
+        Col::Phone => Entity::Phone,
+        Col::Ssn => Entity::UsSsn,
+        Col::Card => Entity::CreditCard,
+        Col::Other | Col::Version | Col::Id => return,
+    };
+    if sink.on.has(entity) && b.get(s..e).is_some_and(|v| value_ok(col, v)) {
+        sink.push(s, e, entity);
+    }
+}
+
 /// Findings for the cells `spans` of one data row under the columns `cols` (`width`: how many
 /// cells the header row had); version and identifier cells go to `versions`.
 fn data_row(
@@ -403,10 +422,23 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
     // Cells in the header row: a version cell counts only in a row as wide (a row cut by a quoted
     // line break, or not a row at all, could put anything under the header).
     let mut width = 0usize;
+    // The columns of the current fixed-width table, if a header was seen.
+    let mut fixed: Option<Fixed> = None;
     let mut start = 0usize;
     while start <= b.len() {
         let end = record_end(b, start);
         let line = b.get(start..end).unwrap_or(&[]);
+        if let Some(f) = fixed {
+            if table_fixed::blank(line) {
+                fixed = None;
+            } else if maybe_header(line) && table_fixed::header(line, column_kind).is_some() {
+                fixed = table_fixed::header(line, column_kind);
+            } else if !rule_line(line) {
+                table_fixed::row(line, &f, |s, e, col| fixed_value(b, start + s, start + e, col, sink));
+            }
+            start = end + 1;
+            continue;
+        }
         match table {
             Some(d) if line.contains(&d) => {
                 let n = cells(line, start, d, &mut spans);
@@ -428,6 +460,8 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
                 };
                 if let Some(d) = table {
                     width = cells(line, start, d, &mut spans);
+                } else if maybe_header(line) {
+                    fixed = table_fixed::header(line, column_kind);
                 }
             }
         }
