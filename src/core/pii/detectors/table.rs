@@ -84,7 +84,7 @@ const ID_WORDS: [&[u8]; 13] = [
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Col {
+enum Col {
     Other,
     Phone,
     Ssn,
@@ -337,6 +337,15 @@ fn value_ok(kind: Col, v: &[u8]) -> bool {
     }
 }
 
+/// The entity column a header cell names, if any (a fixed-width table reads no version or
+/// identifier columns).
+fn entity_column(cell: &[u8]) -> Option<Col> {
+    match column_kind(cell) {
+        c @ (Col::Phone | Col::Ssn | Col::Card) => Some(c),
+        Col::Other | Col::Version | Col::Id => None,
+    }
+}
+
 /// A finding for the value `s..e` of a fixed-width row under an entity column.
 fn fixed_value(b: &[u8], s: usize, e: usize, col: Col, sink: &mut Sink) {
     let entity = match col {
@@ -423,7 +432,7 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
     // line break, or not a row at all, could put anything under the header).
     let mut width = 0usize;
     // The columns of the current fixed-width table, if a header was seen.
-    let mut fixed: Option<Fixed> = None;
+    let mut fixed: Option<Fixed<Col>> = None;
     let mut start = 0usize;
     while start <= b.len() {
         let end = record_end(b, start);
@@ -431,8 +440,8 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
         if let Some(f) = fixed {
             if table_fixed::blank(line) {
                 fixed = None;
-            } else if maybe_header(line) && table_fixed::header(line, column_kind).is_some() {
-                fixed = table_fixed::header(line, column_kind);
+            } else if let Some(h) = maybe_header(line).then(|| table_fixed::header(line, entity_column)).flatten() {
+                fixed = Some(h);
             } else if !rule_line(line) {
                 table_fixed::row(line, &f, |s, e, col| fixed_value(b, start + s, start + e, col, sink));
             }
@@ -461,7 +470,7 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
                 if let Some(d) = table {
                     width = cells(line, start, d, &mut spans);
                 } else if maybe_header(line) {
-                    fixed = table_fixed::header(line, column_kind);
+                    fixed = table_fixed::header(line, entity_column);
                 }
             }
         }

@@ -7,13 +7,13 @@
 //! Columns are counted in characters, not bytes (`Müller` is six columns wide). The table ends at
 //! a blank line; a rule line (`-----`) is skipped; a later header line starts a new table.
 
-use super::table::Col;
 use super::table_markup::MAX_COLS;
 
-/// A fixed-width header: the character columns `[s, e)` of each cell and what it names.
+/// A fixed-width header: the character columns `[s, e)` of each cell and the entity column it
+/// names (`C`: the caller's column kind), if any.
 #[derive(Clone, Copy)]
-pub(super) struct Fixed {
-    cols: [(usize, usize, Col); MAX_COLS],
+pub(super) struct Fixed<C: Copy> {
+    cols: [(usize, usize, Option<C>); MAX_COLS],
     n: usize,
 }
 
@@ -60,8 +60,8 @@ fn tokens(line: &[u8], out: &mut [(usize, usize, usize, usize); MAX_COLS]) -> us
 
 /// Reads `line` as a fixed-width header: three or more cells apart by two or more spaces, plain
 /// names (no `:` `=` `{` `"` `|` `,` `;` tab, no run of seven digits), at least one naming an
-/// entity column (`kind`: [`super::table`]'s header reading of a cell).
-pub(super) fn header(line: &[u8], kind: impl Fn(&[u8]) -> Col) -> Option<Fixed> {
+/// entity column (`kind`: the caller's reading of a header cell, None for no entity).
+pub(super) fn header<C: Copy>(line: &[u8], kind: impl Fn(&[u8]) -> Option<C>) -> Option<Fixed<C>> {
     if line.iter().any(|c| matches!(c, b':' | b'=' | b'{' | b'"' | b'|' | b',' | b';' | b'\t')) {
         return None;
     }
@@ -70,18 +70,15 @@ pub(super) fn header(line: &[u8], kind: impl Fn(&[u8]) -> Col) -> Option<Fixed> 
     if n < 3 {
         return None;
     }
-    let mut f = Fixed { cols: [(0, 0, Col::Other); MAX_COLS], n };
+    let mut f = Fixed { cols: [(0, 0, None); MAX_COLS], n };
     let mut any = false;
     for (slot, &(bs, be, cs, ce)) in f.cols.iter_mut().zip(t.iter().take(n)) {
         let cell = line.get(bs..be).unwrap_or(&[]);
         if cell.iter().filter(|c| c.is_ascii_digit()).count() >= 7 {
             return None;
         }
-        let k = match kind(cell) {
-            c @ (Col::Phone | Col::Ssn | Col::Card) => c,
-            _ => Col::Other,
-        };
-        any |= k != Col::Other;
+        let k = kind(cell);
+        any |= k.is_some();
         *slot = (cs, ce, k);
     }
     any.then_some(f)
@@ -89,13 +86,11 @@ pub(super) fn header(line: &[u8], kind: impl Fn(&[u8]) -> Col) -> Option<Fixed> 
 
 /// Calls `found(byte start, byte end, column)` for each token of the data row `line` that lies
 /// under an entity column of `f` (offsets relative to `line`).
-pub(super) fn row(line: &[u8], f: &Fixed, mut found: impl FnMut(usize, usize, Col)) {
+pub(super) fn row<C: Copy>(line: &[u8], f: &Fixed<C>, mut found: impl FnMut(usize, usize, C)) {
     let mut t = [(0usize, 0usize, 0usize, 0usize); MAX_COLS];
     let n = tokens(line, &mut t);
     for &(hs, he, col) in f.cols.iter().take(f.n) {
-        if col == Col::Other {
-            continue;
-        }
+        let Some(col) = col else { continue };
         if let Some(&(bs, be, _, _)) = t.iter().take(n).find(|&&(_, _, cs, ce)| cs < he && hs < ce) {
             found(bs, be, col);
         }
@@ -111,12 +106,19 @@ pub(super) fn blank(line: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn kind(cell: &[u8]) -> Col {
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Col {
+        Phone,
+        Ssn,
+        Card,
+    }
+
+    fn kind(cell: &[u8]) -> Option<Col> {
         match cell {
-            b"SSN" => Col::Ssn,
-            b"PHONE" => Col::Phone,
-            b"CARD" => Col::Card,
-            _ => Col::Other,
+            b"SSN" => Some(Col::Ssn),
+            b"PHONE" => Some(Col::Phone),
+            b"CARD" => Some(Col::Card),
+            _ => None,
         }
     }
 
@@ -124,7 +126,7 @@ mod tests {
     fn values_under_a_header_cell_left_or_right_aligned_are_read() {
         let h = b"CUST-NO   NAME            PHONE            SSN";
         let f = header(h, kind).map(|f| (f.n, f.cols[2], f.cols[3].2));
-        assert!(matches!(f, Some((4, (26, 31, Col::Phone), Col::Ssn))));
+        assert!(matches!(f, Some((4, (26, 31, Some(Col::Phone)), Some(Col::Ssn)))));
         let f = header(h, kind);
         let mut got = Vec::new();
         if let Some(f) = &f {
