@@ -469,7 +469,8 @@ pub fn scan(b: &[u8], sink: &mut Sink) {
                 };
                 if let Some(d) = table {
                     width = cells(line, start, d, &mut spans);
-                } else if maybe_header(line) {
+                } else if line.windows(2).any(|w| w == b"  ") && maybe_header(line) {
+                    // No delimiter: a fixed-width header has cells apart by two spaces or more.
                     fixed = table_fixed::header(line, entity_column);
                 }
             }
