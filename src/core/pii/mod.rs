@@ -18,6 +18,7 @@ pub mod detectors;
 pub mod dictionary;
 pub mod engine;
 pub mod entity;
+mod fields;
 mod fold_table;
 pub mod hmac;
 pub mod mask;

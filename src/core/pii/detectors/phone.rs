@@ -21,11 +21,12 @@
 use super::cluster::{Cluster, Hit, CLOSE, DASH, DOT, NL, OPEN, SLASH, SP};
 use super::phone_plan::PLAN;
 use super::phone_plan_types::MAX_DIGITS;
+use crate::core::pii::fields::{self, Named};
 use crate::core::pii::text::{context_before, context_on_line, field_start, word_on_line};
 
 /// Phone words (lower case, UTF-8) in the languages of the plan's countries: "tel" covers
 /// telephone, Telefon, teléfono, telefono, telefoon; "mobil" mobile and Mobilnummer.
-const CONTEXT: [&[u8]; 42] = [
+const CONTEXT: [&[u8]; 47] = [
     b"phone",
     b"call",
     b"tel",
@@ -56,6 +57,12 @@ const CONTEXT: [&[u8]; 42] = [
     b"tlf",
     b"tfn",
     b"natel",
+    b"gsm",
+    // Greek "Τηλ." (τηλέφωνο) and "Κινητό" (mobile), capitalised as labels or not.
+    "\u{3a4}\u{3b7}\u{3bb}".as_bytes(),
+    "\u{3c4}\u{3b7}\u{3bb}".as_bytes(),
+    "\u{39a}\u{3b9}\u{3bd}\u{3b7}\u{3c4}".as_bytes(),
+    "\u{3ba}\u{3b9}\u{3bd}\u{3b7}\u{3c4}".as_bytes(),
     "kom\u{f3}rka".as_bytes(),
     // "My number is …" in the plan's languages.
     b"my number",
@@ -75,8 +82,11 @@ const CONTEXT: [&[u8]; 42] = [
 /// after the end of the field before it ([`field_start`]): a phone word names the value that
 /// follows it, not the next field of a record (`"phone": "+61 412 791 981", "customer_no":
 /// "365225496"`, `<tel>…</tel> <pedido>97050299`, `telefone) VALUES (1, '64299082'`).
+/// A record grammar naming the field a phone number ([`fields`]: vCard `TEL`, HL7 PID-13, FHIR
+/// `"system": "phone"`) counts as a phone word.
 pub(crate) fn phone_word_before(b: &[u8], i: usize) -> bool {
     context_before(b, i, i - field_start(b, i.saturating_sub(40), i), &CONTEXT)
+        || fields::named(b, i) == Some(Named::Phone)
 }
 
 /// Words right before a bare number that make it an identifier, not a phone number.
@@ -94,6 +104,10 @@ const ID_LABELS: [&[u8]; 2] = [b"id:", b"meeting id"];
 
 fn id_before(c: &Cluster, s: usize) -> bool {
     let g = c.group(s).s;
+    // A field a record grammar names a phone (`TEL;type=pref:…`: "ref" is no id word there).
+    if fields::named(c.b, g) == Some(Named::Phone) {
+        return false;
+    }
     if context_on_line(c.b, g, 24, &ID_WORDS) || word_on_line(c.b, g, 24, &ID_LABELS) {
         return true;
     }
@@ -510,7 +524,14 @@ fn national(c: &Cluster, s: usize) -> Option<Hit> {
     if !ends.iter().take(n).any(|&(_, nd, _)| (7..=15).contains(&nd)) || id_before(c, s) {
         return None;
     }
-    let cue = phone_word_before(c.b, c.group(s).s);
+    // A parenthesised trunk prefix and area code (`(022) 43211`, `(0)`-less national format) is
+    // how a phone number is written: it stands in for a phone word.
+    let paren_trunk = paren0
+        && (3..=5).contains(&c.len(s))
+        && c.first(s) == b'0'
+        && c.digits(s).get(1) != Some(&b'0')
+        && c.sep(s).0 & CLOSE != 0;
+    let cue = paren_trunk || phone_word_before(c.b, c.group(s).s);
     for j in (0..n).rev() {
         let (k, nd, balanced) = ends.get(j).copied()?;
         let whole = j + 1 == n || strong_sep(c, k);
@@ -585,6 +606,22 @@ mod tests {
         ] {
             assert_eq!(phone(t), Some(want), "{t}");
         }
+    }
+
+    #[test]
+    fn greek_labels_and_parenthesised_trunk_codes_name_a_phone() {
+        for (t, want) in [
+            ("\u{3a4}\u{3b7}\u{3bb}. 2120876476 | x", "2120876476"),
+            ("\u{39a}\u{3b9}\u{3bd}\u{3b7}\u{3c4}\u{3cc} 6913768973", "6913768973"),
+            ("GSM 012308316", "012308316"),
+            ("Troy & (022) 29241 & x", "(022) 29241"),
+            ("TEL;type=WORK:5064893194\r\n", "5064893194"),
+            ("TEL;type=CELL;type=VOICE;type=pref:0450.37.13.00\r\n", "0450.37.13.00"),
+        ] {
+            assert_eq!(phone(t), Some(want), "{t}");
+        }
+        // Without the parentheses eight digits in two groups need a phone word.
+        assert_eq!(phone("total 022 29241 x"), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! group ≠ 00; serial ≠ 0000.
 
 use super::cluster::{Cluster, Hit, DASH, SP};
+use crate::core::pii::fields::{self, Named};
 use crate::core::pii::text::{context_before, context_on_line, field_start};
 use crate::core::pii::validate::ssn_ok;
 
@@ -46,6 +47,7 @@ pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
         && {
             let g = c.group(s).s;
             context_before(c.b, g, g - field_start(c.b, g.saturating_sub(40), g), &CONTEXT)
+                || fields::named(c.b, g) == Some(Named::Ssn)
         }
         && !context_on_line(c.b, c.group(s).s, 16, &super::phone::NOT_PHONE)
     {
