@@ -94,7 +94,42 @@ pub fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
     if digit_label && EXTENSION_CCTLDS.iter().any(|t| last.eq_ignore_ascii_case(t)) {
         return None;
     }
+    if message_id(b, s, e) {
+        return None;
+    }
     Some((s, e))
+}
+
+/// Header fields whose value is a list of RFC 5322 message identifiers (`<id-left@id-right>`).
+const MSG_ID_FIELDS: [&[u8]; 5] = [b"message-id", b"in-reply-to", b"references", b"content-id", b"resent-message-id"];
+
+/// Whether `s..e` is a message or calendar identifier that has an `@` but names no mailbox: a
+/// `<…>` in the value of a `Message-ID:`, `In-Reply-To:`, `References:` or `Content-ID:` header
+/// (folded continuation lines included), or the whole value of an iCalendar/vCard `UID:` line
+/// (`UID:pp6jep3ao66n789erywvldnl3g@google.com`).
+fn message_id(b: &[u8], s: usize, e: usize) -> bool {
+    let line_start = |i: usize| {
+        let lo = i.saturating_sub(998);
+        b.get(lo..i).and_then(|w| w.iter().rposition(|&c| c == b'\n')).map_or(lo, |j| lo + j + 1)
+    };
+    let mut ls = line_start(s);
+    // `UID:` alone on its line: the identifier is the whole value.
+    if b.get(ls..s).is_some_and(|p| p.eq_ignore_ascii_case(b"uid:")) && matches!(at(b, e), b'\r' | b'\n' | 0) {
+        return true;
+    }
+    if before(b, s) != b'<' || at(b, e) != b'>' {
+        return false;
+    }
+    // A folded header goes on on lines that start with a space or tab.
+    let mut lines = 0;
+    while ls > 0 && matches!(at(b, ls), b' ' | b'\t') && lines < 16 {
+        ls = line_start(ls - 1);
+        lines += 1;
+    }
+    let name_end = b.get(ls..s).and_then(|w| w.iter().position(|&c| c == b':'));
+    name_end
+        .and_then(|n| b.get(ls..ls + n))
+        .is_some_and(|name| MSG_ID_FIELDS.iter().any(|f| name.eq_ignore_ascii_case(f)))
 }
 
 #[cfg(test)]
@@ -137,6 +172,18 @@ mod tests {
         assert_eq!(email("see ion@gov.md now"), Some("ion@gov.md"));
         assert_eq!(email("x jane@example.com你好"), Some("jane@example.com"));
         assert_eq!(email("logo@2x.md"), None);
+    }
+
+    #[test]
+    fn message_ids_and_calendar_uids_are_no_addresses() {
+        let t = "From: Maria <maria@example.com>\r\nMessage-ID: <CA+RzUvsVzK7ZL6MPmoRfpQuLiAWUvvl1@mail.gmail.com>\r\n\
+                 References: <a1@mail.example.com>\r\n <b2@mail.example.com>\r\nReply-To: <ana@example.org>\r\n\
+                 UID:pp6jep3ao66n789erywvldnl3g@google.com\r\nATTENDEE:mailto:evie28@gmail.com\r\n";
+        let found: Vec<&str> =
+            t.match_indices('@').filter_map(|(i, _)| find(t.as_bytes(), i).map(|(a, b)| &t[a..b])).collect();
+        assert_eq!(found, ["maria@example.com", "ana@example.org", "evie28@gmail.com"]);
+        // An address in a message body, in brackets, is one.
+        assert_eq!(email("write to <jane@example.org> today"), Some("jane@example.org"));
     }
 
     #[test]
