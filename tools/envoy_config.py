@@ -38,6 +38,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -164,6 +165,13 @@ class EnvoyConfig:
     # A second upstream (http://host:port) as cluster MODELS_CLUSTER: the tests point `spend.prices_refresh` at it
     # so the price refresh's GETs stay off the inference upstream's record. None: no such cluster.
     models_upstream: str | None = None
+    # One OpenRouter key per team (docs/spend.md, "OpenRouter's per-key credit limits"): team id -> file-based SDS
+    # secret (secret_resource_text(key, team_secret_name(team))). Each team gets cluster team_cluster(team) with its
+    # own credential_injector; requests are routed by the trusted `team_header`; a request without the header, or
+    # with a team that has no key, is refused by Envoy (403 team_key_missing) and reaches OpenRouter with no key.
+    # List every team cluster in the policy's `clusters`. None: one key (credential_file) for everyone.
+    team_keys: dict[str, Path | str] | None = None
+    team_header: str = "x-team-id"
 
     def path(self, p: Path | str) -> str:
         """A file path as the config names it: absolute, or relative to base_dir."""
@@ -284,7 +292,7 @@ def _credential_injector(cfg: EnvoyConfig) -> dict[str, Any]:
     return credential_injector(cfg.path(cfg.credential_file))
 
 
-def credential_injector(path: str) -> dict[str, Any]:
+def credential_injector(path: str, secret_name: str = CREDENTIAL_SECRET_NAME) -> dict[str, Any]:
     """The credential_injector filter reading `Bearer <key>` from the file-based SDS secret at `path` (plain
     Envoy's upstream filter; the Istio gateway's HTTP filter, tools/istio_manifests.py).
     overwrite: the gateway's key wins over any client Authorization (profiles that allow client keys too);
@@ -303,7 +311,7 @@ def credential_injector(path: str) -> dict[str, Any]:
                     # gateway's (docs/deploy-istio.md), and no need for header_value_prefix (newer Envoys only).
                     "header": "Authorization",
                     "credential": {
-                        "name": CREDENTIAL_SECRET_NAME,
+                        "name": secret_name,
                         # Watched: replacing the file (rename into the directory) rotates the key, no restart.
                         "sds_config": {"path_config_source": {
                             "path": path,
@@ -327,18 +335,32 @@ def normalize_key(raw: str) -> str:
     return key
 
 
-def secret_resource(key: str) -> dict[str, Any]:
+def secret_resource(key: str, name: str = CREDENTIAL_SECRET_NAME) -> dict[str, Any]:
     """The file-based SDS resource for credential_file: a generic secret holding `Bearer <key>`.
     Write it with mode 0600 (write_file(..., private=True)); never log it."""
     return {"resources": [{
         "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret",
-        "name": CREDENTIAL_SECRET_NAME,
+        "name": name,
         "generic_secret": {"secret": {"inline_string": "Bearer " + normalize_key(key)}},
     }]}
 
 
-def secret_resource_text(key: str) -> str:
-    return json.dumps(secret_resource(key), indent=2) + "\n"
+def secret_resource_text(key: str, name: str = CREDENTIAL_SECRET_NAME) -> str:
+    return json.dumps(secret_resource(key, name), indent=2) + "\n"
+
+
+TEAM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def team_cluster(team: str) -> str:
+    """The cluster towards OpenRouter that injects team `team`'s own key (EnvoyConfig.team_keys)."""
+    if not TEAM_ID.match(team):
+        raise ValueError(f"team ids are 1-40 characters of a-z 0-9 - (got {team!r})")
+    return f"openrouter_team_{team}"
+
+
+def team_secret_name(team: str) -> str:
+    return f"{CREDENTIAL_SECRET_NAME}-{team}"
 
 
 def _wasm_filter(cfg: EnvoyConfig) -> dict[str, Any]:
@@ -560,6 +582,47 @@ def request_body_buffer_limit(cfg: EnvoyConfig) -> int:
     return 2 * cfg.buffer_limit() + 1024 * 1024
 
 
+# Routes match this copy of the trusted team header, written by the HCM's early header mutation (team_route_copy())
+# before any route is chosen, over any value a client sent: the wasm filter removes the team header itself
+# (spend.team_header), and each header edit it makes has Envoy choose the route again, which must still find the
+# team. Stripped before OpenRouter (the team clusters' header_mutation).
+TEAM_ROUTE_HEADER = "x-openrouter-guard-team-route"
+
+
+def team_route_copy(team_header: str) -> dict[str, Any]:
+    """HCM early_header_mutation_extensions entry: TEAM_ROUTE_HEADER := the team header's value."""
+    return {
+        "name": "openrouter_guard_team_route",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+            "mutations": [
+                {"remove": TEAM_ROUTE_HEADER},
+                {"append": {"header": {"key": TEAM_ROUTE_HEADER, "value": "%%REQ(%s)%%" % team_header},
+                            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}},
+            ],
+        },
+    }
+
+
+TEAM_KEY_MISSING = (403, "policy_violation", "team_key_missing",
+                    "openrouter-guard: this request names no team with an OpenRouter key of its own; it was not forwarded")
+
+
+def _team_routes(cfg: EnvoyConfig, matches: list[dict[str, Any]], action: dict[str, Any], extra: dict[str, Any],
+                 skip: str | None) -> list[dict[str, Any]]:
+    """Per-team keys: each forwarded operation routed by the trusted team header to that team's cluster (its own
+    credential_injector); the same operation without a known team answered by Envoy (TEAM_KEY_MISSING), never
+    sent with another team's key or the default one."""
+    assert cfg.team_keys is not None
+    out = []
+    for team in sorted(cfg.team_keys):
+        team_action = {**action, "cluster": team_cluster(team)}
+        header = {"name": TEAM_ROUTE_HEADER, "string_match": {"exact": team}}
+        out += [{"match": {**m, "headers": [*m.get("headers", []), header]}, "route": team_action, **extra}
+                for m in matches]
+    return out + [{"match": m, **local_answer(TEAM_KEY_MISSING, skip)} for m in matches]
+
+
 def build(cfg: EnvoyConfig) -> dict[str, Any]:
     """The bootstrap as a dict."""
     limit = cfg.buffer_limit()
@@ -570,7 +633,7 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
         "host_rewrite_literal": OPENROUTER_HOST,
     }
     openrouter_extra: dict[str, Any] = {"request_body_buffer_limit": request_body_buffer_limit(cfg)}
-    if cfg.credential_file is not None:
+    if cfg.credential_file is not None or cfg.team_keys is not None:
         # The wasm filter still sees a client x-api-key (reject_client_keys); the router drops it, so the
         # injected Authorization is the only credential OpenRouter receives.
         openrouter_extra["request_headers_to_remove"] = ["x-api-key"]
@@ -589,12 +652,16 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
         })
         routes.append({"match": {"prefix": "/passthrough/"}, "route": passthrough_route})
     wasm_filter = _wasm_filter(cfg) if cfg.with_filter else None
-    if cfg.restrict_endpoints:
+    skip = wasm_filter["name"] if wasm_filter else None
+    if cfg.team_keys is not None:
+        matches = endpoint_matches() if cfg.restrict_endpoints else [{"prefix": "/"}]
+        routes += _team_routes(cfg, matches, openrouter_action, openrouter_extra, skip)
+    elif cfg.restrict_endpoints:
         routes += [{"match": m, "route": openrouter_action, **openrouter_extra} for m in endpoint_matches()]
-        skip = wasm_filter["name"] if wasm_filter else None
+    if cfg.restrict_endpoints:
         routes.append({"match": {"prefix": "/api/"}, **local_answer(ENDPOINT_REFUSED, skip)})
         routes.append({"match": {"prefix": "/"}, **local_answer(ENDPOINT_NOT_FOUND, skip)})
-    else:
+    elif cfg.team_keys is None:
         routes.append({"match": {"prefix": "/"}, "route": openrouter_action, **openrouter_extra})
     virtual_hosts.append({"name": "openrouter", "domains": ["*"], "routes": routes})
 
@@ -620,6 +687,8 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
         "route_config": {"name": "local", "virtual_hosts": virtual_hosts},
         "http_filters": http_filters,
     }
+    if cfg.team_keys is not None:
+        hcm["early_header_mutation_extensions"] = [team_route_copy(cfg.team_header)]
 
     upstream_filters = [header_mutation_filter()]
     if cfg.credential_file is not None:
@@ -630,6 +699,11 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
         clusters.append(_upstream_cluster("passthrough", cfg.upstream, limit, tls_allowed=False))
     if cfg.rls is not None:
         clusters.append(rls_cluster(cfg.rls))
+    for team, secret in sorted((cfg.team_keys or {}).items()):
+        filters = [header_mutation_filter(extra=(TEAM_ROUTE_HEADER, cfg.team_header)),
+                   credential_injector(cfg.path(secret), team_secret_name(team))]
+        clusters.append(_upstream_cluster(team_cluster(team), cfg.upstream, limit, ca_file=cfg.ca_file,
+                                          upstream_filters=filters, trailers=cfg.upstream_trailers))
     if cfg.models_upstream is not None:
         clusters.append(_upstream_cluster(MODELS_CLUSTER, cfg.models_upstream, limit, tls_allowed=False))
 
@@ -640,7 +714,7 @@ def build(cfg: EnvoyConfig) -> dict[str, Any]:
     else:
         admin_address = {"socket_address": {"address": "127.0.0.1", "port_value": cfg.admin_port}}
     doc: dict[str, Any] = {}
-    if cfg.credential_file is not None or (cfg.ecds_file is not None and cfg.with_filter):
+    if cfg.credential_file is not None or cfg.team_keys is not None or (cfg.ecds_file is not None and cfg.with_filter):
         doc["node"] = dict(NODE)
     return doc | {
         "admin": {"address": admin_address},

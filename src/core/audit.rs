@@ -51,6 +51,9 @@ pub struct AuditRecord {
     pub user: Option<String>,
     /// Where `user` came from: `header` (trusted) or `body`.
     pub user_source: Option<&'static str>,
+    /// Team from the trusted `spend.team_header` (never a key: with per-team OpenRouter keys, the
+    /// team whose key Envoy injects).
+    pub team: Option<String>,
     /// Canonical `model` of the request.
     pub model_requested: Option<String>,
     /// Every model the request could reach (model, fallbacks, preset).

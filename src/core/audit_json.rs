@@ -41,6 +41,7 @@ pub(crate) fn write_members(r: &AuditRecord, out: &mut String) {
     w.opt_str("profile", r.profile.as_deref());
     w.opt_str("user", r.user.as_deref());
     w.opt_str("user_source", r.user_source);
+    w.opt_str("team", r.team.as_deref());
     w.opt_str("model_requested", r.model_requested.as_deref());
     w.key("models");
     w.out.push('[');
@@ -340,6 +341,7 @@ mod tests {
         full.authority = Some("openrouter.ai".into());
         full.endpoint = Some("chat/completions");
         full.user_source = Some("header");
+        full.team = Some("finance".into());
         full.models = vec!["openai/gpt-4o".into(), "anthropic/claude-3.5-sonnet".into()];
         full.stream = true;
         full.decision = Decision::Deny;

@@ -181,6 +181,9 @@ pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) 
         };
         check_head(policy, head, plan)
     });
+    if let Ok(plan) = &result {
+        audit.team.clone_from(&plan.team);
+    }
     result.inspect_err(|r| record_rejection(audit, r))
 }
 

@@ -41,7 +41,7 @@ MODEL = "anthropic/claude-3.5-sonnet"
 # Every field of the record (src/core/audit.rs), sealed chain fields first.
 CHAIN_FIELDS = ["chain", "seq", "prev"]
 RECORD_FIELDS = {
-    "schema", "ts", "request_id", "authority", "method", "path", "path_sha256", "endpoint", "profile", "user", "user_source",
+    "schema", "ts", "request_id", "authority", "method", "path", "path_sha256", "endpoint", "profile", "user", "user_source", "team",
     "model_requested", "models", "stream", "decision", "status", "reasons", "provider_injected", "prompt_sha256",
     "bytes_in", "bytes_out", "filter_us", "latency_first_byte_ms", "latency_ms", "redactions", "spend", "restore",
     "output_findings",

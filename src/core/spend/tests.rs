@@ -169,6 +169,8 @@ fn the_team_header_keys_team_limits_and_is_removed_before_the_upstream() {
     let heads = h(&[("x-team-id", " finance ")]);
     let plan = on_head(&p, RequestHead { headers: &heads, end_of_stream: false }, &mut audit).unwrap();
     assert_eq!(plan.team.as_deref(), Some("finance"));
+    // The audit record names the team (per-team OpenRouter keys: the team whose key Envoy injects).
+    assert_eq!(audit.team.as_deref(), Some("finance"));
     assert!(plan.remove_headers.contains(&"x-team-id".to_string()));
     let twice = h(&[("x-team-id", "a"), ("x-team-id", "b")]);
     let r = on_head(&p, RequestHead { headers: &twice, end_of_stream: false }, &mut AuditRecord::new()).unwrap_err();
