@@ -34,7 +34,7 @@ def policy(**store: Any) -> dict[str, Any]:
         "default_profile": "metered",
         "user_header": USER,
         "profiles": {name: {"models": [{"allow": "*"}], "max_tokens": 1000}
-                     for name in ("burst", "metered", "shared", "closed", "open")},
+                     for name in ("burst", "metered", "shared", "closed", "open", "shadow")},
         # Completion at $100/M, prompt free: every request's worst case is 1000 tokens x $100/M = $0.10.
         "spend": {"prices": [{"model": "*", "prompt": 0, "completion": 100}],
                   "store": {"kind": "rls", "cluster": ec.RLS_CLUSTER, "timeout_ms": 2000, **store},
@@ -44,6 +44,7 @@ def policy(**store: Any) -> dict[str, Any]:
                       limit("shared-requests", "shared", "requests", 4),
                       limit("closed-requests", "closed", "requests", 100),
                       limit("open-requests", "open", "requests", 100, on_store_error="open"),
+                      limit("shadow-requests", "shadow", "requests", 100, mode="shadow", on_store_error="closed"),
                   ]},
     }
 
@@ -166,4 +167,17 @@ def test_a_store_that_does_not_answer_fails_closed_or_open_as_each_limit_says(
     rec = record(dead_store, r.rid)
     assert "limit_store_unavailable" in rec["reasons"]
     assert limits_of(rec)["open-requests"]["outcome"] == "store_error_open"
+
+
+@pytest.mark.parametrize("proto", ["h1", "h2"])
+def test_a_shadow_limit_never_refuses_even_when_the_store_fails_closed(
+        dead_store: Envoy, fake: FakeOpenRouter, proto: str) -> None:
+    fake.script(Script())
+    r = send(proto, dead_store.port, "POST", CHAT, chat(), headers=who("shadow"))
+    assert r.status == 200, r.body[:200]
+    assert len(fake.requests) == 1
+    rec = record(dead_store, r.rid)
+    assert rec["decision"] != "error"
+    assert "limit_store_unavailable" in rec["reasons"]
+    assert limits_of(rec)["shadow-requests"]["outcome"] == "store_error_open"
 

@@ -190,6 +190,15 @@ fn a_failing_store_fails_closed_by_default_or_open_when_configured_and_releases_
     store.fail_all(10);
     let r = admit(&closed, &subject(None, &m), &worst(0, 0, 0), NOW, &mut store, &mut audit()).unwrap_err();
     assert_eq!(r.reason, "limit_store_failed");
+    // A shadow limit never refuses, not even when the store fails and on_store_error says closed.
+    let shadow = [limit(
+        r#"{"name": "s", "window": "day", "unit": "requests", "max": 5, "mode": "shadow", "on_store_error": "closed"}"#,
+    )];
+    let mut store = MockStore::default();
+    store.fail_all(10);
+    let mut a = audit();
+    assert!(admit(&shadow, &subject(None, &m), &worst(0, 0, 0), NOW, &mut store, &mut a).is_ok());
+    assert_eq!(a.spend.unwrap().limits[0].outcome, "store_error_open");
 }
 
 #[test]

@@ -83,7 +83,8 @@ impl Limit {
             profiles: names,
             models,
             shadow: cfg.mode == LimitMode::Shadow,
-            fail_open: cfg.on_store_error == StoreFailure::Open,
+            // A shadow limit never refuses, not even when the store fails.
+            fail_open: cfg.on_store_error == StoreFailure::Open || cfg.mode == LimitMode::Shadow,
         })
     }
 
