@@ -8,6 +8,10 @@
 //! - `wasm` (only on `wasm32`): the thin proxy-wasm adapter that moves bytes and headers between
 //!   Envoy and the core.
 
+// `pub` only for what [`api`] makes reachable; everything else is `pub(crate)` or narrower
+// (`make lint` runs clippy with -D warnings, so a new unreachable `pub` fails it).
+#![warn(unreachable_pub)]
+
 pub mod api;
 pub(crate) mod core;
 

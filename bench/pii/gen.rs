@@ -8,59 +8,59 @@
 #![allow(dead_code, reason = "each includer uses a different subset")]
 
 /// SplitMix64: small, fast, deterministic.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed)
     }
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
             (self.next_u64() % n as u64) as usize
         }
     }
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next_u64() % (hi - lo + 1)
     }
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
     }
-    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len())]
     }
-    pub fn digits(&mut self, n: usize) -> String {
+    pub(crate) fn digits(&mut self, n: usize) -> String {
         (0..n).map(|_| char::from(b'0' + self.below(10) as u8)).collect()
     }
-    pub fn digits_between(&mut self, lo: u64, hi: u64) -> String {
+    pub(crate) fn digits_between(&mut self, lo: u64, hi: u64) -> String {
         let n = self.range(lo, hi) as usize;
         self.digits(n)
     }
-    pub fn set_between(&mut self, set: &[u8], lo: u64, hi: u64) -> String {
+    pub(crate) fn set_between(&mut self, set: &[u8], lo: u64, hi: u64) -> String {
         let n = self.range(lo, hi) as usize;
         self.chars_from(set, n)
     }
-    pub fn chars_from(&mut self, set: &[u8], n: usize) -> String {
+    pub(crate) fn chars_from(&mut self, set: &[u8], n: usize) -> String {
         (0..n).map(|_| char::from(set[self.below(set.len())])).collect()
     }
 }
 
-pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-pub const HEX: &[u8] = b"0123456789abcdef";
-pub const UPPER_DIGIT: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-pub const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-pub const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+pub(crate) const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub(crate) const HEX: &[u8] = b"0123456789abcdef";
+pub(crate) const UPPER_DIGIT: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+pub(crate) const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const B64URL: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// Entities the generator plants (PERSON and ADDRESS are opt-in in the engine).
-pub const ENTITIES: [&str; 20] = [
+pub(crate) const ENTITIES: [&str; 20] = [
     "EMAIL",
     "PHONE",
     "US_SSN",
@@ -84,14 +84,14 @@ pub const ENTITIES: [&str; 20] = [
 ];
 
 #[derive(Debug, Clone)]
-pub struct Label {
+pub(crate) struct Label {
     pub start: usize,
     pub end: usize,
     pub entity: &'static str,
 }
 
 #[derive(Debug, Clone)]
-pub struct Case {
+pub(crate) struct Case {
     pub text: String,
     pub labels: Vec<Label>,
     /// The decoy family for decoy cases ("" for entity cases).
@@ -218,7 +218,7 @@ fn ssn_parts(r: &mut Rng) -> (String, String, String) {
     (format!("{area:03}"), format!("{:02}", r.range(1, 99)), format!("{:04}", r.range(1, 9999)))
 }
 
-pub fn luhn_digit(body: &str) -> char {
+pub(crate) fn luhn_digit(body: &str) -> char {
     let mut sum = 0u32;
     for (i, c) in body.bytes().rev().enumerate() {
         let mut d = u32::from(c - b'0');
@@ -234,7 +234,7 @@ pub fn luhn_digit(body: &str) -> char {
 }
 
 /// A Luhn-valid card number with a real issuer prefix.
-pub fn card_number(r: &mut Rng) -> String {
+pub(crate) fn card_number(r: &mut Rng) -> String {
     let (prefix, len) = match r.below(7) {
         0 => ("4".to_string(), 16),
         1 => (format!("5{}", r.range(1, 5)), 16),
@@ -291,7 +291,7 @@ fn mod97(s: &str) -> u32 {
 }
 
 /// A valid IBAN (compact form) for one of several countries.
-pub fn iban(r: &mut Rng) -> String {
+pub(crate) fn iban(r: &mut Rng) -> String {
     let (cc, bban) = match r.below(12) {
         0 => ("DE", r.digits(18)),
         1 => ("GB", format!("{}{}", r.chars_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 4), r.digits(14))),
@@ -474,7 +474,7 @@ fn evade(r: &mut Rng, v: &str) -> String {
 }
 
 /// One sentence with one planted `entity`.
-pub fn entity_case(r: &mut Rng, entity: &'static str, evasion_rate: f64) -> Case {
+pub(crate) fn entity_case(r: &mut Rng, entity: &'static str, evasion_rate: f64) -> Case {
     let (value, frame): (String, String) = match entity {
         "EMAIL" => {
             let e = email(r);
@@ -570,7 +570,7 @@ pub fn entity_case(r: &mut Rng, entity: &'static str, evasion_rate: f64) -> Case
 }
 
 /// A sentence that looks number- or key-like but holds no PII.
-pub fn decoy_case(r: &mut Rng) -> Case {
+pub(crate) fn decoy_case(r: &mut Rng) -> Case {
     let (family, v): (&'static str, String) = match r.below(38) {
         30 => (
             "room_and_floor",
@@ -701,7 +701,13 @@ pub fn decoy_case(r: &mut Rng) -> Case {
 
 /// A deterministic labeled set: `per_entity` cases for each entity in `entities`, and `decoys`
 /// decoy cases, interleaved.
-pub fn cases(seed: u64, entities: &[&'static str], per_entity: usize, decoys: usize, evasion_rate: f64) -> Vec<Case> {
+pub(crate) fn cases(
+    seed: u64,
+    entities: &[&'static str],
+    per_entity: usize,
+    decoys: usize,
+    evasion_rate: f64,
+) -> Vec<Case> {
     let mut r = Rng::new(seed);
     let mut out = Vec::with_capacity(entities.len() * per_entity + decoys);
     for _ in 0..per_entity {
@@ -783,7 +789,7 @@ const WORDS: [&str; 64] = [
 ];
 
 /// PII-free prose (with ordinary numbers and capitals), about `bytes` long.
-pub fn prose(r: &mut Rng, bytes: usize) -> String {
+pub(crate) fn prose(r: &mut Rng, bytes: usize) -> String {
     let mut s = String::with_capacity(bytes + 64);
     while s.len() < bytes {
         let n = r.range(8, 20);
@@ -809,7 +815,7 @@ pub fn prose(r: &mut Rng, bytes: usize) -> String {
 }
 
 /// Text where most sentences carry an entity (every built-in type except PERSON/ADDRESS).
-pub fn dense(r: &mut Rng, bytes: usize) -> String {
+pub(crate) fn dense(r: &mut Rng, bytes: usize) -> String {
     let mut s = String::with_capacity(bytes + 256);
     while s.len() < bytes {
         let e = ENTITIES[r.below(18)];
@@ -826,7 +832,7 @@ pub fn dense(r: &mut Rng, bytes: usize) -> String {
 }
 
 /// Code / JSON-ish text: braces, colons, numbers, hex ids, paths.
-pub fn code(r: &mut Rng, bytes: usize) -> String {
+pub(crate) fn code(r: &mut Rng, bytes: usize) -> String {
     let mut s = String::with_capacity(bytes + 256);
     while s.len() < bytes {
         match r.below(6) {
@@ -865,7 +871,7 @@ pub fn code(r: &mut Rng, bytes: usize) -> String {
 
 /// Per-entity counts.
 #[derive(Debug, Clone, Default)]
-pub struct Stat {
+pub(crate) struct Stat {
     pub labels: usize,
     pub found: usize,
     pub exact: usize,
@@ -874,14 +880,14 @@ pub struct Stat {
 }
 
 impl Stat {
-    pub fn recall(&self) -> f64 {
+    pub(crate) fn recall(&self) -> f64 {
         if self.labels == 0 {
             1.0
         } else {
             self.found as f64 / self.labels as f64
         }
     }
-    pub fn precision(&self) -> f64 {
+    pub(crate) fn precision(&self) -> f64 {
         if self.detections == 0 {
             1.0
         } else {
@@ -892,7 +898,7 @@ impl Stat {
 
 /// Accuracy over a case set.
 #[derive(Debug, Clone, Default)]
-pub struct Report {
+pub(crate) struct Report {
     pub stats: Vec<(&'static str, Stat)>,
     pub decoys: usize,
     pub decoys_hit: usize,
@@ -907,10 +913,10 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn stat(&self, e: &str) -> Option<&Stat> {
+    pub(crate) fn stat(&self, e: &str) -> Option<&Stat> {
         self.stats.iter().find(|(n, _)| *n == e).map(|(_, s)| s)
     }
-    pub fn decoy_fp_rate(&self) -> f64 {
+    pub(crate) fn decoy_fp_rate(&self) -> f64 {
         if self.decoys == 0 {
             0.0
         } else {
@@ -918,7 +924,7 @@ impl Report {
         }
     }
     /// A fixed-width table.
-    pub fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         let mut s =
             format!("{:<16} {:>7} {:>8} {:>10} {:>11}\n", "entity", "labels", "recall", "precision", "exact-span");
         for (e, st) in &self.stats {
@@ -958,7 +964,7 @@ impl Report {
 /// Scores `detect` (which returns (start, end, entity) spans of the original text) on `cases`.
 /// A label counts as found when a detection of the same entity overlaps it; a detection is true
 /// when it overlaps a label of its entity.
-pub fn score(cases: &[Case], mut detect: impl FnMut(&str) -> Vec<(usize, usize, String)>) -> Report {
+pub(crate) fn score(cases: &[Case], mut detect: impl FnMut(&str) -> Vec<(usize, usize, String)>) -> Report {
     let mut rep = Report::default();
     let idx = |rep: &mut Report, e: &str| -> usize {
         match rep.stats.iter().position(|(n, _)| *n == e) {
@@ -1020,4 +1026,4 @@ pub fn score(cases: &[Case], mut detect: impl FnMut(&str) -> Vec<(usize, usize, 
 }
 
 /// Short words for building dictionary terms.
-pub const WORDS_SHORT: [&str; 8] = ["blue", "red", "nova", "iron", "sky", "delta", "echo", "jade"];
+pub(crate) const WORDS_SHORT: [&str; 8] = ["blue", "red", "nova", "iron", "sky", "delta", "echo", "jade"];

@@ -300,7 +300,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Lower-case hex SHA-256 of the concatenation of `parts` (without building it).
-pub fn sha256_hex_parts(parts: &[&[u8]]) -> String {
+pub(crate) fn sha256_hex_parts(parts: &[&[u8]]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for p in parts {

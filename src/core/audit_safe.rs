@@ -30,19 +30,19 @@ const METHODS: [&str; 9] = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OP
 /// The recorded form of a value that failed its grammar: `sha256-` and the hex SHA-256 of the
 /// value as received. It fits the id grammar itself (so it can replace an `x-request-id` header).
 /// Unkeyed: it hides the value from a reader but does not anonymise it (a guess can be checked).
-pub fn hashed(raw: &str) -> String {
+pub(crate) fn hashed(raw: &str) -> String {
     format!("sha256-{}", sha256_hex(raw.as_bytes()))
 }
 
 /// Whether `s` is `[A-Za-z0-9._-]{1,128}` (a UUID is a special case).
-pub fn is_plain_id(s: &str) -> bool {
+pub(crate) fn is_plain_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ID
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// `x-request-id` as recorded: kept when it is a plain id, hashed otherwise.
-pub fn request_id(raw: &str) -> String {
+pub(crate) fn request_id(raw: &str) -> String {
     if is_plain_id(raw) {
         raw.to_string()
     } else {
@@ -51,12 +51,12 @@ pub fn request_id(raw: &str) -> String {
 }
 
 /// `:method` as recorded: a standard method name, else `OTHER`.
-pub fn method(raw: &str) -> String {
+pub(crate) fn method(raw: &str) -> String {
     METHODS.iter().find(|m| **m == raw).map_or("OTHER", |m| m).to_string()
 }
 
 /// `:authority` as recorded: a host name or IPv4 address with an optional port, else hashed.
-pub fn authority(raw: &str) -> String {
+pub(crate) fn authority(raw: &str) -> String {
     let (host, port) = match raw.rsplit_once(':') {
         Some((h, p)) => (h, Some(p)),
         None => (raw, None),
@@ -77,7 +77,7 @@ pub fn authority(raw: &str) -> String {
 /// endpoint as normalised (or a model's endpoint list, model id in canonical form); any other path
 /// is `None`. A preset slug outside the id grammar is `-`. `sent` is hashed whenever it is not
 /// exactly the recorded path, so extra segments, escapes and odd spellings never appear in clear.
-pub fn path(route: &Route, sent: &str) -> (Option<String>, Option<String>) {
+pub(crate) fn path(route: &Route, sent: &str) -> (Option<String>, Option<String>) {
     let canonical = match route.endpoint {
         Endpoint::Other => known_other_path(&route.path),
         e => {

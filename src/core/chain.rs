@@ -24,10 +24,10 @@ use crate::core::pii::hmac::HmacSha256;
 pub const AUDIT_KEY_ENV: &str = "OPENROUTER_GUARD_AUDIT_KEY";
 
 /// Shortest audit key accepted, in bytes.
-pub const MIN_KEY_LEN: usize = 32;
+pub(crate) const MIN_KEY_LEN: usize = 32;
 
 /// `prev` of the first record of every chain: 64 zeros.
-pub const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS_PREV: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Why a record could not be sealed. The chain is unchanged when sealing fails.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,11 +13,11 @@ pub struct Edit {
 
 /// Edits could not be applied (they overlap or fall outside the source): an internal error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EditConflict;
+pub(crate) struct EditConflict;
 
 /// Applies `edits` (any order) to `src`, producing a new buffer of exactly the result's size
 /// (one allocation, each source byte copied once).
-pub fn apply(src: &[u8], mut edits: Vec<Edit>) -> Result<Vec<u8>, EditConflict> {
+pub(crate) fn apply(src: &[u8], mut edits: Vec<Edit>) -> Result<Vec<u8>, EditConflict> {
     edits.sort_by_key(|e| (e.start, e.end));
     let added: usize = edits.iter().map(|e| e.bytes.len()).sum();
     // Saturating: overlapping edits would remove some bytes twice; they are refused below.
@@ -41,7 +41,7 @@ pub fn apply(src: &[u8], mut edits: Vec<Edit>) -> Result<Vec<u8>, EditConflict> 
 /// (provider injection, the `max_tokens` cap: the common case for a clean prompt), the host writes
 /// a few hundred bytes instead of the whole body, and the rest is never copied (issue 17).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rewrite {
+pub(crate) struct Rewrite {
     /// Bytes of the original replaced.
     pub cut: usize,
     /// What replaces them.
@@ -50,29 +50,29 @@ pub struct Rewrite {
 
 impl Rewrite {
     /// `edits` (any order) applied to `src`, up to the end of the last edit.
-    pub fn of(src: &[u8], edits: Vec<Edit>) -> Result<Self, EditConflict> {
+    pub(crate) fn of(src: &[u8], edits: Vec<Edit>) -> Result<Self, EditConflict> {
         let cut = edits.iter().map(|e| e.end).max().unwrap_or(0);
         let head = src.get(..cut).ok_or(EditConflict)?;
         Ok(Self { cut, prefix: apply(head, edits)? })
     }
 
     /// The whole original replaced by `body`.
-    pub fn whole(original_len: usize, body: Vec<u8>) -> Self {
+    pub(crate) fn whole(original_len: usize, body: Vec<u8>) -> Self {
         Self { cut: original_len, prefix: body }
     }
 
     /// The kept part of `src` (empty when the rewrite replaces all of it).
-    pub fn rest<'a>(&self, src: &'a [u8]) -> &'a [u8] {
+    pub(crate) fn rest<'a>(&self, src: &'a [u8]) -> &'a [u8] {
         src.get(self.cut..).unwrap_or_default()
     }
 
     /// Length of the rewritten body.
-    pub fn len(&self, src: &[u8]) -> usize {
+    pub(crate) fn len(&self, src: &[u8]) -> usize {
         self.prefix.len() + self.rest(src).len()
     }
 
     /// The rewritten body, materialised.
-    pub fn apply_to(&self, src: &[u8]) -> Vec<u8> {
+    pub(crate) fn apply_to(&self, src: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len(src));
         out.extend_from_slice(&self.prefix);
         out.extend_from_slice(self.rest(src));

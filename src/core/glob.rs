@@ -2,13 +2,13 @@
 
 /// A compiled glob. Patterns are lower-cased at compile time; subjects must be canonical (lower case).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Glob {
+pub(crate) struct Glob {
     pattern: Vec<char>,
 }
 
 impl Glob {
     /// Compiles `pattern` (trimmed, lower-cased). Returns `None` for an empty pattern.
-    pub fn new(pattern: &str) -> Option<Self> {
+    pub(crate) fn new(pattern: &str) -> Option<Self> {
         let p = pattern.trim().to_lowercase();
         if p.is_empty() {
             return None;
@@ -18,7 +18,7 @@ impl Glob {
 
     /// Whether `subject` matches. Linear-time two-pointer match with a single backtrack point,
     /// so hostile subjects cannot blow up.
-    pub fn matches(&self, subject: &str) -> bool {
+    pub(crate) fn matches(&self, subject: &str) -> bool {
         let s: Vec<char> = subject.chars().collect();
         let p = &self.pattern;
         let (mut si, mut pi) = (0usize, 0usize);

@@ -24,7 +24,7 @@ pub type RawHeader = (Vec<u8>, Vec<u8>);
 /// Request headers whose values the filter interprets: a non-UTF-8 value is refused with 400.
 /// (`authorization` and `x-api-key` are interpreted by their presence for `reject_client_keys`;
 /// an undecodable credential is refused rather than forwarded unexamined.)
-pub const INTERPRETED: &[&str] = &[
+pub(crate) const INTERPRETED: &[&str] = &[
     ":authority",
     ":path",
     ":method",
@@ -37,7 +37,7 @@ pub const INTERPRETED: &[&str] = &[
 
 /// Request headers as text for the core's request step.
 #[derive(Debug, Default)]
-pub struct TextHeaders {
+pub(crate) struct TextHeaders {
     /// Headers whose name and value are UTF-8 (names as the host gave them).
     pub headers: Vec<(String, String)>,
     /// How many headers were left out because they were not UTF-8 (and are not interpreted).
@@ -54,7 +54,7 @@ fn interpreted(name: &str, extra: &[&str]) -> bool {
 /// Turns raw request headers into text. `extra` are the policy's own interpreted headers
 /// (profile header, user header). `refused` is a 400 when an interpreted header is not UTF-8;
 /// its message names the header (a fixed or configured name, never client content).
-pub fn request_text(raw: &[RawHeader], extra: &[&str]) -> TextHeaders {
+pub(crate) fn request_text(raw: &[RawHeader], extra: &[&str]) -> TextHeaders {
     let mut out = TextHeaders { headers: Vec::with_capacity(raw.len()), passed_opaque: 0, refused: None };
     for (name, value) in raw {
         let Ok(name) = std::str::from_utf8(name) else {
@@ -82,7 +82,7 @@ pub fn request_text(raw: &[RawHeader], extra: &[&str]) -> TextHeaders {
 /// A response header value the filter reads (`content-type`, `content-encoding`): lossy text, so
 /// that undecodable bytes can never equal a known token (`gzip`, `application/json`) and the body
 /// is then treated as unknown, never as something it might not be. Returns whether it was lossy.
-pub fn response_text(value: &[u8]) -> (String, bool) {
+pub(crate) fn response_text(value: &[u8]) -> (String, bool) {
     match std::str::from_utf8(value) {
         Ok(s) => (s.to_string(), false),
         Err(_) => (String::from_utf8_lossy(value).into_owned(), true),

@@ -5,12 +5,12 @@ const DIGITS: [u8; 16] = *b"0123456789abcdef";
 
 /// The hex digit of the low four bits of `n`.
 #[inline]
-pub fn digit(n: u8) -> u8 {
+pub(crate) fn digit(n: u8) -> u8 {
     DIGITS.get(usize::from(n & 15)).copied().unwrap_or(b'0')
 }
 
 /// Appends two hex digits per byte of `bytes` to `out`.
-pub fn push_hex(out: &mut String, bytes: &[u8]) {
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
     out.reserve(bytes.len() * 2);
     for &b in bytes {
         out.push(char::from(digit(b >> 4)));
@@ -19,7 +19,7 @@ pub fn push_hex(out: &mut String, bytes: &[u8]) {
 }
 
 /// `bytes` as lower-case hex.
-pub fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     push_hex(&mut out, bytes);
     out

@@ -13,7 +13,7 @@ const MAX_HOST: usize = 253;
 /// governing it rather than letting it pass — so every odd spelling Envoy accepts
 /// (`openrouter.ai:`, `openrouter.ai:443:443`, `user@openrouter.ai`, `[openrouter.ai]`,
 /// `openrouter%2eai`) compares as `openrouter.ai`.
-pub fn canonical_authority(authority: &str) -> String {
+pub(crate) fn canonical_authority(authority: &str) -> String {
     let a = authority.trim().to_ascii_lowercase();
     let a = a.rsplit_once('@').map_or(a.as_str(), |(_userinfo, h)| h);
     let host = match a.strip_prefix('[').and_then(|r| r.split_once(']')) {

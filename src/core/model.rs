@@ -116,7 +116,7 @@ fn parse_id(c: &str) -> Option<ModelId<'_>> {
 /// (zero-width characters, confusables, spaces, e-mail addresses, bare API keys, unknown or
 /// repeated variants) means a spelling trick can never make a denied model look like an allowed
 /// one, and keeps stray secrets out of the audit record.
-pub fn canonical_model(raw: &str) -> Option<String> {
+pub(crate) fn canonical_model(raw: &str) -> Option<String> {
     let t = raw.trim();
     if t.is_empty() || t.len() > MAX_MODEL_ID {
         return None;
@@ -132,7 +132,7 @@ pub(crate) fn id_kind(canonical: &str) -> Option<IdKind> {
 
 /// Effect of a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Allow the model.
     Allow,
     /// Deny the model.

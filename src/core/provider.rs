@@ -20,7 +20,7 @@ pub struct ProviderPolicy {
 
 /// Result of a merge.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Merged {
+pub(crate) struct Merged {
     /// The provider object to send upstream.
     pub value: Value,
     /// Audit notes for each place the client was overruled (codes, no values).

@@ -16,7 +16,7 @@ pub(crate) const CLIENT_ONLY_FIELDS: [&str; 2] = ["preferred_min_throughput", "p
 
 /// Why a client `provider` object was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderError(pub String);
+pub(crate) struct ProviderError(pub String);
 
 /// A `provider` object, typed: the client's as read here, or the policy's as compiled. Slugs are
 /// trimmed and lower-cased.

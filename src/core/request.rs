@@ -63,7 +63,7 @@ pub struct Plan {
 /// Every governed request asks the upstream for an uncompressed answer, so the filter reads every
 /// response (docs/design.md, "Compressed bodies"). An absent `accept-encoding` would allow any
 /// coding (RFC 9110 §12.5.3): it is set, not removed.
-pub const ACCEPT_ENCODING: (&str, &str) = ("accept-encoding", "identity");
+pub(crate) const ACCEPT_ENCODING: (&str, &str) = ("accept-encoding", "identity");
 
 impl Plan {
     /// Whether the forwarded body is the decoded form of a compressed one: then its
@@ -117,7 +117,7 @@ fn is_json_media_type(ct: &str) -> bool {
 /// differs from the one received, or `400 invalid_path` ([`urlpath::normalize`]). `on_head` calls
 /// it; the adapter also calls it for a request it refuses before `on_head` (a header that is not
 /// UTF-8, core/headers.rs).
-pub fn describe_head(
+pub(crate) fn describe_head(
     headers: &[(String, String)],
     audit: &mut AuditRecord,
 ) -> Result<(Route, Option<String>), Rejection> {
@@ -291,14 +291,14 @@ fn too_large(policy: &Policy) -> Rejection {
 }
 
 /// Rejection for a body that grew past the limit while buffering.
-pub fn body_too_large(policy: &Policy, audit: &mut AuditRecord) -> Rejection {
+pub(crate) fn body_too_large(policy: &Policy, audit: &mut AuditRecord) -> Rejection {
     let r = too_large(policy);
     record_rejection(audit, &r);
     r
 }
 
 /// Marks the audit record for a rejection.
-pub fn record_rejection(audit: &mut AuditRecord, r: &Rejection) {
+pub(crate) fn record_rejection(audit: &mut AuditRecord, r: &Rejection) {
     audit.decision = match r.status {
         402 | 403 | 429 => Decision::Deny,
         500..=599 => Decision::Error,
@@ -323,7 +323,7 @@ pub fn on_body(
 
 /// [`on_body`], handing back in `masks` the placeholders the `mask` action issued (for restoring
 /// them in the response; kept in the stream's memory only).
-pub fn on_body_masked(
+pub(crate) fn on_body_masked(
     policy: &Policy,
     plan: &Plan,
     body: &[u8],
@@ -334,7 +334,7 @@ pub fn on_body_masked(
 }
 
 /// [`on_body_masked`], the new body given as a [`Rewrite`] of `body` (what the adapter writes).
-pub fn on_body_rewrite(
+pub(crate) fn on_body_rewrite(
     policy: &Policy,
     plan: &Plan,
     body: &[u8],

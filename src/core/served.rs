@@ -8,7 +8,7 @@ use crate::core::response::{verify_served, verify_served_model, ResponseSummary,
 
 /// Checks the served provider (against the profile's provider routing) and the served model
 /// (against its model rules); returns the more serious verdict.
-pub fn check_served(profile: &Profile, s: &ResponseSummary) -> ServedVerdict {
+pub(crate) fn check_served(profile: &Profile, s: &ResponseSummary) -> ServedVerdict {
     let provider = match &profile.provider {
         Some(pp) => verify_served(s.provider.as_deref(), pp.order(), pp.only(), pp.ignore(), pp.allow_fallbacks()),
         None => verify_served(s.provider.as_deref(), None, None, None, None),
@@ -20,7 +20,7 @@ pub fn check_served(profile: &Profile, s: &ResponseSummary) -> ServedVerdict {
 }
 
 /// Stable name of a verdict for the audit record and metrics.
-pub fn verdict_name(v: Verdict) -> &'static str {
+pub(crate) fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Approved => "approved",
         Verdict::Unapproved => "unapproved",
@@ -29,7 +29,7 @@ pub fn verdict_name(v: Verdict) -> &'static str {
 }
 
 /// The error a client gets instead of a response from an unapproved provider or model.
-pub fn unapproved_reply() -> Rejection {
+pub(crate) fn unapproved_reply() -> Rejection {
     Rejection::new(
         502,
         "upstream_policy_violation",

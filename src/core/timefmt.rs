@@ -1,7 +1,7 @@
 //! RFC 3339 timestamps without a date library.
 
 /// Formats milliseconds since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub fn rfc3339_millis(epoch_ms: u64) -> String {
+pub(crate) fn rfc3339_millis(epoch_ms: u64) -> String {
     let ms = epoch_ms % 1000;
     let secs = epoch_ms / 1000;
     let days = (secs / 86_400) as i64;

@@ -13,7 +13,7 @@ pub(crate) struct NormalPath {
 
 impl NormalPath {
     /// The `:path` to forward: the normalised path and the original query.
-    pub fn target(&self) -> String {
+    pub(crate) fn target(&self) -> String {
         format!("{}{}", self.path, self.query)
     }
 }
@@ -34,7 +34,7 @@ pub(crate) enum PathError {
 
 impl PathError {
     /// Client-facing explanation (never echoes the path).
-    pub fn message(self) -> &'static str {
+    pub(crate) fn message(self) -> &'static str {
         match self {
             PathError::NotOriginForm => "the request path must start with `/`",
             PathError::BadEscape => "the request path has a `%` that is not followed by two hex digits",

@@ -37,7 +37,7 @@ use crate::core::structural::{self, Grammar};
 /// the body, tool-call arguments included (their raw text holds their strings), so the `mask`
 /// action never issues one of them. Each string is read as the model may read it
 /// ([`reserve_text`]).
-pub fn reserve_literals(node: &Node<'_>, masks: &mut Masks) {
+pub(crate) fn reserve_literals(node: &Node<'_>, masks: &mut Masks) {
     match &node.kind {
         Kind::Str(s) => reserve_text(&s.decode(), masks),
         Kind::Array(items) => items.iter().for_each(|n| reserve_literals(n, masks)),

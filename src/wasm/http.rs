@@ -27,7 +27,7 @@ use crate::wasm::prices::PriceFeed;
 use crate::wasm::store::SharedStore;
 
 /// Per-stream context: the core's state machine and what applying its outcomes needs.
-pub struct Guard {
+pub(crate) struct Guard {
     context_id: u32,
     stream: Stream,
     metrics: Rc<Metrics>,
@@ -99,7 +99,7 @@ impl StreamHost for EnvoyStream<'_> {
 
 impl Guard {
     /// A stream context sharing `policy`.
-    pub fn new(
+    pub(crate) fn new(
         context_id: u32,
         policy: Rc<Policy>,
         metrics: Rc<Metrics>,

@@ -11,7 +11,7 @@ use proxy_wasm::types::MetricType;
 
 /// Lazily defined metrics, cached by full name (one VM is single-threaded).
 #[derive(Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     ids: RefCell<HashMap<String, u32>>,
 }
 
@@ -26,7 +26,7 @@ impl Metrics {
     }
 
     /// Applies one update (a counter increment of 0 defines nothing).
-    pub fn apply(&self, op: &MetricOp) {
+    pub(crate) fn apply(&self, op: &MetricOp) {
         let kind = match op.kind {
             MetricKind::Counter if op.value == 0 => return,
             MetricKind::Counter => MetricType::Counter,

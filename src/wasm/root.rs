@@ -20,7 +20,7 @@ use crate::wasm::prices::PriceFeed;
 use crate::wasm::unconfigured::Unconfigured;
 
 /// The root context: holds the compiled policy, shared by pointer with every stream.
-pub struct GuardRoot {
+pub(crate) struct GuardRoot {
     policy: Option<Rc<Policy>>,
     metrics: Rc<Metrics>,
     /// This VM's audit chain (one per worker): records are sealed in the order they are logged.
@@ -40,7 +40,7 @@ pub struct GuardRoot {
 
 impl GuardRoot {
     /// The root context `context_id`.
-    pub fn new(context_id: u32) -> Self {
+    pub(crate) fn new(context_id: u32) -> Self {
         // getrandom uses WASI random_get; if the host cannot provide randomness, fall back to the
         // clock so chains still differ per VM (the id is an identifier, not a secret).
         let id = random_chain_id().unwrap_or_else(|_| format!("{:016x}", host::now_ns()));

@@ -10,23 +10,23 @@
 #[macro_use]
 mod schema;
 
-pub mod error;
-pub mod pii_types;
+pub(crate) mod error;
+pub(crate) mod pii_types;
 mod read;
-pub mod spend_types;
-pub mod types;
+pub(crate) mod spend_types;
+pub(crate) mod types;
 
-pub use error::ConfigError;
+pub(crate) use error::ConfigError;
 pub use pii_types::*;
-pub use spend_types::*;
-pub use types::*;
+pub(crate) use spend_types::*;
+pub(crate) use types::*;
 
 /// Deepest nesting accepted in a configuration document (real ones nest about 6 levels).
 const MAX_DEPTH: u32 = 64;
 
 /// Parses the plugin configuration JSON. Errors carry the JSON path of the culprit and a reason
 /// worded like serde's.
-pub fn parse(bytes: &[u8]) -> Result<GuardConfig, ConfigError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<GuardConfig, ConfigError> {
     let root = crate::core::json::parse(bytes, MAX_DEPTH).map_err(|e| read::syntax_error(bytes, &e))?;
     GuardConfig::read(&root, read::Path::Root)
 }

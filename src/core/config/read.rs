@@ -14,7 +14,7 @@ use crate::core::json::{JsonError, Kind, Member, Node};
 /// The JSON path of the value being read, kept as a chain of borrowed segments and rendered only
 /// when an error needs it (`profiles.confidential.models[2].allow`; `.` for the root).
 #[derive(Debug, Clone, Copy)]
-pub enum Path<'p> {
+pub(crate) enum Path<'p> {
     /// The document itself.
     Root,
     /// Member `key` of the object at the parent path.
@@ -25,17 +25,17 @@ pub enum Path<'p> {
 
 impl<'p> Path<'p> {
     /// The path of member `key` of the object at this path.
-    pub fn key(&'p self, key: &'p str) -> Path<'p> {
+    pub(crate) fn key(&'p self, key: &'p str) -> Path<'p> {
         Path::Key(self, key)
     }
 
     /// The path of item `index` of the array at this path.
-    pub fn index(&'p self, index: usize) -> Path<'p> {
+    pub(crate) fn index(&'p self, index: usize) -> Path<'p> {
         Path::Index(self, index)
     }
 
     /// An error about the value at this path.
-    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+    pub(crate) fn error(&self, message: impl Into<String>) -> ConfigError {
         let mut path = String::new();
         self.render(&mut path);
         if path.is_empty() {
@@ -64,11 +64,11 @@ impl<'p> Path<'p> {
 
 /// A reader of one value: the signature shared by every reader here, so they can be passed to
 /// [`optional`], [`list`] and [`map`].
-pub type Reader<T> = fn(&Node<'_>, Path<'_>) -> Result<T, ConfigError>;
+pub(crate) type Reader<T> = fn(&Node<'_>, Path<'_>) -> Result<T, ConfigError>;
 
 /// The error for JSON that does not parse at all (path `.`), with the byte offset of the problem
 /// and, for people reading a multi-line file, its line and column.
-pub fn syntax_error(src: &[u8], e: &JsonError) -> ConfigError {
+pub(crate) fn syntax_error(src: &[u8], e: &JsonError) -> ConfigError {
     let message = match e {
         JsonError::InvalidUtf8 => "not valid UTF-8".to_string(),
         JsonError::Syntax(at) => format!("not valid JSON at {}", position(src, *at)),
@@ -101,7 +101,7 @@ fn unexpected(node: &Node<'_>) -> String {
 }
 
 /// `invalid type: <what the node is>, expected <expected>` at `at`.
-pub fn invalid_type(node: &Node<'_>, at: Path<'_>, expected: &str) -> ConfigError {
+pub(crate) fn invalid_type(node: &Node<'_>, at: Path<'_>, expected: &str) -> ConfigError {
     at.error(format!("invalid type: {}, expected {expected}", unexpected(node)))
 }
 
@@ -116,22 +116,22 @@ fn one_of(names: &[&str]) -> String {
 }
 
 /// `unknown field `key`, expected one of ...` at the unknown member's path.
-pub fn unknown_field(at: Path<'_>, key: &str, fields: &[&str]) -> ConfigError {
+pub(crate) fn unknown_field(at: Path<'_>, key: &str, fields: &[&str]) -> ConfigError {
     at.error(format!("unknown field `{key}`, expected {}", one_of(fields)))
 }
 
 /// `unknown variant `name`, expected ...` at `at`.
-pub fn unknown_variant(at: Path<'_>, name: &str, variants: &[&str]) -> ConfigError {
+pub(crate) fn unknown_variant(at: Path<'_>, name: &str, variants: &[&str]) -> ConfigError {
     at.error(format!("unknown variant `{name}`, expected {}", one_of(variants)))
 }
 
 /// The value of a required field, or `missing field `name`` at the path of its object.
-pub fn required<T>(value: Option<T>, at: Path<'_>, name: &str) -> Result<T, ConfigError> {
+pub(crate) fn required<T>(value: Option<T>, at: Path<'_>, name: &str) -> Result<T, ConfigError> {
     value.ok_or_else(|| at.error(format!("missing field `{name}`")))
 }
 
 /// The members of an object, in source order (keys are unique: the parser refuses duplicates).
-pub fn object<'n, 'a>(node: &'n Node<'a>, at: Path<'_>) -> Result<&'n [Member<'a>], ConfigError> {
+pub(crate) fn object<'n, 'a>(node: &'n Node<'a>, at: Path<'_>) -> Result<&'n [Member<'a>], ConfigError> {
     match &node.kind {
         Kind::Object(members) => Ok(members),
         _ => Err(invalid_type(node, at, "a map")),
@@ -139,7 +139,7 @@ pub fn object<'n, 'a>(node: &'n Node<'a>, at: Path<'_>) -> Result<&'n [Member<'a
 }
 
 /// A string (escapes decoded).
-pub fn string(node: &Node<'_>, at: Path<'_>) -> Result<String, ConfigError> {
+pub(crate) fn string(node: &Node<'_>, at: Path<'_>) -> Result<String, ConfigError> {
     match &node.kind {
         Kind::Str(s) => Ok(s.decode().into_owned()),
         _ => Err(invalid_type(node, at, "a string")),
@@ -147,7 +147,7 @@ pub fn string(node: &Node<'_>, at: Path<'_>) -> Result<String, ConfigError> {
 }
 
 /// `true` or `false`.
-pub fn boolean(node: &Node<'_>, at: Path<'_>) -> Result<bool, ConfigError> {
+pub(crate) fn boolean(node: &Node<'_>, at: Path<'_>) -> Result<bool, ConfigError> {
     match node.kind {
         Kind::Bool(b) => Ok(b),
         _ => Err(invalid_type(node, at, "a boolean")),
@@ -161,12 +161,12 @@ fn is_integer(n: &str) -> bool {
 
 /// A non-negative integer that fits in a `u64`. Like serde, `1.0` and `1e3` are refused (they are
 /// floating point) and `-0` is 0.
-pub fn uint(node: &Node<'_>, at: Path<'_>) -> Result<u64, ConfigError> {
+pub(crate) fn uint(node: &Node<'_>, at: Path<'_>) -> Result<u64, ConfigError> {
     unsigned(node, at, u64::MAX, "u64")
 }
 
 /// A non-negative integer that fits in a `u32`.
-pub fn uint32(node: &Node<'_>, at: Path<'_>) -> Result<u32, ConfigError> {
+pub(crate) fn uint32(node: &Node<'_>, at: Path<'_>) -> Result<u32, ConfigError> {
     let n = unsigned(node, at, u32::MAX.into(), "u32")?;
     u32::try_from(n).map_err(|_| at.error(format!("invalid value: integer `{n}`, expected u32")))
 }
@@ -185,7 +185,7 @@ fn unsigned(node: &Node<'_>, at: Path<'_>, max: u64, ty: &str) -> Result<u64, Co
 }
 
 /// Any finite JSON number, integer or not.
-pub fn number(node: &Node<'_>, at: Path<'_>) -> Result<f64, ConfigError> {
+pub(crate) fn number(node: &Node<'_>, at: Path<'_>) -> Result<f64, ConfigError> {
     match node.kind {
         Kind::Number(n) => match n.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(v),
@@ -196,7 +196,7 @@ pub fn number(node: &Node<'_>, at: Path<'_>) -> Result<f64, ConfigError> {
 }
 
 /// One of `variants` (a unit enum written as its snake_case name).
-pub fn variant<T: Copy>(node: &Node<'_>, at: Path<'_>, variants: &[(&str, T)]) -> Result<T, ConfigError> {
+pub(crate) fn variant<T: Copy>(node: &Node<'_>, at: Path<'_>, variants: &[(&str, T)]) -> Result<T, ConfigError> {
     let Kind::Str(s) = &node.kind else {
         let names: Vec<&str> = variants.iter().map(|(n, _)| *n).collect();
         return Err(invalid_type(node, at, &one_of(&names)));
@@ -209,7 +209,7 @@ pub fn variant<T: Copy>(node: &Node<'_>, at: Path<'_>, variants: &[(&str, T)]) -
 }
 
 /// `null` (as `None`) or a value read by `read`.
-pub fn optional<T>(node: &Node<'_>, at: Path<'_>, read: Reader<T>) -> Result<Option<T>, ConfigError> {
+pub(crate) fn optional<T>(node: &Node<'_>, at: Path<'_>, read: Reader<T>) -> Result<Option<T>, ConfigError> {
     match node.kind {
         Kind::Null => Ok(None),
         _ => read(node, at).map(Some),
@@ -217,18 +217,18 @@ pub fn optional<T>(node: &Node<'_>, at: Path<'_>, read: Reader<T>) -> Result<Opt
 }
 
 /// An array whose items are read by `read` (paths `at[i]`).
-pub fn list<T>(node: &Node<'_>, at: Path<'_>, read: Reader<T>) -> Result<Vec<T>, ConfigError> {
+pub(crate) fn list<T>(node: &Node<'_>, at: Path<'_>, read: Reader<T>) -> Result<Vec<T>, ConfigError> {
     let Kind::Array(items) = &node.kind else { return Err(invalid_type(node, at, "a sequence")) };
     items.iter().enumerate().map(|(i, item)| read(item, at.index(i))).collect()
 }
 
 /// An array of strings.
-pub fn strings(node: &Node<'_>, at: Path<'_>) -> Result<Vec<String>, ConfigError> {
+pub(crate) fn strings(node: &Node<'_>, at: Path<'_>) -> Result<Vec<String>, ConfigError> {
     list(node, at, string)
 }
 
 /// An object with arbitrary keys whose values are read by `read` (paths `at.key`).
-pub fn map<T>(node: &Node<'_>, at: Path<'_>, read: Reader<T>) -> Result<BTreeMap<String, T>, ConfigError> {
+pub(crate) fn map<T>(node: &Node<'_>, at: Path<'_>, read: Reader<T>) -> Result<BTreeMap<String, T>, ConfigError> {
     // Inserting one by one (keys are unique) instead of `collect`, which sorts a `Vec` first and
     // would bring a sort routine per value type into the wasm.
     let mut out = BTreeMap::new();

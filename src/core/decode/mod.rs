@@ -66,11 +66,11 @@ impl Coding {
 
 /// A `content-encoding` the filter does not decode: an unknown token, or several codings stacked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unsupported;
+pub(crate) struct Unsupported;
 
 /// Reads a `content-encoding` value: `None` for identity (or empty), the coding, or
 /// [`Unsupported`]. `identity` entries in a list are ignored; two real codings are unsupported.
-pub fn parse_coding(value: &str) -> Result<Option<Coding>, Unsupported> {
+pub(crate) fn parse_coding(value: &str) -> Result<Option<Coding>, Unsupported> {
     let mut found = None;
     for token in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let coding = match token.to_ascii_lowercase().as_str() {

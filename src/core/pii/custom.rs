@@ -11,13 +11,13 @@ use crate::core::config::ConfigError;
 use crate::core::config::{Action, CustomPatternConfig};
 
 /// Longest match of a prefixed custom pattern, in bytes.
-pub const WINDOW: usize = 1024;
+pub(crate) const WINDOW: usize = 1024;
 /// Longest pattern source accepted.
 const MAX_PATTERN_LEN: usize = 2048;
 
 /// The literal a pattern must start with, as found in its source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prefix {
+pub(crate) struct Prefix {
     /// The literal, ASCII lower case (what the matcher looks for).
     pub folded: Vec<u8>,
     /// The literal exactly, when the pattern is case-sensitive (checked after a match).
@@ -30,7 +30,7 @@ pub struct Prefix {
 /// (`[A-Z]{2}[0-9]{7}`, `\b\d{3}-\d{4}`): only positions holding such a byte (at a word start
 /// if the pattern starts with `\b`) are tried, each with the anchored regex on a window.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirstByte {
+pub(crate) struct FirstByte {
     set: [bool; 256],
     /// The pattern started with `\b`.
     pub word_start: bool,
@@ -39,7 +39,7 @@ pub struct FirstByte {
 impl FirstByte {
     /// Whether a match may start with byte `b`.
     #[inline]
-    pub fn may_start(&self, b: u8) -> bool {
+    pub(crate) fn may_start(&self, b: u8) -> bool {
         self.set.get(usize::from(b)).copied().unwrap_or(false)
     }
 }
@@ -84,7 +84,7 @@ fn pattern_head(pattern: &str) -> Option<(&[u8], bool, bool)> {
 /// Derives [`FirstByte`] from the start of a pattern: `(?i)`, `\b`, then one of a bracket class
 /// without negation, `\d`, `\w`, `\s` or a literal byte, not followed by `?`, `*` or `{0`.
 /// Anything else (groups, alternation, `.`) gives `None` and the pattern runs over the whole text.
-pub fn first_byte(pattern: &str) -> Option<FirstByte> {
+pub(crate) fn first_byte(pattern: &str) -> Option<FirstByte> {
     let (p, ci, word_start) = pattern_head(pattern)?;
     let mut set = [false; 256];
     let after = match p.first()? {
@@ -155,7 +155,7 @@ pub fn first_byte(pattern: &str) -> Option<FirstByte> {
 
 /// A compiled custom pattern.
 #[derive(Debug, Clone)]
-pub struct CustomPattern {
+pub(crate) struct CustomPattern {
     /// Entity name.
     pub name: String,
     /// Action on matches.
@@ -169,7 +169,7 @@ pub struct CustomPattern {
 }
 
 /// Validates an entity name for custom patterns and dictionaries: `[A-Z][A-Z0-9_]{0,63}`.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b.len() <= 64
@@ -178,7 +178,7 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Extracts the literal prefix of a regex source, if it has one of at least two bytes.
-pub fn literal_prefix(pattern: &str) -> Option<Prefix> {
+pub(crate) fn literal_prefix(pattern: &str) -> Option<Prefix> {
     let (p, ci, word_start) = pattern_head(pattern)?;
     let mut lit = Vec::new();
     let mut i = 0;
@@ -216,7 +216,7 @@ fn build(src: &str) -> Result<Regex, String> {
 
 impl CustomPattern {
     /// Compiles one configured pattern; `path` is `….custom[i]`.
-    pub fn compile(cfg: &CustomPatternConfig, path: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn compile(cfg: &CustomPatternConfig, path: &str) -> Result<Self, ConfigError> {
         let ppath = format!("{path}.pattern");
         if !valid_name(&cfg.name) {
             return Err(ConfigError::new(
@@ -243,7 +243,7 @@ impl CustomPattern {
 
     /// With a prefix: confirms a match starting exactly at `start` (where the matcher found the
     /// literal ending at `lit_end`); returns its end.
-    pub fn confirm_at(&self, text: &str, start: usize, lit_end: usize) -> Option<usize> {
+    pub(crate) fn confirm_at(&self, text: &str, start: usize, lit_end: usize) -> Option<usize> {
         let p = self.prefix.as_ref()?;
         let b = text.as_bytes();
         if let Some(exact) = &p.exact {
@@ -268,7 +268,7 @@ impl CustomPattern {
 
     /// Without a prefix: every match in `text`, as (start, end). With a [`FirstByte`] set, only
     /// candidate positions are tried; otherwise the regex runs over the whole text.
-    pub fn find_all(&self, text: &str, mut f: impl FnMut(usize, usize)) {
+    pub(crate) fn find_all(&self, text: &str, mut f: impl FnMut(usize, usize)) {
         let Some(first) = &self.first else {
             for m in self.unanchored.find_iter(text) {
                 if !m.is_empty() {

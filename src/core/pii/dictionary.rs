@@ -10,11 +10,11 @@ use std::collections::VecDeque;
 
 const NONE: u32 = u32::MAX;
 /// Largest transition table accepted (entries; 4 bytes each).
-pub const MAX_TABLE: usize = 1 << 22;
+pub(crate) const MAX_TABLE: usize = 1 << 22;
 
 /// The compiled matcher.
 #[derive(Debug, Clone)]
-pub struct Automaton {
+pub(crate) struct Automaton {
     classes: [u8; 256],
     stride: usize,
     trans: Vec<u32>,
@@ -27,7 +27,7 @@ pub struct Automaton {
 impl Automaton {
     /// Builds the matcher; pattern `i` is reported as id `i`. Patterns must be non-empty; they are
     /// matched with ASCII case folded.
-    pub fn build(patterns: &[Vec<u8>]) -> Result<Self, String> {
+    pub(crate) fn build(patterns: &[Vec<u8>]) -> Result<Self, String> {
         let mut classes = [0u8; 256];
         let mut n_classes = 1usize;
         for p in patterns {
@@ -142,13 +142,13 @@ impl Automaton {
     }
 
     /// Length in bytes of pattern `id`.
-    pub fn pattern_len(&self, id: usize) -> usize {
+    pub(crate) fn pattern_len(&self, id: usize) -> usize {
         self.lens.get(id).map_or(0, |&l| l as usize)
     }
 
     /// Calls `f(pattern id, end offset)` for every occurrence (overlapping ones included).
     #[inline]
-    pub fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(usize, usize)) {
+    pub(crate) fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(usize, usize)) {
         let mut st = 0usize;
         for (i, &b) in hay.iter().enumerate() {
             let cls = usize::from(self.classes.get(usize::from(b)).copied().unwrap_or(0));

@@ -49,7 +49,7 @@ static CLASS: [u8; 256] = class_table();
 
 /// What a dictionary/prefix matcher hit means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// A term of dictionary `n`.
     Dict(u16),
     /// The literal prefix of custom pattern `n`.
@@ -58,7 +58,7 @@ pub enum Target {
 
 /// Everything the pass needs from the compiled configuration.
 #[derive(Debug)]
-pub struct Plan<'a> {
+pub(crate) struct Plan<'a> {
     /// Custom patterns, by index.
     pub custom: &'a [CustomPattern],
     /// Indices of custom patterns without a literal prefix.
@@ -226,7 +226,7 @@ fn word_boundary(b: &[u8], s: usize, e: usize) -> bool {
 }
 
 /// Runs every enabled detector over `text` (already normalised) into `sink.out`.
-pub fn detect(text: &str, plan: &Plan, sink: &mut Sink) {
+pub(crate) fn detect(text: &str, plan: &Plan, sink: &mut Sink) {
     let b = text.as_bytes();
     main_pass(b, sink);
     if sink.digits_left && sink.on.any(&[Entity::Phone, Entity::UsSsn, Entity::CreditCard]) || sink.quads {

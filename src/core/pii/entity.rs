@@ -48,10 +48,10 @@ pub enum Entity {
 }
 
 /// Number of built-in entities (length of [`Entity::ALL`]).
-pub const ENTITY_COUNT: usize = 20;
+pub(crate) const ENTITY_COUNT: usize = 20;
 
 /// The name of the group key that sets every secret entity at once.
-pub const SECRETS_GROUP: &str = "SECRETS";
+pub(crate) const SECRETS_GROUP: &str = "SECRETS";
 
 impl Entity {
     /// Every built-in entity, in index order.

@@ -9,7 +9,7 @@ const BLOCK: usize = 64;
 
 /// A pre-keyed HMAC-SHA-256.
 #[derive(Clone)]
-pub struct HmacSha256 {
+pub(crate) struct HmacSha256 {
     inner: Sha256,
     outer: Sha256,
 }
@@ -23,7 +23,7 @@ impl std::fmt::Debug for HmacSha256 {
 
 impl HmacSha256 {
     /// Keys the MAC: keys longer than the block are hashed first, shorter ones zero-padded.
-    pub fn new(key: &[u8]) -> Self {
+    pub(crate) fn new(key: &[u8]) -> Self {
         let mut block = [0u8; BLOCK];
         if key.len() > BLOCK {
             let d = Sha256::digest(key);
@@ -49,7 +49,7 @@ impl HmacSha256 {
     }
 
     /// MAC of the concatenation of `parts`.
-    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
         let mut inner = self.inner.clone();
         for p in parts {
             inner.update(p);

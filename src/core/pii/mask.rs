@@ -16,11 +16,11 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 /// Longest entity name (same bound as custom pattern and dictionary names).
-pub const MAX_NAME: usize = 64;
+pub(crate) const MAX_NAME: usize = 64;
 /// Most digits of a placeholder number.
-pub const MAX_DIGITS: usize = 10;
+pub(crate) const MAX_DIGITS: usize = 10;
 /// Longest placeholder: `[` + name + `_` + number + `]`.
-pub const MAX_PLACEHOLDER: usize = 1 + MAX_NAME + 1 + MAX_DIGITS + 1;
+pub(crate) const MAX_PLACEHOLDER: usize = 1 + MAX_NAME + 1 + MAX_DIGITS + 1;
 
 /// The placeholder table of one request.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -49,7 +49,7 @@ fn name_byte(b: u8) -> bool {
 
 /// If `s` starts with a whole placeholder `[NAME_N]`, returns its length and the tag `NAME_N`'s
 /// split: (name, number).
-pub fn parse_placeholder(s: &[u8]) -> Option<(usize, &[u8], u32)> {
+pub(crate) fn parse_placeholder(s: &[u8]) -> Option<(usize, &[u8], u32)> {
     if s.first() != Some(&b'[') || !s.get(1).is_some_and(u8::is_ascii_uppercase) {
         return None;
     }

@@ -13,18 +13,18 @@
 //!
 //! Nothing here logs or returns matched values; only the redacted text leaves.
 
-pub mod custom;
-pub mod detectors;
-pub mod dictionary;
-pub mod engine;
-pub mod entity;
+pub(crate) mod custom;
+pub(crate) mod detectors;
+pub(crate) mod dictionary;
+pub(crate) mod engine;
+pub(crate) mod entity;
 mod fields;
 mod fold_table;
-pub mod hmac;
-pub mod mask;
-pub mod normalize;
-pub mod text;
-pub mod validate;
+pub(crate) mod hmac;
+pub(crate) mod mask;
+pub(crate) mod normalize;
+pub(crate) mod text;
+pub(crate) mod validate;
 
 #[cfg(test)]
 mod accuracy_tests;
@@ -47,7 +47,7 @@ use normalize::View;
 use text::{at, before};
 
 /// Shortest accepted `pseudonym_key`, in bytes.
-pub const MIN_KEY_BYTES: usize = 16;
+pub(crate) const MIN_KEY_BYTES: usize = 16;
 
 /// The `pseudonym_key` rule (the policy checks the configured key with it whether or not a
 /// profile hashes; [`Redactor::compile`] again for callers that skip the policy).

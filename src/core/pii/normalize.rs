@@ -263,7 +263,7 @@ fn flagged(w: u64) -> u64 {
 /// Whether `text` could need normalisation: eight bytes per step, plain ASCII words cost a few
 /// integer operations (no SIMD needed, so the same code is fast in wasm). A `%`, `&`, `+` or `\\`
 /// is checked for an escape ([`escape_at`]) where it stands, in the same pass.
-pub fn maybe_needs_view(text: &str) -> bool {
+pub(crate) fn maybe_needs_view(text: &str) -> bool {
     let b = text.as_bytes();
     let mut words = b.chunks_exact(8);
     let mut base = 0usize;
@@ -297,7 +297,7 @@ fn eq_mask(w: u64, x: u8) -> u64 {
 /// A string prepared for detection: either the original (no map) or a normalised copy with, for
 /// each byte of the copy, the byte offset in the original that produced it.
 #[derive(Debug)]
-pub struct View<'a> {
+pub(crate) struct View<'a> {
     original: &'a str,
     text: Cow<'a, str>,
     map: Vec<u32>,
@@ -305,7 +305,7 @@ pub struct View<'a> {
 
 impl<'a> View<'a> {
     /// Builds the view; borrows `text` when nothing needs folding.
-    pub fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         let plain = Self { original: text, text: Cow::Borrowed(text), map: Vec::new() };
         if !maybe_needs_view(text) || text.len() > u32::MAX as usize {
             return plain;
@@ -357,18 +357,18 @@ impl<'a> View<'a> {
     }
 
     /// The text to run detectors on.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 
     /// Whether the view differs from the original.
-    pub fn is_folded(&self) -> bool {
+    pub(crate) fn is_folded(&self) -> bool {
         matches!(self.text, Cow::Owned(_))
     }
 
     /// Maps a span of the view to the span of the original that produced it (whole characters,
     /// including any removed characters inside the span).
-    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+    pub(crate) fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
         if !self.is_folded() || end <= start {
             return (start, end);
         }

@@ -10,13 +10,13 @@ use crate::core::swar::{first_flag, HIGHS, ONES};
 
 /// The byte at `i`, or 0 past either end.
 #[inline(always)]
-pub fn at(b: &[u8], i: usize) -> u8 {
+pub(crate) fn at(b: &[u8], i: usize) -> u8 {
     b.get(i).copied().unwrap_or(0)
 }
 
 /// The byte before `i`, or 0 at the start.
 #[inline(always)]
-pub fn before(b: &[u8], i: usize) -> u8 {
+pub(crate) fn before(b: &[u8], i: usize) -> u8 {
     match i.checked_sub(1) {
         Some(j) => at(b, j),
         None => 0,
@@ -25,19 +25,19 @@ pub fn before(b: &[u8], i: usize) -> u8 {
 
 /// ASCII letter, digit or underscore: a byte that continues an identifier.
 #[inline(always)]
-pub fn is_word(x: u8) -> bool {
+pub(crate) fn is_word(x: u8) -> bool {
     x.is_ascii_alphanumeric() || x == b'_'
 }
 
 /// ASCII decimal digit.
 #[inline(always)]
-pub fn is_digit(x: u8) -> bool {
+pub(crate) fn is_digit(x: u8) -> bool {
     x.is_ascii_digit()
 }
 
 /// Index of the first non-digit at or after `i`.
 #[inline(always)]
-pub fn digits_end(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn digits_end(b: &[u8], mut i: usize) -> usize {
     while is_digit(at(b, i)) {
         i += 1;
     }
@@ -47,7 +47,7 @@ pub fn digits_end(b: &[u8], mut i: usize) -> usize {
 /// Eight bytes from `i` as a little-endian word (byte `i` in the low bits); bytes past the end
 /// read as 0, like [`at`].
 #[inline(always)]
-pub fn word_at(b: &[u8], i: usize) -> u64 {
+pub(crate) fn word_at(b: &[u8], i: usize) -> u64 {
     match b.get(i..i.saturating_add(8)).and_then(|s| <[u8; 8]>::try_from(s).ok()) {
         Some(w) => u64::from_le_bytes(w),
         None => tail_word(b.get(i..).unwrap_or(&[])),
@@ -69,7 +69,7 @@ fn tail_word(tail: &[u8]) -> u64 {
 /// high bit set is not ASCII. Each byte's answer is exact, so the lowest set bit marks the first
 /// byte that is not a lower-case letter.
 #[inline(always)]
-pub fn not_lower_mask(w: u64) -> u64 {
+pub(crate) fn not_lower_mask(w: u64) -> u64 {
     let lo = w & !HIGHS;
     let ge_a = lo.wrapping_add(0x1f * ONES);
     let past_z = lo.wrapping_add(0x05 * ONES);
@@ -79,14 +79,14 @@ pub fn not_lower_mask(w: u64) -> u64 {
 /// Like [`not_lower_mask`] for ASCII letters of either case: setting bit 0x20 maps `A..=Z` onto
 /// `a..=z` and no other byte onto a lower-case letter (`@[\]^_` become ``` `{|}~DEL```).
 #[inline(always)]
-pub fn not_alpha_mask(w: u64) -> u64 {
+pub(crate) fn not_alpha_mask(w: u64) -> u64 {
     not_lower_mask(w | (0x20 * ONES))
 }
 
 /// Index of the first byte at or after `i` for which `mask` (one of the masks above) has its high
 /// bit set, reading eight bytes per step; `b.len()` or later only when the run reaches the end.
 #[inline(always)]
-pub fn run_end(b: &[u8], mut i: usize, mask: impl Fn(u64) -> u64) -> usize {
+pub(crate) fn run_end(b: &[u8], mut i: usize, mask: impl Fn(u64) -> u64) -> usize {
     loop {
         let m = mask(word_at(b, i));
         if m != 0 {
@@ -98,18 +98,18 @@ pub fn run_end(b: &[u8], mut i: usize, mask: impl Fn(u64) -> u64) -> usize {
 
 /// Index of the first byte at or after `i` that is not `a..=z`.
 #[inline(always)]
-pub fn lower_end(b: &[u8], i: usize) -> usize {
+pub(crate) fn lower_end(b: &[u8], i: usize) -> usize {
     run_end(b, i, not_lower_mask)
 }
 
 /// Index of the first byte at or after `i` that is not an ASCII letter.
 #[inline(always)]
-pub fn alpha_end(b: &[u8], i: usize) -> usize {
+pub(crate) fn alpha_end(b: &[u8], i: usize) -> usize {
     run_end(b, i, not_alpha_mask)
 }
 
 /// Case-insensitive (ASCII) equality of `b[i..i+needle.len()]` with `needle` (given in lower case).
-pub fn starts_with_ci(b: &[u8], i: usize, needle: &[u8]) -> bool {
+pub(crate) fn starts_with_ci(b: &[u8], i: usize, needle: &[u8]) -> bool {
     match b.get(i..i.saturating_add(needle.len())) {
         Some(s) => s.iter().zip(needle).all(|(x, y)| x.to_ascii_lowercase() == *y),
         None => false,
@@ -119,7 +119,7 @@ pub fn starts_with_ci(b: &[u8], i: usize, needle: &[u8]) -> bool {
 /// Whether any of `needles` (lower case) occurs, case-insensitively, in the `window` bytes that
 /// end at `end`. Used for context words ("ssn", "phone", "secret"); bounded by the window. A word
 /// inside a redaction placeholder does not count (see `in_placeholder`).
-pub fn context_before(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -> bool {
+pub(crate) fn context_before(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -> bool {
     let start = end.saturating_sub(window.min(96));
     let mut buf = [0u8; 96];
     let src = b.get(start..end).unwrap_or(&[]);
@@ -142,7 +142,7 @@ pub fn context_before(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) ->
 /// line with a value (a digit or a redaction placeholder's `]`, maybe followed by `.` `)` or a
 /// quote). A context word before that
 /// point names an earlier value of the record, not the one at `i`.
-pub fn field_start(b: &[u8], lo: usize, i: usize) -> usize {
+pub(crate) fn field_start(b: &[u8], lo: usize, i: usize) -> usize {
     let win = b.get(lo..i).unwrap_or(&[]);
     let mut j = win.len();
     while j > 0 {
@@ -169,7 +169,7 @@ pub fn field_start(b: &[u8], lo: usize, i: usize) -> usize {
 /// Like [`context_before`], but the window stops at the start of the line holding `end`: a word
 /// on the line above (a version cue at the end of one log line, a header row) says nothing about
 /// a value that starts the next one.
-pub fn context_on_line(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -> bool {
+pub(crate) fn context_on_line(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -> bool {
     let lo = end.saturating_sub(window.min(96));
     let line_start = b.get(lo..end).and_then(|w| w.iter().rposition(|&c| c == b'\n')).map_or(lo, |j| lo + j + 1);
     context_before(b, end, end - line_start, needles)
@@ -177,7 +177,7 @@ pub fn context_on_line(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -
 
 /// Like [`context_on_line`], but a needle that starts with a letter must start a word: `ver `
 /// is not found in "server ".
-pub fn word_on_line(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -> bool {
+pub(crate) fn word_on_line(b: &[u8], end: usize, window: usize, needles: &[&[u8]]) -> bool {
     let lo = end.saturating_sub(window.min(96));
     let start = b.get(lo..end).and_then(|w| w.iter().rposition(|&c| c == b'\n')).map_or(lo, |j| lo + j + 1);
     let hay = b.get(start..end).unwrap_or(&[]);
@@ -210,7 +210,7 @@ fn in_placeholder(b: &[u8], i: usize, len: usize) -> bool {
 }
 
 /// First index `>= from` where `needle` occurs in `h` (plain byte search; used on rare paths).
-pub fn find_from(h: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+pub(crate) fn find_from(h: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     let first = *needle.first()?;
     let mut i = from;
     while let Some(rest) = h.get(i..) {

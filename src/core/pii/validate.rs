@@ -2,7 +2,7 @@
 //! ranges for payment cards, mod-97 for IBANs, area/group/serial rules for SSNs.
 
 /// Luhn checksum over ASCII digits (non-digits are ignored).
-pub fn luhn(digits: &[u8]) -> bool {
+pub(crate) fn luhn(digits: &[u8]) -> bool {
     let mut sum = 0u32;
     let mut double = false;
     for &c in digits.iter().rev() {
@@ -27,7 +27,7 @@ fn prefix_num(digits: &[u8], n: usize) -> u32 {
 }
 
 /// Whether a card number (ASCII digits only) starts with a known issuer prefix that allows its length.
-pub fn card_iin_ok(digits: &[u8]) -> bool {
+pub(crate) fn card_iin_ok(digits: &[u8]) -> bool {
     let len = digits.len();
     let p1 = prefix_num(digits, 1);
     let p2 = prefix_num(digits, 2);
@@ -60,19 +60,19 @@ pub fn card_iin_ok(digits: &[u8]) -> bool {
 /// only the prefixes Maestro is known to issue 12-digit cards under count here; `whole_block`
 /// (dashes between the groups, `6390-9696-4395`: no way to write a list of amounts) takes all
 /// of 50 and 56–69. The rest needs a card word.
-pub fn maestro12(digits: &[u8], whole_block: bool) -> bool {
+pub(crate) fn maestro12(digits: &[u8], whole_block: bool) -> bool {
     digits.len() == 12
         && (matches!(prefix_num(digits, 4), 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)
             || whole_block && matches!(prefix_num(digits, 2), 50 | 56..=69))
 }
 
 /// US SSN rules: area not 000, 666 or 900–999; group not 00; serial not 0000.
-pub fn ssn_ok(area: u32, group: u32, serial: u32) -> bool {
+pub(crate) fn ssn_ok(area: u32, group: u32, serial: u32) -> bool {
     area != 0 && area != 666 && area < 900 && group != 0 && serial != 0
 }
 
 /// ISO 13616 mod-97 over an IBAN given as upper-case ASCII alphanumerics (country first).
-pub fn iban_mod97(iban: &[u8]) -> bool {
+pub(crate) fn iban_mod97(iban: &[u8]) -> bool {
     if iban.len() < 5 {
         return false;
     }
@@ -90,7 +90,7 @@ pub fn iban_mod97(iban: &[u8]) -> bool {
 
 /// IBAN length for a country code (ISO 13616 registry plus common national-IBAN countries).
 #[rustfmt::skip]
-pub fn iban_length(cc: [u8; 2]) -> Option<usize> {
+pub(crate) fn iban_length(cc: [u8; 2]) -> Option<usize> {
     let l = match &cc {
         b"AD" => 24, b"AE" => 23, b"AL" => 28, b"AO" => 25, b"AT" => 20, b"AZ" => 28, b"BA" => 20,
         b"BE" => 16, b"BF" => 28, b"BG" => 22, b"BH" => 22, b"BI" => 27, b"BJ" => 28, b"BR" => 29,

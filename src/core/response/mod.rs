@@ -12,7 +12,7 @@ mod json_canon;
 mod json_walk;
 mod markup;
 mod observer;
-pub mod outscan;
+pub(crate) mod outscan;
 /// The stages of a rewritten response: driven by the wasm adapter through `core::stream`; a native
 /// build reaches them through tests only (one allowance for these modules).
 macro_rules! adapter_driven {
@@ -28,7 +28,7 @@ macro_rules! adapter_driven {
 }
 adapter_driven!(logprobs, outscan_stage, restore, rewrite, session, stage, stream_end, stream_start);
 pub(crate) mod sniff;
-pub mod sse;
+pub(crate) mod sse;
 mod sse_frame;
 mod verify;
 
@@ -37,36 +37,36 @@ mod tests;
 
 pub use crate::core::summary::ResponseSummary;
 pub use observer::{ObserverLimits, ResponseObserver};
-pub use verify::{verify_served, verify_served_model, ServedVerdict, Verdict};
+pub(crate) use verify::{verify_served, verify_served_model, ServedVerdict, Verdict};
 
 /// Values of [`ResponseSummary::not_inspected`].
-pub mod reason {
+pub(crate) mod reason {
     /// A JSON body larger than `max_json_bytes` (compressed or decoded); it passed through unread.
-    pub const TOO_LARGE: &str = "too_large";
+    pub(crate) const TOO_LARGE: &str = "too_large";
     /// A content type that is neither JSON nor an event stream.
-    pub const NOT_JSON: &str = "not_json";
+    pub(crate) const NOT_JSON: &str = "not_json";
     /// Declared (or presumed) JSON that did not parse.
-    pub const BAD_JSON: &str = "bad_json";
+    pub(crate) const BAD_JSON: &str = "bad_json";
     /// A `content-encoding` the filter does not decode (unknown, stacked, `br`), or any coding on
     /// an event stream.
-    pub const ENCODED: &str = "encoded";
+    pub(crate) const ENCODED: &str = "encoded";
     /// A compressed JSON body that did not decode (corrupt, truncated, trailing bytes).
-    pub const BAD_ENCODING: &str = "bad_encoding";
+    pub(crate) const BAD_ENCODING: &str = "bad_encoding";
     /// The stream was cut (client abort, upstream reset) before its end.
-    pub const INCOMPLETE: &str = "incomplete";
+    pub(crate) const INCOMPLETE: &str = "incomplete";
     /// No body.
-    pub const EMPTY: &str = "empty";
+    pub(crate) const EMPTY: &str = "empty";
     /// `finish` came without `on_headers`.
-    pub const NO_HEADERS: &str = "no_headers";
+    pub(crate) const NO_HEADERS: &str = "no_headers";
 }
 
 /// Bounds on usage figures reported by the upstream. A figure outside them is not recorded as a
 /// number nor counted in a metric: it is kept as text in `usage_suspect` and counted as suspect.
-pub mod usage_bounds {
+pub(crate) mod usage_bounds {
     /// Largest token count accepted for one request (the largest context windows are ~2 M tokens).
-    pub const MAX_TOKENS: u64 = 100_000_000;
+    pub(crate) const MAX_TOKENS: u64 = 100_000_000;
     /// Largest cost accepted for one request, in USD credits.
-    pub const MAX_COST: f64 = 1_000.0;
+    pub(crate) const MAX_COST: f64 = 1_000.0;
     /// Longest raw number kept in `usage_suspect`, in bytes.
-    pub const MAX_RAW: usize = 40;
+    pub(crate) const MAX_RAW: usize = 40;
 }

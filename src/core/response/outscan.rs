@@ -55,32 +55,32 @@ use crate::core::pii::detectors::secrets::WRAPPABLE;
 use crate::core::pii::{Action, Detection, Entity, PiiConfig, PiiTally, Reach, Redactor};
 
 /// Bytes after a cut needed in any case.
-pub const MARGIN: usize = 2;
+pub(crate) const MARGIN: usize = 2;
 /// Reach of a digit cluster value that contains whitespace.
-pub const DIGIT_SPAN: usize = 96;
+pub(crate) const DIGIT_SPAN: usize = 96;
 /// A digit cluster continues across a cut only when a digit lies this close before it: groups are
 /// joined by at most 3 separator bytes; an IBAN group of 4 letters (`WEST`) and its separators
 /// make it 12.
-pub const DIGIT_NEAR: usize = 12;
+pub(crate) const DIGIT_NEAR: usize = 12;
 /// Reach of an ADDRESS.
-pub const ADDRESS_SPAN: usize = 160;
+pub(crate) const ADDRESS_SPAN: usize = 160;
 /// Reach of a PERSON after its cue.
-pub const PERSON_SPAN: usize = 96;
+pub(crate) const PERSON_SPAN: usize = 96;
 /// Reach of a PEM header (`-----BEGIN … PRIVATE KEY-----`).
-pub const PEM_HEAD: usize = 96;
+pub(crate) const PEM_HEAD: usize = 96;
 /// How far before a cut a wrappable key prefix matters (a 200-byte first piece and its breaks).
-pub const WRAP_REACH: usize = 810;
+pub(crate) const WRAP_REACH: usize = 810;
 /// Bytes a wrapped key may continue after a cut (3 pieces of 200 bytes, each after a 1–2 byte break).
-pub const WRAP_SPAN: usize = 610;
+pub(crate) const WRAP_SPAN: usize = 610;
 /// Reach of a custom pattern across whitespace.
-pub const CUSTOM_SPAN: usize = 256;
+pub(crate) const CUSTOM_SPAN: usize = 256;
 /// Released bytes kept as context for the next scans.
-pub const CONTEXT_BYTES: usize = 160;
+pub(crate) const CONTEXT_BYTES: usize = 160;
 /// Most bytes ever held back.
 pub const MAX_HOLD: usize = 4096;
 /// Bytes kept back by a release forced by [`MAX_HOLD`]: a value starting before the cut has
 /// arrived whole, or enough of it to be seen ([`WRAP_SPAN`] and every bounded shape fit).
-pub const FORCED_KEEP: usize = 1024;
+pub(crate) const FORCED_KEEP: usize = 1024;
 /// Once [`FORCED_KEEP`] bytes or more are held, a push scans again only when the held text grew by
 /// 1/`RESCAN_STEP` since the last attempt (or passed [`MAX_HOLD`], or the channel ends): a long
 /// run without a cut (one token, a PEM block without its END) arriving in 1-byte deltas was
@@ -88,7 +88,7 @@ pub const FORCED_KEEP: usize = 1024;
 /// grow geometrically, so their cost is linear in the output. Releasing later is never unsafe:
 /// nothing held is sent before it is scanned, and a `block` found later still sends no byte of
 /// the value. Shorter held text (prose, a value being typed) is scanned on every push as before.
-pub const RESCAN_STEP: usize = 8;
+pub(crate) const RESCAN_STEP: usize = 8;
 
 /// Compiles `profiles.<name>.output_pii` (`path`). `None` when it is disabled or finds nothing.
 /// `hash` and `mask` are refused: they are request-side actions (an output pseudonym would need the

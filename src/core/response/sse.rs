@@ -34,7 +34,7 @@
 
 /// Counters kept by [`SseParser`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SseStats {
+pub(crate) struct SseStats {
     /// Events dispatched with data.
     pub events: u32,
     /// Comment lines (`: ...`).
@@ -45,7 +45,7 @@ pub struct SseStats {
 
 /// Incremental SSE parser with bounded memory. Feed it each chunk once, in order.
 #[derive(Debug)]
-pub struct SseParser {
+pub(crate) struct SseParser {
     max_line: usize,
     /// Bytes of a line not yet terminated (at most `max_line`).
     partial: Vec<u8>,
@@ -66,7 +66,7 @@ pub struct SseParser {
 
 impl SseParser {
     /// A parser that keeps lines and events of at most `max_line` bytes.
-    pub fn new(max_line: usize) -> Self {
+    pub(crate) fn new(max_line: usize) -> Self {
         Self {
             max_line,
             partial: Vec::new(),
@@ -81,12 +81,12 @@ impl SseParser {
     }
 
     /// Counters so far.
-    pub fn stats(&self) -> SseStats {
+    pub(crate) fn stats(&self) -> SseStats {
         self.stats
     }
 
     /// Parses the next chunk of the stream, calling `on_data` with the data of each complete event.
-    pub fn feed<F: FnMut(&[u8])>(&mut self, chunk: &[u8], on_data: &mut F) {
+    pub(crate) fn feed<F: FnMut(&[u8])>(&mut self, chunk: &[u8], on_data: &mut F) {
         let mut rest = chunk;
         if self.after_cr {
             self.after_cr = false;
@@ -127,7 +127,7 @@ impl SseParser {
     /// Ends the stream. When `complete`, an unterminated last line and an event missing its final
     /// blank line are still processed (the spec discards them; being lenient here only gains usage
     /// data). When the stream was cut, they are dropped: they may be truncated.
-    pub fn finish<F: FnMut(&[u8])>(&mut self, complete: bool, on_data: &mut F) {
+    pub(crate) fn finish<F: FnMut(&[u8])>(&mut self, complete: bool, on_data: &mut F) {
         if complete {
             if !self.partial.is_empty() && !self.skipping {
                 let line = std::mem::take(&mut self.partial);

@@ -9,7 +9,7 @@
 
 /// Approved, unapproved, or not decidable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The served provider / model is within policy.
     Approved,
     /// The served provider / model is outside policy.
@@ -20,7 +20,7 @@ pub enum Verdict {
 
 /// What a verdict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subject {
+pub(crate) enum Subject {
     /// The served provider.
     Provider,
     /// The served model.
@@ -29,7 +29,7 @@ pub enum Subject {
 
 /// A verdict with a stable, snake_case reason for the audit record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServedVerdict {
+pub(crate) struct ServedVerdict {
     /// Provider or model.
     pub subject: Subject,
     /// The verdict.
@@ -44,7 +44,7 @@ impl ServedVerdict {
     }
 
     /// The more serious of two verdicts (Unapproved > Unknown > Approved); `self` on a tie.
-    pub fn worst(self, other: Self) -> Self {
+    pub(crate) fn worst(self, other: Self) -> Self {
         let rank = |v: &Self| match v.verdict {
             Verdict::Approved => 0,
             Verdict::Unknown => 1,
@@ -66,7 +66,7 @@ impl ServedVerdict {
 ///   only those); with `only` too, both must hold.
 /// - Otherwise (fallbacks allowed, the OpenRouter default, and no `only`) anything not ignored is
 ///   approved.
-pub fn verify_served(
+pub(crate) fn verify_served(
     served_provider: Option<&str>,
     order: Option<&[String]>,
     only: Option<&[String]>,
@@ -96,7 +96,7 @@ pub fn verify_served(
 }
 
 /// Checks the served model with the policy's model rules (`is_allowed` is that check).
-pub fn verify_served_model(served_model: Option<&str>, is_allowed: impl FnOnce(&str) -> bool) -> ServedVerdict {
+pub(crate) fn verify_served_model(served_model: Option<&str>, is_allowed: impl FnOnce(&str) -> bool) -> ServedVerdict {
     let verdict = |v, r| ServedVerdict::new(Subject::Model, v, r);
     match served_model.map(str::trim).filter(|m| !m.is_empty()) {
         None => verdict(Verdict::Unknown, "no_model_reported"),
@@ -106,7 +106,7 @@ pub fn verify_served_model(served_model: Option<&str>, is_allowed: impl FnOnce(&
 }
 
 /// Compares a reported provider name with a policy slug, both normalised, without allocating.
-pub fn same_provider(reported: &str, slug: &str) -> bool {
+pub(crate) fn same_provider(reported: &str, slug: &str) -> bool {
     let slug = slug.split('/').next().unwrap_or(slug);
     normalised(reported).eq(normalised(slug))
 }

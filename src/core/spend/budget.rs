@@ -28,7 +28,7 @@ pub(crate) struct Subject<'a> {
 
 /// An amount held for a request in flight, released when it ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reservation {
+pub(crate) struct Reservation {
     pub(super) limit: usize,
     pub(super) key: String,
     pub(super) amount: u64,

@@ -20,7 +20,7 @@
 
 use crate::core::endpoint::Endpoint;
 use crate::core::json::{self, Kind, Node};
-pub use crate::core::worst::{Unknown, Worst};
+pub(crate) use crate::core::worst::{Unknown, Worst};
 
 use super::feed::Prices;
 use super::parts;

@@ -2,9 +2,9 @@
 //! per-request cost guard, and budgets and rate limits kept in a counter store.
 
 pub(crate) mod budget;
-pub mod estimate;
-pub mod feed;
-pub mod ledger;
+pub(crate) mod estimate;
+pub(crate) mod feed;
+pub(crate) mod ledger;
 pub(crate) mod limit;
 pub(crate) mod parts;
 pub(crate) mod plugin_price;
@@ -20,9 +20,10 @@ use crate::core::reply::Rejection;
 
 use crate::core::config::LimitKey;
 
-pub use budget::Reservation;
+pub(crate) use budget::Reservation;
 pub use ledger::{CounterStore, SetError, StoreError};
-pub use remote::{PendingAdmission, StoreAnswer, StoreCall};
+pub(crate) use remote::PendingAdmission;
+pub use remote::{StoreAnswer, StoreCall};
 
 use estimate::{Unknown, Worst};
 use limit::Limit;

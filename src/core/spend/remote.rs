@@ -19,7 +19,7 @@ use super::rls_wire::{self, Code, Descriptor};
 
 /// `spend.store` of kind `rls`, compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteStore {
+pub(crate) struct RemoteStore {
     /// The Envoy cluster of the rate-limit service (HTTP/2).
     pub(crate) cluster: String,
     /// The RLS domain: one set of counters per domain (limitador namespaces start with it).
@@ -56,7 +56,7 @@ pub type StoreAnswer = Result<Vec<u8>, Option<u32>>;
 
 /// A reservation call in flight.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingAdmission {
+pub(crate) struct PendingAdmission {
     planned: Vec<Planned>,
 }
 

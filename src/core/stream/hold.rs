@@ -51,7 +51,7 @@ pub struct HoldTracker {
 }
 
 /// The reply to a stuck stream.
-pub fn reply() -> Rejection {
+pub(crate) fn reply() -> Rejection {
     Rejection::new(
         503,
         "internal_error",
@@ -63,7 +63,7 @@ pub fn reply() -> Rejection {
 
 /// The error line for a stuck stream (without the stream id prefix; a reply that cannot be sent
 /// is logged on its own line by the adapter, like every local reply).
-pub fn log_line() -> String {
+pub(crate) fn log_line() -> String {
     "openrouter-guard: request headers cannot be held (set allow_on_headers_stop_iteration: true \
      in the Wasm filter config); governed request refused with 503"
         .to_owned()
@@ -71,7 +71,7 @@ pub fn log_line() -> String {
 
 /// What the adapter does for a stuck stream, in that stream's context: the reply, the error line,
 /// the counter.
-pub fn refusal(r: Rejection) -> Outcome {
+pub(crate) fn refusal(r: Rejection) -> Outcome {
     Outcome {
         flow: Flow::Pause,
         effects: vec![

@@ -9,15 +9,15 @@ use crate::core::response::reason as not_inspected;
 use crate::core::response::ResponseSummary;
 
 /// Streams that took a path the filter does not expect.
-pub const UNEXPECTED_PATH: &str = "openrouter_guard_unexpected_path_total";
+pub(crate) const UNEXPECTED_PATH: &str = "openrouter_guard_unexpected_path_total";
 /// Audit records published.
-pub const AUDIT_RECORDS: &str = "openrouter_guard_audit_records_total";
+pub(crate) const AUDIT_RECORDS: &str = "openrouter_guard_audit_records_total";
 /// Gauge: the last sequence number of each worker's audit chain.
-pub const CHAIN_LAST_SEQ: &str = "openrouter_guard_audit_chain_last_seq";
+pub(crate) const CHAIN_LAST_SEQ: &str = "openrouter_guard_audit_chain_last_seq";
 /// Streams that ended with trailers while a held tail waited (dropped, never sent unread).
-pub const RESPONSE_TAIL_DROPPED: &str = "openrouter_guard_response_tail_dropped_total";
+pub(crate) const RESPONSE_TAIL_DROPPED: &str = "openrouter_guard_response_tail_dropped_total";
 /// Streams the hold watch answered.
-pub const HEADERS_NOT_HELD: &str = "openrouter_guard_headers_not_held_total";
+pub(crate) const HEADERS_NOT_HELD: &str = "openrouter_guard_headers_not_held_total";
 
 /// Whether `c` stays as it is in a label value.
 fn label_char(c: char) -> bool {
@@ -37,7 +37,7 @@ fn push_label(name: &mut String, v: &str) {
 }
 
 /// `base.<label>.<value>…`
-pub fn labelled(base: &str, labels: &[(&str, &str)]) -> String {
+pub(crate) fn labelled(base: &str, labels: &[(&str, &str)]) -> String {
     let len = labels.iter().fold(base.len(), |n, (k, v)| n.saturating_add(k.len() + v.len().min(256) + 2));
     let mut name = String::with_capacity(len);
     name.push_str(base);
@@ -51,12 +51,12 @@ pub fn labelled(base: &str, labels: &[(&str, &str)]) -> String {
 }
 
 /// Adds `n` to counter `base` with `labels`.
-pub fn count(base: &str, labels: &[(&str, &str)], n: u64) -> MetricOp {
+pub(crate) fn count(base: &str, labels: &[(&str, &str)], n: u64) -> MetricOp {
     MetricOp { kind: MetricKind::Counter, name: labelled(base, labels), value: n }
 }
 
 /// Sets gauge `base` with `labels`.
-pub fn gauge(base: &str, labels: &[(&str, &str)], value: u64) -> MetricOp {
+pub(crate) fn gauge(base: &str, labels: &[(&str, &str)], value: u64) -> MetricOp {
     MetricOp { kind: MetricKind::Gauge, name: labelled(base, labels), value }
 }
 
@@ -69,7 +69,7 @@ fn count_some(out: &mut Vec<MetricOp>, base: &str, labels: &[(&str, &str)], n: u
 }
 
 /// The metric updates for one finished request.
-pub fn for_record(a: &AuditRecord) -> Vec<MetricOp> {
+pub(crate) fn for_record(a: &AuditRecord) -> Vec<MetricOp> {
     let mut out = Vec::with_capacity(8);
     let profile = a.profile.as_deref().unwrap_or("none");
     let decision = match a.decision {

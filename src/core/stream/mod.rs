@@ -24,9 +24,9 @@
 //! filter lost control: they are replaced.
 
 mod finish;
-pub mod hold;
+pub(crate) mod hold;
 mod host;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod no_policy;
 mod outcome;
 mod request_side;

@@ -149,7 +149,7 @@ fn tail(b: &[u8], mut end: usize) -> usize {
 }
 
 /// Records ADDRESS findings anywhere in `b`.
-pub fn scan(b: &[u8], sink: &mut Sink) {
+pub(crate) fn scan(b: &[u8], sink: &mut Sink) {
     let mut i = 0;
     while i < b.len() {
         if !at(b, i).is_ascii_digit() || is_word(before(b, i)) {

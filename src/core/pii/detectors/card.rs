@@ -53,7 +53,7 @@ fn grouping_ok(c: &Cluster, s: usize, e: usize) -> bool {
 
 /// If groups `s..` look like a card grouped by fours (three or more groups, 13–19 digits) that
 /// failed validation, the group after them: their digits are not re-read as a phone number.
-pub fn shaped_end(c: &Cluster, s: usize) -> Option<usize> {
+pub(crate) fn shaped_end(c: &Cluster, s: usize) -> Option<usize> {
     let mut e = s;
     let mut total = 0;
     while e < c.n && c.len(e) == 4 && total + 4 <= 19 {
@@ -79,7 +79,7 @@ pub fn shaped_end(c: &Cluster, s: usize) -> Option<usize> {
 }
 
 /// A card number made of groups `s..` of the cluster.
-pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
+pub(crate) fn at(c: &Cluster, s: usize) -> Option<Hit> {
     if !c.left_ok(s) {
         return None;
     }

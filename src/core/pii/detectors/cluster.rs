@@ -19,25 +19,25 @@
 use crate::core::pii::text::{at, before, digits_end, is_digit, is_word};
 
 /// Most groups in one cluster; longer clusters continue as a new cluster.
-pub const MAX_GROUPS: usize = 24;
+pub(crate) const MAX_GROUPS: usize = 24;
 /// Separator contains a space.
-pub const SP: u8 = 1;
+pub(crate) const SP: u8 = 1;
 /// Separator contains a line break.
-pub const NL: u8 = 2;
+pub(crate) const NL: u8 = 2;
 /// Separator contains `-`.
-pub const DASH: u8 = 4;
+pub(crate) const DASH: u8 = 4;
 /// Separator contains `.`.
-pub const DOT: u8 = 8;
+pub(crate) const DOT: u8 = 8;
 /// Separator contains `(`.
-pub const OPEN: u8 = 16;
+pub(crate) const OPEN: u8 = 16;
 /// Separator contains `)`.
-pub const CLOSE: u8 = 32;
+pub(crate) const CLOSE: u8 = 32;
 /// Separator contains `/` (`030/1234567`; dates `12/05/2024` are refused by each rule's shape).
-pub const SLASH: u8 = 64;
+pub(crate) const SLASH: u8 = 64;
 
 /// One run of digits, `s..e` in the view.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Group {
+pub(crate) struct Group {
     /// First digit.
     pub s: usize,
     /// One past the last digit.
@@ -46,7 +46,7 @@ pub struct Group {
 
 /// A parsed cluster over a byte view.
 #[derive(Debug)]
-pub struct Cluster<'a> {
+pub(crate) struct Cluster<'a> {
     /// The whole view.
     pub b: &'a [u8],
     groups: [Group; MAX_GROUPS],
@@ -57,7 +57,7 @@ pub struct Cluster<'a> {
 
 impl<'a> Cluster<'a> {
     /// Parses the cluster whose first digit is at `start`.
-    pub fn parse(b: &'a [u8], start: usize) -> Self {
+    pub(crate) fn parse(b: &'a [u8], start: usize) -> Self {
         let mut c = Cluster { b, groups: [Group::default(); MAX_GROUPS], seps: [(0, 0); MAX_GROUPS], n: 0 };
         let mut i = start;
         loop {
@@ -98,49 +98,49 @@ impl<'a> Cluster<'a> {
     }
 
     /// Group `k` (empty past the end).
-    pub fn group(&self, k: usize) -> Group {
+    pub(crate) fn group(&self, k: usize) -> Group {
         self.groups.get(k).copied().unwrap_or_default()
     }
 
     /// Number of digits in group `k`.
-    pub fn len(&self, k: usize) -> usize {
+    pub(crate) fn len(&self, k: usize) -> usize {
         let g = self.group(k);
         g.e - g.s
     }
 
     /// The digits of group `k`.
-    pub fn digits(&self, k: usize) -> &'a [u8] {
+    pub(crate) fn digits(&self, k: usize) -> &'a [u8] {
         let g = self.group(k);
         self.b.get(g.s..g.e).unwrap_or(&[])
     }
 
     /// Numeric value of group `k` (groups longer than 9 digits saturate).
-    pub fn value(&self, k: usize) -> u32 {
+    pub(crate) fn value(&self, k: usize) -> u32 {
         self.digits(k).iter().take(9).fold(0u32, |a, &d| a * 10 + u32::from(d - b'0'))
     }
 
     /// First digit of group `k` (0 if none).
-    pub fn first(&self, k: usize) -> u8 {
+    pub(crate) fn first(&self, k: usize) -> u8 {
         at(self.b, self.group(k).s)
     }
 
     /// Separator after group `k`: (mask, length in bytes); (0, 0) after the last group.
-    pub fn sep(&self, k: usize) -> (u8, u8) {
+    pub(crate) fn sep(&self, k: usize) -> (u8, u8) {
         self.seps.get(k).copied().unwrap_or((0, 0))
     }
 
     /// Byte offset one past the last group.
-    pub fn end(&self) -> usize {
+    pub(crate) fn end(&self) -> usize {
         self.group(self.n.saturating_sub(1)).e
     }
 
     /// The byte just before group `s`'s first digit.
-    pub fn before(&self, s: usize) -> u8 {
+    pub(crate) fn before(&self, s: usize) -> u8 {
         before(self.b, self.group(s).s)
     }
 
     /// Whether a value may start at group `s`: not glued to a word, price, id or decimal on the left.
-    pub fn left_ok(&self, s: usize) -> bool {
+    pub(crate) fn left_ok(&self, s: usize) -> bool {
         if s > 0 {
             return self.sep(s - 1).0 & (SP | NL) != 0;
         }
@@ -167,7 +167,7 @@ impl<'a> Cluster<'a> {
     }
 
     /// Whether a value may end after group `e - 1`: not glued to a word, decimal or unit on the right.
-    pub fn right_ok(&self, e: usize) -> bool {
+    pub(crate) fn right_ok(&self, e: usize) -> bool {
         if e < self.n {
             return self.sep(e - 1).0 & (SP | NL) != 0;
         }
@@ -184,7 +184,7 @@ impl<'a> Cluster<'a> {
     }
 
     /// Copies the digits of groups `s..e` into `buf`; returns how many (None if more than fit).
-    pub fn collect(&self, s: usize, e: usize, buf: &mut [u8]) -> Option<usize> {
+    pub(crate) fn collect(&self, s: usize, e: usize, buf: &mut [u8]) -> Option<usize> {
         let mut n = 0;
         for k in s..e {
             for &d in self.digits(k) {
@@ -200,7 +200,7 @@ impl<'a> Cluster<'a> {
 /// and no leading zero: `03,320` is two fields), exactly three after it, and the number ends there
 /// or goes on as a decimal (`1,234.56`). Otherwise it separates fields (`…,4111 1111 1111 1111,3510.50`;
 /// `…59,090-3080-9153`, `…9,082/6577606`, `…51,177.26.87.217`: a CSV cell starting with three digits).
-pub fn thousands(b: &[u8], comma: usize) -> bool {
+pub(crate) fn thousands(b: &[u8], comma: usize) -> bool {
     let mut s = comma;
     while s > 0 && comma - s <= 3 && is_digit(before(b, s)) {
         s -= 1;
@@ -227,7 +227,7 @@ pub fn thousands(b: &[u8], comma: usize) -> bool {
 
 /// A match inside a cluster: groups `s..next`, bytes `start..end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hit {
+pub(crate) struct Hit {
     /// First group after the match.
     pub next: usize,
     /// Span start in the view.

@@ -30,7 +30,7 @@ const NOT_TLDS: [&[u8]; 29] = [
 const EXTENSION_CCTLDS: [&[u8]; 6] = [b"md", b"py", b"rs", b"sh", b"pl", b"so"];
 
 /// The span of an address around the `@` at `at_pos`, if there is one.
-pub fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
+pub(crate) fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
     // Local part, leftwards, at most 64 bytes.
     let mut s = at_pos;
     while s > 0 && at_pos - s < 64 && is_local(before(b, s)) {

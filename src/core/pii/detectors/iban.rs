@@ -7,7 +7,7 @@ use crate::core::pii::validate::{iban_length, iban_mod97};
 
 /// What [`find`] saw at a country code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scan {
+pub(crate) enum Scan {
     /// A valid IBAN ending here.
     Valid(usize),
     /// IBAN-shaped (known country, check digits, at least 8 more alphanumerics) but invalid: its
@@ -18,7 +18,7 @@ pub enum Scan {
 }
 
 /// Looks for an IBAN whose country code starts at `p`.
-pub fn scan(b: &[u8], p: usize) -> Scan {
+pub(crate) fn scan(b: &[u8], p: usize) -> Scan {
     let mut shape = Shape::default();
     match find_inner(b, p, &mut shape) {
         Some(e) => Scan::Valid(e),

@@ -35,7 +35,7 @@ const PRODUCT_WORDS: [&[u8]; 16] = [
 ];
 
 /// An IPv4 address of groups `s..s+4`.
-pub fn v4_at(c: &Cluster, s: usize) -> Option<Hit> {
+pub(crate) fn v4_at(c: &Cluster, s: usize) -> Option<Hit> {
     if !v4_shape(c, s) || version_word_before(c, s) {
         return None;
     }
@@ -44,7 +44,7 @@ pub fn v4_at(c: &Cluster, s: usize) -> Option<Hit> {
 
 /// Whether groups `s..s+4` are an IPv4 address turned down only because a version word precedes
 /// them: a near miss (see `Sink::near_miss`), since that word may sit inside another finding.
-pub fn v4_version_near_miss(c: &Cluster, s: usize) -> bool {
+pub(crate) fn v4_version_near_miss(c: &Cluster, s: usize) -> bool {
     v4_shape(c, s) && version_word_before(c, s)
 }
 
@@ -123,7 +123,7 @@ fn is_v6(c: u8) -> bool {
 
 /// Parses `t` as an IPv6 address (RFC 4291 text forms, no zone id). Requires at least two
 /// groups and four hex digits, so `::1` and `a::b` are not taken for addresses.
-pub fn parse_v6(t: &[u8]) -> bool {
+pub(crate) fn parse_v6(t: &[u8]) -> bool {
     if t.len() < 3 || t.len() > 45 {
         return false;
     }
@@ -178,7 +178,7 @@ fn v4_text(p: &[u8]) -> bool {
 
 /// An IPv6 address around the `:` at `colon`. Returns the span if any, and the offset the scan of
 /// this candidate reached (the engine skips colons before it).
-pub fn find_v6(b: &[u8], colon: usize) -> (Option<(usize, usize)>, usize) {
+pub(crate) fn find_v6(b: &[u8], colon: usize) -> (Option<(usize, usize)>, usize) {
     let mut s = colon;
     while s > 0 && colon - s < 45 && matches!(before(b, s), c if c.is_ascii_hexdigit() || c == b':') {
         s -= 1;

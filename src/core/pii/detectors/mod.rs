@@ -2,22 +2,22 @@
 //! anchor (an `@`, the first digit of a run, a `:` between hex digits, the end of a long token)
 //! and looks only at a bounded window around it.
 
-pub mod address;
-pub mod card;
-pub mod cluster;
-pub mod email;
-pub mod iban;
-pub mod ip;
-pub mod numeric;
-pub mod person;
-pub mod phone;
+pub(crate) mod address;
+pub(crate) mod card;
+pub(crate) mod cluster;
+pub(crate) mod email;
+pub(crate) mod iban;
+pub(crate) mod ip;
+pub(crate) mod numeric;
+pub(crate) mod person;
+pub(crate) mod phone;
 mod phone_plan;
 #[cfg(test)]
 mod phone_plan_tests;
 pub(crate) mod phone_plan_types;
-pub mod secrets;
-pub mod ssn;
-pub mod table;
+pub(crate) mod secrets;
+pub(crate) mod ssn;
+pub(crate) mod table;
 mod table_fixed;
 mod table_markup;
 
@@ -25,7 +25,7 @@ use super::entity::{Entity, ENTITY_COUNT};
 
 /// What a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A built-in entity.
     Builtin(Entity),
     /// Custom pattern number `n` of the profile.
@@ -36,7 +36,7 @@ pub enum Kind {
 
 /// A detected span of the detection view; carries no text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// Start byte (inclusive).
     pub start: usize,
     /// End byte (exclusive).
@@ -47,11 +47,11 @@ pub struct Finding {
 
 /// The set of enabled built-in entities, as a bit mask.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Enabled(u32);
+pub(crate) struct Enabled(u32);
 
 impl Enabled {
     /// Builds the mask from per-entity switches.
-    pub fn from_flags(flags: &[bool; ENTITY_COUNT]) -> Self {
+    pub(crate) fn from_flags(flags: &[bool; ENTITY_COUNT]) -> Self {
         let mut m = 0u32;
         for (i, on) in flags.iter().enumerate() {
             if *on {
@@ -63,24 +63,24 @@ impl Enabled {
 
     /// Whether `e` is enabled.
     #[inline]
-    pub fn has(self, e: Entity) -> bool {
+    pub(crate) fn has(self, e: Entity) -> bool {
         self.0 & (1 << e.index()) != 0
     }
 
     /// Whether any of `es` is enabled.
-    pub fn any(self, es: &[Entity]) -> bool {
+    pub(crate) fn any(self, es: &[Entity]) -> bool {
         es.iter().any(|e| self.has(*e))
     }
 
     /// Whether any secret entity is enabled.
-    pub fn any_secret(self) -> bool {
+    pub(crate) fn any_secret(self) -> bool {
         Entity::ALL.iter().any(|e| e.is_secret() && self.has(*e))
     }
 }
 
 /// Where detectors put findings.
 #[derive(Debug)]
-pub struct Sink {
+pub(crate) struct Sink {
     /// Enabled built-in entities.
     pub on: Enabled,
     /// Findings so far, in no particular order.
@@ -125,7 +125,7 @@ impl Sink {
 impl Sink {
     /// Records a built-in finding if the entity is enabled.
     #[inline]
-    pub fn push(&mut self, start: usize, end: usize, e: Entity) {
+    pub(crate) fn push(&mut self, start: usize, end: usize, e: Entity) {
         if self.on.has(e) && end > start {
             self.out.push(Finding { start, end, kind: Kind::Builtin(e) });
         }

@@ -7,7 +7,7 @@ use crate::core::pii::entity::Entity;
 
 /// Parses the cluster at `start`, records IPv4/card/SSN/phone findings, and returns the offset
 /// past the cluster (the engine does not re-enter it).
-pub fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
+pub(crate) fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
     let c = Cluster::parse(b, start);
     let on = sink.on;
     let mut s = 0;

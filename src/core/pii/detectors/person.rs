@@ -146,7 +146,7 @@ fn name_after(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
 }
 
 /// Records PERSON findings anywhere in `b`.
-pub fn scan(b: &[u8], sink: &mut Sink) {
+pub(crate) fn scan(b: &[u8], sink: &mut Sink) {
     let mut i = 0;
     while i < b.len() {
         let c = at(b, i);

@@ -90,7 +90,7 @@ pub(crate) fn phone_word_before(b: &[u8], i: usize) -> bool {
 }
 
 /// Words right before a bare number that make it an identifier, not a phone number.
-pub const NOT_PHONE: [&[u8]; 8] = [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"#", b"serial"];
+pub(crate) const NOT_PHONE: [&[u8]; 8] = [b"order", b"invoice", b"ticket", b"account", b"ref", b"id ", b"#", b"serial"];
 
 /// Words before a number that make it an identifier (on the same line, within 24 bytes: a JSON key
 /// `"tracking_number": "` is 20); a `#`
@@ -553,7 +553,7 @@ fn national(c: &Cluster, s: usize) -> Option<Hit> {
 }
 
 /// A phone number starting at group `s` of the cluster.
-pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
+pub(crate) fn at(c: &Cluster, s: usize) -> Option<Hit> {
     if !(c.left_ok(s) || s == 0 && matches!(c.before(0), b'+' | b'(')) {
         return None;
     }

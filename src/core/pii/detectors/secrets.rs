@@ -229,7 +229,7 @@ fn pem(b: &[u8], s: usize) -> Option<usize> {
 }
 
 /// Examines the token `s..e`; returns the offset the engine may skip to (past a PEM block).
-pub fn token(b: &[u8], s0: usize, e: usize, sink: &mut Sink) -> usize {
+pub(crate) fn token(b: &[u8], s0: usize, e: usize, sink: &mut Sink) -> usize {
     if e - s0 == 10 && b.get(s0..e) == Some(b"-----BEGIN") {
         if sink.on.has(Entity::PrivateKey) {
             if let Some(end) = pem(b, s0) {
@@ -343,7 +343,7 @@ fn in_bearer_value(b: &[u8], s: usize) -> bool {
 }
 
 /// Called when the word `bearer` (any case) ends at `word_end`: records the value after it.
-pub fn bearer(b: &[u8], word_end: usize, sink: &mut Sink) {
+pub(crate) fn bearer(b: &[u8], word_end: usize, sink: &mut Sink) {
     let mut v = word_end;
     while at(b, v) == b' ' && v - word_end < 4 {
         v += 1;
@@ -361,7 +361,7 @@ pub fn bearer(b: &[u8], word_end: usize, sink: &mut Sink) {
 }
 
 /// Whether the six bytes ending at `e` are the word `bearer`.
-pub fn is_bearer_word(b: &[u8], s: usize, e: usize) -> bool {
+pub(crate) fn is_bearer_word(b: &[u8], s: usize, e: usize) -> bool {
     e - s == 6 && starts_with_ci(b, s, b"bearer")
 }
 

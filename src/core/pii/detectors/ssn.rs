@@ -30,7 +30,7 @@ pub(crate) const CONTEXT: [&[u8]; 17] = [
 ];
 
 /// An SSN starting at group `s` of the cluster.
-pub fn at(c: &Cluster, s: usize) -> Option<Hit> {
+pub(crate) fn at(c: &Cluster, s: usize) -> Option<Hit> {
     if !c.left_ok(s) {
         return None;
     }

@@ -122,7 +122,7 @@ fn column_kind(cell: &[u8]) -> Col {
 /// delimiter, a line break or the edge of the text on both sides. The main pass asks for the
 /// column pass only for such values ([`Sink::digits_left`], [`Sink::quads`]): the pass can only
 /// act on whole cells, and most digit runs in prose and code are not one.
-pub fn whole_cell(b: &[u8], s: usize, e: usize) -> bool {
+pub(crate) fn whole_cell(b: &[u8], s: usize, e: usize) -> bool {
     let pad = |c: u8| matches!(c, b' ' | b'"' | b'\'' | b'\r' | b'+' | b'(' | b')' | b'-' | b'.' | b'/');
     // psql and other aligned output pad a cell to its column's width: spaces may run on.
     let more = |n: usize, c: u8| pad(c) && (n < 8 || c == b' ' && n < 256);
@@ -421,7 +421,7 @@ fn markup_tables(b: &[u8], sink: &mut Sink, versions: &mut Vec<(usize, usize, Co
 
 /// Pushes findings for values under entity-naming headers (see the module comment), and drops
 /// IPv4 findings that are a cell of a version column (`app_version`: `16.14.6.22`).
-pub fn scan(b: &[u8], sink: &mut Sink) {
+pub(crate) fn scan(b: &[u8], sink: &mut Sink) {
     // Version and identifier cells that may hold a finding to drop, in text order.
     let mut versions: Vec<(usize, usize, Col)> = Vec::new();
     let mut cols = [Col::Other; MAX_COLS];
