@@ -22,7 +22,8 @@ pub enum Decision {
     Deny,
     /// Refused because it could not be checked (400/413/415/404).
     Reject,
-    /// Internal fault; refused (500).
+    /// Refused because of a fault or a check that could not be made: an internal error (500), a
+    /// budget store that failed closed or prices gone stale (503).
     Error,
 }
 

@@ -71,6 +71,19 @@ def test_every_model_a_fallback_list_reaches_is_priced_and_the_dearest_counts(en
 
 
 @pytest.mark.parametrize("proto", PROTOS)
+def test_a_fallback_list_whose_dearest_model_fits_is_forwarded_and_that_worst_case_audited(
+        envoy: Envoy, fake: FakeOpenRouter, audit_for, proto: str) -> None:
+    r = send(proto, envoy.port, "POST", CHAT, body(models=[MINI, SONNET]), headers=GUARDED)
+    assert r.status == 200, r.body[:300]
+    raw, sent = forwarded(fake)
+    assert sent["models"] == [MINI, SONNET]
+    spend = record(audit_for, r)["spend"]
+    # The worst case is Sonnet's (the dearer of the two): bytes x $3/M + 1000 x $15/M, not gpt-4o-mini's.
+    assert spend["prompt_tokens_max"] == len(raw) and spend["output_tokens_max"] == 1000, spend
+    assert spend["cost_max_usd"] == pytest.approx((len(raw) * 3 + 15_000) / 1e6), spend
+
+
+@pytest.mark.parametrize("proto", PROTOS)
 def test_a_worst_case_that_cannot_be_bounded_fails_closed(envoy: Envoy, fake: FakeOpenRouter, audit_for,
                                                           proto: str) -> None:
     # An allowed model with no price, in a fallback list.
