@@ -16,7 +16,8 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/tools
 # Every target is a command, none is a file: all are phony. Each has a `## name: what it does` line, which
 # `make help` prints (a test checks that every target has one: tests/tools/test_makefile.py).
 .PHONY: help setup setup-rust build size lint unit tools-test e2e build-test-hooks abi test oci deploy-check soak \
-        faults run run-mesh verify-audit bench fuzz accuracy bench-pii envoy-config clean distclean build-rls
+        faults run run-mesh verify-audit bench fuzz accuracy bench-pii envoy-config clean distclean build-rls \
+        bench-prompt-bound
 
 ## help: this list (`make` alone prints it too)
 help:
@@ -137,6 +138,11 @@ bench: setup build build-rls
 	PYTHONPATH=tests/e2e:tools:. $(PY) bench/restore_ttfb.py 200
 	PYTHONPATH=tests/e2e:tools:. $(PY) bench/restore_ttfb.py 30 0.005
 	PYTHONPATH=tests/e2e:tools:. $(PY) bench/outscan_ttfb.py 100
+
+## bench-prompt-bound: the spend guard's prompt bound (body bytes) against real token counts (o200k, cl100k), per
+## language and genre; Node + npm gpt-tokenizer, installed pinned into .cache (docs/spend.md, "The worst case")
+bench-prompt-bound: setup
+	$(PY) bench/prompt_bound.py
 
 # ---- fuzzing (nightly + cargo-fuzz, installed when missing); see docs/fuzzing.md ----
 # FUZZ_SECONDS per target (default 60); FUZZ_TARGETS narrows the run.
