@@ -3,7 +3,8 @@ the filter's root context fetches `GET /api/v1/models` itself (dispatch_http_cal
 from a second fake upstream serving a realistic list (tests/e2e/model_list.py); the fetched prices decide the cost
 guard; a list that stops coming (an error status, garbage) keeps the last good prices until `max_age_s`, then every
 request that needs a cost fails closed (503 prices_stale, audited, counted) while profiles without a cost need go on;
-the next good list recovers. Over HTTP/1.1 and HTTP/2. Waits are bounded polls (the fetch runs every second)."""
+the next good list recovers; a request with no output cap is bounded by its model's listed output limit
+(`spend.assume_output_tokens: "model_context"`). Over HTTP/1.1 and HTTP/2. Waits are bounded polls (the fetch runs every second)."""
 from __future__ import annotations
 
 import time
@@ -13,7 +14,7 @@ import pytest
 
 import envoy_config as ec
 from fake_openrouter import FakeOpenRouter
-from guard_helpers import CHAT, assert_rejected, send
+from guard_helpers import CHAT, assert_rejected, forwarded, send
 from harness.client import Resp
 from harness.envoy import Envoy
 from harness.proc import wait_until
@@ -30,14 +31,19 @@ POLICY: dict[str, Any] = {
         "guarded": {"models": [{"allow": "*"}, {"allow": "openrouter/auto"}], "max_tokens": 1000,
                     "max_cost_per_request": 0.02},
         "plain": {"models": [{"allow": "*"}], "max_tokens": 1000},
+        # No output cap: each model's listed limit is assumed (max_completion_tokens 16384 in model_list.py).
+        # $0.5: Sonnet's 16384 × $15/M ≈ $0.246 fits; Opus's 16384 × $75/M ≈ $1.23 does not.
+        "uncapped": {"models": [{"allow": "*"}, {"allow": "openrouter/auto"}], "max_cost_per_request": 0.5},
     },
     # The list prices routers "-1" (variable): the policy prices them. Sonnet is priced in both: the dearer wins.
     "spend": {"prices": [{"model": "openrouter/*", "prompt": 10, "completion": 50},
                          {"model": SONNET, "prompt": 1, "completion": 1}],
+              "assume_output_tokens": "model_context",
               "prices_refresh": {"cluster": ec.MODELS_CLUSTER, "interval_s": 1, "max_age_s": MAX_AGE_S,
                                  "timeout_ms": 2000}},
 }
 GUARDED, PLAIN = {"x-data-classification": "guarded"}, {"x-data-classification": "plain"}
+UNCAPPED = {"x-data-classification": "uncapped"}
 LIST = (200, model_list_bytes())
 
 
@@ -111,6 +117,36 @@ def test_fetched_prices_decide_the_cost_guard(envoy: Envoy, fake: FakeOpenRouter
     models.models_answer = LIST
     until(proto, envoy, fake, SONNET, 200, GUARDED)
     assert refresh_stats(envoy).get("wasmcustom.openrouter_guard_price_refresh_total.outcome.ok", 0) >= 2
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_an_uncapped_request_is_bounded_by_its_models_listed_output_limit(
+        envoy: Envoy, fake: FakeOpenRouter, models: FakeOpenRouter, audit_for: Callable[..., list[dict[str, Any]]],
+        proto: str) -> None:
+    models.models_answer = LIST
+    until(proto, envoy, fake, SONNET, 200, GUARDED)  # a fresh list is in
+    uncapped = {"messages": [{"role": "user", "content": "Say hello."}]}
+    fake.reset()
+    r = send(proto, envoy.port, "POST", CHAT, {"model": SONNET, **uncapped}, headers=UNCAPPED)
+    assert r.status == 200, (r.status, r.body[:300])
+    _, sent = forwarded(fake)
+    assert sent["model"] == SONNET and "max_tokens" not in sent
+    [rec] = audit_for(r)
+    assert rec["spend"]["output_tokens_max"] == 16384, rec["spend"]
+    assert 0.245 < rec["spend"]["cost_max_usd"] < 0.5, rec["spend"]
+    # The same worst case over the guard: refused before the upstream.
+    fake.reset()
+    r = send(proto, envoy.port, "POST", CHAT, {"model": OPUS, **uncapped}, headers=UNCAPPED)
+    rec = assert_rejected(envoy, fake, audit_for, r, 402, "cost_limit_exceeded", decision="deny")
+    assert rec["spend"]["output_tokens_max"] == 16384 and rec["spend"]["cost_max_usd"] > 1.2, rec["spend"]
+    # Priced by the policy but not in the list with a limit (a router): no worst case, the request must cap it.
+    r = send(proto, envoy.port, "POST", CHAT, {"model": "openrouter/auto", **uncapped}, headers=UNCAPPED)
+    assert_rejected(envoy, fake, audit_for, r, 400, "max_tokens_required")
+    # A cap in the request wins over the listed limit.
+    r = send(proto, envoy.port, "POST", CHAT, {"model": OPUS, **uncapped, "max_tokens": 100}, headers=UNCAPPED)
+    assert r.status == 200, (r.status, r.body[:300])
+    [rec] = audit_for(r)
+    assert rec["spend"]["output_tokens_max"] == 100, rec["spend"]
 
 
 @pytest.mark.parametrize("proto", PROTOS)

@@ -2,6 +2,10 @@
 //! assumed for uncapped requests, and budgets and rate limits (docs/spend.md). Compiled
 //! counterparts live in [`crate::core::spend`].
 
+use super::read::{self, Path};
+use super::ConfigError;
+use crate::core::json::{Kind, Node};
+
 config_struct! {
     default
     /// `spend`: prices and limits shared by every profile.
@@ -9,8 +13,9 @@ config_struct! {
         /// Price table; the first entry whose glob matches a model id prices it.
         prices: Vec<PriceConfig> = default(|v, at| read::list(v, at, PriceConfig::read), Vec::new()),
         /// Output tokens assumed for a request that names no output cap (neither the request nor its
-        /// profile); without it such a request is refused wherever a worst case is needed.
-        assume_output_tokens: Option<u64> = optional(read::uint),
+        /// profile): a number, or `"model_context"` (each model's own limit from the fetched model
+        /// list); without it such a request is refused wherever a worst case is needed.
+        assume_output_tokens: Option<AssumeOutput> = optional(AssumeOutput::read),
         /// Trusted request header carrying the team (or workspace) id, for limits `per` team.
         team_header: Option<String> = optional(read::string),
         /// Budgets and rate limits.
@@ -21,6 +26,27 @@ config_struct! {
         store: Option<StoreConfig> = optional(StoreConfig::read),
         /// Prices fetched from OpenRouter's public model list; absent: the `prices` table alone.
         prices_refresh: Option<PricesRefreshConfig> = optional(PricesRefreshConfig::read),
+    }
+}
+
+/// `spend.assume_output_tokens`: a fixed number of tokens, or each model's own output limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssumeOutput {
+    /// This many output tokens, whatever the model.
+    Tokens(u64),
+    /// `"model_context"`: the model's `top_provider.max_completion_tokens` in the fetched model
+    /// list, else its `context_length` (needs `spend.prices_refresh`).
+    ModelContext,
+}
+
+impl AssumeOutput {
+    /// A non-negative integer or the string `model_context`.
+    fn read(node: &Node<'_>, at: Path<'_>) -> Result<Self, ConfigError> {
+        match &node.kind {
+            Kind::Str(_) => read::variant(node, at, &[("model_context", Self::ModelContext)]),
+            Kind::Number(_) => read::uint(node, at).map(Self::Tokens),
+            _ => Err(read::invalid_type(node, at, "an integer or `model_context`")),
+        }
     }
 }
 

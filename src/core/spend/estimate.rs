@@ -18,6 +18,7 @@
 //! as is a content part of a type the endpoint does not know: [`parts`]). Inline (`data:`)
 //! media are counted by their base64 bytes, far more than their tokens.
 
+use crate::core::config::AssumeOutput;
 use crate::core::endpoint::Endpoint;
 use crate::core::json::{self, Kind, Node};
 pub(crate) use crate::core::worst::{Unknown, Worst};
@@ -30,7 +31,7 @@ use super::price::{usd_to_micro_ceil, DEFAULT_IMAGE_TOKENS};
 /// from the body as received, reaching `models` (canonical ids).
 pub(crate) fn worst_case(
     prices: Prices<'_>,
-    assume_output_tokens: Option<u64>,
+    assume_output_tokens: Option<AssumeOutput>,
     max_tokens: Option<u64>,
     endpoint: Endpoint,
     root: &Node<'_>,
@@ -44,12 +45,28 @@ pub(crate) fn worst_case(
     // The bound of every model at once (tokens budgets, the record): the largest allowance.
     let per_image = models.iter().map(|m| prices.image_tokens(m)).max().unwrap_or(DEFAULT_IMAGE_TOKENS);
     let prompt_tokens = images.map(|n| bound(n, per_image));
-    let output_tokens = output_cap(max_tokens, endpoint, root, assume_output_tokens);
+    let n = choices(root);
+    // The output one model may produce: the request's (or profile's) cap, else the assumption.
+    let cap = output_cap(max_tokens, endpoint, root);
+    let output_of = |m: &str| -> Result<u64, Unknown> {
+        let o = match (cap, assume_output_tokens) {
+            (Some(c), _) | (None, Some(AssumeOutput::Tokens(c))) => c,
+            (None, Some(AssumeOutput::ModelContext)) => prices.output_limit(m)?,
+            (None, None) => return Err(Unknown::NoOutputCap),
+        };
+        Ok(o.saturating_mul(n))
+    };
+    // The largest over every model (tokens budgets, the record); no model named: unknown.
+    let output_tokens = match models {
+        [] => output_of(""),
+        _ => models.iter().try_fold(0u64, |worst, m| Ok(worst.max(output_of(m)?))),
+    };
     let cost_micro = match (images, output_tokens) {
-        (Ok(n), Ok(o)) => models.iter().try_fold(0u64, |worst, m| {
+        (Ok(n), Ok(_)) => models.iter().try_fold(0u64, |worst, m| {
             let price = prices.price(m)?;
             #[allow(clippy::cast_precision_loss)] // image counts far below 2^52
             let images_usd = n as f64 * price.image;
+            let o = output_of(m)?;
             let cost = price.micro_usd(bound(n, price.image_tokens), o).saturating_add(usd_to_micro_ceil(images_usd));
             Ok(worst.max(cost))
         }),
@@ -58,16 +75,11 @@ pub(crate) fn worst_case(
     Worst { prompt_tokens, output_tokens, cost_micro }
 }
 
-/// The output tokens the upstream may produce: the largest token-limit field the request sends
-/// (lowered to the profile's cap, which `request.rs` clamps to or refuses over), the profile's
-/// cap when the request sends none (it is inserted) or `null`, else `assume_output_tokens`;
-/// times `n` when the request asks for several choices.
-fn output_cap(
-    profile_max: Option<u64>,
-    endpoint: Endpoint,
-    root: &Node<'_>,
-    assume: Option<u64>,
-) -> Result<u64, Unknown> {
+/// The output tokens the upstream may produce per choice: the largest token-limit field the request
+/// sends (lowered to the profile's cap, which `request.rs` clamps to or refuses over), the profile's
+/// cap when the request sends none (it is inserted) or `null`; `None`: uncapped (then
+/// `assume_output_tokens` decides).
+fn output_cap(profile_max: Option<u64>, endpoint: Endpoint, root: &Node<'_>) -> Option<u64> {
     let mut cap: Option<u64> = None;
     let mut uncapped = false;
     for f in endpoint.token_limit_fields() {
@@ -91,15 +103,15 @@ fn output_cap(
         (Some(c), true) => Some(profile_max.map_or(u64::MAX, |p| c.max(p))),
         (None, _) => profile_max,
     };
-    let cap = match cap {
-        Some(u64::MAX) | None => assume.ok_or(Unknown::NoOutputCap)?,
-        Some(c) => c,
-    };
-    let n = match root.get("n").map(|n| &n.kind) {
+    cap.filter(|c| *c != u64::MAX)
+}
+
+/// The choices the request asks for (`n`, at least 1).
+fn choices(root: &Node<'_>) -> u64 {
+    match root.get("n").map(|n| &n.kind) {
         Some(Kind::Number(t)) => t.parse::<u64>().unwrap_or(u64::MAX).max(1),
         _ => 1,
-    };
-    Ok(cap.saturating_mul(n))
+    }
 }
 
 #[cfg(test)]

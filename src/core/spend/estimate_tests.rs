@@ -14,6 +14,10 @@ const POLICY: &str = r#"{"default_profile": "capped", "profiles": {
                        {"model": "openai/gpt-4o-mini", "prompt": 0.15, "completion": 0.6, "request": 0.01}]}}"#;
 
 fn worst(profile: &str, endpoint: Endpoint, body: &str, assume: Option<u64>) -> Worst {
+    worst_with(profile, endpoint, body, assume.map(AssumeOutput::Tokens), &PriceView::Policy)
+}
+
+fn worst_with(profile: &str, endpoint: Endpoint, body: &str, assume: Option<AssumeOutput>, view: &PriceView) -> Worst {
     let p = Policy::from_json(POLICY.as_bytes()).unwrap();
     let prof = &p.profiles[p.profile_by_name(profile).unwrap()];
     let root = json::parse(body.as_bytes(), 16).unwrap();
@@ -23,7 +27,7 @@ fn worst(profile: &str, endpoint: Endpoint, body: &str, assume: Option<u64>) -> 
         models.extend(items.iter().filter_map(Node::as_str).map(|m| m.into_owned()));
     }
     worst_case(
-        Prices { table: &p.spend.prices, fetched: &PriceView::Policy },
+        Prices { table: &p.spend.prices, fetched: view },
         assume,
         prof.max_tokens,
         endpoint,
@@ -73,6 +77,48 @@ fn the_output_cap_is_the_request_field_lowered_to_the_profile_cap_times_n() {
     // The Responses API's field.
     let body = r#"{"model":"anthropic/a","input":"hi","max_output_tokens":64}"#;
     assert_eq!(worst("open", Endpoint::Responses, body, None).output_tokens, Ok(64));
+}
+
+/// A fetched list: one model with a completion cap, one with a context only, one with neither.
+fn fetched() -> PriceView {
+    let list = r#"{"data": [
+      {"id": "anthropic/a", "context_length": 200000, "pricing": {"prompt": "0.000003", "completion": "0.000015"},
+       "top_provider": {"context_length": 200000, "max_completion_tokens": 8192}},
+      {"id": "google/g", "context_length": 1048576, "pricing": {"prompt": "0.000001", "completion": "0.000002"},
+       "top_provider": {"context_length": 1048576, "max_completion_tokens": null}},
+      {"id": "x/nolimit", "pricing": {"prompt": "0.000001", "completion": "0.000001"}}]}"#;
+    PriceView::Fresh(std::rc::Rc::new(super::super::feed::FetchedPrices::parse(list.as_bytes(), 1).unwrap()))
+}
+
+#[test]
+fn model_context_assumes_each_models_listed_limit_and_fails_closed_without_one() {
+    let ctx = Some(AssumeOutput::ModelContext);
+    let b = |models: &str, rest: &str| format!(r#"{{"models":[{models}],{rest}"messages":[]}}"#);
+    // max_completion_tokens, else context_length; the record carries the largest.
+    let body = b(r#""anthropic/a""#, "");
+    let w = worst_with("open", CHAT, &body, ctx, &fetched());
+    assert_eq!(w.output_tokens, Ok(8192));
+    assert_eq!(w.cost_micro, Ok(body.len() as u64 * 3 + 8192 * 15));
+    let body = b(r#""anthropic/a","google/g""#, r#""n":2,"#);
+    let w = worst_with("open", CHAT, &body, ctx, &fetched());
+    assert_eq!(w.output_tokens, Ok(2 * 1_048_576));
+    // Each model priced at its own limit: google's 2 Mi tokens × $2/M beats anthropic's 16 Ki × $15/M.
+    let n = body.len() as u64;
+    assert_eq!(w.cost_micro, Ok((n * 3 + 2 * 8192 * 15).max(n + 2 * 1_048_576 * 2)));
+    // A cap in the request or the profile wins over the assumption.
+    assert_eq!(
+        worst_with("open", CHAT, &b(r#""google/g""#, r#""max_tokens":10,"#), ctx, &fetched()).output_tokens,
+        Ok(10)
+    );
+    assert_eq!(worst_with("capped", CHAT, &b(r#""google/g""#, ""), ctx, &fetched()).output_tokens, Ok(1000));
+    // Not listed, listed without a limit, no model named: the request must cap its output.
+    for models in [r#""anthropic/a","mistral/m""#, r#""x/nolimit""#, ""] {
+        let w = worst_with("open", CHAT, &b(models, ""), ctx, &fetched());
+        assert_eq!((w.output_tokens, w.cost_micro), (Err(Unknown::NoOutputCap), Err(Unknown::NoOutputCap)), "{models}");
+    }
+    // No fresh list: stale (503), whatever the model.
+    let w = worst_with("open", CHAT, &b(r#""anthropic/a""#, ""), ctx, &PriceView::Stale);
+    assert_eq!((w.output_tokens, w.cost_micro), (Err(Unknown::PricesStale), Err(Unknown::PricesStale)));
 }
 
 #[test]

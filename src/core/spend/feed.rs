@@ -123,6 +123,9 @@ pub(crate) struct FetchedPrice {
     completion: f64,
     request: f64,
     image: f64,
+    /// Most output tokens the model may produce: `top_provider.max_completion_tokens`, else
+    /// `context_length`; `None` when the list gives neither as a positive integer.
+    output_limit: Option<u64>,
 }
 
 /// A fetched model list: prices by model id (sorted), and when it was fetched.
@@ -180,7 +183,18 @@ fn priced(p: &Node<'_>) -> Option<FetchedPrice> {
         completion: completion.max(field("internal_reasoning", 1e6)?),
         request: field("request", 1.0)?,
         image: field("image", 1.0)?,
+        output_limit: None,
     })
+}
+
+/// A model's output limit: `top_provider.max_completion_tokens`, else `context_length` (a
+/// provider's completion cap is at most its context; `null` or absent: the context bounds it).
+fn output_limit(m: &Node<'_>) -> Option<u64> {
+    let int = |n: Option<&Node<'_>>| match n.map(|n| &n.kind) {
+        Some(Kind::Number(t)) => json::positive_integer(t),
+        _ => None,
+    };
+    int(m.get("top_provider").and_then(|t| t.get("max_completion_tokens"))).or_else(|| int(m.get("context_length")))
 }
 
 impl FetchedPrices {
@@ -201,7 +215,7 @@ impl FetchedPrices {
                 unpriced += 1;
                 continue;
             };
-            match m.get("pricing").and_then(priced) {
+            match m.get("pricing").and_then(priced).map(|p| FetchedPrice { output_limit: output_limit(m), ..p }) {
                 Some(price) => entries.push((id.trim().to_ascii_lowercase(), price)),
                 None => unpriced += 1,
             }
@@ -234,6 +248,8 @@ impl FetchedPrices {
                 completion: a.completion.max(b.completion),
                 request: a.request.max(b.request),
                 image: a.image.max(b.image),
+                // Listed twice: the larger limit, unless one entry has none (then none: unknown).
+                output_limit: a.output_limit.zip(b.output_limit).map(|(x, y)| x.max(y)),
             })
         };
         let base = model.split(':').next().unwrap_or(model);
@@ -277,6 +293,17 @@ impl Prices<'_> {
                     })
                 }
             },
+        }
+    }
+
+    /// The output limit of `model` in the fetched list (`spend.assume_output_tokens:
+    /// "model_context"`): not fetched or stale, `PricesStale`; not listed, or listed without a
+    /// limit, `NoOutputCap` (the request must cap its output).
+    pub(crate) fn output_limit(&self, model: &str) -> Result<u64, Unknown> {
+        match self.fetched {
+            PriceView::Policy => Err(Unknown::NoOutputCap),
+            PriceView::Stale => Err(Unknown::PricesStale),
+            PriceView::Fresh(f) => f.lookup(model).and_then(|p| p.output_limit).ok_or(Unknown::NoOutputCap),
         }
     }
 

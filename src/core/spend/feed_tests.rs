@@ -54,6 +54,38 @@ fn openrouters_list_is_read_in_usd_per_million_and_unusable_entries_are_left_out
 }
 
 #[test]
+fn the_output_limit_is_max_completion_tokens_else_context_length() {
+    let l = list();
+    assert_eq!(l.lookup("anthropic/claude-3.5-sonnet").unwrap().output_limit, Some(8192));
+    assert_eq!(l.lookup("openai/o3").unwrap().output_limit, None);
+    let list = r#"{"data": [
+      {"id": "a/ctx", "context_length": 32000, "pricing": {"prompt": "0", "completion": "0"},
+       "top_provider": {"max_completion_tokens": null}},
+      {"id": "a/zero", "context_length": 0, "pricing": {"prompt": "0", "completion": "0"},
+       "top_provider": {"max_completion_tokens": 0}},
+      {"id": "a/str", "context_length": "4096", "pricing": {"prompt": "0", "completion": "0"}},
+      {"id": "a/twice", "context_length": 1000, "pricing": {"prompt": "0", "completion": "0"}},
+      {"id": "a/twice", "context_length": 3000, "pricing": {"prompt": "0", "completion": "0"}},
+      {"id": "a/half", "context_length": 1000, "pricing": {"prompt": "0", "completion": "0"}},
+      {"id": "a/half", "pricing": {"prompt": "0", "completion": "0"}}]}"#;
+    let l = FetchedPrices::parse(list.as_bytes(), 1).unwrap();
+    let limit = |m: &str| l.lookup(m).unwrap().output_limit;
+    assert_eq!(limit("a/ctx"), Some(32000));
+    assert_eq!(limit("a/ctx:nitro"), Some(32000));
+    // 0, a string: no limit (the request must cap its output).
+    assert_eq!((limit("a/zero"), limit("a/str")), (None, None));
+    // Listed twice: the larger; one entry without a limit: none.
+    assert_eq!((limit("a/twice"), limit("a/half")), (Some(3000), None));
+    let table = PriceTable::default();
+    let fresh = PriceView::Fresh(std::rc::Rc::new(l));
+    let p = |view: &PriceView, m: &str| Prices { table: &table, fetched: view }.output_limit(m);
+    assert_eq!(p(&fresh, "a/twice"), Ok(3000));
+    assert_eq!(p(&fresh, "b/unlisted"), Err(Unknown::NoOutputCap));
+    assert_eq!(p(&PriceView::Stale, "a/twice"), Err(Unknown::PricesStale));
+    assert_eq!(p(&PriceView::Policy, "a/twice"), Err(Unknown::NoOutputCap));
+}
+
+#[test]
 fn a_variant_is_its_own_entry_else_its_base_models() {
     let l = list();
     assert_eq!(l.lookup("meta-llama/llama-3.3-70b-instruct:free").unwrap().completion, 0.0);

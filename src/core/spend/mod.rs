@@ -14,7 +14,7 @@ mod rls_wire;
 pub(crate) mod window;
 
 use crate::core::audit::SpendAudit;
-use crate::core::config::{ConfigError, SpendConfig, StoreConfig, StoreKind};
+use crate::core::config::{AssumeOutput, ConfigError, SpendConfig, StoreConfig, StoreKind};
 use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 
@@ -34,7 +34,7 @@ use price::{micro_to_usd, PriceTable};
 #[derive(Debug, Clone, Default)]
 pub struct Spend {
     pub(crate) prices: PriceTable,
-    pub(crate) assume_output_tokens: Option<u64>,
+    pub(crate) assume_output_tokens: Option<AssumeOutput>,
     /// Lower-cased trusted team header.
     pub(crate) team_header: Option<String>,
     pub(crate) limits: Vec<Limit>,
@@ -55,8 +55,17 @@ impl Spend {
         team_header: Option<String>,
     ) -> Result<Self, ConfigError> {
         let prices = PriceTable::compile(&cfg.prices, "spend.prices")?;
-        if cfg.assume_output_tokens == Some(0) {
-            return Err(ConfigError::new("spend.assume_output_tokens", "must be at least 1"));
+        match cfg.assume_output_tokens {
+            Some(AssumeOutput::Tokens(0)) => {
+                return Err(ConfigError::new("spend.assume_output_tokens", "must be at least 1"));
+            }
+            Some(AssumeOutput::ModelContext) if cfg.prices_refresh.is_none() => {
+                return Err(ConfigError::new(
+                    "spend.assume_output_tokens",
+                    "`model_context` needs spend.prices_refresh (the model list names each model's limit)",
+                ));
+            }
+            _ => {}
         }
         let mut limits: Vec<Limit> = Vec::with_capacity(cfg.limits.len());
         for (i, l) in cfg.limits.iter().enumerate() {

@@ -84,6 +84,27 @@ fn max_cost_per_request_must_be_positive() {
     assert_eq!(e.path, "profiles.guarded.max_cost_per_request");
 }
 
+#[test]
+fn assume_output_tokens_is_a_positive_count_or_model_context_with_a_refresh() {
+    let with = |v: &str, refresh: &str| {
+        POLICY.replace(r#""spend": {"#, &format!(r#""spend": {{"assume_output_tokens": {v},{refresh}"#))
+    };
+    let refresh = r#""prices_refresh": {"cluster": "openrouter"},"#;
+    assert!(Policy::from_json(with("4096", "").as_bytes()).is_ok());
+    assert!(Policy::from_json(with(r#""model_context""#, refresh).as_bytes()).is_ok());
+    for (v, refresh, message) in [
+        ("0", "", "must be at least 1"),
+        (r#""model_context""#, "", "`model_context` needs spend.prices_refresh"),
+        (r#""model""#, refresh, "unknown variant `model`, expected `model_context`"),
+        ("true", "", "invalid type: boolean `true`, expected an integer or `model_context`"),
+        ("1.5", "", "invalid type: floating point `1.5`, expected u64"),
+    ] {
+        let e = Policy::from_json(with(v, refresh).as_bytes()).unwrap_err();
+        assert_eq!(e.path, "spend.assume_output_tokens", "{v}");
+        assert!(e.message.contains(message), "{v}: {}", e.message);
+    }
+}
+
 /// The policies in docs/spend.md compile (the second is a fragment of `spend`, the others of a policy).
 #[test]
 fn docs_spend_md_examples_compile() {
