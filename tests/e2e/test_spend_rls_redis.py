@@ -1,14 +1,17 @@
 """The mesh-wide store with its counters in Redis (docs/spend.md, "Mesh-wide store"): a real `redis-server` and the
 real rate-limit service (`--redis`) started here on free 127.0.0.1 ports, real Envoys with the real filter. A burst of
 100 against a budget that fits 10 lets exactly 10 through; two Envoys share the budget; the budget survives a restart
-of the service (that is what Redis buys) and a crash of Redis itself (its append-only file); Redis down gets each
-limit's failure mode. HTTP/1.1 and HTTP/2."""
+of the service (that is what Redis buys) and a crash of Redis itself (its append-only file); reservations are
+committed and released in Redis on client abort and upstream reset; Redis down gets each limit's failure mode.
+HTTP/1.1 and HTTP/2."""
 from __future__ import annotations
 
+import http.client
 import shutil
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Iterable
 
@@ -18,7 +21,8 @@ from envoys import EnvoyFactory
 from fake_openrouter import FakeOpenRouter, Script
 from harness.envoy import Envoy
 from guard_helpers import CHAT, assert_local_reply, burst_admits_10_of_100, send
-from test_spend_rls import RLS_BIN, chat, limits_of, policy, record, who
+from test_spend_budgets import abort
+from test_spend_rls import RLS_BIN, USER, chat, limits_of, policy, record, who
 
 
 def free_port() -> int:
@@ -59,6 +63,24 @@ class Redis:
             self.proc.kill()
             self.proc.wait(timeout=10)
             self.proc = None
+
+    def cli(self, *args: str) -> list[str]:
+        """The output lines of one `redis-cli` command against this server."""
+        exe = shutil.which("redis-cli")
+        assert exe, "redis-cli missing: `make setup` installs it with redis-server (apt)"
+        out = subprocess.run([exe, "-h", "127.0.0.1", "-p", str(self.port), *args], capture_output=True, text=True,
+                             timeout=10, check=True).stdout
+        return out.splitlines()
+
+    def counter(self, limit: str, user: str) -> tuple[dict[str, str], int, int]:
+        """The counter of `limit` for `user` as the service keeps it (rls/src/redis_store.rs: the hash
+        `og:{<domain>/<limit>/<window>/<key>}` with `used` and `held`, its reservations `…:r` (id -> amount) and
+        `…:x` (id -> expiry)): the hash, and how many reservations each of the other two holds."""
+        keys = [k for k in self.cli("--scan", "--pattern", f"og:{{*/{limit}/*{user}*}}*") if k.endswith("}")]
+        assert len(keys) == 1, keys
+        fields = self.cli("hgetall", keys[0])
+        return (dict(zip(fields[::2], fields[1::2], strict=True)), int(self.cli("hlen", keys[0] + ":r")[0]),
+                int(self.cli("zcard", keys[0] + ":x")[0]))
 
 
 class Rls:
@@ -124,6 +146,46 @@ def test_a_burst_of_100_against_a_budget_that_fits_10_lets_exactly_10_through_wi
     allowed = record(envoy, next(r.rid for r in responses if r.status == 200))
     entry = limits_of(allowed)["burst-cost"]
     assert entry["outcome"] == "admitted" and entry["reserved"] == pytest.approx(0.1)
+
+
+def _settled(redis: Redis, limit: str, user: str, used: int) -> tuple[dict[str, str], int, int]:
+    """The counter once the commit reached Redis (the root context sends it from its next tick, <= 0.5 s after the
+    stream ended): `used` as expected, or its last state when it never got there."""
+    for _ in range(100):  # bounded: 10 s
+        got = redis.counter(limit, user)
+        if got[0].get("used") == str(used):
+            break
+        time.sleep(0.1)
+    return got
+
+
+@pytest.mark.parametrize("proto", ["h1", "h2"])
+def test_reservations_are_committed_and_released_in_redis_on_client_abort_and_upstream_reset(
+        envoy: Envoy, fake: FakeOpenRouter, redis: Redis, proto: str) -> None:
+    headers = who("metered")  # $0.25 per day; worst case $0.10 (100,000 micro-USD in Redis)
+    user = headers[USER]
+    fake.script(Script(delay=3.0))
+    rid = f"e2e-rls-abort-{uuid.uuid4()}"
+    abort(proto, envoy.port, headers, rid)
+    entry = limits_of(record(envoy, rid))["metered-cost"]
+    # Usage never arrived: the worst case is charged, and the service holds no reservation for it any more.
+    assert entry["outcome"] == "admitted" and entry["charged"] == pytest.approx(0.1), entry
+    counter, reservations, expiries = _settled(redis, "metered-cost", user, 100_000)
+    assert (counter.get("used"), counter.get("held"), reservations, expiries) == ("100000", "0", 0, 0), counter
+    fake.script(Script(reset_mid_stream=True))
+    try:
+        send(proto, envoy.port, "POST", CHAT, {**chat(), "stream": True},
+             headers={**headers, "x-request-id": rid + "-reset"})
+    except (ConnectionError, OSError, http.client.HTTPException):
+        pass  # the reset may reach the client as a reset
+    entry = limits_of(record(envoy, rid + "-reset"))["metered-cost"]
+    assert entry["outcome"] == "admitted" and entry["charged"] == pytest.approx(0.1), entry
+    counter, reservations, expiries = _settled(redis, "metered-cost", user, 200_000)
+    assert (counter.get("used"), counter.get("held"), reservations, expiries) == ("200000", "0", 0, 0), counter
+    # $0.05 left: the next worst case ($0.10) does not fit.
+    r = send(proto, envoy.port, "POST", CHAT, chat(), headers=headers)
+    assert "metered-cost" in assert_local_reply(r, 429, "limit_exceeded")["message"]
+    assert len(fake.requests) == 2
 
 
 def test_two_envoys_share_the_budget_and_it_survives_a_restart_of_the_service(
