@@ -44,7 +44,7 @@ def mesh_policy(policy: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     """Nothing listens on `port` (connections of a previous run in TIME_WAIT do not count)."""
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -91,7 +91,7 @@ def main() -> int:
         problems.append(f"{RLS_BIN} is missing: `make build-rls`")
     if redis is None:
         problems.append("redis-server is missing: `make setup` installs it (apt), or apt-get install redis-server")
-    problems += [f"127.0.0.1:{p} is already in use" for p in ports + [rls_port, redis_port] if not _port_free(p)]
+    problems += [f"127.0.0.1:{p} is already in use" for p in ports + [rls_port, redis_port] if not port_free(p)]
     if problems:
         print("\n".join(f"run-mesh: {p}" for p in problems), file=sys.stderr)
         return 1

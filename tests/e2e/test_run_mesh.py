@@ -17,6 +17,7 @@ import envoy_config as ec
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat, send
 from harness.proc import wait_until
+from run_mesh import port_free
 
 LIMIT = {"name": "mesh-requests", "per": ["user"], "window": "minute", "unit": "requests", "max": 3}
 
@@ -79,15 +80,5 @@ def test_make_run_mesh_starts_two_envoys_that_share_one_budget_in_redis(fake: Fa
             os.kill(proc.pid, signal.SIGINT)
         proc.wait(timeout=60)
     # One signal stopped every process: all four ports are free again.
-    assert wait_until(lambda: all(_free(p) for p in (envoy0, envoy1, rls, redis)), 30)
+    assert wait_until(lambda: all(port_free(p) for p in (envoy0, envoy1, rls, redis)), 30)
 
-
-def _free(port: int) -> bool:
-    """Nothing listens on `port` (closed connections in TIME_WAIT do not count)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
