@@ -15,11 +15,16 @@
 #  5. corpus 5 (bench/pii/corpus5/corpus5.py: 21 other locales — CJK, RTL, South-East Asia — x 18 other genres —
 #     call transcripts, OCR scans, spreadsheet formulas, SQL client output, Terraform/Helm, curl/Postman, HAR,
 #     Jupyter, referral letters, contracts, HR, payroll, shipping labels, SMS, phone bills, git, meeting notes,
-#     PDF statements), written blind (bench/pii/corpus5/README.md): report.py --corpus c5.
-# Presidio's pattern recognizers are scored on both (a pinned presidio-analyzer in .cache/presidio-venv,
+#     PDF statements), written blind (bench/pii/corpus5/README.md): report.py --corpus c5;
+#  6. corpus 6 (bench/pii/corpus6/corpus6.py: 18 locales — Nordic, Central/Eastern European, Turkish, Hebrew, Thai,
+#     Vietnamese, Korean, Taiwanese, Indonesian, en_AU, es_AR, fr_CA — x 18 other genres — Excel pastes, CloudTrail,
+#     CRM exports, pg_dump COPY, protobuf text, SOAP, kubectl describe, nginx and Postgres logs, quoted e-mail,
+#     OCR'd forms, insurance claims, running-balance statements, GitHub issues, Markdown footnotes, Telegram,
+#     voice-mail, mixed-language), written blind (bench/pii/corpus6/README.md): report.py --corpus c6.
+# Presidio's pattern recognizers are scored on corpora 1-6 (a pinned presidio-analyzer in .cache/presidio-venv,
 # installed on first use); PII_PRESIDIO=0 skips them.
 #   bench/pii/accuracy.sh [pii_accuracy args: --per-entity N --decoys N --seed S --show N]
-# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, DUMP_DOCS=2000, C4_DOCS=2000, C5_DOCS=2000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
+# Environment: CORPUS_SEEDS="1 2", CORPUS_DOCS=4000, DUMP_DOCS=2000, C4_DOCS=2000, C5_DOCS=2000, C6_DOCS=2000, PRESIDIO_DOCS=1200 (0: every document; Presidio is ~0.1 MB/s), CORPUS_SHOW=0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tgt=${CARGO_TARGET_DIR:-target}
@@ -63,14 +68,19 @@ read -r -a seeds <<<"${CORPUS_SEEDS:-1 2}"
 echo
 echo "### Corpus 3: dump corpus (bench/pii/corpus/dump_corpus.py), never tuned against"
 "$py" bench/pii/corpus/report.py --corpus dump --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
-  --docs "${DUMP_DOCS:-2000}" --show "${CORPUS_SHOW:-0}"
+  --docs "${DUMP_DOCS:-2000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" --show "${CORPUS_SHOW:-0}"
 
 echo
 echo "### Corpus 4: written blind (bench/pii/corpus4/corpus4.py)"
 "$py" bench/pii/corpus/report.py --corpus c4 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
-  --docs "${C4_DOCS:-2000}" --show "${CORPUS_SHOW:-0}"
+  --docs "${C4_DOCS:-2000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" --show "${CORPUS_SHOW:-0}"
 
 echo
 echo "### Corpus 5: written blind (bench/pii/corpus5/corpus5.py)"
 "$py" bench/pii/corpus/report.py --corpus c5 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
-  --docs "${C5_DOCS:-2000}" --show "${CORPUS_SHOW:-0}"
+  --docs "${C5_DOCS:-2000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" --show "${CORPUS_SHOW:-0}"
+
+echo
+echo "### Corpus 6: written blind (bench/pii/corpus6/corpus6.py)"
+"$py" bench/pii/corpus/report.py --corpus c6 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+  --docs "${C6_DOCS:-2000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" --show "${CORPUS_SHOW:-0}"

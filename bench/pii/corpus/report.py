@@ -6,7 +6,7 @@ as kept when it occurs there as often as in the input. Prints recall per type x 
 locale, decoys kept per kind, for each seed, then the seed-to-seed differences; optionally the
 same for Presidio's pattern recognizers (`presidio_redact.py`, run by another Python).
 
-  report.py --redactor target/tools/examples/pii_redact [--corpus faker|dump|c4|c5] [--seeds 1 2] [--docs 4000]
+  report.py --redactor target/tools/examples/pii_redact [--corpus faker|dump|c4|c5|c6] [--seeds 1 2] [--docs 4000]
             [--presidio-python .cache/presidio-venv/bin/python] [--presidio-docs N]
 """
 from __future__ import annotations
@@ -29,6 +29,9 @@ import corpus4  # noqa: E402  bench/pii/corpus4/corpus4.py, the fourth corpus (w
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus5"))
 import corpus5  # noqa: E402  bench/pii/corpus5/corpus5.py, the fifth corpus (written blind)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus6"))
+import corpus6  # noqa: E402  bench/pii/corpus6/corpus6.py, the sixth corpus (written blind)
+
 fc = faker_corpus  # the corpus being scored (--corpus)
 
 PRESIDIO_TYPES = ["EMAIL", "PHONE", "US_SSN", "CREDIT_CARD", "IBAN", "IP_ADDRESS"]
@@ -36,7 +39,7 @@ GENRE_ABBR = {"csv": "csv", "tsv": "tsv", "markdown_table": "md", "json_records"
               "web_log": "weblog", "app_log": "applog", "email_letter": "email", "chat": "chat",
               "support_ticket": "ticket", "code": "code", "config": "config", "email_thread": "thread",
               "html_table": "html", "psql": "psql", "xml": "xml", "form": "form", "whatsapp": "whatsa", "sql": "sql",
-              "jsonl": "jsonl"} | corpus4.GENRE_ABBR | corpus5.GENRE_ABBR
+              "jsonl": "jsonl"} | corpus4.GENRE_ABBR | corpus5.GENRE_ABBR | corpus6.GENRE_ABBR
 
 
 class Score:
@@ -173,10 +176,11 @@ def compare(scores: dict[int, Score], types: list[str], title: str) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--redactor", required=True, help="pii_redact binary (JSON lines in, redacted JSON lines out)")
-    ap.add_argument("--corpus", choices=["faker", "dump", "c4", "c5"], default="faker",
+    ap.add_argument("--corpus", choices=["faker", "dump", "c4", "c5", "c6"], default="faker",
                     help="faker: faker_corpus.py (12 genres, 10 locales); dump: dump_corpus.py (8 other genres, 10 other locales);"
                          " c4: ../corpus4/corpus4.py (16 other genres, 17 other locales);"
-                         " c5: ../corpus5/corpus5.py (18 other genres, 21 other locales)")
+                         " c5: ../corpus5/corpus5.py (18 other genres, 21 other locales);"
+                         " c6: ../corpus6/corpus6.py (18 other genres, 18 locales)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--docs", type=int, default=4000)
     ap.add_argument("--presidio-python", default="")
@@ -184,7 +188,7 @@ def main() -> int:
     ap.add_argument("--show", type=int, default=0, help="print N missed items and N lost decoys of the first seed")
     a = ap.parse_args()
     global fc
-    fc = {"dump": dump_corpus, "c4": corpus4, "c5": corpus5}.get(a.corpus, faker_corpus)
+    fc = {"dump": dump_corpus, "c4": corpus4, "c5": corpus5, "c6": corpus6}.get(a.corpus, faker_corpus)
     here = os.path.dirname(os.path.abspath(__file__))
     scores: dict[int, Score] = {}
     pscores: dict[int, Score] = {}
