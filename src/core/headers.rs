@@ -8,7 +8,8 @@
 //!   and user headers): the request is refused with 400 `header_not_utf8` ([`Reason::HeaderNotUtf8`]) — guessing a profile, a
 //!   media type, a length or a credential from undecodable bytes is not failing closed;
 //! - `x-request-id`: only copied into the audit record, so it is treated as absent there;
-//! - every other header: not read, passed through to the upstream untouched.
+//! - every other header: read as Latin-1 only by the PII scan of forwarded headers
+//!   (`core::head_pii`), passed through to the upstream untouched unless that scan redacts it.
 //!
 //! Either of the last two adds the audit note `header_not_utf8_passed`.
 //!
@@ -73,7 +74,15 @@ pub(crate) fn request_text(raw: &[RawHeader], extra: &[&str]) -> TextHeaders {
                     )
                 });
             }
-            Err(_) => out.passed_opaque += 1,
+            Err(_) => {
+                out.passed_opaque += 1;
+                // Read as Latin-1 (how Node's and most HTTP servers read obs-text) for the PII scan
+                // of forwarded headers (core::head_pii), which replaces it only when it redacts.
+                // `x-request-id` stays absent: the record never carries an id it cannot print.
+                if !name.eq_ignore_ascii_case("x-request-id") {
+                    out.headers.push((name.to_string(), value.iter().map(|&b| char::from(b)).collect()));
+                }
+            }
         }
     }
     out
@@ -200,13 +209,14 @@ mod tests {
     }
 
     #[test]
-    fn other_non_utf8_headers_are_passed_unread() {
+    fn other_non_utf8_headers_are_passed_as_latin1_text() {
         let t = request_text(
             &raw(&[(":path", b"/api/v1/chat/completions"), ("x-title", b"Caf\xe9"), ("x-request-id", b"\xff")]),
             &["x-user-id"],
         );
         assert!(t.refused.is_none());
-        assert_eq!(t.headers, vec![(":path".to_string(), "/api/v1/chat/completions".to_string())]);
+        let want = [(":path", "/api/v1/chat/completions"), ("x-title", "Caf\u{e9}")];
+        assert_eq!(t.headers, want.map(|(k, v)| (k.to_string(), v.to_string())));
         assert_eq!(t.passed_opaque, 2);
         let t = request_text(&[(b"x-\xff".to_vec(), b"v".to_vec())], &[]);
         assert_eq!(t.passed_opaque, 1);

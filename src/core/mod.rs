@@ -13,6 +13,7 @@ pub(crate) mod decode;
 pub(crate) mod edit;
 pub(crate) mod endpoint;
 pub(crate) mod glob;
+pub(crate) mod head_pii;
 pub(crate) mod headers;
 pub(crate) mod hex;
 pub(crate) mod hostmatch;

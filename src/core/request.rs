@@ -9,6 +9,7 @@ use crate::core::config::{CapAction, UnknownEndpoints};
 use crate::core::decode::{self, Coding, DecodeError};
 use crate::core::edit::{Edit, Rewrite};
 use crate::core::endpoint::{classify, Endpoint, Route};
+use crate::core::head_pii;
 use crate::core::json::{self, JsonError, Kind, Node};
 use crate::core::model::{canonical_model, ModelRules};
 use crate::core::pii::mask::Masks;
@@ -58,6 +59,10 @@ pub struct Plan {
     pub content_coding: Option<Coding>,
     /// The prices the worst case uses besides the policy's table (`spend.prices_refresh`).
     pub prices: PriceView,
+    /// Headers whose values were redacted (`core::head_pii`): (name as sent, new value).
+    pub(crate) redacted_headers: Vec<(String, String)>,
+    /// Findings in the headers and the query string, counted with the body's.
+    pub(crate) head_findings: Vec<(String, &'static str, u64)>,
 }
 
 /// Every governed request asks the upstream for an uncompressed answer, so the filter reads every
@@ -178,9 +183,12 @@ pub fn on_head(policy: &Policy, head: RequestHead<'_>, audit: &mut AuditRecord) 
             set_headers: vec![ACCEPT_ENCODING],
             content_coding: None,
             prices: PriceView::Policy,
+            redacted_headers: Vec::new(),
+            head_findings: Vec::new(),
         };
         check_head(policy, head, plan)
     });
+    let result = result.and_then(|plan| scan_head(policy, h, plan, audit));
     if let Ok(plan) = &result {
         audit.team.clone_from(&plan.team);
     }
@@ -278,6 +286,35 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
             return Err(too_large(policy));
         }
     }
+    Ok(plan)
+}
+
+/// Personal data and secrets in the forwarded headers and the query string ([`head_pii`]):
+/// redacted in place (the path rewritten with the new query), counted, or `403 pii_blocked`.
+fn scan_head(
+    policy: &Policy,
+    h: &[(String, String)],
+    mut plan: Plan,
+    audit: &mut AuditRecord,
+) -> Result<Plan, Rejection> {
+    let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
+    if !profile.redactor.is_active() {
+        return Ok(plan);
+    }
+    let query = first(h, ":path").and_then(|p| p.split_once('?')).map_or("", |(_, q)| q);
+    let found = head_pii::scan(&profile.redactor, h, &plan.remove_headers, query);
+    audit.set_redactions(&found.tally);
+    if let Some(entity) = &found.tally.blocked {
+        return Err(Rejection::forbidden(
+            Reason::PiiBlocked,
+            format!("a request header or the query string contains {entity}, which profile '{}' blocks", profile.name),
+        ));
+    }
+    if let Some(q) = found.query {
+        plan.rewrite_path = Some(format!("{}?{q}", plan.route.path));
+    }
+    plan.redacted_headers = found.headers;
+    plan.head_findings = found.tally.counts;
     Ok(plan)
 }
 
@@ -447,7 +484,8 @@ fn check_body(
 
     let mut edits: Vec<Edit> = Vec::new();
     if profile.redactor.is_active() {
-        let mut tally = PiiTally::default();
+        // The headers' and query's findings first: the record counts both.
+        let mut tally = PiiTally { counts: plan.head_findings.clone(), ..PiiTally::default() };
         if profile.redactor.masks_any() {
             // Tags the client wrote itself are never issued (see `pii::mask`).
             walk::reserve_literals(&root, &mut tally.masks);

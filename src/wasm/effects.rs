@@ -16,6 +16,7 @@ pub(crate) fn apply(id: u32, hold: &HoldWatch, metrics: &Metrics, effect: Effect
         Effect::Edit { edit, on_fail } => {
             let done = match edit {
                 Edit::SetRequestHeader(name, value) => host::set_request_header(name, &value),
+                Edit::ReplaceRequestHeader(name, value) => host::set_request_header(&name, &value),
                 Edit::RemoveRequestHeader(name) => host::remove_request_header(&name),
                 Edit::RemoveRequestTrailer(name) => host::remove_request_trailer(&name),
                 Edit::ReplaceRequestBody { old_len, bytes } => {

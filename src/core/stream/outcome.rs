@@ -19,6 +19,9 @@ pub enum Flow {
 pub enum Edit {
     /// Set (or replace) a request header.
     SetRequestHeader(&'static str, String),
+    /// Set (or replace) a request header named at run time: (name as sent, value), e.g. a header
+    /// whose value was redacted (`core::head_pii`).
+    ReplaceRequestHeader(String, String),
     /// Remove a request header (every value).
     RemoveRequestHeader(String),
     /// Remove a request trailer (every value); the name as the host gave it.

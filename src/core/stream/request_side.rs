@@ -79,6 +79,9 @@ impl Stream {
         for (n, v) in &plan.set_headers {
             fx.push(edit(Edit::SetRequestHeader(n, (*v).to_owned()), Reason::HeaderEditFailed));
         }
+        for (n, v) in &plan.redacted_headers {
+            fx.push(edit(Edit::ReplaceRequestHeader(n.clone(), v.clone()), Reason::HeaderEditFailed));
+        }
         #[cfg(feature = "test-hooks")]
         if let Some(flow) = self.test_hook(host, fx) {
             self.plan = Some(plan);

@@ -1,0 +1,145 @@
+"""Personal data and secrets outside the body (attack round 4, finding 1), through real Envoy, HTTP/1.1 and HTTP/2.
+
+OpenRouter stores the app-attribution headers (`HTTP-Referer`, `X-Title`) and shows them on its public app pages;
+every other header and the query string reach its logs. Before this round an e-mail in `X-Title` or a key in
+`?note=` went upstream unread. Now every forwarded header value (but the credential, framing, trace ids,
+`user-agent`) and each query name and value are scanned with the profile's request engine: redacted in place,
+counted in the audit record, or refused with 403 `pii_blocked`."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import json
+import uuid
+
+import pytest
+
+from harness.envoy import Envoy
+from fake_openrouter import FakeOpenRouter
+from guard_helpers import CHAT, assert_rejected, chat, send
+from wire import H1Conn, H2Conn
+
+EMAIL = "jane.header@example.org"
+KEY = "sk-or-v1-" + "5e2a9c7d0b13f4a6" * 4
+PROFILE_HEADER = "x-data-classification"
+POLICY: dict[str, Any] = {
+    "clusters": ["openrouter"],
+    "profile_header": PROFILE_HEADER,
+    "user_header": "x-user-id",
+    "default_profile": "redact",
+    "profiles": {
+        "redact": {"models": [{"allow": "anthropic/*"}, {"deny": "*"}],
+                   "pii": {"builtin_defaults": False, "entities": {"EMAIL": "redact", "SECRETS": "redact"}}},
+        "block": {"models": [{"allow": "anthropic/*"}, {"deny": "*"}],
+                  "pii": {"builtin_defaults": False, "entities": {"EMAIL": "redact", "SECRETS": "block"}}},
+    },
+}
+PROTOS = ["h1", "h2"]
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+
+
+def assert_no_planted_value_logged(envoy: Envoy) -> None:
+    logs = envoy.audit_path.read_text() + envoy.stdout_text() + envoy.stderr_text()
+    assert EMAIL not in logs and KEY not in logs and quote(EMAIL) not in logs
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_header_values_and_query_are_redacted_before_the_upstream(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                                 proto: str) -> None:
+    path = f"{CHAT}?app=notes&note=mail+{quote(EMAIL)}&k={KEY}"
+    hdrs = {"X-Title": f"Notes for {EMAIL}", "HTTP-Referer": f"https://notes.example/u/{quote(EMAIL)}",
+            "x-customer-key": KEY, "authorization": f"Bearer {KEY}", "x-user-id": "alice", "user-agent": UA}
+    r = send(proto, envoy.port, "POST", path, chat(), headers=hdrs)
+    assert r.status == 200, r.body[:300]
+    [up] = fake.requests
+    assert up.path == f"{CHAT}?app=notes&note=mail%20%5BEMAIL%5D&k=%5BOPENROUTER_KEY%5D"
+    assert up.header("x-title") == "Notes for [EMAIL]"
+    assert up.header("http-referer") == "https://notes.example/u/[EMAIL]"
+    assert up.header("x-customer-key") == "[OPENROUTER_KEY]"
+    # The credential OpenRouter needs and the client's software name pass as sent; the user header is removed.
+    assert up.header("authorization") == f"Bearer {KEY}" and up.header("user-agent") == UA
+    assert up.header("x-user-id") is None
+    assert EMAIL not in up.path + repr(up.headers) and quote(EMAIL) not in up.path + repr(up.headers)
+    [rec] = audit_for(r)
+    assert rec["decision"] == "allow" and rec["redactions"] == {"EMAIL": {"redact": 3}, "OPENROUTER_KEY": {"redact": 2}}
+    assert_no_planted_value_logged(envoy)
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_header_findings_are_counted_with_the_body_findings(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                           proto: str) -> None:
+    body = {"model": "anthropic/claude-3.5-sonnet", "messages": [{"role": "user", "content": f"Mail {EMAIL}"}]}
+    r = send(proto, envoy.port, "POST", CHAT, body, headers={"X-Title": f"For {EMAIL}"})
+    assert r.status == 200
+    [up] = fake.requests
+    assert up.header("x-title") == "For [EMAIL]" and up.json()["messages"][0]["content"] == "Mail [EMAIL]"
+    [rec] = audit_for(r)
+    assert rec["redactions"] == {"EMAIL": {"redact": 2}}
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_bodyless_get_has_its_query_redacted(envoy: Envoy, fake: FakeOpenRouter, audit_for, proto: str) -> None:
+    r = send(proto, envoy.port, "GET", f"/api/v1/models?owner={quote(EMAIL)}", content_type=None)
+    assert r.status == 200
+    [up] = fake.requests
+    assert up.path == "/api/v1/models?owner=%5BEMAIL%5D"
+    [rec] = audit_for(r)
+    assert rec["redactions"] == {"EMAIL": {"redact": 1}}
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("where", ["header", "query"])
+def test_a_blocked_secret_outside_the_body_refuses_the_request(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                               proto: str, where: str) -> None:
+    hdrs = {PROFILE_HEADER: "block"}
+    path = CHAT
+    if where == "header":
+        hdrs["X-Title"] = f"debug {KEY}"
+    else:
+        path = f"{CHAT}?debug={KEY}"
+    r = send(proto, envoy.port, "POST", path, chat(), headers=hdrs)
+    rec = assert_rejected(envoy, fake, audit_for, r, 403, "pii_blocked", decision="deny")
+    assert rec["redactions"] == {"OPENROUTER_KEY": {"block": 1}}
+    assert KEY not in r.body.decode("latin-1")
+    assert_no_planted_value_logged(envoy)
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_ordinary_sdk_headers_and_queries_pass_unchanged(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                         proto: str) -> None:
+    hdrs = {"user-agent": UA, "x-stainless-os": "Linux", "x-stainless-runtime-version": "3.11.4",
+            "x-stainless-package-version": "1.54.0", "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "X-Title": "Support Copilot", "HTTP-Referer": "https://support.example.com/app?tab=2"}
+    path = f"{CHAT}?a=1&b=two+words&c=%zz"
+    r = send(proto, envoy.port, "POST", path, chat(), headers=hdrs)
+    assert r.status == 200
+    [up] = fake.requests
+    assert up.path == path
+    for k, v in hdrs.items():
+        assert up.header(k) == v, k
+    [rec] = audit_for(r)
+    assert rec["redactions"] in (None, {}), rec["redactions"]
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_latin1_header_is_read_as_latin1_and_redacted(envoy: Envoy, fake: FakeOpenRouter, audit_for,
+                                                        proto: str) -> None:
+    """`X-Title: Caf\\xe9 <e-mail>` (Python's http.client sends Latin-1; Node reads it so) is not UTF-8: it passed
+    unread. Now it is read as Latin-1, and redacted it goes upstream as UTF-8 text."""
+    rid = f"e2e-latin1-{uuid.uuid4()}"
+    hdrs: list[tuple[str, str | bytes]] = [("x-request-id", rid), ("content-type", "application/json"),
+                                           ("x-title", b"Caf\xe9 " + EMAIL.encode())]
+    body = json.dumps(chat()).encode()
+    if proto == "h1":
+        with H1Conn(envoy.port) as c:
+            r = c.request("POST", CHAT, [("host", "openrouter.ai"), *hdrs], body, framing="length")
+    else:
+        with H2Conn(envoy.port) as c:
+            r = c.request("POST", CHAT, "openrouter.ai", hdrs, data=[body])
+    assert r.status == 200, r.body[:300]
+    [up] = fake.requests
+    assert up.header("x-title") == "Caf\u00c3\u00a9 [EMAIL]"  # UTF-8 bytes of "Café [EMAIL]", read back as Latin-1
+    assert envoy.wait_logged(rid)
+    [rec] = [x for x in envoy.audit_records() if x.get("request_id") == rid]
+    assert rec["redactions"] == {"EMAIL": {"redact": 1}} and "header_not_utf8_passed" in rec["reasons"]
