@@ -31,8 +31,8 @@ from typing import Any
 import envoy_config as ec
 from fake_openrouter import FakeOpenRouter
 from harness.envoy import Envoy
+from harness.stores import Redis, Rls
 from harness.stream_timing import pct, post_chat
-from test_spend_rls_redis import Redis, Rls
 
 VARIANTS = ("plain", "embedded", "rls-memory", "rls-redis")
 

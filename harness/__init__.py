@@ -4,6 +4,7 @@
     harness.admin     Envoy's admin interface: GET/POST, ready, listener port, one stats parser
     harness.envoy     Envoy: render (tools/envoy_config.py, the one renderer), start, wait ready, stop; logs, audit
     harness.upstream  a fake upstream binary that prints `PORT <n>` (the Rust soak and bench upstreams)
+    harness.stores    the mesh-wide budget store's processes: a throw-away redis-server, the rate-limit service (rls/)
 
 Importable with the repository root and tools/ on the path: pyproject.toml sets it for pytest, the Makefile
 exports it (PYTHONPATH) for the scripts it runs. Standard library only (plus tools/envoy_config.py).

@@ -40,9 +40,10 @@ def spawn(cmd: Sequence[str], *, stdout: Target = subprocess.DEVNULL, stderr: Ta
                             preexec_fn=_die_with_parent)
 
 
-def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0, *, group: bool = False) -> None:
+def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0, *, group: bool = False, kill: bool = False) -> None:
     """SIGTERM, then SIGKILL if `proc` is still running after `grace` seconds; nothing if it has exited.
-    group=True signals its whole process group (a child started in its own session, e.g. `make run`'s Envoy)."""
+    group=True signals its whole process group (a child started in its own session, e.g. `make run`'s Envoy);
+    kill=True sends SIGKILL at once (a crash: no clean shutdown), then waits up to `grace` seconds."""
     if proc.poll() is not None:
         return
 
@@ -52,6 +53,10 @@ def stop_process(proc: subprocess.Popen[Any], grace: float = 10.0, *, group: boo
         else:
             proc.send_signal(sig)
 
+    if kill:
+        send(signal.SIGKILL)
+        proc.wait(timeout=grace)
+        return
     send(signal.SIGTERM)
     try:
         proc.wait(timeout=grace)

@@ -362,9 +362,9 @@ def test_the_image_builds_the_service_as_make_build_rls_does_with_the_ci_compile
     assert recipe, "Makefile target build-rls"
     assert recipe.group(1).strip() in run.replace(" --locked", ""), (recipe.group(1), run)
     assert "--locked" in run, "Cargo.lock as committed"
-    # What the recipe builds is what the e2e tests run (tests/e2e/test_spend_rls.py) and what the image copies.
+    # What the recipe builds is what the e2e tests run (harness/stores.py, RLS_BIN) and what the image copies.
     assert "target/tools/openrouter-guard-rls" in run
-    e2e = (ROOT / "tests" / "e2e" / "test_spend_rls.py").read_text()
+    e2e = (ROOT / "harness" / "stores.py").read_text()
     assert 'ROOT / "target" / "tools" / "openrouter-guard-rls"' in e2e
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import subprocess
 import sys
 import uuid
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
+import pytest
 from envoy_config import ROOT
 from fake_openrouter import FakeOpenRouter, Script
 from wire import H2Conn
@@ -109,6 +111,20 @@ def burst_admits_10_of_100(envoy: Envoy, fake: FakeOpenRouter, body: Any, header
     assert statuses.count(200) == 10 and statuses.count(429) == 90, statuses
     assert len(fake.requests) == 10, "more requests reached the upstream than the budget fits"
     return responses
+
+
+def abort(proto: str, port: int, headers: dict[str, str], rid: str) -> None:
+    """Sends a chat request and walks away after 0.5 s (the upstream scripted to answer later)."""
+    hdrs = {**headers, "x-request-id": rid}
+    with pytest.raises((socket.timeout, TimeoutError)):
+        if proto == "h1":
+            http_request(port, "POST", CHAT, chat(), headers=hdrs, timeout=0.5)
+        else:
+            data = json.dumps(chat()).encode()
+            with H2Conn(port, timeout=0.5) as conn:
+                conn.request("POST", CHAT, "openrouter.ai",
+                             [*hdrs.items(), ("content-type", "application/json"), ("content-length", str(len(data)))],
+                             data=[data])
 
 
 def verify(path: Path, *args: Any) -> subprocess.CompletedProcess[str]:

@@ -34,10 +34,10 @@ import istio_manifests as im
 import spend_store_manifests as ss
 from harness.client import Resp, http_request
 from harness.envoy import Envoy
+from harness.stores import Rls
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat
 from test_deploy_envoy import MIN_ENVOY, assert_gateway_error, h2_request
-from test_spend_rls_redis import Rls
 
 from harness.admin import admin_get
 

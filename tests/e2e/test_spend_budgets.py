@@ -5,8 +5,6 @@ mode; over HTTP/1.1 and HTTP/2. Every test keys its counters by a fresh user id,
 from __future__ import annotations
 
 import http.client
-import json
-import socket
 import uuid
 from typing import Any
 
@@ -15,11 +13,9 @@ import pytest
 from envoy_config import ROOT
 from fake_openrouter import FakeOpenRouter, Script
 from envoys import EnvoyFactory
-from harness.client import http_request
 from harness.envoy import Envoy
 from harness.proc import wait_until
-from guard_helpers import CHAT, assert_local_reply, burst_admits_10_of_100, send
-from wire import H2Conn
+from guard_helpers import CHAT, abort, assert_local_reply, burst_admits_10_of_100, send
 
 PROTOS = ["h1", "h2"]
 MODEL = "anthropic/claude-3.5-sonnet"
@@ -123,20 +119,6 @@ def test_requests_tokens_and_cost_are_charged_as_the_response_reports_them(envoy
     rec = record(envoy, r.rid)
     assert rec["decision"] == "deny" and rec["status"] == 429 and rec["prompt_sha256"] is None
     assert limits_of(rec)["metered-requests"]["outcome"] == "over"
-
-
-def abort(proto: str, port: int, headers: dict[str, str], rid: str) -> None:
-    """Sends a request and walks away after 0.5 s (the upstream answers after 3 s)."""
-    hdrs = {**headers, "x-request-id": rid}
-    with pytest.raises((socket.timeout, TimeoutError)):
-        if proto == "h1":
-            http_request(port, "POST", CHAT, chat(), headers=hdrs, timeout=0.5)
-        else:
-            data = json.dumps(chat()).encode()
-            with H2Conn(port, timeout=0.5) as conn:
-                conn.request("POST", CHAT, "openrouter.ai",
-                             [*hdrs.items(), ("content-type", "application/json"), ("content-length", str(len(data)))],
-                             data=[data])
 
 
 @pytest.mark.parametrize("proto", PROTOS)

@@ -13,13 +13,12 @@ from typing import Any, Iterable
 import envoy_config as ec
 import pytest
 
-from envoy_config import ROOT
 from fake_openrouter import FakeOpenRouter, Script
 from envoys import EnvoyFactory
 from harness.envoy import Envoy
 from guard_helpers import CHAT, assert_local_reply, burst_admits_10_of_100, send
+from harness.stores import RLS_BIN
 
-RLS_BIN = ROOT / "target" / "tools" / "openrouter-guard-rls"
 MODEL = "anthropic/claude-3.5-sonnet"
 USER = "x-user-id"
 

@@ -7,12 +7,8 @@ HTTP/1.1 and HTTP/2."""
 from __future__ import annotations
 
 import http.client
-import shutil
-import socket
-import subprocess
 import time
 import uuid
-from pathlib import Path
 from typing import Iterable
 
 import pytest
@@ -20,95 +16,9 @@ import pytest
 from envoys import EnvoyFactory
 from fake_openrouter import FakeOpenRouter, Script
 from harness.envoy import Envoy
-from guard_helpers import CHAT, assert_local_reply, burst_admits_10_of_100, send
-from test_spend_budgets import abort
-from test_spend_rls import RLS_BIN, USER, chat, limits_of, policy, record, who
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Redis:
-    """A throw-away redis-server on a free port; `aof`: with an append-only file in `workdir`, fsynced at every write
-    (so a SIGKILL loses nothing; deployments use everysec)."""
-
-    def __init__(self, workdir: Path, aof: bool = False) -> None:
-        exe = shutil.which("redis-server")
-        assert exe, "redis-server missing: `make setup` installs it (apt)"
-        self.exe, self.workdir, self.port, self.aof = exe, workdir, free_port(), aof
-        self.proc: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.workdir),
-             *(["--appendonly", "yes", "--appendfsync", "always"] if self.aof else ["--appendonly", "no"])],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for _ in range(100):  # bounded: redis-server is up in milliseconds
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-    def cli(self, *args: str) -> list[str]:
-        """The output lines of one `redis-cli` command against this server."""
-        exe = shutil.which("redis-cli")
-        assert exe, "redis-cli missing: `make setup` installs it with redis-server (apt)"
-        out = subprocess.run([exe, "-h", "127.0.0.1", "-p", str(self.port), *args], capture_output=True, text=True,
-                             timeout=10, check=True).stdout
-        return out.splitlines()
-
-    def counter(self, limit: str, user: str) -> tuple[dict[str, str], int, int]:
-        """The counter of `limit` for `user` as the service keeps it (rls/src/redis_store.rs: the hash
-        `og:{<domain>/<limit>/<window>/<key>}` with `used` and `held`, its reservations `…:r` (id -> amount) and
-        `…:x` (id -> expiry)): the hash, and how many reservations each of the other two holds."""
-        keys = [k for k in self.cli("--scan", "--pattern", f"og:{{*/{limit}/*{user}*}}*") if k.endswith("}")]
-        assert len(keys) == 1, keys
-        fields = self.cli("hgetall", keys[0])
-        return (dict(zip(fields[::2], fields[1::2], strict=True)), int(self.cli("hlen", keys[0] + ":r")[0]),
-                int(self.cli("zcard", keys[0] + ":x")[0]))
-
-
-class Rls:
-    """The rate-limit service on Redis (or in its own memory when `redis_url` is None), restartable on the same port
-    (the Envoys' cluster points at it)."""
-
-    def __init__(self, redis_url: str | None) -> None:
-        self.redis_url, self.port = redis_url, free_port()
-        self.proc: subprocess.Popen[str] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        assert RLS_BIN.exists(), f"{RLS_BIN} missing: `make build-rls` (make e2e builds it)"
-        store = ["--redis", self.redis_url] if self.redis_url else []
-        self.proc = subprocess.Popen([str(RLS_BIN), "--listen", self.address, *store],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()  # bounded: the process prints this line or exits
-        assert "listening on" in line, line
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            self.proc = None
+from guard_helpers import CHAT, abort, assert_local_reply, burst_admits_10_of_100, send
+from harness.stores import Redis, Rls
+from test_spend_rls import USER, chat, limits_of, policy, record, who
 
 
 @pytest.fixture(scope="module")
