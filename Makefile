@@ -10,8 +10,13 @@ WASM        := target/openrouter_guard.wasm
 WASM_TARGET := wasm32-wasip1
 # Size budget for the .wasm (bytes): 1 MiB, room for numbering-plan data (issue 14).
 WASM_BUDGET := 1048576
-# The `harness` package and the tools/ modules are imported by name (pyproject.toml says the same to pytest).
-export PYTHONPATH := $(CURDIR):$(CURDIR)/tools
+# The one way Python code finds the repository's modules (no file edits sys.path): these directories are on the
+# PYTHONPATH for everything the Makefile runs, and pyproject.toml's `pythonpath` names the same list for pytest
+# (tests/tools/test_makefile.py checks both). The `harness` package (.), the tools/ modules, the ABI tier's fake host
+# (tests/abi: bench/hostcalls.py) and the PII corpus generators (bench/pii/corpus*: report.py, prompt_bound.py).
+PY_IMPORT_ROOTS := . tools tests/abi bench/pii/corpus bench/pii/corpus4 bench/pii/corpus5
+empty :=
+export PYTHONPATH := $(subst $(empty) $(empty),:,$(abspath $(PY_IMPORT_ROOTS)))
 
 # Every target is a command, none is a file: all are phony. Each has a `## name: what it does` line, which
 # `make help` prints (a test checks that every target has one: tests/tools/test_makefile.py).
@@ -134,10 +139,10 @@ bench: setup build build-rls
 	bash bench/run.sh
 	bash bench/pii/run.sh --quick
 	bash bench/outscan.sh --quick
-	PYTHONPATH=tests/e2e:tools:. $(PY) bench/spend_latency.py 200
-	PYTHONPATH=tests/e2e:tools:. $(PY) bench/restore_ttfb.py 200
-	PYTHONPATH=tests/e2e:tools:. $(PY) bench/restore_ttfb.py 30 0.005
-	PYTHONPATH=tests/e2e:tools:. $(PY) bench/outscan_ttfb.py 100
+	PYTHONPATH=tests/e2e:$(PYTHONPATH) $(PY) bench/spend_latency.py 200
+	PYTHONPATH=tests/e2e:$(PYTHONPATH) $(PY) bench/restore_ttfb.py 200
+	PYTHONPATH=tests/e2e:$(PYTHONPATH) $(PY) bench/restore_ttfb.py 30 0.005
+	PYTHONPATH=tests/e2e:$(PYTHONPATH) $(PY) bench/outscan_ttfb.py 100
 
 ## bench-prompt-bound: the spend guard's prompt bound (body bytes) against real token counts (o200k, cl100k), per
 ## language and genre; Node + npm gpt-tokenizer, installed pinned into .cache (docs/spend.md, "The worst case")

@@ -21,12 +21,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import bodies  # bench/bodies.py, beside this script
+import fake_host  # tests/abi/fake_host.py, on the PYTHONPATH the Makefile exports
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tests" / "abi"))
-
-import bodies  # noqa: E402  (bench/bodies.py)
-import fake_host  # noqa: E402  (tests/abi/fake_host.py)
 
 POLICY = ROOT / "envoy" / "policy.default.json"
 # The floor after the filter's own post-pass (tools/wasm_opt.sh; bench/run.sh builds it), so both compare like with like.

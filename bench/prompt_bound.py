@@ -34,9 +34,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import corpus5  # bench/pii/corpus5/corpus5.py (Faker-based, deterministic per seed), on the Makefile's PYTHONPATH
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench" / "pii" / "corpus5"))
-import corpus5  # noqa: E402  bench/pii/corpus5/corpus5.py (Faker-based, deterministic per seed)
 
 PIN = "gpt-tokenizer@3.0.1"
 CACHE = ROOT / ".cache" / "gpt-tokenizer"

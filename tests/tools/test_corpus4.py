@@ -19,7 +19,6 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DIR = ROOT / "bench" / "pii" / "corpus4"
-sys.path.insert(0, str(DIR))
 c4 = importlib.import_module("corpus4")
 
 N = len(c4.LOCALES) * len(c4.GENRES)  # every locale x genre once

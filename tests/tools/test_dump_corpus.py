@@ -5,13 +5,11 @@ exact spans, its phone numbers valid for their country and its checksums right (
 import html
 import importlib.util
 import pathlib
-import sys
 
 import phonenumbers
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench" / "pii" / "corpus"))
 spec = importlib.util.spec_from_file_location("dump_corpus", ROOT / "bench" / "pii" / "corpus" / "dump_corpus.py")
 assert spec is not None and spec.loader is not None
 dc = importlib.util.module_from_spec(spec)

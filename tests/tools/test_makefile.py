@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 import subprocess
 from pathlib import Path
 
@@ -30,3 +31,18 @@ def test_help_lists_every_target() -> None:
                          check=True).stdout
     listed = [line.split()[1] for line in out.splitlines() if line.startswith("  make ")]
     assert sorted(listed) == sorted(targets()), out
+
+
+def test_one_list_of_import_roots_and_no_file_edits_sys_path() -> None:
+    """The Makefile's PY_IMPORT_ROOTS (exported as PYTHONPATH) and pyproject.toml's pytest `pythonpath` are one list,
+    and no Python file of the repository edits sys.path itself."""
+    roots = re.search(r"^PY_IMPORT_ROOTS\s*:=(.*)$", MAKEFILE, re.M)
+    assert roots, "PY_IMPORT_ROOTS missing from the Makefile"
+    pythonpath = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["pythonpath"]
+    assert roots.group(1).split() == pythonpath
+    assert all((ROOT / d).is_dir() for d in pythonpath), pythonpath
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "*.py"], cwd=ROOT, capture_output=True,
+                           text=True, check=True, timeout=60).stdout.split()
+    editing = [f for f in files if (ROOT / f).is_file() and re.search(r"sys\.path\.(insert|append|extend)|sys\.path\s*\[",
+                                                                      (ROOT / f).read_text(errors="replace"))]
+    assert editing == [], f"files that edit sys.path (use PY_IMPORT_ROOTS): {editing}"

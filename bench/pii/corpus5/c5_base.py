@@ -3,17 +3,14 @@ and the decoy makers (corpus5.py is the entry point; c5_genres.py the genres).""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import string
-import sys
 import uuid
 from collections.abc import Callable
 
 from faker import Faker
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import c5_values as v  # noqa: E402
+import c5_values as v
 
 LOCALES = ["en_AU", "en_SG", "en_PH", "ja_JP", "ko_KR", "zh_CN", "zh_TW", "ar_AE", "tr_TR", "sv_SE", "da_DK",
            "pt_PT", "es_AR", "es_CO", "de_AT", "fr_CA", "he_IL", "th_TH", "vi_VN", "id_ID", "hi_IN"]

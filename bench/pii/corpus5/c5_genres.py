@@ -1,14 +1,11 @@
 """The 18 genres of corpus 5: each writes one document into a `Doc`, labelling every value it places."""
 from __future__ import annotations
 
-import os
 import string
-import sys
 from collections.abc import Callable
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import c5_values as v  # noqa: E402
-from c5_base import SECRETS, Ctx, Doc, dk  # noqa: E402
+import c5_values as v
+from c5_base import SECRETS, Ctx, Doc, dk
 
 PHONE, EMAIL, CARD, ACCOUNT, AMOUNT, ORDER, DATE, NAME, CALLME = range(9)
 

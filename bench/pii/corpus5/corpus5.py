@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 
 from faker import Faker
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from c5_base import DECOY_KINDS, DEFAULT_TYPES, GENRE_ABBR, GENRES, LOCALES, REGION, SECRETS, TYPES, Ctx, Doc  # noqa: E402
-from c5_genres import GENRE_FUNCS  # noqa: E402
+from c5_base import DECOY_KINDS, DEFAULT_TYPES, GENRE_ABBR, GENRES, LOCALES, REGION, SECRETS, TYPES, Ctx, Doc
+from c5_genres import GENRE_FUNCS
 
 __all__ = ["DECOY_KINDS", "DEFAULT_TYPES", "GENRE_ABBR", "GENRES", "LOCALES", "REGION", "SECRETS", "TYPES", "corpus"]
 FAKER_LOCALE = {"en_SG": "en_GB", "ar_AE": "ar_SA"}  # Faker has no en_SG; its ar_AE has English names
