@@ -93,6 +93,7 @@ impl StreamHost for EnvoyStream<'_> {
     }
 
     fn fetched_prices(&mut self) -> Option<Rc<FetchedPrices>> {
+        self.prices.sync();
         self.prices.current()
     }
 }

@@ -53,8 +53,10 @@ impl PriceFeed {
         }
     }
 
-    /// Picks up the table a worker (this one included) stored.
-    fn sync(&self) {
+    /// Picks up the table a worker (this one included) stored: from the tick, and before a request
+    /// reads the prices (one shared-data read), so a worker never refuses `prices_stale` while
+    /// another worker's fresher fetch waits for its next tick.
+    pub(crate) fn sync(&self) {
         let Ok(Some((stamp, cas))) = abi::get_shared_data(STAMP_KEY) else { return };
         if self.seen.get() == Some(cas) {
             return;

@@ -317,3 +317,34 @@ def test_a_failing_store_fails_closed_by_default(failing: str) -> None:
     assert s.state.local_reply is not None and rec is not None
     assert s.state.forwarded is None and s.state.local_reply[0] == 503
     assert rec["decision"] == "error" and rec["reasons"][-1] == "limit_store_failed", rec
+
+
+PRICED = {**POLICY, "profiles": {"main": {**POLICY["profiles"]["main"], "max_cost_per_request": 0.05}},
+          "spend": {"prices_refresh": {"cluster": "openrouter_models", "interval_s": 60, "max_age_s": 120}}}
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_a_worker_uses_the_list_another_worker_stored_before_its_own_tick(stored: bool) -> None:
+    """Another worker fetched the model list and stored it in shared data; this VM has not ticked since. Its next
+    cost-guarded request reads the stored list (priced and forwarded) instead of refusing `prices_stale` until its
+    tick; with nothing stored it is refused 503 prices_stale."""
+    vm = Host(json.dumps(PRICED).encode())
+    assert vm.configured
+    if stored:
+        listed = {"data": [{"id": "anthropic/claude-3.5-sonnet", "context_length": 200000,
+                            "pricing": {"prompt": "0.000003", "completion": "0.000015"}}]}
+        vm.shared[b"openrouter_guard/prices/body"] = (json.dumps(listed).encode(), 1)
+        vm.shared[b"openrouter_guard/prices/fetched_at"] = (str(vm.time_ns).encode(), 2)
+        vm.next_cas = 2
+    s = vm.stream()
+    assert s.request_headers(head(), False) == PAUSE
+    s.request_body(ALLOWED, True)
+    rec = finish(s)
+    assert rec is not None
+    if stored:
+        assert s.state.local_reply is None and s.state.forwarded is not None, rec
+        assert 0.015 <= rec["spend"]["cost_max_usd"] < 0.02, rec["spend"]
+    else:
+        assert s.state.local_reply is not None and s.state.local_reply[0] == 503, rec
+        assert rec["reasons"][-1] == "prices_stale", rec
+    assert vm.unexpected == []
