@@ -14,7 +14,7 @@ WASM_BUDGET := 1048576
 # PYTHONPATH for everything the Makefile runs, and pyproject.toml's `pythonpath` names the same list for pytest
 # (tests/tools/test_makefile.py checks both). The `harness` package (.), the tools/ modules, the ABI tier's fake host
 # (tests/abi: bench/hostcalls.py) and the PII corpus generators (bench/pii/corpus*: report.py, prompt_bound.py).
-PY_IMPORT_ROOTS := . tools tests/abi bench/pii/corpus bench/pii/corpus4 bench/pii/corpus5
+PY_IMPORT_ROOTS := . tools tests/abi bench/pii/corpus bench/pii/corpus4 bench/pii/corpus5 bench/pii/corpus6
 empty :=
 export PYTHONPATH := $(subst $(empty) $(empty),:,$(abspath $(PY_IMPORT_ROOTS)))
 

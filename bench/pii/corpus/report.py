@@ -23,12 +23,10 @@ from collections import defaultdict
 import dump_corpus  # bench/pii/corpus/dump_corpus.py, beside this script
 import faker_corpus
 
-# bench/pii/corpus4 and corpus5 are on the PYTHONPATH the Makefile exports (and pyproject.toml gives pytest).
+# bench/pii/corpus4, 5 and 6 are on the PYTHONPATH the Makefile exports (and pyproject.toml gives pytest).
 import corpus4  # bench/pii/corpus4/corpus4.py, the fourth corpus (written blind)
 import corpus5  # bench/pii/corpus5/corpus5.py, the fifth corpus (written blind)
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus6"))
-import corpus6  # noqa: E402  bench/pii/corpus6/corpus6.py, the sixth corpus (written blind)
+import corpus6  # bench/pii/corpus6/corpus6.py, the sixth corpus (written blind)
 
 fc = faker_corpus  # the corpus being scored (--corpus)
 

@@ -10,16 +10,12 @@ random.Random, Faker seeded per document), whatever PYTHONHASHSEED is.
 For bench/pii/corpus/report.py: LOCALES, GENRES, GENRE_ABBR, TYPES, DEFAULT_TYPES, SECRETS, DECOY_KINDS."""
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import c6_genres_data as gd  # noqa: E402
-import c6_genres_prose as gp  # noqa: E402
-from c6_base import DEFAULT_TYPES, LOCALES, SECRETS, TYPES, W  # noqa: E402
-from c6_decoys import DECOY_KINDS  # noqa: E402
+import c6_genres_data as gd
+import c6_genres_prose as gp
+from c6_base import DEFAULT_TYPES, LOCALES, SECRETS, TYPES, W
+from c6_decoys import DECOY_KINDS
 
 WRITERS: dict[str, tuple[str, Callable[[W], None]]] = {
     "excel_paste": ("xlpst", gd.excel_paste), "cloudtrail": ("ctrail", gd.cloudtrail), "crm_export": ("crmx", gd.crm_export),
