@@ -319,7 +319,8 @@ def test_a_failing_store_fails_closed_by_default(failing: str) -> None:
     assert rec["decision"] == "error" and rec["reasons"][-1] == "limit_store_failed", rec
 
 
-PRICED = {**POLICY, "profiles": {"main": {**POLICY["profiles"]["main"], "max_cost_per_request": 0.05}},
+MAIN: dict[str, Any] = POLICY["profiles"]["main"]  # type: ignore[index]
+PRICED = {**POLICY, "profiles": {"main": {**MAIN, "max_cost_per_request": 0.05}},
           "spend": {"prices_refresh": {"cluster": "openrouter_models", "interval_s": 60, "max_age_s": 120}}}
 
 
