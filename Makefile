@@ -155,8 +155,8 @@ bench-prompt-bound: setup
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash fuzz/run.sh
 
-## accuracy: PII recall and decoys kept on five labelled corpora (the Rust generator, the Faker and dump corpora,
-## corpora 4 and 5 written blind; two seeds), with Presidio's pattern recognizers (PII_PRESIDIO=0 skips them).
+## accuracy: PII recall and decoys kept on six labelled corpora (the Rust generator, the Faker and dump corpora,
+## corpora 4, 5 and 6 written blind; two seeds), with Presidio's pattern recognizers (PII_PRESIDIO=0 skips them).
 accuracy: setup
 	bash bench/pii/accuracy.sh
 
