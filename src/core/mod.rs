@@ -36,6 +36,7 @@ pub(crate) mod structural;
 pub(crate) mod summary;
 pub(crate) mod swar;
 pub(crate) mod timefmt;
+pub(crate) mod token_input;
 pub(crate) mod urlpath;
 pub(crate) mod walk;
 pub(crate) mod worst;

@@ -82,6 +82,9 @@ reasons! {
     /// A `data:` URL marked base64 whose body a WHATWG reader does not decode (so other readers
     /// may read text from it that the filter could not scan).
     DataUrlUnreadable = "data_url_unreadable",
+    /// `/embeddings` `input` or `/completions` `prompt` given as token ids under an active `pii`
+    /// profile: text the PII engine cannot read.
+    TokenInputUnreadable = "token_input_unreadable",
     /// The worst-case cost is over the profile's `max_cost_per_request` (402).
     CostLimitExceeded = "cost_limit_exceeded",
     /// The cost cannot be bounded: nothing caps the output.

@@ -21,6 +21,7 @@ use crate::core::reason::Reason;
 use crate::core::reply::Rejection;
 use crate::core::spend::feed::{PriceView, Prices};
 use crate::core::spend::{self, estimate::worst_case};
+use crate::core::token_input;
 use crate::core::urlpath;
 use crate::core::walk::{self, Walker};
 
@@ -483,6 +484,13 @@ fn check_body(
     audit.stream = matches!(root.get("stream").map(|n| &n.kind), Some(Kind::Bool(true)));
 
     let mut edits: Vec<Edit> = Vec::new();
+    if profile.redactor.is_active() && token_input::has_token_ids(endpoint, &root) {
+        return Err(Rejection::bad_request(
+            Reason::TokenInputUnreadable,
+            "token ids cannot be read for personal data; send the text itself (e.g. LangChain's \
+             OpenAIEmbeddings with check_embedding_ctx_length=False)",
+        ));
+    }
     if profile.redactor.is_active() {
         // The headers' and query's findings first: the record counts both.
         let mut tally = PiiTally { counts: plan.head_findings.clone(), ..PiiTally::default() };

@@ -143,3 +143,50 @@ def test_a_latin1_header_is_read_as_latin1_and_redacted(envoy: Envoy, fake: Fake
     assert envoy.wait_logged(rid)
     [rec] = [x for x in envoy.audit_records() if x.get("request_id") == rid]
     assert rec["redactions"] == {"EMAIL": {"redact": 1}} and "header_not_utf8_passed" in rec["reasons"]
+
+
+# ---------------------------------------------------------------------------------------------- token ids (finding 2)
+
+EMBED = "/api/v1/embeddings"
+COMPLETIONS = "/api/v1/completions"
+TOKEN_POLICY: dict[str, Any] = {
+    "clusters": ["openrouter"],
+    "profile_header": PROFILE_HEADER,
+    "default_profile": "redact",
+    "profiles": {
+        "redact": {"models": [{"allow": "openai/*"}, {"deny": "*"}], "pii": {"entities": {"EMAIL": "redact"}}},
+        "nopii": {"models": [{"allow": "openai/*"}, {"deny": "*"}], "pii": {"enabled": False}},
+    },
+}
+# "jane.header@example.org" in o200k_base ids (any ids serve: the filter cannot read them either way).
+IDS = [73, 1395, 13, 6083, 31, 18582, 2238]
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+@pytest.mark.parametrize("path,body", [
+    (EMBED, {"model": "openai/text-embedding-3-small", "input": IDS}),
+    (EMBED, {"model": "openai/text-embedding-3-small", "input": [IDS, [12]]}),
+    (COMPLETIONS, {"model": "openai/gpt-4o-mini", "prompt": IDS, "max_tokens": 5}),
+], ids=["embed-ids", "embed-id-lists", "completion-ids"])
+def test_token_ids_are_refused_where_pii_is_scanned(envoy_factory, fake: FakeOpenRouter, proto: str, path: str,
+                                                    body: dict[str, Any]) -> None:
+    """LangChain's OpenAIEmbeddings tokenizes with tiktoken and sends ids: text the PII engine cannot read. They
+    were forwarded unread; now 400 token_input_unreadable under a pii profile, forwarded where pii is off."""
+    env = envoy_factory(TOKEN_POLICY)
+    r = send(proto, env.port, "POST", path, body)
+    assert r.status == 400 and r.json()["error"]["reason"] == "token_input_unreadable", r.body[:300]
+    assert fake.requests == []
+    assert env.wait_logged(r.rid)
+    [rec] = [x for x in env.audit_records() if x.get("request_id") == r.rid]
+    assert rec["decision"] == "reject" and "token_input_unreadable" in rec["reasons"]
+    r = send(proto, env.port, "POST", path, body, headers={PROFILE_HEADER: "nopii"})
+    assert r.status == 200 and len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_text_inputs_still_pass_and_are_redacted(envoy_factory, fake: FakeOpenRouter, proto: str) -> None:
+    env = envoy_factory(TOKEN_POLICY)
+    body = {"model": "openai/text-embedding-3-small", "input": ["plain text", f"mail {EMAIL}"]}
+    r = send(proto, env.port, "POST", EMBED, body)
+    assert r.status == 200
+    assert fake.requests[0].json()["input"] == ["plain text", "mail [EMAIL]"]
