@@ -17,15 +17,12 @@ byte.
 from __future__ import annotations
 
 import random
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-import envoy_config as ec
 from fake_openrouter import FakeOpenRouter, Script
-from harness.envoy import Envoy
-from harness.stream_timing import dechunk, pct, post_chat
+from harness.stream_timing import dechunk, measure_streams, print_added
 
 EVENTS = 60
 PACE_MS = 20
@@ -54,40 +51,17 @@ def run(n: int, pace: float) -> dict[str, list[tuple[float, float]]]:
     parts = pieces()
     with FakeOpenRouter() as fake, tempfile.TemporaryDirectory() as tmp:
         fake.script(*[Script(content_pieces=parts, event_delay=pace) for _ in range(2 * n + 20)])
-        cfg = ec.EnvoyConfig(port=0, admin_port=0, policy=policy(), upstream=fake.url, passthrough=True,
-                             wasm=ec.DEFAULT_WASM, restrict_endpoints=False)
-        env = Envoy(cfg, Path(tmp) / "envoy", concurrency=1, log_level="warning")
-        env.start()
-        try:
-            for p in ("plain", "scan"):  # warm-up
-                for _ in range(3):
-                    post_chat(env.port, p, "How do I reach the help desk?", stream=True)
-            res: dict[str, list[tuple[float, float]]] = {"plain": [], "scan": []}
-            batch = min(25, n)
-            for _ in range(max(1, n // batch)):
-                for p in ("plain", "scan"):
-                    for _ in range(batch):
-                        ttfb, total, raw = post_chat(env.port, p, "How do I reach the help desk?", stream=True)
-                        if p == "scan":
-                            assert b"[PHONE]" in dechunk(raw) and b"555-0132" not in dechunk(raw), raw[-300:]
-                        res[p].append((ttfb, total))
-        finally:
-            env.stop()
-    return res
+        return measure_streams(fake.url, policy(), Path(tmp) / "envoy", "plain", "scan", "How do I reach the help desk?",
+                               n, warmup=3, check=check_redacted)
+
+
+def check_redacted(raw: bytes) -> None:
+    assert b"[PHONE]" in dechunk(raw) and b"555-0132" not in dechunk(raw), raw[-300:]
 
 
 def report(title: str, res: dict[str, list[tuple[float, float]]]) -> None:
     print(f"{title}: {len(res['scan'])} requests per profile, Envoy --concurrency 1, HTTP/1.1")
-    for p in ("plain", "scan"):
-        t = [x[0] * 1e3 for x in res[p]]
-        tot = [x[1] * 1e3 for x in res[p]]
-        print(f"  {p:6}  TTFB p50 {statistics.median(t):.3f} ms  p99 {pct(t, 0.99):.3f} ms   "
-              f"total p50 {statistics.median(tot):.3f} ms  p99 {pct(tot, 0.99):.3f} ms")
-    for name, i in (("TTFB", 0), ("total", 1)):
-        a = [x[i] * 1e3 for x in res["scan"]]
-        b = [x[i] * 1e3 for x in res["plain"]]
-        print(f"  added by output inspection: {name} p50 {statistics.median(a) - statistics.median(b):+.3f} ms  "
-              f"p99 {pct(a, 0.99) - pct(b, 0.99):+.3f} ms")
+    print_added(res, "plain", "scan", "output inspection")
 
 
 def main() -> None:

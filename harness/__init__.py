@@ -5,6 +5,7 @@
     harness.envoy     Envoy: render (tools/envoy_config.py, the one renderer), start, wait ready, stop; logs, audit
     harness.upstream  a fake upstream binary that prints `PORT <n>` (the Rust soak and bench upstreams)
     harness.stores    the mesh-wide budget store's processes: a throw-away redis-server, the rate-limit service (rls/)
+    harness.stream_timing  the benches' timing of streamed chats: TTFB, two profiles taking turns, what one adds
 
 Importable with the repository root and tools/ on the path: pyproject.toml sets it for pytest, the Makefile
 exports it (PYTHONPATH) for the scripts it runs. Standard library only (plus tools/envoy_config.py).

@@ -7,7 +7,9 @@ import shutil
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, TypeVar
 
 import envoy_config as ec
 
@@ -104,3 +106,16 @@ class Rls:
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
             self.proc = None
+
+
+Service = TypeVar("Service", Redis, Rls)
+
+
+@contextmanager
+def running(service: Service) -> Iterator[Service]:
+    """`service` started for the block and stopped when it ends, whatever the outcome."""
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()

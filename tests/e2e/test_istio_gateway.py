@@ -34,7 +34,7 @@ import istio_manifests as im
 import spend_store_manifests as ss
 from harness.client import Resp, http_request
 from harness.envoy import Envoy
-from harness.stores import Rls
+from harness.stores import Rls, running
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat
 from test_deploy_envoy import MIN_ENVOY, assert_gateway_error, h2_request
@@ -196,12 +196,8 @@ def start_gateway(fake: FakeOpenRouter, workdir: Path, doc: dict[str, Any], *, u
 @pytest.fixture(scope="module")
 def store() -> Any:
     """The real rate-limit service (in its own memory: Redis is test_spend_rls_redis.py's) the gateways call."""
-    s = Rls(None)
-    s.start()
-    try:
+    with running(Rls(None)) as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")

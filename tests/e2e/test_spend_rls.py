@@ -150,22 +150,29 @@ def dead_store(envoy_factory: EnvoyFactory) -> Iterable[Envoy]:
     yield envoy_factory(policy(timeout_ms=500), rls=f"127.0.0.1:{port}")
 
 
-@pytest.mark.parametrize("proto", ["h1", "h2"])
-def test_a_store_that_does_not_answer_fails_closed_or_open_as_each_limit_says(
-        dead_store: Envoy, fake: FakeOpenRouter, proto: str) -> None:
-    r = send(proto, dead_store.port, "POST", CHAT, chat(), headers=who("closed"))
+def assert_closed_then_open(envoy: Envoy, fake: FakeOpenRouter, proto: str) -> dict[str, Any]:
+    """With the store failing: the `closed` profile's limit refuses (503, nothing forwarded), the `open` profile's lets
+    the request through with the failure in its record. Returns the refused request's audit record."""
+    r = send(proto, envoy.port, "POST", CHAT, chat(), headers=who("closed"))
     err = assert_local_reply(r, 503, "limit_store_unavailable")
     assert "closed-requests" in err["message"]
     assert fake.requests == []
-    rec = record(dead_store, r.rid)
-    assert rec["decision"] == "error" and limits_of(rec)["closed-requests"]["outcome"] == "store_error_closed"
+    closed = record(envoy, r.rid)
+    assert limits_of(closed)["closed-requests"]["outcome"] == "store_error_closed"
     fake.script(Script())
-    r = send(proto, dead_store.port, "POST", CHAT, chat(), headers=who("open"))
+    r = send(proto, envoy.port, "POST", CHAT, chat(), headers=who("open"))
     assert r.status == 200, r.body[:200]
     assert len(fake.requests) == 1
-    rec = record(dead_store, r.rid)
+    rec = record(envoy, r.rid)
     assert "limit_store_unavailable" in rec["reasons"]
     assert limits_of(rec)["open-requests"]["outcome"] == "store_error_open"
+    return closed
+
+
+@pytest.mark.parametrize("proto", ["h1", "h2"])
+def test_a_store_that_does_not_answer_fails_closed_or_open_as_each_limit_says(
+        dead_store: Envoy, fake: FakeOpenRouter, proto: str) -> None:
+    assert assert_closed_then_open(dead_store, fake, proto)["decision"] == "error"
 
 
 @pytest.mark.parametrize("proto", ["h1", "h2"])

@@ -17,28 +17,20 @@ from envoys import EnvoyFactory
 from fake_openrouter import FakeOpenRouter, Script
 from harness.envoy import Envoy
 from guard_helpers import CHAT, abort, assert_local_reply, burst_admits_10_of_100, send
-from harness.stores import Redis, Rls
-from test_spend_rls import USER, chat, limits_of, policy, record, who
+from harness.stores import Redis, Rls, running
+from test_spend_rls import USER, assert_closed_then_open, chat, limits_of, policy, record, who
 
 
 @pytest.fixture(scope="module")
 def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterable[Redis]:
-    r = Redis(tmp_path_factory.mktemp("redis"), aof=True)
-    r.start()
-    try:
+    with running(Redis(tmp_path_factory.mktemp("redis"), aof=True)) as r:
         yield r
-    finally:
-        r.stop()
 
 
 @pytest.fixture(scope="module")
 def rls(redis: Redis) -> Iterable[Rls]:
-    s = Rls(redis.url)
-    s.start()
-    try:
+    with running(Rls(redis.url)) as s:
         yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture(scope="module")
@@ -153,19 +145,7 @@ def test_redis_down_fails_closed_or_open_as_each_limit_says(
         envoy: Envoy, fake: FakeOpenRouter, redis: Redis, proto: str) -> None:
     redis.stop()
     try:
-        r = send(proto, envoy.port, "POST", CHAT, chat(), headers=who("closed"))
-        err = assert_local_reply(r, 503, "limit_store_unavailable")
-        assert "closed-requests" in err["message"]
-        assert fake.requests == []
-        rec = record(envoy, r.rid)
-        assert limits_of(rec)["closed-requests"]["outcome"] == "store_error_closed"
-        fake.script(Script())
-        r = send(proto, envoy.port, "POST", CHAT, chat(), headers=who("open"))
-        assert r.status == 200, r.body[:200]
-        assert len(fake.requests) == 1
-        rec = record(envoy, r.rid)
-        assert "limit_store_unavailable" in rec["reasons"]
-        assert limits_of(rec)["open-requests"]["outcome"] == "store_error_open"
+        assert_closed_then_open(envoy, fake, proto)
     finally:
         redis.start()
     # Redis back: the service reconnects and counts again.
