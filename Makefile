@@ -50,7 +50,8 @@ setup-rust:
 size: build
 	@s=$$(stat -c %s $(WASM)); echo "wasm: $$s bytes (budget $(WASM_BUDGET))"; test $$s -le $(WASM_BUDGET)
 
-## lint: rustfmt, clippy (native and wasm), the core/adapter boundary, no module cycle, ruff and mypy
+## lint: rustfmt, clippy (native, wasm), core/adapter boundary, module cycles, ruff, mypy, the Makefile's own rules
+# (the Makefile's rules: every target .PHONY and in `make help`, one list of Python import roots: test_makefile.py)
 lint: setup-rust setup
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
@@ -63,6 +64,7 @@ lint: setup-rust setup
 	$(VENV)/bin/mypy tests/e2e
 	$(VENV)/bin/mypy tests/deploy
 	$(VENV)/bin/mypy tests/tools tests/abi tests/no_skip.py
+	$(PYTEST) tests/tools/test_makefile.py
 
 ## unit: the Rust unit and integration tests (cargo test)
 unit:
