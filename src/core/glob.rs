@@ -17,27 +17,29 @@ impl Glob {
     }
 
     /// Whether `subject` matches. Linear-time two-pointer match with a single backtrack point,
-    /// so hostile subjects cannot blow up.
+    /// so hostile subjects cannot blow up. Walks the subject in place (byte offsets of its
+    /// characters): no copy of it per call (model rules and price globs run on every request).
     pub(crate) fn matches(&self, subject: &str) -> bool {
-        let s: Vec<char> = subject.chars().collect();
         let p = &self.pattern;
+        let char_at = |i: usize| subject.get(i..).and_then(|r| r.chars().next());
         let (mut si, mut pi) = (0usize, 0usize);
         let mut star: Option<(usize, usize)> = None;
-        while si < s.len() {
-            match (p.get(pi), s.get(si)) {
-                (Some('*'), _) => {
+        while let Some(sc) = char_at(si) {
+            match p.get(pi) {
+                Some('*') => {
                     star = Some((pi, si));
                     pi += 1;
                 }
-                (Some(pc), Some(sc)) if *pc == '?' || pc == sc => {
+                Some(pc) if *pc == '?' || *pc == sc => {
                     pi += 1;
-                    si += 1;
+                    si += sc.len_utf8();
                 }
                 _ => match star {
                     Some((sp, ss)) => {
+                        let next = ss + char_at(ss).map_or(1, char::len_utf8);
                         pi = sp + 1;
-                        si = ss + 1;
-                        star = Some((sp, ss + 1));
+                        si = next;
+                        star = Some((sp, next));
                     }
                     None => return false,
                 },

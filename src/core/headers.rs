@@ -55,18 +55,21 @@ fn interpreted(name: &str, extra: &[&str]) -> bool {
 /// Turns raw request headers into text. `extra` are the policy's own interpreted headers
 /// (profile header, user header). `refused` is a 400 when an interpreted header is not UTF-8;
 /// its message names the header (a fixed or configured name, never client content).
-pub(crate) fn request_text(raw: &[RawHeader], extra: &[&str]) -> TextHeaders {
+///
+/// Takes the host's copies by value: a UTF-8 name and value become the text as they are, without a
+/// second copy (two allocations per header fewer on every request; issue 17).
+pub(crate) fn request_text(raw: Vec<RawHeader>, extra: &[&str]) -> TextHeaders {
     let mut out = TextHeaders { headers: Vec::with_capacity(raw.len()), passed_opaque: 0, refused: None };
     for (name, value) in raw {
-        let Ok(name) = std::str::from_utf8(name) else {
+        let Ok(name) = String::from_utf8(name) else {
             // A name that is not UTF-8 cannot be one the filter interprets: pass it on unread.
             out.passed_opaque += 1;
             continue;
         };
-        match std::str::from_utf8(value) {
-            Ok(v) => out.headers.push((name.to_string(), v.to_string())),
-            Err(_) if interpreted(name, extra) => {
-                let shown = INTERPRETED.iter().chain(extra.iter()).find(|h| h.eq_ignore_ascii_case(name));
+        match String::from_utf8(value) {
+            Ok(v) => out.headers.push((name, v)),
+            Err(_) if interpreted(&name, extra) => {
+                let shown = INTERPRETED.iter().chain(extra.iter()).find(|h| h.eq_ignore_ascii_case(&name));
                 out.refused.get_or_insert_with(|| {
                     Rejection::bad_request(
                         Reason::HeaderNotUtf8,
@@ -74,13 +77,13 @@ pub(crate) fn request_text(raw: &[RawHeader], extra: &[&str]) -> TextHeaders {
                     )
                 });
             }
-            Err(_) => {
+            Err(e) => {
                 out.passed_opaque += 1;
                 // Read as Latin-1 (how Node's and most HTTP servers read obs-text) for the PII scan
                 // of forwarded headers (core::head_pii), which replaces it only when it redacts.
                 // `x-request-id` stays absent: the record never carries an id it cannot print.
                 if !name.eq_ignore_ascii_case("x-request-id") {
-                    out.headers.push((name.to_string(), value.iter().map(|&b| char::from(b)).collect()));
+                    out.headers.push((name, e.as_bytes().iter().map(|&b| char::from(b)).collect()));
                 }
             }
         }
@@ -196,14 +199,14 @@ mod tests {
     #[test]
     fn interpreted_non_utf8_headers_are_refused_with_400() {
         for name in [":authority", ":path", "content-type", "content-length", "Authorization", "x-api-key"] {
-            let t = request_text(&raw(&[(":method", b"POST"), (name, b"v\xe9")]), &[]);
+            let t = request_text(raw(&[(":method", b"POST"), (name, b"v\xe9")]), &[]);
             assert_eq!(t.headers.len(), 1, "{name}: the rest still describes the request");
             let r = t.refused.unwrap();
             assert_eq!((r.status, r.reason), (400, Reason::HeaderNotUtf8), "{name}");
             assert!(!r.message.contains('\u{e9}'));
         }
         let r =
-            request_text(&raw(&[("X-Data-Classification", b"conf\xe9")]), &["x-data-classification"]).refused.unwrap();
+            request_text(raw(&[("X-Data-Classification", b"conf\xe9")]), &["x-data-classification"]).refused.unwrap();
         assert_eq!(r.reason, Reason::HeaderNotUtf8);
         assert!(r.message.contains("x-data-classification"));
     }
@@ -211,14 +214,14 @@ mod tests {
     #[test]
     fn other_non_utf8_headers_are_passed_as_latin1_text() {
         let t = request_text(
-            &raw(&[(":path", b"/api/v1/chat/completions"), ("x-title", b"Caf\xe9"), ("x-request-id", b"\xff")]),
+            raw(&[(":path", b"/api/v1/chat/completions"), ("x-title", b"Caf\xe9"), ("x-request-id", b"\xff")]),
             &["x-user-id"],
         );
         assert!(t.refused.is_none());
         let want = [(":path", "/api/v1/chat/completions"), ("x-title", "Caf\u{e9}")];
         assert_eq!(t.headers, want.map(|(k, v)| (k.to_string(), v.to_string())));
         assert_eq!(t.passed_opaque, 2);
-        let t = request_text(&[(b"x-\xff".to_vec(), b"v".to_vec())], &[]);
+        let t = request_text(vec![(b"x-\xff".to_vec(), b"v".to_vec())], &[]);
         assert_eq!(t.passed_opaque, 1);
     }
 

@@ -48,7 +48,7 @@ impl Stream {
         let mut interpreted = vec![policy.profile_header.as_str()];
         interpreted.extend(policy.user_header.as_deref());
         interpreted.extend(policy.spend.team_header.as_deref());
-        let text = headers::request_text(&raw, &interpreted);
+        let text = headers::request_text(raw, &interpreted);
         if text.passed_opaque > 0 {
             self.audit.reason(Reason::HeaderNotUtf8Passed);
         }
