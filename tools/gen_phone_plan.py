@@ -93,6 +93,21 @@ def generate():
         lines.append("    },")
     lines.append("];")
     lines.append("")
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    lines.append("/// Every country calling code the metadata knows (geographic and non-geographic, such as 800 and")
+    lines.append("/// 882), ascending: a `+` number whose leading digits start none of them (`+999`, `+210`, `+969`:")
+    lines.append("/// spare or reserved in ITU-T E.164) can be dialled nowhere.")
+    lines.append(f"pub(crate) static CALLING_CODES: [u16; {len(codes)}] = [")
+    row = ""  # filled to rustfmt's 120 columns, as `cargo fmt` leaves it
+    for c in codes:
+        item = f"{c},"
+        if row and len(row) + 1 + len(item) > 120:
+            lines.append(row)
+            row = ""
+        row = f"{row} {item}" if row else f"    {item}"
+    lines.append(row)
+    lines.append("];")
+    lines.append("")
     lines.append("/// Example numbers from the same metadata: (region, mobile national, mobile international,")
     lines.append("/// fixed-line national), as libphonenumber formats them.")
     lines.append("#[cfg(test)]")

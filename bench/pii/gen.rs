@@ -311,7 +311,12 @@ pub(crate) fn iban(r: &mut Rng) -> String {
 }
 
 fn ipv4(r: &mut Rng) -> String {
-    format!("{}.{}.{}.{}", r.range(1, 254), r.range(0, 255), r.range(0, 255), r.range(1, 254))
+    // 127.0.0.0/8 is loopback: it identifies nobody and is kept by default (`keep_local_addresses`).
+    let first = match r.range(1, 254) {
+        127 => 128,
+        a => a,
+    };
+    format!("{first}.{}.{}.{}", r.range(0, 255), r.range(0, 255), r.range(1, 254))
 }
 
 fn ipv6(r: &mut Rng) -> String {

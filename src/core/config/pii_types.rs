@@ -50,7 +50,7 @@ config_struct! {
         dictionaries: Vec<DictionaryConfig> = default(|v, at| read::list(v, at, DictionaryConfig::read), Vec::new()),
         /// Values that are never acted on (compared case-insensitively with the matched text).
         allow: Vec<String> = default(read::strings, Vec::new()),
-        /// Leave the loopback and unspecified addresses `127.0.0.1` and `0.0.0.0` alone: they identify
+        /// Leave loopback addresses (`127.0.0.0/8`) and the unspecified `0.0.0.0` alone: they identify
         /// nobody. `false` redacts them like any IP address.
         keep_local_addresses: bool = default(read::boolean, true),
     }

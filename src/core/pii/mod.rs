@@ -106,10 +106,11 @@ fn glued_at(t: &[u8], start: usize, end: usize) -> bool {
         || (end > start && digit(end - 1) && (1..4).any(|k| digit(end + k)))
 }
 
-/// The loopback and unspecified addresses `127.0.0.1` and `0.0.0.0`: they identify nobody. (`::1`
-/// is never an IPv6 finding: it has too few digits.) Other `127.x` addresses are reported.
+/// A loopback address (the whole of `127.0.0.0/8`: `127.0.0.1`, systemd-resolved's `127.0.0.53`) or
+/// the unspecified `0.0.0.0`: it names the machine the text was written on, so it identifies nobody.
+/// (`::1` is never an IPv6 finding: it has too few digits.)
 fn local_address(v: &str) -> bool {
-    v == "127.0.0.1" || v == "0.0.0.0"
+    v == "0.0.0.0" || v.strip_prefix("127.").is_some_and(|rest| rest.split('.').count() == 3)
 }
 
 /// Counts of findings per entity type and action for one request; never values.

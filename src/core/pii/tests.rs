@@ -406,10 +406,16 @@ fn placeholders_and_variable_references_are_kept() {
 
 #[test]
 fn loopback_and_unspecified_addresses_are_kept_unless_configured() {
-    let t = "bind 0.0.0.0:8080, curl 127.0.0.1 or [::1], peer 10.1.2.3";
-    assert_eq!(redact_default(t), "bind 0.0.0.0:8080, curl 127.0.0.1 or [::1], peer [IP_ADDRESS]");
+    let t = "bind 0.0.0.0:8080, curl 127.0.0.1 or [::1], resolver 127.0.0.53, peer 10.1.2.3, 128.0.0.53";
+    assert_eq!(
+        redact_default(t),
+        "bind 0.0.0.0:8080, curl 127.0.0.1 or [::1], resolver 127.0.0.53, peer [IP_ADDRESS], [IP_ADDRESS]"
+    );
     let strict = redactor(r#"{"keep_local_addresses": false}"#);
-    assert_eq!(scan(&strict, t).0, "bind [IP_ADDRESS]:8080, curl [IP_ADDRESS] or [::1], peer [IP_ADDRESS]");
+    assert_eq!(
+        scan(&strict, t).0,
+        "bind [IP_ADDRESS]:8080, curl [IP_ADDRESS] or [::1], resolver [IP_ADDRESS], peer [IP_ADDRESS], [IP_ADDRESS]"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! label of 2–24 letters or an `xn--` IDN label. File extensions that are not TLDs (`icon@2x.png`,
 //! `lib@1.2.3`) are refused.
 
+use super::secrets::placeholder;
 use crate::core::pii::text::{at, before};
 
 fn is_local(c: u8) -> bool {
@@ -42,8 +43,13 @@ pub(crate) fn find(b: &[u8], at_pos: usize) -> Option<(usize, usize)> {
     while at(b, s) == b'.' && s < at_pos {
         s += 1;
     }
-    // `%GITHUB_TOKEN%@github.com` in a URL: a variable reference, not a mailbox.
+    // `%GITHUB_TOKEN%@github.com` in a URL: a variable reference, not a mailbox. The user part
+    // of a URL holds a credential: a placeholder there (`https://ghp_REPLACE_ME@github.com`,
+    // `https://var.token@…`) names nobody.
     if at(b, s) == b'%' && before(b, at_pos) == b'%' {
+        return None;
+    }
+    if b.get(..s).is_some_and(|p| p.ends_with(b"://")) && b.get(s..at_pos).is_some_and(placeholder) {
         return None;
     }
     if s >= at_pos || before(b, at_pos) == b'.' {
@@ -154,6 +160,22 @@ mod tests {
         assert_eq!(email("<jane@example.org>"), Some("jane@example.org"));
         assert_eq!(email("mailto:jane@example.org?subject=x"), Some("jane@example.org"));
         assert_eq!(email("mail jane@example.org."), Some("jane@example.org"));
+    }
+
+    #[test]
+    fn a_placeholder_in_a_url_user_part_is_no_mailbox() {
+        for t in [
+            "url = https://ghp_REPLACE_ME@github.com/a/b.git",
+            "url = https://xoxb-your-bot-token@github.com/a/b.git",
+            "url = https://AKIAXXXXXXXXXXXXXXXX@github.com/a/b.git",
+            "url = https://var.stripe_secret_key@github.com/a/b.git",
+            "url = https://REDACTED@github.com/a/b.git",
+        ] {
+            assert_eq!(email(t), None, "{t}");
+        }
+        // A user name in a URL, or a placeholder-like mailbox outside one, is still an address.
+        assert_eq!(email("url = https://jane.doe@github.com/a"), Some("jane.doe@github.com"));
+        assert_eq!(email("mail REDACTED@example.com"), Some("REDACTED@example.com"));
     }
 
     #[test]

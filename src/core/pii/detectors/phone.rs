@@ -19,10 +19,10 @@
 //! Dates (`2024-08-06`), year ranges, versions, prices and ids do not fit these shapes.
 
 use super::cluster::{Cluster, Hit, CLOSE, DASH, DOT, NL, OPEN, SLASH, SP};
-use super::phone_plan::PLAN;
+use super::phone_plan::{CALLING_CODES, PLAN};
 use super::phone_plan_types::MAX_DIGITS;
 use crate::core::pii::fields::{self, Named};
-use crate::core::pii::text::{context_before, context_on_line, field_start, word_on_line};
+use crate::core::pii::text::{before, context_before, context_on_line, field_start, word_on_line};
 
 /// Phone words (lower case, UTF-8) in the languages of the plan's countries: "tel" covers
 /// telephone, Telefon, teléfono, telefono, telefoon; "mobil" mobile and Mobilnummer.
@@ -213,19 +213,79 @@ fn international(c: &Cluster, s: usize) -> Option<Hit> {
         if e == k + 1 || !c.right_ok(e) {
             return None;
         }
+        let mut buf = [0u8; 24];
+        let n = c.collect(s, e, &mut buf)?;
+        if !dialable(buf.get(skip..n)?) {
+            return None;
+        }
         let start = if plus { c.group(s).s - 1 } else { c.group(s).s };
         return Some(Hit { next: e, start, end: c.group(e - 1).e });
     }
-    if cc_first == b'1' {
-        let mut buf = [0u8; 15];
-        let n = c.collect(s, e, &mut buf)?;
-        let d = buf.get(skip..n)?;
-        if d.len() != 11 || !nanp_digits_ok(d.get(1).copied()?, d.get(4).copied()?) {
-            return None;
-        }
+    let mut buf = [0u8; 24];
+    let n = c.collect(s, e, &mut buf)?;
+    let d = buf.get(skip..n)?;
+    if !dialable(d) || cc_first == b'1' && (d.len() != 11 || !nanp_digits_ok(d.get(1).copied()?, d.get(4).copied()?)) {
+        return None;
     }
     let start = if plus { c.group(s).s - 1 } else { c.group(s).s };
     Some(Hit { next: e, start, end: c.group(e - 1).e })
+}
+
+/// Whether `d` (the digits after `+` or `00`) starts with a country calling code that exists and
+/// has a subscriber part that is not all zeros: `+999 939 9845`, `+210 564 3357` (spare codes) and
+/// `+46 0000 0000` reach nobody, so they are dummies rather than someone's number.
+fn dialable(d: &[u8]) -> bool {
+    if d.first() == Some(&b'0') {
+        return false; // `+00 …`: no calling code starts with 0
+    }
+    let mut v = 0u16;
+    for (i, &x) in d.iter().take(3).enumerate() {
+        v = v * 10 + u16::from(x.saturating_sub(b'0'));
+        if CALLING_CODES.binary_search(&v).is_ok() {
+            return d.get(i + 1..).is_some_and(|nsn| !zeros(nsn));
+        }
+    }
+    false
+}
+
+/// Digits that are all `0` (`0000 000 000`, `000-000-0000`): a placeholder, no numbering plan's number.
+fn zeros(d: &[u8]) -> bool {
+    d.iter().all(|&x| x == b'0')
+}
+
+/// Whether the cluster is a `+` number no plan can dial (see [`dialable`]; `+1` then an area code
+/// starting 0 or 1, `+1 (000) 000-3873`): nothing in it is a phone number, and no other reading
+/// may take its tail (`+999 939 9845` is no NANP `999 939 9845`). Only group `s` within the first
+/// 15 digits joined by phone separators is refused.
+fn undialable_plus(c: &Cluster, s: usize) -> bool {
+    if !plus_led(c) || !(0..s).all(|k| phone_sep(c, k)) {
+        return false;
+    }
+    let mut d = [0u8; 15];
+    let mut n = 0;
+    for k in 0..c.n {
+        for &x in c.digits(k) {
+            if let Some(slot) = d.get_mut(n) {
+                *slot = x;
+                n += 1;
+            }
+        }
+        if k < s && n >= 15 {
+            return false;
+        }
+        if n >= 15 || !phone_sep(c, k) {
+            break;
+        }
+    }
+    let d = d.get(..n).unwrap_or(&[]);
+    !dialable(d) || d.first() == Some(&b'1') && matches!(d.get(1), Some(b'0' | b'1'))
+}
+
+/// A cluster led by a `+` that starts a word (`+999 …`, `Tel:+46 …`): a country calling code
+/// follows. A `+` glued to a `)` or a word (`(18)+2944-2835`) is a typo or an operator.
+fn plus_led(c: &Cluster) -> bool {
+    let q = before(c.b, c.group(0).s.saturating_sub(1));
+    c.before(0) == b'+' && !(q.is_ascii_alphanumeric() || q == b')')
 }
 
 fn nanp(c: &Cluster, s: usize) -> Option<Hit> {
@@ -366,6 +426,9 @@ fn calver(c: &Cluster, s: usize) -> bool {
 /// Whether `d` (all digits, `lens` its groups) is a number of some country in the plan: after
 /// its national prefix, or without one when `cue` (a phone word) or the grouping says so.
 fn plan_number(d: &[u8], lens: &[usize], cue: bool) -> bool {
+    if zeros(d) {
+        return false;
+    }
     let multi = lens.len() > 1;
     // Groups of four are how cards, IBANs and amount lists are written: only after a phone word.
     if multi && !cue && lens.iter().all(|&l| l == 4) {
@@ -466,7 +529,7 @@ fn strong_sep(c: &Cluster, k: usize) -> bool {
 /// after a `+`, 8–15 digits; otherwise NANP or a number of the plan (the header is the cue).
 pub(crate) fn column_value(d: &[u8], plus: bool) -> bool {
     if plus {
-        return (8..=15).contains(&d.len());
+        return (8..=15).contains(&d.len()) && dialable(d);
     }
     let nanp =
         |x: &[u8]| x.len() == 10 && nanp_digits_ok(x.first().copied().unwrap_or(0), x.get(3).copied().unwrap_or(0));
@@ -519,6 +582,11 @@ fn national(c: &Cluster, s: usize) -> Option<Hit> {
         }
         k += 1;
     }
+    // Two slashes make a reference or a date (`76/2020/6681`, a court case number; `12/05/2024`):
+    // a national number has at most one, after its area code (`030/1234567`).
+    if (s..k).filter(|&x| c.sep(x).0 & SLASH != 0).nth(1).is_some() {
+        return None;
+    }
     // Context words are looked up only for a run that could be a number at all (most digit runs
     // in text are years, prices, counts: too short).
     if !ends.iter().take(n).any(|&(_, nd, _)| (7..=15).contains(&nd)) || id_before(c, s) {
@@ -554,7 +622,7 @@ fn national(c: &Cluster, s: usize) -> Option<Hit> {
 
 /// A phone number starting at group `s` of the cluster.
 pub(crate) fn at(c: &Cluster, s: usize) -> Option<Hit> {
-    if !(c.left_ok(s) || s == 0 && matches!(c.before(0), b'+' | b'(')) {
+    if !(c.left_ok(s) || s == 0 && matches!(c.before(0), b'+' | b'(')) || undialable_plus(c, s) {
         return None;
     }
     international(c, s).or_else(|| nanp(c, s)).or_else(|| trunk(c, s)).or_else(|| bare(c, s)).or_else(|| national(c, s))
@@ -696,6 +764,41 @@ mod tests {
             "total 1234 5678 ok",
         ] {
             assert_eq!(phone(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn references_with_two_slashes_are_no_national_numbers() {
+        for t in ["referral of Ann Lee, 37/2021/8434", "Fixes: 29/2023/2123", "call about case 1/2019/6541"] {
+            assert_eq!(phone(t), None, "{t}");
+        }
+        assert_eq!(phone("Tel. 089/1234 5678"), Some("089/1234 5678"));
+    }
+
+    #[test]
+    fn numbers_no_plan_can_dial_are_dummies() {
+        // Spare or reserved calling codes, a `+00` code, an all-zero subscriber part, NANP area
+        // code 0xx: after a phone word too, and no national reading takes the tail.
+        for t in [
+            "Fax +999 939 9845",
+            "Tel +210 564 3357",
+            "Tel +969 425 64906490",
+            "Tel +00 533 533 6653",
+            "Tel +00 736 736 7005",
+            "Fax +46 0000 0000",
+            "Fax +1 (000) 000-3873",
+            "Fax 0000 000 000",
+            "phone 000-000-0000",
+        ] {
+            assert_eq!(phone(t), None, "{t}");
+        }
+        for (t, want) in [
+            ("Fax +966 578 3712 371", "+966 578 3712 371"),
+            ("Tel +46 70 000 0000", "+46 70 000 0000"),
+            ("Tel +1 (503) 805-2707", "+1 (503) 805-2707"),
+            ("Tel +800 1234 5678", "+800 1234 5678"),
+        ] {
+            assert_eq!(phone(t), Some(want), "{t}");
         }
     }
 

@@ -113,8 +113,9 @@ pub(crate) fn placeholder(t: &[u8]) -> bool {
             None => break,
         }
     }
-    // A reference to where the secret lives (`process.env.OPENAI_API_KEY`, `os.environ[…]`).
-    if dot && (0..head.len()).any(|j| has(j, b"env.") || has(j, b"os.environ")) {
+    // A reference to where the secret lives (`process.env.OPENAI_API_KEY`, `os.environ[…]`, a
+    // Terraform variable `var.stripe_secret_key`).
+    if dot && (has(0, b"var.") || (0..head.len()).any(|j| has(j, b"env.") || has(j, b"os.environ"))) {
         return true;
     }
     // An environment-variable name: upper case, digits and `_` with at least one `_`.

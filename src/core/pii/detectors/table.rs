@@ -319,7 +319,37 @@ fn cell_digits(v: &[u8], buf: &mut [u8; 20]) -> Option<usize> {
     Some(n)
 }
 
+/// A calendar date in one cell (`2021-08-23`, `31/07/2025`, `24-07-2023`, `07.31.2025`): three
+/// groups with one separator, a year 1900–2099 first or last, a month 1–12 and a day 1–31. In a row
+/// wider than its header (amounts with a decimal comma) a date can fall under a phone or SSN
+/// column; no phone number or SSN is written so.
+fn date_cell(v: &[u8]) -> bool {
+    let Some(&sep) = v.iter().find(|c| !c.is_ascii_digit()) else { return false };
+    let mut g = [0u32; 3];
+    let mut lens = [0usize; 3];
+    let mut parts = 0usize;
+    for part in v.split(|&c| c == sep) {
+        let (Some(x), Some(l)) = (g.get_mut(parts), lens.get_mut(parts)) else { return false };
+        if part.is_empty() || part.len() > 4 || !part.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        *x = part.iter().fold(0, |a, &d| a * 10 + u32::from(d - b'0'));
+        *l = part.len();
+        parts += 1;
+    }
+    let year = |i: usize| lens.get(i) == Some(&4) && g.get(i).is_some_and(|y| (1900..=2099).contains(y));
+    let small =
+        |i: usize, max: u32| lens.get(i).is_some_and(|&l| l <= 2) && g.get(i).is_some_and(|x| (1..=max).contains(x));
+    parts == 3
+        && matches!(sep, b'-' | b'/' | b'.')
+        && (year(0) && small(1, 12) && small(2, 31)
+            || year(2) && small(0, 31) && small(1, 31) && (small(0, 12) || small(1, 12)))
+}
+
 fn value_ok(kind: Col, v: &[u8]) -> bool {
+    if date_cell(v) {
+        return false;
+    }
     let mut buf = [0u8; 20];
     let Some(n) = cell_digits(v, &mut buf) else { return false };
     let d = buf.get(..n).unwrap_or(&[]);
@@ -772,6 +802,21 @@ mod tests {
         }
         assert!(named > 300, "{named}");
         assert!(!may_name(b"Call me tomorrow about the bill"));
+    }
+
+    #[test]
+    fn a_date_under_a_phone_or_ssn_column_is_a_date() {
+        // Amounts with a decimal comma widen the row: the pay date falls under `phone`.
+        let csv = "emp_no,name,gross,pay_date,phone\n3653,Ann Byrd,9 746,29 kr,2021-08-23,+46 72 133 60 37\n\
+                   7810,Jo Hays,4 399,79 kr,31/07/2025,0712 345 678\n2240,Li Harris,60 829,76 kr,24-07-2023,x\n";
+        let got = found(csv);
+        assert!(got.iter().all(|(_, v)| !v.contains("202")), "{got:?}");
+        for d in ["2021-08-23", "31/07/2025", "24-07-2023", "12.31.2024"] {
+            assert!(date_cell(d.as_bytes()), "{d}");
+        }
+        for d in ["205-24-3451", "030/1234567", "2021-13-01", "08-69-47", "32/01/2025", "1/2/3/4"] {
+            assert!(!date_cell(d.as_bytes()), "{d}");
+        }
     }
 
     #[test]
