@@ -20,7 +20,7 @@ export PYTHONPATH := $(subst $(empty) $(empty),:,$(abspath $(PY_IMPORT_ROOTS)))
 
 # Every target is a command, none is a file: all are phony. Each has a `## name: what it does` line, which
 # `make help` prints (a test checks that every target has one: tests/tools/test_makefile.py).
-.PHONY: help setup setup-rust build size lint unit tools-test e2e build-test-hooks abi test oci deploy-check soak \
+.PHONY: help setup setup-rust build size size-report lint unit tools-test e2e build-test-hooks abi test oci deploy-check soak \
         faults run run-mesh verify-audit bench fuzz accuracy bench-pii envoy-config clean distclean build-rls \
         bench-prompt-bound
 
@@ -49,6 +49,10 @@ setup-rust:
 ## size: build, then fail if the .wasm is over its budget (WASM_BUDGET bytes)
 size: build
 	@s=$$(stat -c %s $(WASM)); echo "wasm: $$s bytes (budget $(WASM_BUDGET))"; test $$s -le $(WASM_BUDGET)
+
+## size-report: where the .wasm's bytes go: twiggy's top functions, monomorphisation copies, bytes per crate (names kept, target/size-report)
+size-report: setup-rust
+	@bash tools/size_report.sh $(ROWS)
 
 ## lint: rustfmt, clippy (native, wasm), core/adapter boundary, module cycles, ruff, mypy, the Makefile's own rules
 # (the Makefile's rules: every target .PHONY and in `make help`, one list of Python import roots: test_makefile.py)

@@ -43,5 +43,8 @@ features=(--enable-bulk-memory --enable-multivalue --enable-mutable-globals --en
           --enable-reference-types --enable-sign-ext)
 tmp="$out.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
-"$wasm_opt" -O3 "${features[@]}" "$raw" -o "$tmp"
+# tools/size_report.sh only: WASM_OPT_ARGS (passes run first) and WASM_OPT_NAMES=1 (keep the name section, `-g`).
+extra=(${WASM_OPT_ARGS:-})
+[[ -n "${WASM_OPT_NAMES:-}" ]] && extra+=(-g)
+"$wasm_opt" "${extra[@]}" -O3 "${features[@]}" "$raw" -o "$tmp"
 mv "$tmp" "$out"
