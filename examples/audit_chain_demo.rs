@@ -33,7 +33,7 @@ fn main() {
                     "cost": 0.000387 * line_no as f64,
                     "user": "zoë@example.test",
                 });
-                match record.as_object().map(|m| chain.seal_map(m)) {
+                match record.is_object().then(|| chain.seal_object(&record.to_string())) {
                     Some(Ok(line)) => println!("{line}"),
                     Some(Err(e)) => eprintln!("seal failed: {e}"),
                     None => eprintln!("record is not an object"),

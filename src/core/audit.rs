@@ -4,7 +4,7 @@
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
-use serde_json::Value;
+use crate::core::json_value::JsonValue;
 
 use crate::core::pii::PiiTally;
 use crate::core::reason::Reason;
@@ -125,15 +125,15 @@ pub struct LimitAudit {
     /// `store_error_closed` (refused), `release_failed`.
     pub outcome: &'static str,
     /// The worst case reserved for the request.
-    pub reserved: Value,
+    pub reserved: JsonValue,
     /// What was charged when the exchange ended.
-    pub charged: Value,
+    pub charged: JsonValue,
     /// Charged in the window so far (other requests included), as last seen.
-    pub used: Value,
+    pub used: JsonValue,
     /// Reserved by requests in flight (this one included until it ends), as last seen.
-    pub in_flight: Value,
+    pub in_flight: JsonValue,
     /// The limit per window.
-    pub max: Value,
+    pub max: JsonValue,
     /// For metrics, in counting units (micro-USD for cost): charged, last seen used, max.
     #[serde(skip)]
     pub units: LimitUnits,
@@ -393,7 +393,7 @@ mod tests {
         let mut r = AuditRecord::new();
         r.reason(Reason::ModelDenied);
         r.reason(Reason::ModelDenied);
-        let v: Value = serde_json::from_str(&r.to_json()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(v["reasons"], serde_json::json!(["model_denied"]));
         assert_eq!(v["decision"], "allow");
         assert!(v.get("generation_id").unwrap().is_null());

@@ -5,9 +5,8 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
 use crate::core::audit::{AuditRecord, Decision, Findings, LimitAudit, ResponseFields, RestoreCounts, SpendAudit};
+use crate::core::json_value::{str_lit, write_float};
 use crate::core::summary::ResponseSummary;
 
 /// Bytes a record usually needs (the bench's 1 KB request writes ~1.4 KB).
@@ -177,7 +176,7 @@ fn limit(out: &mut String, l: &LimitAudit) {
         ("max", &l.max),
     ] {
         w.key(name);
-        value(w.out, v);
+        v.write(w.out);
     }
     w.out.push('}');
 }
@@ -254,14 +253,9 @@ impl Members<'_> {
 /// A float as serde_json writes it (shortest round-trip form; `null` when not finite).
 fn float(out: &mut String, f: Option<f64>) {
     match f {
-        Some(f) => value(out, &Value::from(f)),
+        Some(f) => write_float(out, f),
         None => out.push_str("null"),
     }
-}
-
-/// A JSON value (compact, as serde_json writes it).
-fn value(out: &mut String, v: &Value) {
-    let _ = write!(out, "{v}");
 }
 
 /// `{"EMAIL":{"redact":2},…}`: entities, then actions, in the order the maps keep them.
@@ -288,40 +282,11 @@ fn findings(out: &mut String, f: &Findings) {
     out.push('}');
 }
 
-/// A JSON string literal with serde_json's escapes: `\"`, `\\`, `\b \f \n \r \t`, other control characters
-/// as `\u00xx`; everything else (DEL and non-ASCII included) as is.
-#[inline(never)] // one call per member keeps the writer small (.wasm budget)
-pub(crate) fn str_lit(out: &mut String, s: &str) {
-    out.push('"');
-    let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc: &str = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(s.get(start..i).unwrap_or_default());
-        if esc.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(esc);
-        }
-        start = i + 1;
-    }
-    out.push_str(s.get(start..).unwrap_or_default());
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::audit::{LimitUnits, SpendAudit};
+    use crate::core::json_value::JsonValue;
     use crate::core::pii::PiiTally;
     use crate::core::reason::Reason;
 
@@ -362,14 +327,14 @@ mod tests {
         tally.counts = vec![("PHONE".into(), "flag", 1)];
         full.set_output_findings(&tally);
         full.restore = Some(RestoreCounts { restored: 3, unknown: 1, mangled: 0 });
-        let limit = |name: &str, v: Value| LimitAudit {
+        let limit = |name: &str, v: JsonValue| LimitAudit {
             name: name.into(),
             unit: "cost",
             outcome: "shadow_over",
             reserved: v.clone(),
-            charged: Value::Null,
+            charged: JsonValue::Null,
             used: v.clone(),
-            in_flight: serde_json::json!(0),
+            in_flight: JsonValue::from(0u64),
             max: v,
             units: LimitUnits::default(),
         };
@@ -377,7 +342,7 @@ mod tests {
             prompt_tokens_max: Some(412),
             output_tokens_max: None,
             cost_max_usd: Some(0.000_001_956),
-            limits: vec![limit("per-user \"x\"", serde_json::json!(1.5e-7)), limit("b", serde_json::json!(12))],
+            limits: vec![limit("per-user \"x\"", JsonValue::from(1.5e-7)), limit("b", JsonValue::from(12u64))],
             worst: None,
         });
         full.response.summary = Some(ResponseSummary {

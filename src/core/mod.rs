@@ -18,6 +18,7 @@ pub(crate) mod headers;
 pub(crate) mod hex;
 pub(crate) mod hostmatch;
 pub(crate) mod json;
+pub(crate) mod json_value;
 pub(crate) mod keynames;
 pub(crate) mod model;
 pub(crate) mod pii;

@@ -5,9 +5,8 @@
 //! are one typed [`Routing`] (the client's read by [`Routing::read`] with the filter's parser);
 //! [`ProviderPolicy::merge`] is a table: one strategy per field.
 
-use serde_json::{Map, Value};
-
 use crate::core::config::{ConfigError, DataCollection, ProviderConfig};
+use crate::core::json_value::JsonValue;
 use crate::core::reason::Reason;
 
 pub(crate) use crate::core::provider_routing::Routing;
@@ -22,7 +21,7 @@ pub struct ProviderPolicy {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Merged {
     /// The provider object to send upstream.
-    pub value: Value,
+    pub value: JsonValue,
     /// Audit notes for each place the client was overruled (codes, no values).
     pub notes: Vec<Reason>,
 }
@@ -143,10 +142,10 @@ fn union(first: Option<&[String]>, then: Option<&[String]>) -> Vec<String> {
 }
 
 /// Per field, the lower of the two prices (`capped` noted when the policy's is lower).
-fn lower_prices(policy: &[(String, f64)], client: &[(String, f64)], notes: &mut Vec<Reason>) -> Map<String, Value> {
-    let mut out = Map::new();
+fn lower_prices(policy: &[(String, f64)], client: &[(String, f64)], notes: &mut Vec<Reason>) -> JsonValue {
+    let mut out = JsonValue::object();
     for (k, v) in policy {
-        out.insert(k.clone(), Value::from(*v));
+        out.insert(k, JsonValue::from(*v));
     }
     for (k, cv) in client {
         let keep = match policy.iter().find(|(pk, _)| pk == k).map(|(_, pv)| *pv) {
@@ -158,7 +157,7 @@ fn lower_prices(policy: &[(String, f64)], client: &[(String, f64)], notes: &mut 
             }
             _ => *cv,
         };
-        out.insert(k.clone(), Value::from(keep));
+        out.insert(k, JsonValue::from(keep));
     }
     out
 }
@@ -265,20 +264,20 @@ impl ProviderPolicy {
     pub(crate) fn merge(&self, client: &Routing) -> Merged {
         let policy = &self.routing;
         let mut notes = Vec::new();
-        let mut out = Map::new();
+        let mut out = JsonValue::object();
         for n in &NARROW {
             let v = narrow((n.list)(policy), (n.list)(client), (n.within)(self), n.dropped, &mut notes);
             if let Some(v) = v {
-                out.insert(n.key.into(), Value::from(v));
+                out.insert(n.key, JsonValue::from(v));
             }
         }
         let ignore = union(policy.ignore.as_deref(), client.ignore.as_deref());
         if !ignore.is_empty() {
-            out.insert("ignore".into(), Value::from(ignore));
+            out.insert("ignore", JsonValue::from(ignore));
         }
         for s in &STRICTER {
             if let Some(v) = stricter((s.flag)(policy), (s.flag)(client), s.strict, s.overruled, &mut notes) {
-                out.insert(s.key.into(), Value::from(v));
+                out.insert(s.key, JsonValue::from(v));
             }
         }
         let dc = stricter(
@@ -289,21 +288,21 @@ impl ProviderPolicy {
             &mut notes,
         );
         if let Some(dc) = dc {
-            out.insert("data_collection".into(), Value::from(dc.as_str()));
+            out.insert("data_collection", JsonValue::from(dc.as_str()));
         }
         // The policy's sort wins.
         if let Some(sort) = policy.sort.or(client.sort) {
-            out.insert("sort".into(), Value::from(sort.as_str()));
+            out.insert("sort", JsonValue::from(sort.as_str()));
         }
         let price = lower_prices(&policy.max_price, &client.max_price, &mut notes);
-        if !price.is_empty() {
-            out.insert("max_price".into(), Value::Object(price));
+        if !price.is_empty_object() {
+            out.insert("max_price", price);
         }
         // Pure preferences pass through.
         for (key, v) in &client.preferences {
-            out.insert((*key).into(), v.clone());
+            out.insert(key, v.clone());
         }
-        Merged { value: Value::Object(out), notes }
+        Merged { value: out, notes }
     }
 }
 
@@ -311,7 +310,12 @@ impl ProviderPolicy {
 mod tests {
     use super::*;
     use crate::core::provider_routing::ProviderError;
-    use serde_json::json;
+    use serde_json::{json, Value};
+
+    /// The merged object as serde_json reads the text sent upstream.
+    fn sent(m: &Merged) -> Value {
+        serde_json::from_str(&m.value.to_json()).unwrap()
+    }
 
     fn policy(v: Value) -> ProviderPolicy {
         let cfg = crate::core::config::read_as(&v.to_string(), ProviderConfig::read).unwrap();
@@ -322,7 +326,7 @@ mod tests {
     fn merge(p: &ProviderPolicy, client: &Value) -> Result<Merged, ProviderError> {
         let body = client.to_string();
         let node = crate::core::json::parse(body.as_bytes(), 64).unwrap();
-        Ok(p.merge(&Routing::read(Some(&node), body.as_bytes(), p.fixes_sort())?))
+        Ok(p.merge(&Routing::read(Some(&node), p.fixes_sort())?))
     }
 
     fn strict() -> ProviderPolicy {
@@ -335,7 +339,7 @@ mod tests {
     fn policy_is_injected_when_client_sends_nothing() {
         let m = strict().merge(&Routing::default());
         assert_eq!(
-            m.value,
+            sent(&m),
             json!({"order": ["anthropic", "openai"], "allow_fallbacks": false, "data_collection": "deny", "zdr": true})
         );
         assert!(m.notes.is_empty());
@@ -345,11 +349,11 @@ mod tests {
     fn client_cannot_widen_routing() {
         let client = json!({"order": ["deepinfra", "OpenAI"], "allow_fallbacks": true, "data_collection": "allow", "zdr": false, "only": ["together"]});
         let m = merge(&strict(), &client).unwrap();
-        assert_eq!(m.value["order"], json!(["openai"]));
-        assert_eq!(m.value["allow_fallbacks"], json!(false));
-        assert_eq!(m.value["data_collection"], json!("deny"));
-        assert_eq!(m.value["zdr"], json!(true));
-        assert!(m.value.get("only").is_none(), "only outside the allowed set is dropped");
+        assert_eq!(sent(&m)["order"], json!(["openai"]));
+        assert_eq!(sent(&m)["allow_fallbacks"], json!(false));
+        assert_eq!(sent(&m)["data_collection"], json!("deny"));
+        assert_eq!(sent(&m)["zdr"], json!(true));
+        assert!(sent(&m).get("only").is_none(), "only outside the allowed set is dropped");
         assert!(m.notes.contains(&Reason::ProviderAllowFallbacksOverridden));
         assert!(m.notes.contains(&Reason::ProviderDataCollectionOverridden));
     }
@@ -358,10 +362,10 @@ mod tests {
     fn client_may_narrow_within_policy() {
         let client = json!({"order": ["openai"], "ignore": ["azure"], "max_price": {"prompt": 1.5}, "sort": "price"});
         let m = merge(&strict(), &client).unwrap();
-        assert_eq!(m.value["order"], json!(["openai"]));
-        assert_eq!(m.value["ignore"], json!(["azure"]));
-        assert_eq!(m.value["max_price"], json!({"prompt": 1.5}));
-        assert_eq!(m.value["sort"], json!("price"));
+        assert_eq!(sent(&m)["order"], json!(["openai"]));
+        assert_eq!(sent(&m)["ignore"], json!(["azure"]));
+        assert_eq!(sent(&m)["max_price"], json!({"prompt": 1.5}));
+        assert_eq!(sent(&m)["sort"], json!("price"));
         assert!(m.notes.is_empty());
     }
 
@@ -369,8 +373,8 @@ mod tests {
     fn max_price_takes_the_lower_value_and_order_falls_back_to_policy() {
         let p = policy(json!({"order": ["anthropic"], "allow_fallbacks": false, "max_price": {"prompt": 2.0}}));
         let m = merge(&p, &json!({"order": ["evil"], "max_price": {"prompt": 50, "completion": 3}})).unwrap();
-        assert_eq!(m.value["order"], json!(["anthropic"]));
-        assert_eq!(m.value["max_price"], json!({"prompt": 2.0, "completion": 3.0}));
+        assert_eq!(sent(&m)["order"], json!(["anthropic"]));
+        assert_eq!(sent(&m)["max_price"], json!({"prompt": 2.0, "completion": 3.0}));
     }
 
     #[test]
@@ -394,7 +398,7 @@ mod tests {
         let m =
             merge(&p, &json!({"sort": 3, "preferred_max_latency": {"p90": 1.0e1}, "preferred_min_throughput": null}));
         assert_eq!(
-            m.unwrap().value,
+            sent(&m.unwrap()),
             json!({"sort": "price", "preferred_max_latency": {"p90": 10.0}, "preferred_min_throughput": null})
         );
         assert!(merge(&strict(), &json!({"sort": 3})).is_err());
@@ -405,7 +409,7 @@ mod tests {
         let not_json = |client: &str| {
             let body = format!(r#"{{"provider": {client}}}"#);
             let root = crate::core::json::parse(body.as_bytes(), 256).unwrap();
-            Routing::read(root.get("provider"), body.as_bytes(), false).unwrap_err().0 == "provider is not valid JSON"
+            Routing::read(root.get("provider"), false).unwrap_err().0 == "provider is not valid JSON"
         };
         assert!(not_json(r#"{"max_price": {"prompt": 1e999}}"#));
         // As deep as serde_json (which read the object before) accepts, and no deeper.

@@ -5,10 +5,9 @@
 //! its own message; nothing the client wrote is echoed. A field the policy fixes outright (`sort`)
 //! is not read: its value never reaches OpenRouter.
 
-use serde_json::Value;
-
 use crate::core::config::{DataCollection, MaxPrice, ProviderConfig, ProviderSort};
 use crate::core::json::{Kind, Node};
+use crate::core::json_value::JsonValue;
 
 /// Provider fields OpenRouter accepts from a client besides those a policy may set
 /// ([`ProviderConfig::FIELDS`]); it rejects unknown keys. Pure preferences: passed through.
@@ -36,7 +35,7 @@ pub(crate) struct Routing {
     /// Price caps by field, in field-name order.
     pub(crate) max_price: Vec<(String, f64)>,
     /// The pure preferences present, as they will be sent.
-    pub(crate) preferences: Vec<(&'static str, Value)>,
+    pub(crate) preferences: Vec<(&'static str, JsonValue)>,
 }
 
 /// serde_json's nesting limit, which the client object was once read with: a deeper object is
@@ -44,9 +43,8 @@ pub(crate) struct Routing {
 const MAX_NESTING: u32 = 127;
 
 impl Routing {
-    /// Reads the client's `provider` value (`None`: absent) from `body`, the bytes `node` was
-    /// parsed from; `sort_fixed` when the policy sets `sort`.
-    pub(crate) fn read(node: Option<&Node<'_>>, body: &[u8], sort_fixed: bool) -> Result<Self, ProviderError> {
+    /// Reads the client's `provider` value (`None`: absent); `sort_fixed` when the policy sets `sort`.
+    pub(crate) fn read(node: Option<&Node<'_>>, sort_fixed: bool) -> Result<Self, ProviderError> {
         let Some(node) = node else { return Ok(Self::default()) };
         if !within_number_and_nesting_limits(node, 1) {
             return Err(ProviderError("provider is not valid JSON".into()));
@@ -100,8 +98,7 @@ impl Routing {
             if !matches!(v.kind, Kind::Number(_) | Kind::Object(_) | Kind::Null) {
                 return Err(ProviderError("provider preference has the wrong type".into()));
             }
-            let raw = body.get(v.start..v.end).unwrap_or_default();
-            let value = serde_json::from_slice(raw).map_err(|_| ProviderError("provider is not valid JSON".into()))?;
+            let value = JsonValue::from_node(v).ok_or_else(|| ProviderError("provider is not valid JSON".into()))?;
             c.preferences.push((key, value));
         }
         Ok(c)

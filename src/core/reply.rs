@@ -2,8 +2,7 @@
 //!
 //! Messages name the rule that fired and never echo request content.
 
-use serde_json::json;
-
+use crate::core::json_value::str_lit;
 use crate::core::reason::Reason;
 
 /// A request the filter answers itself instead of forwarding.
@@ -48,8 +47,15 @@ impl Rejection {
 
     /// The JSON body sent to the client.
     pub fn body(&self) -> Vec<u8> {
-        let v = json!({"error": {"code": self.status, "message": self.message, "type": self.error_type, "reason": self.reason.as_str()}});
-        v.to_string().into_bytes()
+        // serde_json's `json!` object: keys sorted.
+        let mut out = format!("{{\"error\":{{\"code\":{},\"message\":", self.status);
+        str_lit(&mut out, &self.message);
+        out.push_str(",\"reason\":");
+        str_lit(&mut out, self.reason.as_str());
+        out.push_str(",\"type\":");
+        str_lit(&mut out, self.error_type);
+        out.push_str("}}");
+        out.into_bytes()
     }
 }
 
@@ -64,5 +70,17 @@ mod tests {
         assert_eq!(v["error"]["code"], 403);
         assert_eq!(v["error"]["type"], "policy_violation");
         assert_eq!(v["error"]["message"], "model denied by rule #2");
+    }
+
+    #[test]
+    fn body_is_the_bytes_serde_json_wrote() {
+        for r in [
+            Rejection::forbidden(Reason::ModelDenied, "model \"x\" denied\n\u{1}é"),
+            Rejection::internal(Reason::ProviderSpan),
+            Rejection::new(429, "rate_limit_exceeded", Reason::LimitExceeded, ""),
+        ] {
+            let v = serde_json::json!({"error": {"code": r.status, "message": r.message, "type": r.error_type, "reason": r.reason.as_str()}});
+            assert_eq!(String::from_utf8(r.body()).unwrap(), v.to_string());
+        }
     }
 }

@@ -705,13 +705,13 @@ fn top_level_edits(
         if node.is_some_and(|n| body.get(n.start..n.end).is_none()) {
             return Err(Rejection::internal(Reason::ProviderSpan));
         }
-        let client = Routing::read(node, body, pp.fixes_sort())
-            .map_err(|e| Rejection::bad_request(Reason::ProviderInvalid, e.0))?;
+        let client =
+            Routing::read(node, pp.fixes_sort()).map_err(|e| Rejection::bad_request(Reason::ProviderInvalid, e.0))?;
         let merged = pp.merge(&client);
         for n in &merged.notes {
             audit.reason(*n);
         }
-        let rendered = merged.value.to_string();
+        let rendered = merged.value.to_json();
         let unchanged = root.get("provider").and_then(|n| body.get(n.start..n.end)) == Some(rendered.as_bytes());
         if !unchanged {
             set(root, "provider", rendered, edits, inserts);

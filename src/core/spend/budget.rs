@@ -3,7 +3,7 @@
 //! swap, before the upstream is contacted); when the exchange ends the reservation is released
 //! and the actual amount charged (docs/spend.md).
 
-use serde_json::Value;
+use crate::core::json_value::JsonValue;
 
 use crate::core::audit::{AuditRecord, LimitAudit, LimitUnits};
 use crate::core::config::{LimitKey, LimitUnit};
@@ -84,10 +84,10 @@ fn key(limit: &Limit, s: &Subject<'_>, model: Option<&str>) -> String {
 
 /// An amount as the audit record shows it: USD for cost, a count otherwise.
 #[inline(never)]
-pub(super) fn shown(unit: LimitUnit, amount: u64) -> Value {
+pub(super) fn shown(unit: LimitUnit, amount: u64) -> JsonValue {
     match unit {
-        LimitUnit::Cost => Value::from(micro_to_usd(amount)),
-        _ => Value::from(amount),
+        LimitUnit::Cost => JsonValue::from(micro_to_usd(amount)),
+        _ => JsonValue::from(amount),
     }
 }
 
@@ -116,10 +116,10 @@ pub(super) fn new_entry(limit: &Limit) -> LimitAudit {
         name: limit.name.clone(),
         unit: limit.unit_name(),
         outcome: "admitted",
-        reserved: Value::Null,
-        charged: Value::Null,
-        used: Value::Null,
-        in_flight: Value::Null,
+        reserved: JsonValue::Null,
+        charged: JsonValue::Null,
+        used: JsonValue::Null,
+        in_flight: JsonValue::Null,
         max: shown(limit.unit, limit.max),
         units: LimitUnits { charged: 0, used: None, max: limit.max, global: limit.per.is_empty() },
     }
