@@ -2,7 +2,9 @@
 HTTP/1.1 and HTTP/2: `**`, an empty HTML tag or comment, a code span or `~~` inside a key vanish when a chat UI renders
 the answer, which then shows (and copies) the key whole. The filter also scans a view with such markup between token
 bytes folded away, for credentials only: the key is blocked (JSON answer and stream) or redacted with its markup, and
-ordinary Markdown answers reach the client unchanged. What the client received and the audit record are asserted."""
+ordinary Markdown answers reach the client unchanged. Attack round 4 (finding 3) added `_` emphasis next to punctuation,
+backslash escapes (`sk\\-or\\-v1\\-…`) and character references (`&#45;`, `&#8203;`, `&zwj;`). What the client
+received and the audit record are asserted."""
 from __future__ import annotations
 
 import json
@@ -24,6 +26,11 @@ MARKUP = {
     "comment": "<!-- -->".join(PIECES),
     "empty-code-span": "``".join(PIECES),
     "code-span": PIECES[0] + "`" + PIECES[1] + "`" + PIECES[2],
+    # Attack round 4, finding 3: emphasis `_` next to punctuation, backslash escapes, character references.
+    "underscore": "sk-or-v1-_" + SECRET[9:] + "_",
+    "backslash-escape": SECRET.replace("-", "\\-"),
+    "char-ref": SECRET.replace("-", "&#45;"),
+    "invisible-ref": PIECES[0] + "&#8203;" + PIECES[1] + "&zwj;" + PIECES[2],
 }
 
 POLICY: dict[str, Any] = {
@@ -80,7 +87,8 @@ def test_a_key_with_markup_inside_is_blocked(
 
 MARKDOWN = ("**Note:** set `OPENROUTER_API_KEY` to a key that starts with `sk-or-v1-`, never ~~commit~~ it. "
             "Use *very*careful* settings, x<sub>2</sub>y, 2**10 = 1024 and <!-- hidden -->done; a commit id "
-            "**3f2a9c7d0b13f8465e2a9c7d**0b13f8465e2a9c7d0b13f846 is not a key.")
+            "**3f2a9c7d0b13f8465e2a9c7d**0b13f8465e2a9c7d0b13f846 is not a key; x.__dict__, a \\* b, "
+            "AT&amp;T and snake_case_names stay.")
 
 
 @pytest.mark.parametrize("proto", PROTOS)

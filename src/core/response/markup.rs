@@ -6,6 +6,9 @@
 //! what it scans, with the markup that sits between two token bytes removed:
 //!
 //! - a run of `*` or `~` (emphasis, strikethrough; CommonMark allows `*` inside a word),
+//! - a run of `_` next to punctuation (`sk-_or_-v1-…`, `sk-or-v1-_…_`, a JWT's `._…_.`: CommonMark
+//!   reads it as emphasis there; between two letters or digits, `snake_case`, it is literal text and
+//!   stays; attack round 4, finding 3),
 //! - a run of backticks (code span delimiters; the span's text shows),
 //! - an HTML tag without whitespace (`<b>`, `</b>`, `<br/>`) or a comment (`<!-- … -->`, at most
 //!   [`MAX_COMMENT`] bytes).
@@ -29,11 +32,75 @@ fn token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'+' | b'/' | b'=' | b'.')
 }
 
-/// Length of the markup run at `i` in `b` (0: none).
-fn run_at(b: &[u8], i: usize) -> usize {
+/// Longest character reference read (`&NegativeMediumSpace;` is 21 bytes; `&#x10ffff;` 10).
+const MAX_REF: usize = 24;
+
+/// A character reference at `i` (`&#45;`, `&#x200b;`, `&zwj;`): its length and the character
+/// CommonMark and HTML render it as. Named references: the invisible ones and those of the
+/// punctuation credentials are made of.
+fn char_ref(b: &[u8], i: usize) -> Option<(usize, char)> {
+    let rest = b.get(i..)?;
+    let rest = rest.get(..rest.len().min(MAX_REF))?;
+    let end = rest.iter().position(|&x| x == b';')?;
+    let body = rest.get(1..end)?;
+    let c = if let Some(num) = body.strip_prefix(b"#") {
+        let (digits, radix) = match num.split_first() {
+            Some((b'x' | b'X', d)) => (d, 16),
+            _ => (num, 10),
+        };
+        if digits.is_empty() || digits.len() > 7 || !digits.iter().all(|d| char::from(*d).is_digit(radix)) {
+            return None;
+        }
+        char::from_u32(u32::from_str_radix(std::str::from_utf8(digits).ok()?, radix).ok()?)?
+    } else {
+        match body {
+            b"shy" => '\u{ad}',
+            b"zwnj" => '\u{200c}',
+            b"zwj" => '\u{200d}',
+            b"ZeroWidthSpace" | b"NegativeThinSpace" | b"NegativeMediumSpace" => '\u{200b}',
+            b"NoBreak" => '\u{2060}',
+            b"hyphen" | b"dash" => '\u{2010}',
+            b"minus" => '\u{2212}',
+            b"period" => '.',
+            b"sol" => '/',
+            b"plus" => '+',
+            b"equals" => '=',
+            b"lowbar" | b"UnderBar" => '_',
+            _ => return None,
+        }
+    };
+    Some((end + 1, c))
+}
+
+/// The markup run at `i` in `b`: its length (0: none) and the character it renders as, if any
+/// (a character reference).
+fn run_at(b: &[u8], i: usize) -> (usize, Option<char>) {
+    let Some(&c) = b.get(i) else { return (0, None) };
+    let n = match c {
+        b'&' => return char_ref(b, i).map_or((0, None), |(n, ch)| (n, Some(ch))),
+        // A backslash escape of punctuation shows the punctuation alone (`sk\-or` is `sk-or`).
+        b'\\' => usize::from(b.get(i + 1).is_some_and(u8::is_ascii_punctuation)),
+        _ => plain_run_at(b, i),
+    };
+    (n, None)
+}
+
+/// Length of the run of `*`, `~`, `` ` ``, `_` or the HTML tag or comment at `i` (0: none).
+fn plain_run_at(b: &[u8], i: usize) -> usize {
     let Some(&c) = b.get(i) else { return 0 };
     match c {
         b'*' | b'~' | b'`' => b.get(i..).map_or(0, |r| r.iter().take_while(|&&x| x == c).count()),
+        b'_' => {
+            let n = b.get(i..).map_or(0, |r| r.iter().take_while(|&&x| x == b'_').count());
+            let alnum = |at: Option<usize>| at.and_then(|p| b.get(p)).is_some_and(u8::is_ascii_alphanumeric);
+            // Inside a run (the byte before is `_` too) or between two alphanumerics: not a delimiter.
+            let inside = i.checked_sub(1).and_then(|p| b.get(p)) == Some(&b'_');
+            if inside || (alnum(i.checked_sub(1)) && alnum(Some(i + n))) {
+                0
+            } else {
+                n
+            }
+        }
         b'<' => {
             let rest = b.get(i..).unwrap_or(&[]);
             if rest.starts_with(b"<!--") {
@@ -63,27 +130,41 @@ fn run_at(b: &[u8], i: usize) -> usize {
 /// count as one) with, per byte of it, its offset in `text`; `None` when nothing folds.
 pub(crate) fn fold(text: &str) -> Option<(String, Vec<usize>)> {
     let b = text.as_bytes();
-    if !b.iter().any(|&x| matches!(x, b'*' | b'~' | b'`' | b'<')) {
+    if !b.iter().any(|&x| matches!(x, b'*' | b'~' | b'`' | b'<' | b'_' | b'&' | b'\\')) {
         return None;
     }
     let mut out: Vec<u8> = Vec::with_capacity(b.len());
     let mut map = Vec::with_capacity(b.len());
     let mut i = 0;
     let mut folded = false;
+    let mut shown: Vec<(char, usize)> = Vec::new();
     while let Some(&x) = b.get(i) {
-        // A chain of runs starting after a token byte and ending before one.
+        // A chain of runs starting after a token byte and ending before one; the characters the
+        // chain's references render as are kept (each mapped to its reference).
         let mut j = i;
+        shown.clear();
         if i > 0 && b.get(i - 1).is_some_and(|&p| token(p)) {
             loop {
-                let n = run_at(b, j);
+                let (n, ch) = run_at(b, j);
                 if n == 0 {
                     break;
                 }
+                shown.extend(ch.map(|c| (c, j)));
                 j += n;
             }
         }
-        if j > i && b.get(j).is_some_and(|&n| token(n)) {
+        // A `_` run that ends a token closes emphasis (`sk-or-v1-_…_ `): it goes too.
+        let closes =
+            || b.get(i..j).is_some_and(|r| r.iter().all(|&x| x == b'_')) && !b.get(j).is_some_and(|&n| token(n));
+        if j > i && (b.get(j).is_some_and(|&n| token(n)) || closes()) {
             folded = true;
+            for (c, at) in &shown {
+                let mut buf = [0u8; 4];
+                for byte in c.encode_utf8(&mut buf).bytes() {
+                    out.push(byte);
+                    map.push(*at);
+                }
+            }
             i = j;
             continue;
         }
@@ -94,7 +175,7 @@ pub(crate) fn fold(text: &str) -> Option<(String, Vec<usize>)> {
     if !folded {
         return None;
     }
-    // Only ASCII bytes were removed, whole: the rest is still UTF-8.
+    // Only ASCII bytes were removed, whole, and whole characters added: the rest is still UTF-8.
     String::from_utf8(out).ok().map(|s| (s, map))
 }
 
@@ -152,6 +233,11 @@ mod tests {
             ("ab``cd", "abcd"),
             ("ab~~cd", "abcd"),
             ("ab</span>cd", "abcd"),
+            ("sk-_or_-v1", "sk-or-v1"),
+            ("v1-_ab_.c", "v1-ab.c"),
+            ("sk\\-or\\-v1", "sk-or-v1"),
+            ("sk&#45;or&#x2d;v1&period;x", "sk-or-v1.x"),
+            ("ab&#8203;cd&zwj;ef", "ab\u{200b}cd\u{200d}ef"),
         ] {
             assert_eq!(folded(s), want, "{s}");
         }
@@ -166,6 +252,8 @@ mod tests {
             "x < y and y > z",
             "line<br> next",
             "snake_case_name",
+            "x.y__z and __init",
+            "AT&amp;T, a \\* b, 5 &lt; 6, C:\\Users and &#65;",
             "<span class=\"k\">value</span>",
             "a<!-- a comment far longer than sixty-four bytes, so it is not folded away at all, ok -->b",
         ] {
@@ -214,11 +302,17 @@ mod tests {
             format!("{a}``{b}{c}"),
             format!("{a}`{b}`{c}"),
             format!("{a}~~{b}~~{c}"),
+            format!("sk-or-v1-_{}_", &KEY[9..]),
+            KEY.replace('-', "\\-"),
+            KEY.replace('-', "&#45;"),
+            format!("{a}&#8203;{b}&zwj;{c}"),
         ] {
             let text = format!("Here it is: {shown} — keep it safe.");
             for size in [1, 7, text.len()] {
                 assert_eq!(scan(&block, &text, size), Err("OPENROUTER_KEY".into()), "{shown} / {size}");
                 let out = scan(&redact, &text, size).unwrap();
+                // A closing `_` is left after the placeholder.
+                let out = out.replacen("]_ ", "] ", 1);
                 assert_eq!(out, "Here it is: [OPENROUTER_KEY] — keep it safe.", "{shown} / {size}");
             }
         }
@@ -233,6 +327,7 @@ mod tests {
             "| col_a | col_b |\n|---|---|\n| **sk** | <i>or</i> |\n<!-- table end -->done",
             "Call `client.chat.completions.create(model=\"gpt-4o\")`**now**, then ~~wait~~go.",
             "A hash: **3f2a9c7d0b13f8465e2a9c7d**0b13f8465e2a9c7d0b13f846 (a commit id, not a key).",
+            "Call `self._private_helper(x.__dict__)`, set MY_API_KEY_NAME=_unset_ and read docs/_build/_static.",
         ] {
             assert_eq!(scan(&r, text, text.len()).unwrap(), text);
             assert_eq!(scan(&r, text, 3).unwrap(), text);
