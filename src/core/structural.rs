@@ -82,6 +82,7 @@ const CREDENTIAL_MARKS: &[&str] = &[
     "xoxb-",
     "xoxp-",
     "xoxr-",
+    "xapp-",
     "AIza",
     "eyJ",
     "-----BEGIN",

@@ -137,7 +137,20 @@ FHIR = json.dumps({"resourceType": "Patient", "identifier": [
     {"system": "http://hl7.org/fhir/sid/us-ssn", "value": "808907811"},
     {"system": "urn:oid:1.2.36.146.595.217.0.1", "value": "853828312"}],
     "telecom": [{"system": "phone", "value": "02250822", "use": "home"}]}, indent=2)
+# Corpus 5's shapes (issue 14, session 24): a call transcript reads a number out group by group (a comma and a
+# space between groups; the cue may sit on the agent's line above, "landline" is a phone word), a patch adds a
+# key block with a `+` before every line and a Slack app-level token (`xapp-`).
+CALL = ("[00:41] AGENT: and the best number to reach you on\n[00:53] CALLER: um it's 0612, 345, 678\n"
+        "[01:10] CALLER: my mobile is +44, 20, 7946, 0958 or the landline 020 7946 0958\n"
+        "[01:20] AGENT: 3 items, 25, 100 in the basket, order 2024, 11\n")
+PATCH = ("--- /dev/null\n+++ b/deploy/id_ec\n+-----BEGIN EC PRIVATE KEY-----\n+MHcCAQEEIBq7w2Lk9ZpQxR4tYv8Nw3mK\n"
+         "+-----END EC PRIVATE KEY-----\n-SLACK_APP_TOKEN=changeme\n"
+         "+SLACK_APP_TOKEN=xapp-1-B02QW8RT7LM-4417093826151-8c1f0e2d9a7b6c5d4e3f2a1b0c9d8e7f\n")
 DELIMITED = {
+    "call_transcript": (CALL, ["0612, 345, 678", "+44, 20, 7946, 0958", "020 7946 0958"],
+                        ["3 items, 25, 100", "order 2024, 11"]),
+    "patch": (PATCH, ["MHcCAQEEIBq7w2Lk9ZpQxR4tYv8Nw3mK", "xapp-1-B02QW8RT7LM", "4417093826151"],
+              ["+++ b/deploy/id_ec", "-SLACK_APP_TOKEN=changeme"]),
     "hl7_v2": (HL7, ["021 219 65 72", "212050523", "146803509", "40 60 29 55", "ellen95@example.com"],
                ["454648730", "90175438^^^MRN"]),
     "vcard": (VCARD, ["0450.37.13.00", "5064893194"], ["REV:2025-05-27T06:25:32Z"]),

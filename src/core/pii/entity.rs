@@ -29,7 +29,7 @@ pub enum Entity {
     AwsSecretKey,
     /// GitHub token `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`.
     GithubToken,
-    /// Slack token `xoxa-`, `xoxb-`, `xoxp-`, `xoxr-`.
+    /// Slack token `xoxa-`, `xoxb-`, `xoxp-`, `xoxr-`, app-level `xapp-`.
     SlackToken,
     /// Google API key `AIza…`.
     GoogleApiKey,

@@ -15,6 +15,7 @@ mod phone_plan;
 #[cfg(test)]
 mod phone_plan_tests;
 pub(crate) mod phone_plan_types;
+pub(crate) mod phone_spoken;
 pub(crate) mod secrets;
 pub(crate) mod ssn;
 pub(crate) mod table;

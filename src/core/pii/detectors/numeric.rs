@@ -2,14 +2,23 @@
 //! IPv4, card, SSN and phone rules, which pick sub-ranges of its groups.
 
 use super::cluster::{Cluster, MAX_GROUPS};
-use super::{card, ip, phone, ssn, table, Sink};
+use super::{card, ip, phone, phone_spoken, ssn, table, Sink};
 use crate::core::pii::entity::Entity;
+use crate::core::pii::text::{at, is_digit};
 
 /// Parses the cluster at `start`, records IPv4/card/SSN/phone findings, and returns the offset
 /// past the cluster (the engine does not re-enter it).
 pub(crate) fn scan(b: &[u8], start: usize, sink: &mut Sink) -> usize {
     let c = Cluster::parse(b, start);
     let on = sink.on;
+    // One group, then `, ` and a digit: maybe a number read out group by group.
+    let e = c.end();
+    if c.n == 1 && on.has(Entity::Phone) && at(b, e) == b',' && at(b, e + 1) == b' ' && is_digit(at(b, e + 2)) {
+        if let Some((s, end)) = phone_spoken::at_run(b, start) {
+            sink.push(s, end, Entity::Phone);
+            return end;
+        }
+    }
     let mut s = 0;
     while s < c.n {
         let hit = None

@@ -26,8 +26,9 @@ use crate::core::pii::text::{before, context_before, context_on_line, field_star
 
 /// Phone words (lower case, UTF-8) in the languages of the plan's countries: "tel" covers
 /// telephone, Telefon, teléfono, telefono, telefoon; "mobil" mobile and Mobilnummer.
-const CONTEXT: [&[u8]; 47] = [
+const CONTEXT: [&[u8]; 49] = [
     b"phone",
+    b"landline",
     b"call",
     b"tel",
     b"mobil",
@@ -38,6 +39,7 @@ const CONTEXT: [&[u8]; 47] = [
     b"whatsapp",
     b"dial",
     b"reach me",
+    b"reach you",
     "t\u{e9}l".as_bytes(),
     "t\u{c9}l".as_bytes(),
     b"handy",

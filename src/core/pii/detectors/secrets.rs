@@ -8,12 +8,12 @@
 //! | OPENAI_KEY | `sk-` (incl. `sk-proj-`, `sk-svcacct-`) + ≥ 32 of `[A-Za-z0-9_-]` with letters and digits |
 //! | STRIPE_KEY | `sk_live_`, `rk_live_`, `sk_test_`, `rk_test_` + ≥ 16 alphanumerics |
 //! | GITHUB_TOKEN | `ghp_ gho_ ghu_ ghs_ ghr_` + ≥ 30 alphanumerics; `github_pat_` + ≥ 22 of `[A-Za-z0-9_]` |
-//! | SLACK_TOKEN | `xoxa- xoxb- xoxp- xoxr-` + ≥ 10 of `[A-Za-z0-9-]` |
+//! | SLACK_TOKEN | `xoxa- xoxb- xoxp- xoxr-` (bot/user tokens) or `xapp-` (app-level tokens) + ≥ 10 of `[A-Za-z0-9-]` |
 //! | GOOGLE_API_KEY | `AIza` + 35 of `[A-Za-z0-9_-]` |
 //! | AWS_ACCESS_KEY | `AKIA ASIA AGPA AIDA AROA AIPA ANPA ANVA ABIA ACCA` + 16 of `[A-Z0-9]` |
 //! | AWS_SECRET_KEY | 40 of `[A-Za-z0-9/+]` with upper, lower and digit-or-symbol, ≤ 96 bytes after "secret" |
 //! | JWT | `eyJ…` `.` payload `.` signature, header base64url-decoding to a JSON object with `"alg"` |
-//! | PRIVATE_KEY | `-----BEGIN … PRIVATE KEY-----` through `-----END …-----` (or to the end of the text) |
+//! | PRIVATE_KEY | `-----BEGIN … PRIVATE KEY-----` through `-----END …-----` (or to the end of the text); in a patch the header may follow the line's `+`/`-` |
 //! | BEARER_TOKEN | after `Bearer `: ≥ 16 of `[A-Za-z0-9._~+/=-]` |
 
 use super::Sink;
@@ -63,7 +63,8 @@ fn classify(t: &[u8]) -> Option<Entity> {
         let r = rest(4);
         return (r.len() >= 30 && all(r, |c| c.is_ascii_alphanumeric())).then_some(Entity::GithubToken);
     }
-    if t.starts_with(b"xox") && matches!(at(t, 3), b'a' | b'b' | b'p' | b'r') && at(t, 4) == b'-' {
+    let slack = t.starts_with(b"xox") && matches!(at(t, 3), b'a' | b'b' | b'p' | b'r') && at(t, 4) == b'-';
+    if slack || t.starts_with(b"xapp-") {
         let r = rest(5);
         return (r.len() >= 10 && all(r, |c| c.is_ascii_alphanumeric() || c == b'-')).then_some(Entity::SlackToken);
     }
@@ -231,6 +232,9 @@ fn pem(b: &[u8], s: usize) -> Option<usize> {
 
 /// Examines the token `s..e`; returns the offset the engine may skip to (past a PEM block).
 pub(crate) fn token(b: &[u8], s0: usize, e: usize, sink: &mut Sink) -> usize {
+    // A key block added or removed in a patch: a `+` or `-` starts every line, the header's too.
+    let diff_line = e - s0 == 11 && matches!(at(b, s0), b'+' | b'-') && matches!(before(b, s0), b'\n' | 0);
+    let s0 = s0 + usize::from(diff_line);
     if e - s0 == 10 && b.get(s0..e) == Some(b"-----BEGIN") {
         if sink.on.has(Entity::PrivateKey) {
             if let Some(end) = pem(b, s0) {
@@ -412,6 +416,7 @@ mod tests {
             ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", Entity::GithubToken),
             ("github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", Entity::GithubToken),
             ("xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", Entity::SlackToken),
+            ("xapp-1-B02QW8RT7LM-4417093826151-8c1f0e2d9a7b6c5d4e3f2a1b0c9d8e7f", Entity::SlackToken),
             ("AIzaSyDdI0hCZtE6vySjMm-WEfRq3CPzqKqqsHI", Entity::GoogleApiKey),
             ("AKIAIOSFODNN7EXAMPLE", Entity::AwsAccessKey),
         ];
@@ -467,6 +472,19 @@ mod tests {
         let t = "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk";
         assert_eq!(scan(t), vec![(Entity::PrivateKey, &t[2..])]);
         assert!(scan("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----").is_empty());
+    }
+
+    #[test]
+    fn a_pem_block_added_or_removed_in_a_patch_is_a_key() {
+        for mark in ['+', '-'] {
+            let k = format!(
+                "-----BEGIN EC PRIVATE KEY-----\n{mark}MHcCAQEEIBq7w2Lk9Zp\n{mark}-----END EC PRIVATE KEY-----"
+            );
+            let t = format!("+++ b/id\n{mark}{k}\n");
+            assert_eq!(scan(&t), vec![(Entity::PrivateKey, k.as_str())], "{mark}");
+        }
+        // A `+` inside a line is no diff marker.
+        assert!(scan("a+-----BEGIN RSA PRIVATE KEY----- b").is_empty());
     }
 
     #[test]
