@@ -198,6 +198,45 @@ impl Reason {
     }
 }
 
+/// Why an answer could not be read to restore or inspect it. Never printed: the reply, the audit
+/// record and the metric all say [`Reason::ResponseUnreadable`]; the detail names the check that
+/// failed, for tests and readers of the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unreadable {
+    /// A body (or a held body labelled JSON) that is not one JSON document.
+    BadJson,
+    /// The rewrite's edits overlap.
+    EditConflict,
+    /// A plain-text body that is not UTF-8.
+    NotUtf8,
+    /// A `choices[].index` (or output index) a client could read as another channel's.
+    BadIndex,
+    /// An event with a `choices` array whose `type` belongs to another API.
+    AmbiguousEvent,
+    /// A non-text delta string (tool-call id, name, role) arriving in differing pieces.
+    SplitName,
+    /// More channels open (or first pieces kept) than a stream may hold.
+    TooManyChannels,
+    /// An event over the size bound.
+    EventTooLarge,
+    /// An event whose data is not JSON.
+    BadEventJson,
+    /// Text on a channel after its end event.
+    TextAfterEnd,
+    /// The open channels' templates over their bound.
+    TemplatesTooLarge,
+    /// A compressed stream, or a coding the filter does not decode.
+    Encoded,
+    /// A held body (decoded or not) over the size bound.
+    TooLarge,
+    /// A compressed body that does not decode.
+    BadEncoding,
+    /// The rewritten body could not be written back.
+    WriteFailed,
+    /// The held body could not be read.
+    ReadFailed,
+}
+
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -241,6 +280,37 @@ mod tests {
             );
             assert_eq!(serde_json::to_string(r).unwrap(), format!("\"{s}\""));
         }
+    }
+
+    /// The codes in a markdown table's `column` (after the `header` row), as backticked tokens:
+    /// all of them, or (`after_status`) those after a status (`400 \`invalid_json\` / \`too_deep\``).
+    fn table_codes(doc: &str, header: &str, column: usize, after_status: bool) -> Vec<String> {
+        let text = std::fs::read_to_string(format!("{}/docs/{doc}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let (_, table) = text.split_once(header).unwrap();
+        let mut codes = Vec::new();
+        for row in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+            let cell = row.split('|').nth(column).unwrap();
+            let mut status = !after_status;
+            for (i, piece) in cell.split('`').enumerate() {
+                if i % 2 == 0 {
+                    let t = piece.trim();
+                    status = !after_status || t.ends_with(|c: char| c.is_ascii_digit()) || (status && t == "/");
+                } else if status && piece.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                    codes.push(piece.to_owned());
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn the_docs_reason_tables_name_only_codes_of_the_enum() {
+        let audit = table_codes("audit.md", "| reason | decision / status | meaning |", 1, false);
+        let answers = table_codes("configuration.md", "| situation | answer (`error.reason`) |", 2, true);
+        assert!(audit.len() > 15 && answers.len() > 20, "{audit:?} {answers:?}");
+        let known: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        let unknown: Vec<&String> = audit.iter().chain(&answers).filter(|c| !known.contains(&c.as_str())).collect();
+        assert!(unknown.is_empty(), "codes in docs/ that are no Reason: {unknown:?}");
     }
 
     #[test]

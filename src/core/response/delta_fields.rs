@@ -14,16 +14,14 @@ use std::collections::BTreeMap;
 
 use super::channel_index;
 use crate::core::json::{Kind, Node};
+use crate::core::reason::Unreadable;
 
 /// Delta members that are text channels (or audio bytes), at the top of `delta`.
 const CHANNELS: [&str; 4] = ["content", "reasoning", "reasoning_content", "refusal"];
 
 /// Most bytes of first pieces kept per stream (places and values): beyond it the stream is
-/// unreadable (`too_many_channels`).
+/// unreadable ([`Unreadable::TooManyChannels`]).
 const MAX_KEPT: usize = 64 * 1024;
-
-/// Why a delta cannot be read.
-pub(crate) type Refused = &'static str;
 
 /// The first non-empty piece seen at each place of the stream's deltas.
 #[derive(Debug, Default)]
@@ -45,13 +43,18 @@ fn is_channel(path: &[&str]) -> bool {
 
 impl OnePiece {
     /// Checks the non-channel strings of choice `slot`'s `delta`.
-    pub(crate) fn check(&mut self, slot: u32, delta: &Node<'_>) -> Result<(), Refused> {
+    pub(crate) fn check(&mut self, slot: u32, delta: &Node<'_>) -> Result<(), Unreadable> {
         let mut place = slot.to_le_bytes().to_vec();
         let mut names = Vec::new();
         self.walk(delta, &mut place, &mut names)
     }
 
-    fn walk<'n>(&mut self, node: &'n Node<'_>, place: &mut Vec<u8>, names: &mut Vec<&'n str>) -> Result<(), Refused> {
+    fn walk<'n>(
+        &mut self,
+        node: &'n Node<'_>,
+        place: &mut Vec<u8>,
+        names: &mut Vec<&'n str>,
+    ) -> Result<(), Unreadable> {
         match &node.kind {
             Kind::Str(s) => {
                 if is_channel(names) {
@@ -63,11 +66,11 @@ impl OnePiece {
                 }
                 match self.seen.get(place.as_slice()) {
                     Some(first) if *first == value => Ok(()),
-                    Some(_) => Err("split_name"),
+                    Some(_) => Err(Unreadable::SplitName),
                     None => {
                         self.kept = self.kept.saturating_add(place.len() + value.len());
                         if self.kept > MAX_KEPT {
-                            return Err("too_many_channels");
+                            return Err(Unreadable::TooManyChannels);
                         }
                         self.seen.insert(place.clone(), value.into_owned());
                         Ok(())
@@ -92,7 +95,7 @@ impl OnePiece {
             }
             Kind::Array(items) => {
                 for (pos, item) in items.iter().enumerate() {
-                    let k = channel_index::index_of(item.get("index"), pos).ok_or("bad_index")?;
+                    let k = channel_index::index_of(item.get("index"), pos).ok_or(Unreadable::BadIndex)?;
                     let len = place.len();
                     place.push(1);
                     place.extend_from_slice(&k.to_le_bytes());
@@ -112,7 +115,7 @@ mod tests {
     use super::*;
     use crate::core::json;
 
-    fn check(p: &mut OnePiece, delta: &str) -> Result<(), Refused> {
+    fn check(p: &mut OnePiece, delta: &str) -> Result<(), Unreadable> {
         p.check(0, &json::parse(delta.as_bytes(), 16).unwrap())
     }
 
@@ -144,10 +147,10 @@ mod tests {
             r#"{"tool_calls":[{"index":0,"function":{"name":"g"}}]}"#,
             r#"{"role":"tool"}"#,
         ] {
-            assert_eq!(check(&mut p, next), Err("split_name"), "{next}");
+            assert_eq!(check(&mut p, next), Err(Unreadable::SplitName), "{next}");
         }
         assert_eq!(check(&mut p, r#"{"x_note":"sk-or-v1-5e2a"}"#), Ok(()));
-        assert_eq!(check(&mut p, r#"{"x_note":"9c7d0b13"}"#), Err("split_name"));
+        assert_eq!(check(&mut p, r#"{"x_note":"9c7d0b13"}"#), Err(Unreadable::SplitName));
         // Another tool call (by its index) or another choice is another place.
         assert_eq!(check(&mut p, r#"{"tool_calls":[{"index":1,"id":"call_2"}]}"#), Ok(()));
         let delta = json::parse(br#"{"role":"user"}"#, 4).unwrap();
@@ -158,6 +161,6 @@ mod tests {
     fn the_places_kept_are_bounded() {
         let mut p = OnePiece::default();
         let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_KEPT));
-        assert_eq!(check(&mut p, &big), Err("too_many_channels"));
+        assert_eq!(check(&mut p, &big), Err(Unreadable::TooManyChannels));
     }
 }

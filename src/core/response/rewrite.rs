@@ -59,13 +59,14 @@ use super::stage::{Channel, ChannelKind, StageSignal, StageText, TextStage, STRE
 use crate::core::audit::AuditRecord;
 use crate::core::edit::{self, Edit};
 use crate::core::json::{self, Kind, Node};
+use crate::core::reason::Unreadable;
 use crate::core::reply::Rejection;
 
 /// Nesting bound for response JSON.
 const MAX_DEPTH: u32 = 64;
 
 /// Most channels of one stream open at once (each keeps its last event as a template): beyond
-/// it the stream ends with an error event (`too_many_channels`), so an upstream sending thousands
+/// it the stream ends with an error event ([`Unreadable::TooManyChannels`]), so an upstream sending thousands
 /// of distinct `choices[].index` values cannot grow memory without bound.
 pub(crate) const MAX_OPEN_CHANNELS: usize = 64;
 
@@ -75,7 +76,7 @@ pub(crate) enum RewriteError {
     /// A stage demanded a block (entity type name).
     Blocked(String),
     /// The body could not be read (not JSON, an SSE event over the limit): fail closed.
-    Unreadable(&'static str),
+    Unreadable(Unreadable),
 }
 
 /// The ordered text stages of one response.
@@ -176,7 +177,7 @@ fn strip_logprobs(root: &Node<'_>, p: &Pipeline, edits: &mut Vec<Edit>, skip: &m
 
 /// Rewrites a whole JSON body; `None` when nothing changed.
 pub(crate) fn rewrite_json(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u8>>, RewriteError> {
-    let root = json::parse(body, MAX_DEPTH).map_err(|_| RewriteError::Unreadable("bad_json"))?;
+    let root = json::parse(body, MAX_DEPTH).map_err(|_| RewriteError::Unreadable(Unreadable::BadJson))?;
     let (mut edits, mut skip) = (Vec::new(), Vec::new());
     strip_logprobs(&root, p, &mut edits, &mut skip);
     sort_ranges(&mut skip);
@@ -184,13 +185,13 @@ pub(crate) fn rewrite_json(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u
     if edits.is_empty() {
         return Ok(None);
     }
-    edit::apply(body, edits).map(Some).map_err(|_| RewriteError::Unreadable("edit_conflict"))
+    edit::apply(body, edits).map(Some).map_err(|_| RewriteError::Unreadable(Unreadable::EditConflict))
 }
 
 /// Rewrites a body that is neither JSON nor SSE (a plain-text error page) as one whole text
 /// channel; `None` when nothing changed.
 pub(crate) fn rewrite_text(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u8>>, RewriteError> {
-    let text = std::str::from_utf8(body).map_err(|_| RewriteError::Unreadable("not_utf8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| RewriteError::Unreadable(Unreadable::NotUtf8))?;
     let out = p.whole(text, false)?;
     Ok((out != text).then(|| out.into_bytes()))
 }
@@ -198,7 +199,7 @@ pub(crate) fn rewrite_text(body: &[u8], p: &mut Pipeline) -> Result<Option<Vec<u
 /// The channel index of the element `node` names ([`channel_index::index_of`]); an index no client
 /// reads as a small integer cannot be placed: unreadable.
 fn index_of(node: Option<&Node<'_>>, fallback: usize) -> Result<u32, RewriteError> {
-    channel_index::index_of(node, fallback).ok_or(RewriteError::Unreadable("bad_index"))
+    channel_index::index_of(node, fallback).ok_or(RewriteError::Unreadable(Unreadable::BadIndex))
 }
 
 fn str_node<'n, 'a>(node: Option<&'n Node<'a>>) -> Option<&'n Node<'a>> {
@@ -229,7 +230,7 @@ fn deltas<'n, 'a>(root: &'n Node<'a>, pieces: &mut OnePiece) -> Result<Vec<(Chan
     let mut out = Vec::new();
     if let Some(Kind::Array(choices)) = root.get("choices").map(|n| &n.kind) {
         if root.get("type").and_then(Node::as_str).is_some_and(|t| other_api_type(&t)) {
-            return Err(RewriteError::Unreadable("ambiguous_event"));
+            return Err(RewriteError::Unreadable(Unreadable::AmbiguousEvent));
         }
         for (pos, c) in choices.iter().enumerate() {
             let slot = index_of(c.get("index"), pos)?;
@@ -290,7 +291,7 @@ fn deltas<'n, 'a>(root: &'n Node<'a>, pieces: &mut OnePiece) -> Result<Vec<(Chan
         }
         return Ok(out);
     }
-    stream_start::starts(root, &mut out).ok_or(RewriteError::Unreadable("bad_index"))?;
+    stream_start::starts(root, &mut out).ok_or(RewriteError::Unreadable(Unreadable::BadIndex))?;
     let ty = root.get("type").and_then(Node::as_str);
     let Some(ty) = ty else { return Ok(out) };
     if ty == "content_block_delta" {
@@ -308,7 +309,7 @@ fn deltas<'n, 'a>(root: &'n Node<'a>, pieces: &mut OnePiece) -> Result<Vec<(Chan
     } else if ty.ends_with(".delta") {
         if let Some(n) = str_node(root.get("delta")) {
             let slot = index_of(root.get("output_index"), 0)?;
-            let part = stream_end::responses_part(root).ok_or(RewriteError::Unreadable("bad_index"))?;
+            let part = stream_end::responses_part(root).ok_or(RewriteError::Unreadable(Unreadable::BadIndex))?;
             out.push((Channel { slot, kind: stream_end::responses_kind(&ty), part }, n));
         }
     }
@@ -349,8 +350,8 @@ fn shape(
         })
     };
     let holes = keep.iter().map(|(_, i)| found.get(*i).map(|(_, n)| at(n.start))).collect::<Option<Vec<_>>>();
-    let holes = holes.ok_or(RewriteError::Unreadable("edit_conflict"))?;
-    let t = edit::apply(data, all).map_err(|_| RewriteError::Unreadable("edit_conflict"))?;
+    let holes = holes.ok_or(RewriteError::Unreadable(Unreadable::EditConflict))?;
+    let t = edit::apply(data, all).map_err(|_| RewriteError::Unreadable(Unreadable::EditConflict))?;
     Ok((t, holes))
 }
 
@@ -449,7 +450,7 @@ impl SseRewriter {
         self.buf.drain(..start);
         self.framer.shift(start);
         if self.buf.len() > self.max_event {
-            return Err(RewriteError::Unreadable("event_too_large"));
+            return Err(RewriteError::Unreadable(Unreadable::EventTooLarge));
         }
         Ok(out)
     }
@@ -526,7 +527,7 @@ impl SseRewriter {
                 // Looks like JSON but does not parse strictly (a duplicate key, a lone surrogate
                 // escape, nesting over the bound): a lenient client may still read it, and its
                 // channels join the ones before. Fail closed.
-                return Err(RewriteError::Unreadable("bad_event_json"));
+                return Err(RewriteError::Unreadable(Unreadable::BadEventJson));
             }
             // Not JSON: one whole channel of JSON-ish source text. Open channels stay open.
             let text = String::from_utf8_lossy(&data);
@@ -537,14 +538,14 @@ impl SseRewriter {
             return Ok(());
         };
         let found = deltas(&root, &mut self.pieces)?;
-        let ends = stream_end::ends(&root).ok_or(RewriteError::Unreadable("bad_index"))?;
+        let ends = stream_end::ends(&root).ok_or(RewriteError::Unreadable(Unreadable::BadIndex))?;
         // Each channel of this event with its last delta (where its template's hole goes, where it ends).
         let mut last: Vec<(Channel, usize)> = Vec::new();
         for (i, (c, _)) in found.iter().enumerate() {
             let full = last.len() >= MAX_OPEN_CHANNELS;
             match last.iter_mut().find(|(l, _)| l == c) {
                 Some(l) => l.1 = i,
-                None if full => return Err(RewriteError::Unreadable("too_many_channels")),
+                None if full => return Err(RewriteError::Unreadable(Unreadable::TooManyChannels)),
                 None => last.push((*c, i)),
             }
         }
@@ -565,7 +566,7 @@ impl SseRewriter {
                     continue;
                 }
                 // A client appends this to what the channel released already, scanned apart: fail closed.
-                return Err(RewriteError::Unreadable("text_after_end"));
+                return Err(RewriteError::Unreadable(Unreadable::TextAfterEnd));
             }
             let mut emitted = self.pipeline.push(*ch, &text)?;
             if ends.covers(ch) && last.iter().any(|(l, j)| l == ch && *j == i) {
@@ -581,13 +582,13 @@ impl SseRewriter {
             self.finish_channel(*ch);
         }
         if self.finished.len() > MAX_FINISHED_CHANNELS {
-            return Err(RewriteError::Unreadable("too_many_channels"));
+            return Err(RewriteError::Unreadable(Unreadable::TooManyChannels));
         }
         let keep: Vec<(Channel, usize)> = last.into_iter().filter(|(c, _)| !self.is_finished(c)).collect();
         if !keep.is_empty() {
             let new = keep.iter().filter(|(c, _)| !self.open.contains_key(c)).count();
             if self.open.len() + new > MAX_OPEN_CHANNELS {
-                return Err(RewriteError::Unreadable("too_many_channels"));
+                return Err(RewriteError::Unreadable(Unreadable::TooManyChannels));
             }
             if stream_start::is_start(&root) {
                 // Held text of a channel that ends right after its start goes out in a delta event.
@@ -604,7 +605,7 @@ impl SseRewriter {
             }
             if self.template_bytes() > self.max_event.saturating_mul(2) {
                 // Templates of big events on many channels: bounded per stream, not per channel.
-                return Err(RewriteError::Unreadable("templates_too_large"));
+                return Err(RewriteError::Unreadable(Unreadable::TemplatesTooLarge));
             }
         }
         edits.extend(texts);
@@ -612,7 +613,7 @@ impl SseRewriter {
             out.extend_from_slice(raw);
             return Ok(());
         }
-        let new = edit::apply(&data, edits).map_err(|_| RewriteError::Unreadable("edit_conflict"))?;
+        let new = edit::apply(&data, edits).map_err(|_| RewriteError::Unreadable(Unreadable::EditConflict))?;
         out.extend_from_slice(&fields);
         push_data(&new, out);
         out.push(b'\n');

@@ -122,7 +122,7 @@ fn text_after_a_channel_s_end_fails_closed() {
         chat(&json!({"content": format!("Your key is {head}")}), None) + &chat(&json!({}), Some("length")),
     ] {
         let (out, res) = run(inspecting(), &[end, chat(&json!({"content": tail}), None)]);
-        assert_eq!(res, Err(RewriteError::Unreadable("text_after_end")));
+        assert_eq!(res, Err(RewriteError::Unreadable(Unreadable::TextAfterEnd)));
         assert!(!String::from_utf8_lossy(&out).contains(tail));
     }
     // An empty delta after the end (OpenRouter's usage chunk) is fine.
@@ -134,7 +134,7 @@ fn text_after_a_channel_s_end_fails_closed() {
     let block = |t: &str| ev(&json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": t}}));
     let stop = ev(&json!({"type": "content_block_stop", "index": 0}));
     let (_, res) = run(inspecting(), &[block(head), stop, block(tail)]);
-    assert_eq!(res, Err(RewriteError::Unreadable("text_after_end")));
+    assert_eq!(res, Err(RewriteError::Unreadable(Unreadable::TextAfterEnd)));
 }
 
 #[test]
@@ -197,7 +197,7 @@ fn templates_of_big_events_are_bounded_per_stream() {
     }
     let e = ev(&json!({"x": "f".repeat(800_000), "choices": [{"index": 2, "delta": {"content": "a"}}]}));
     let res = r.on_chunk(e.as_bytes()).map(|b| b.len());
-    assert_eq!(res, Err(RewriteError::Unreadable("templates_too_large")));
+    assert_eq!(res, Err(RewriteError::Unreadable(Unreadable::TemplatesTooLarge)));
 }
 
 #[test]
@@ -220,18 +220,18 @@ fn legacy_function_call_arguments_are_a_channel_and_names_come_in_one_piece() {
         chat(&json!({"tool_calls": [{"index": 0, "function": {"name": name, "arguments": args}}]}), None)
     };
     let (out, res) = run(inspecting(), &[tool(&format!("save_{head}"), ""), tool(tail, "")]);
-    assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    assert_eq!(res, Err(RewriteError::Unreadable(Unreadable::SplitName)));
     assert!(!String::from_utf8_lossy(&out).contains(tail));
     let (_, res) = run(inspecting(), &[call(json!({"name": "se"})), call(json!({"name": "nd"}))]);
-    assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    assert_eq!(res, Err(RewriteError::Unreadable(Unreadable::SplitName)));
     // A tool call's id and an unknown delta field likewise; the same role in every chunk passes.
     let id = |id: &str| chat(&json!({"tool_calls": [{"index": 0, "id": id, "function": {"arguments": ""}}]}), None);
     let (out, res) = run(inspecting(), &[id(&format!("call_{head}")), id(tail)]);
-    assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    assert_eq!(res, Err(RewriteError::Unreadable(Unreadable::SplitName)));
     assert!(!String::from_utf8_lossy(&out).contains(tail));
     let note = |t: &str| chat(&json!({"role": "assistant", "x_note": t}), None);
     let (_, res) = run(inspecting(), &[note(head), note(tail)]);
-    assert_eq!(res, Err(RewriteError::Unreadable("split_name")));
+    assert_eq!(res, Err(RewriteError::Unreadable(Unreadable::SplitName)));
     let role = |t: &str| chat(&json!({"role": "assistant", "content": t}), None);
     let (_, res) = run(inspecting(), &[role("a "), role("b"), chat(&json!({"role": "assistant"}), Some("stop"))]);
     assert_eq!(res, Ok(()));
@@ -251,7 +251,7 @@ fn an_event_both_chat_and_messages_shaped_is_unreadable() {
     for ty in ["content_block_delta", "content_block_start", "response.output_text.delta", "message_delta"] {
         let e = ev(&json!({"type": ty, "index": 0, "choices": [], "delta": {"type": "text_delta", "text": "a"}}));
         let (_, res) = run(inspecting(), &[e]);
-        assert_eq!(res, Err(RewriteError::Unreadable("ambiguous_event")), "{ty}");
+        assert_eq!(res, Err(RewriteError::Unreadable(Unreadable::AmbiguousEvent)), "{ty}");
     }
 }
 

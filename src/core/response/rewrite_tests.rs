@@ -53,7 +53,7 @@ fn json_responses_and_messages_shapes_are_restored() {
 #[test]
 fn an_unchanged_body_is_not_rewritten_and_bad_json_is_unreadable() {
     assert_eq!(rewrite_json(br#"{"choices":[{"message":{"content":"[EMAIL_5]"}}]}"#, &mut pipeline()), Ok(None));
-    assert_eq!(rewrite_json(b"{nope", &mut pipeline()), Err(RewriteError::Unreadable("bad_json")));
+    assert_eq!(rewrite_json(b"{nope", &mut pipeline()), Err(RewriteError::Unreadable(Unreadable::BadJson)));
 }
 
 /// Runs `stream` through a rewriter in the given pieces; returns the output bytes.
@@ -203,7 +203,7 @@ fn held_text_at_a_cut_stream_end_is_flushed_and_an_endless_event_is_refused() {
     let (content, _, _) = assemble_chat(&run_sse(&[stream.as_bytes()]));
     assert_eq!(content, "see [EMA");
     let mut r = SseRewriter::new(pipeline(), 100);
-    assert_eq!(r.on_chunk(&[b'x'; 101]), Err(RewriteError::Unreadable("event_too_large")));
+    assert_eq!(r.on_chunk(&[b'x'; 101]), Err(RewriteError::Unreadable(Unreadable::EventTooLarge)));
 }
 
 struct Blocker;
@@ -325,7 +325,7 @@ fn open_channels_are_capped_and_the_stream_fails_closed_beyond() {
     let ev = format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": "more"}}]}));
     assert!(r.on_chunk(ev.as_bytes()).is_ok());
     let ev = format!("data: {}\n\n", json!({"choices": [{"index": MAX_OPEN_CHANNELS, "delta": {"content": "hi"}}]}));
-    assert_eq!(r.on_chunk(ev.as_bytes()), Err(RewriteError::Unreadable("too_many_channels")));
+    assert_eq!(r.on_chunk(ev.as_bytes()), Err(RewriteError::Unreadable(Unreadable::TooManyChannels)));
 }
 
 #[test]

@@ -29,7 +29,7 @@ use crate::core::audit::AuditRecord;
 use crate::core::decode::{self, Coding, DecodeError};
 use crate::core::pii::mask::Masks;
 use crate::core::pii::Redactor;
-use crate::core::reason::Reason;
+use crate::core::reason::{Reason, Unreadable};
 use crate::core::reply::Rejection;
 
 /// How the body moves.
@@ -139,7 +139,7 @@ impl Session {
         let coding = match encoding.map(decode::parse_coding) {
             None | Some(Ok(None)) => None,
             Some(Ok(Some(c))) if !streaming => Some(c),
-            Some(_) => return Err(withheld(&RewriteError::Unreadable("encoded"))),
+            Some(_) => return Err(withheld(&RewriteError::Unreadable(Unreadable::Encoded))),
         };
         let pipeline = Pipeline::new(stages);
         let body = if streaming {
@@ -163,17 +163,17 @@ impl Session {
 
     /// The reply for a held body over the size bound.
     pub(crate) fn too_large() -> Rejection {
-        withheld(&RewriteError::Unreadable("too_large"))
+        withheld(&RewriteError::Unreadable(Unreadable::TooLarge))
     }
 
     /// The reply when a rewritten body could not be written back.
     pub(crate) fn write_failed() -> Rejection {
-        withheld(&RewriteError::Unreadable("write_failed"))
+        withheld(&RewriteError::Unreadable(Unreadable::WriteFailed))
     }
 
     /// The reply when a held body could not be read.
     pub(crate) fn read_failed() -> Rejection {
-        withheld(&RewriteError::Unreadable("read_failed"))
+        withheld(&RewriteError::Unreadable(Unreadable::ReadFailed))
     }
 
     /// A held body's end: `Ok(Some(new))` replaces it (with a new `content-length`), `Ok(None)`
@@ -182,9 +182,9 @@ impl Session {
         let decoded = match self.coding {
             Some(c) => Some(decode::decode(c, body, max_bytes()).map_err(|e| {
                 withheld(&RewriteError::Unreadable(if e == DecodeError::TooLarge {
-                    "too_large"
+                    Unreadable::TooLarge
                 } else {
-                    "bad_encoding"
+                    Unreadable::BadEncoding
                 }))
             })?),
             None => None,
@@ -193,7 +193,7 @@ impl Session {
         let Body::Held(p, json_label) = &mut self.body else { return Ok(None) };
         let result = match sniff::held_grammar(plain) {
             Grammar::Json => rewrite::rewrite_json(sniff::strip_bom(plain), p),
-            _ if *json_label => Err(RewriteError::Unreadable("bad_json")),
+            _ if *json_label => Err(RewriteError::Unreadable(Unreadable::BadJson)),
             Grammar::Text => rewrite::rewrite_text(plain, p),
             Grammar::Sse => {
                 let events = sniff::strip_bom(plain);
@@ -231,7 +231,7 @@ impl Session {
             let json = match sniff::starts_json(buf) {
                 Some(json) => json,
                 None if end => return Ok(std::mem::take(buf)),
-                None if buf.len() > max_bytes() => return Err(RewriteError::Unreadable("too_large")),
+                None if buf.len() > max_bytes() => return Err(RewriteError::Unreadable(Unreadable::TooLarge)),
                 None => return Ok(Vec::new()),
             };
             let Body::Sniffing(p, buf) = std::mem::replace(&mut self.body, Body::Ended(Pipeline::new(Vec::new())))
@@ -256,7 +256,7 @@ impl Session {
             Body::StreamJson(p, buf) => {
                 buf.extend_from_slice(chunk);
                 if buf.len() > max_bytes() {
-                    return Err(RewriteError::Unreadable("too_large"));
+                    return Err(RewriteError::Unreadable(Unreadable::TooLarge));
                 }
                 if !end {
                     return Ok(Vec::new());
