@@ -5,7 +5,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::Duration;
 
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
@@ -25,6 +24,7 @@ use crate::wasm::host;
 use crate::wasm::metrics::Metrics;
 use crate::wasm::prices::PriceFeed;
 use crate::wasm::store::SharedStore;
+use crate::wasm::store_call;
 
 /// Per-stream context: the core's state machine and what applying its outcomes needs.
 pub(crate) struct Guard {
@@ -183,19 +183,7 @@ impl Guard {
         let id = self.context_id;
         match effect {
             Effect::StoreCall(call) => {
-                // The SDK's dispatch registers the callout so that its answer reaches this
-                // context (on_grpc_call_response); its wrapper panics only on statuses Envoy does
-                // not return for this call (Ok, ParseFailure: no such cluster, InternalFailure).
-                let upstream = std::str::from_utf8(&call.upstream).unwrap_or_default();
-                let sent = self.dispatch_grpc_call(
-                    upstream,
-                    StoreCall::SERVICE,
-                    StoreCall::METHOD,
-                    Vec::new(),
-                    Some(&call.message),
-                    Duration::from_millis(u64::from(call.timeout_ms)),
-                );
-                match sent {
+                match store_call::send(self, &call) {
                     Ok(token) => self.store_token.set(Some(token)),
                     Err(e) => {
                         host::log(

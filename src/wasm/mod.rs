@@ -10,6 +10,7 @@ mod metrics;
 mod prices;
 mod root;
 mod store;
+mod store_call;
 mod unconfigured;
 
 use proxy_wasm::types::LogLevel;

@@ -17,6 +17,7 @@ use crate::wasm::host;
 use crate::wasm::http::Guard;
 use crate::wasm::metrics::Metrics;
 use crate::wasm::prices::PriceFeed;
+use crate::wasm::store_call;
 use crate::wasm::unconfigured::Unconfigured;
 
 /// The root context: holds the compiled policy, shared by pointer with every stream.
@@ -91,16 +92,7 @@ impl GuardRoot {
             Err(_) => return,
         };
         for call in calls {
-            let upstream = std::str::from_utf8(&call.upstream).unwrap_or_default();
-            let sent = self.dispatch_grpc_call(
-                upstream,
-                StoreCall::SERVICE,
-                StoreCall::METHOD,
-                Vec::new(),
-                Some(&call.message),
-                Duration::from_millis(u64::from(call.timeout_ms)),
-            );
-            if let Err(e) = sent {
+            if let Err(e) = store_call::send(self, &call) {
                 host::log(LogLevel::Warn, &format!("openrouter-guard: rate-limit service commit not sent: {e:?}"));
             }
         }
