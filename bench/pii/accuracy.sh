@@ -3,7 +3,7 @@
 #  1. the Rust generator (bench/pii/gen.rs, sentence frames per entity): per-entity recall/precision
 #     and the decoy false-positive rate (bench/pii/src/bin/pii_accuracy.rs);
 #  2. the Faker corpus (bench/pii/corpus/faker_corpus.py: 10 locales x 12 genres of pasted data,
-#     hard decoys): every document through the engine (examples/pii_redact.rs), an item caught
+#     hard decoys): every document through the engine (bench/pii/src/bin/pii_redact.rs), an item caught
 #     when its value is gone from the output; recall per type x genre and per locale, decoys kept
 #     per kind, for two seeds and their difference (bench/pii/corpus/report.py);
 #  3. the dump corpus (bench/pii/corpus/dump_corpus.py: 10 other locales x 8 other genres — SQL dumps,
@@ -32,7 +32,7 @@ py=.venv/bin/python
 [[ -x "$py" ]] || { echo "accuracy: run make setup first (.venv)" >&2; exit 1; }
 
 cargo build -q --profile tools -p bench-pii --bin pii_accuracy
-cargo build -q --profile tools --example pii_redact
+cargo build -q --profile tools -p bench-pii --bin pii_redact
 bin="$tgt"/tools
 dump=$(mktemp --suffix=.jsonl)
 trap 'rm -f "$dump"' EXIT
@@ -61,26 +61,26 @@ fi
 echo
 echo "### Corpus 2: Faker corpus (bench/pii/corpus/faker_corpus.py)"
 read -r -a seeds <<<"${CORPUS_SEEDS:-1 2}"
-"$py" bench/pii/corpus/report.py --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+"$py" bench/pii/corpus/report.py --redactor "$bin"/pii_redact --seeds "${seeds[@]}" \
   --docs "${CORPUS_DOCS:-4000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" \
   --show "${CORPUS_SHOW:-0}"
 
 echo
 echo "### Corpus 3: dump corpus (bench/pii/corpus/dump_corpus.py), never tuned against"
-"$py" bench/pii/corpus/report.py --corpus dump --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+"$py" bench/pii/corpus/report.py --corpus dump --redactor "$bin"/pii_redact --seeds "${seeds[@]}" \
   --docs "${DUMP_DOCS:-2000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" --show "${CORPUS_SHOW:-0}"
 
 echo
 echo "### Corpus 4: written blind (bench/pii/corpus4/corpus4.py)"
-"$py" bench/pii/corpus/report.py --corpus c4 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+"$py" bench/pii/corpus/report.py --corpus c4 --redactor "$bin"/pii_redact --seeds "${seeds[@]}" \
   --docs "${C4_DOCS:-2000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" --show "${CORPUS_SHOW:-0}"
 
 echo
 echo "### Corpus 5: written blind (bench/pii/corpus5/corpus5.py)"
-"$py" bench/pii/corpus/report.py --corpus c5 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+"$py" bench/pii/corpus/report.py --corpus c5 --redactor "$bin"/pii_redact --seeds "${seeds[@]}" \
   --docs "${C5_DOCS:-2000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" --show "${CORPUS_SHOW:-0}"
 
 echo
 echo "### Corpus 6: written blind (bench/pii/corpus6/corpus6.py)"
-"$py" bench/pii/corpus/report.py --corpus c6 --redactor "$bin"/examples/pii_redact --seeds "${seeds[@]}" \
+"$py" bench/pii/corpus/report.py --corpus c6 --redactor "$bin"/pii_redact --seeds "${seeds[@]}" \
   --docs "${C6_DOCS:-2000}" ${ppy:+--presidio-python "$ppy"} --presidio-docs "${PRESIDIO_DOCS:-1200}" --show "${CORPUS_SHOW:-0}"

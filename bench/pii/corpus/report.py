@@ -6,7 +6,7 @@ as kept when it occurs there as often as in the input. Prints recall per type x 
 locale, decoys kept per kind, for each seed, then the seed-to-seed differences; optionally the
 same for Presidio's pattern recognizers (`presidio_redact.py`, run by another Python).
 
-  report.py --redactor target/tools/examples/pii_redact [--corpus faker|dump|c4|c5|c6] [--seeds 1 2] [--docs 4000]
+  report.py --redactor target/tools/pii_redact [--corpus faker|dump|c4|c5|c6] [--seeds 1 2] [--docs 4000]
             [--presidio-python .cache/presidio-venv/bin/python] [--presidio-docs N]
 """
 from __future__ import annotations

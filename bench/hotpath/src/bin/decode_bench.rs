@@ -1,5 +1,5 @@
 //! Throughput of the body decoders (`core::decode`) on a JSON body like a chat completion, in MB of
-//! decoded output per second: `cargo run --release --example decode_bench [-- SIZE_KB]`.
+//! decoded output per second: `cargo run --release -p bench-hotpath --bin decode_bench [-- SIZE_KB]`.
 //! Output lines: `RESULT <coding> <decoded bytes> <compressed bytes> <MB/s>`.
 
 use std::hint::black_box;

@@ -3,7 +3,7 @@
 //! per input line, same order. Used by `bench/pii/corpus/report.py` to score a corpus by what
 //! leaves the filter.
 //!
-//! `cargo run --release --example pii_redact -- [--config '<profiles.*.pii JSON>'] < in.jsonl > out.jsonl`
+//! `cargo run --release -p bench-pii --bin pii_redact -- [--config '<profiles.*.pii JSON>'] < in.jsonl > out.jsonl`
 //! Default config: every built-in entity on with `redact`, PERSON and ADDRESS included.
 
 use std::io::{BufRead, Write};

@@ -1,14 +1,14 @@
 //! Cost of output inspection on a stream (`StreamScanner`), per corpus: the text is cut into
 //! token-sized fragments (1–8 bytes, ~4.5 on average, like an LLM's deltas) and pushed one by one.
 //!
-//! `cargo run --release --example outscan_bench [-- --quick]` (run by `make bench`). Not a test:
+//! `cargo run --release -p bench-pii --bin outscan_bench [-- --quick]` (`bench/outscan.sh`, run by `make bench`). Not a test:
 //! figures only (the mean is left out: on a shared machine a few preempted pushes dominate it). Output lines:
 //! `RESULT <corpus> <ns/fragment p50> <ns/fragment p99> <MB/s> <held max B> <held mean B> <first release after B> <findings>`.
 //! *held* is what the scanner keeps back after a push (the text a client has not received yet);
 //! *first release after* is how many bytes had arrived when the first byte left (the time to first
 //! byte added, in bytes of model output: ÷ ~4 for tokens).
 
-#[path = "../bench/pii/gen.rs"]
+#[path = "../../gen.rs"]
 mod gen;
 
 use std::hint::black_box;
