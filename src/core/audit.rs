@@ -31,19 +31,19 @@ pub enum Decision {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuditRecord {
     /// Version of the record schema.
-    pub schema: u32,
+    pub(crate) schema: u32,
     /// Request start, RFC 3339 UTC with milliseconds.
-    pub ts: String,
+    pub(crate) ts: String,
     /// `x-request-id`.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// `:authority` as received.
-    pub authority: Option<String>,
+    pub(crate) authority: Option<String>,
     /// HTTP method.
-    pub method: Option<String>,
+    pub(crate) method: Option<String>,
     /// Path as recorded: the canonical endpoint path, or a known read-only path; never free text.
     pub path: Option<String>,
     /// Hex SHA-256 of the path as sent (without query string) when it differs from `path`.
-    pub path_sha256: Option<String>,
+    pub(crate) path_sha256: Option<String>,
     /// Endpoint name (`chat/completions`, …, `other`).
     pub endpoint: Option<&'static str>,
     /// Profile applied.
@@ -51,12 +51,12 @@ pub struct AuditRecord {
     /// End user.
     pub user: Option<String>,
     /// Where `user` came from: `header` (trusted) or `body`.
-    pub user_source: Option<&'static str>,
+    pub(crate) user_source: Option<&'static str>,
     /// Team from the trusted `spend.team_header` (never a key: with per-team OpenRouter keys, the
     /// team whose key Envoy injects).
     pub team: Option<String>,
     /// Canonical `model` of the request.
-    pub model_requested: Option<String>,
+    pub(crate) model_requested: Option<String>,
     /// Every model the request could reach (model, fallbacks, preset).
     pub models: Vec<String>,
     /// Whether the request was streamed (`"stream": true`).
@@ -68,30 +68,30 @@ pub struct AuditRecord {
     /// Reason codes: why it was refused, and every place policy overruled the client.
     pub reasons: Vec<Reason>,
     /// Provider routing injected.
-    pub provider_injected: bool,
+    pub(crate) provider_injected: bool,
     /// SHA-256 (hex) of the exact body sent upstream; `null` when nothing was sent.
-    pub prompt_sha256: Option<String>,
+    pub(crate) prompt_sha256: Option<String>,
     /// Request body bytes received from the client.
     pub bytes_in: u64,
     /// Request body bytes sent upstream.
-    pub bytes_out: u64,
+    pub(crate) bytes_out: u64,
     /// Microseconds spent in the filter (request and response callbacks).
-    pub filter_us: u64,
+    pub(crate) filter_us: u64,
     /// Milliseconds from the request's arrival to the first response header.
-    pub latency_first_byte_ms: Option<u64>,
+    pub(crate) latency_first_byte_ms: Option<u64>,
     /// Milliseconds from the request's arrival to the end of the response.
-    pub latency_ms: Option<u64>,
+    pub(crate) latency_ms: Option<u64>,
     /// Findings per entity type and action: `{"EMAIL": {"redact": 2}}`.
     pub redactions: Findings,
     /// `mask` placeholders in the answer: `{"restored": 3, "unknown": 1, "mangled": 0}`; `null`
     /// when the request issued none.
-    pub restore: Option<RestoreCounts>,
+    pub(crate) restore: Option<RestoreCounts>,
     /// Spend control: the request's worst case, and each limit it was counted against; `null`
     /// when no cost guard or limit applied (docs/spend.md).
-    pub spend: Option<SpendAudit>,
+    pub(crate) spend: Option<SpendAudit>,
     /// Findings in the model's output per entity type and action (`output_pii`):
     /// `{"PHONE": {"flag": 1}}`; empty when output inspection is off or found nothing.
-    pub output_findings: Findings,
+    pub(crate) output_findings: Findings,
     /// Response-side summary (generation id, served model and provider, usage, cost, …).
     #[serde(flatten)]
     pub response: ResponseFields,
@@ -99,57 +99,57 @@ pub struct AuditRecord {
 
 /// The `spend` object of the record.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct SpendAudit {
+pub(crate) struct SpendAudit {
     /// Upper bound on prompt tokens (`null`: unknown, e.g. a file given by URL).
-    pub prompt_tokens_max: Option<u64>,
+    pub(crate) prompt_tokens_max: Option<u64>,
     /// Output cap (`null`: none).
-    pub output_tokens_max: Option<u64>,
+    pub(crate) output_tokens_max: Option<u64>,
     /// Worst-case cost in USD over every reachable model (`null`: unknown).
-    pub cost_max_usd: Option<f64>,
+    pub(crate) cost_max_usd: Option<f64>,
     /// Every limit that applied, in configuration order.
-    pub limits: Vec<LimitAudit>,
+    pub(crate) limits: Vec<LimitAudit>,
     /// The worst case as budgets count it.
     #[serde(skip)]
-    pub worst: Option<crate::core::worst::Worst>,
+    pub(crate) worst: Option<crate::core::worst::Worst>,
 }
 
 /// One limit in the record's `spend.limits`.
 #[derive(Debug, Clone, Serialize)]
-pub struct LimitAudit {
+pub(crate) struct LimitAudit {
     /// The limit's name.
     pub name: String,
     /// `requests`, `tokens` or `cost` (USD).
-    pub unit: &'static str,
+    pub(crate) unit: &'static str,
     /// `admitted`, `over` (refused), `shadow_over` (admitted over a shadow limit), `unbounded`
     /// (worst case unknown: refused), `shadow_unbounded`, `store_error_open`,
     /// `store_error_closed` (refused), `release_failed`.
     pub outcome: &'static str,
     /// The worst case reserved for the request.
-    pub reserved: JsonValue,
+    pub(crate) reserved: JsonValue,
     /// What was charged when the exchange ended.
-    pub charged: JsonValue,
+    pub(crate) charged: JsonValue,
     /// Charged in the window so far (other requests included), as last seen.
     pub used: JsonValue,
     /// Reserved by requests in flight (this one included until it ends), as last seen.
-    pub in_flight: JsonValue,
+    pub(crate) in_flight: JsonValue,
     /// The limit per window.
     pub max: JsonValue,
     /// For metrics, in counting units (micro-USD for cost): charged, last seen used, max.
     #[serde(skip)]
-    pub units: LimitUnits,
+    pub(crate) units: LimitUnits,
 }
 
 /// A limit's figures in counting units (metrics).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LimitUnits {
+pub(crate) struct LimitUnits {
     /// Charged when the exchange ended.
-    pub charged: u64,
+    pub(crate) charged: u64,
     /// Last seen used.
     pub used: Option<u64>,
     /// The limit.
     pub max: u64,
     /// One counter for every request (no `per`): `used` and `max` describe the whole limit.
-    pub global: bool,
+    pub(crate) global: bool,
 }
 
 /// Response-side fields of the record, printed among its top-level fields, each `null` before
@@ -157,15 +157,15 @@ pub struct LimitUnits {
 #[derive(Debug, Clone, Default)]
 pub struct ResponseFields {
     /// What was learned from the response; `None` when no response was observed.
-    pub summary: Option<ResponseSummary>,
+    pub(crate) summary: Option<ResponseSummary>,
     /// HTTP status the upstream answered with (`None` for a reply of Envoy's own).
-    pub upstream_status: Option<u16>,
+    pub(crate) upstream_status: Option<u16>,
     /// Why the response body was not (fully) inspected.
-    pub response_not_inspected: Option<&'static str>,
+    pub(crate) response_not_inspected: Option<&'static str>,
     /// Served provider/model check: `approved`, `unapproved`, `unknown`.
-    pub provider_verdict: Option<&'static str>,
+    pub(crate) provider_verdict: Option<&'static str>,
     /// Why (`in_order`, `not_in_only`, `model_denied`, `no_provider_reported`, …).
-    pub provider_verdict_reason: Option<&'static str>,
+    pub(crate) provider_verdict_reason: Option<&'static str>,
 }
 
 impl ResponseFields {
@@ -207,13 +207,13 @@ impl Serialize for ResponseFields {
 
 /// What restore did to one response (the audit record's `restore` object).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RestoreCounts {
+pub(crate) struct RestoreCounts {
     /// Placeholders replaced by their value.
-    pub restored: u64,
+    pub(crate) restored: u64,
     /// Well-formed tags of a masked entity that this request did not issue: left as they are.
-    pub unknown: u64,
+    pub(crate) unknown: u64,
     /// Near-tags of a masked entity (`[EMAIL 1]`, `[email_1]`): left as they are.
-    pub mangled: u64,
+    pub(crate) mangled: u64,
 }
 
 impl AuditRecord {

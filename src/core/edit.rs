@@ -43,7 +43,7 @@ pub(crate) fn apply(src: &[u8], mut edits: Vec<Edit>) -> Result<Vec<u8>, EditCon
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rewrite {
     /// Bytes of the original replaced.
-    pub cut: usize,
+    pub(crate) cut: usize,
     /// What replaces them.
     pub prefix: Vec<u8>,
 }

@@ -42,10 +42,10 @@ pub(crate) struct TextHeaders {
     /// Headers whose name and value are UTF-8 (names as the host gave them).
     pub headers: Vec<(String, String)>,
     /// How many headers were left out because they were not UTF-8 (and are not interpreted).
-    pub passed_opaque: usize,
+    pub(crate) passed_opaque: usize,
     /// Set when an interpreted header was not UTF-8: the request must be refused with this
     /// (`headers` then lacks that header; it still describes the request for the audit record).
-    pub refused: Option<Rejection>,
+    pub(crate) refused: Option<Rejection>,
 }
 
 fn interpreted(name: &str, extra: &[&str]) -> bool {

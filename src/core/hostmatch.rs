@@ -89,7 +89,7 @@ fn host_pattern(raw: &str) -> Result<HostPattern, &'static str> {
 
 /// Compiled matcher for OpenRouter hosts and clusters.
 #[derive(Debug, Clone, Default)]
-pub struct TrafficMatcher {
+pub(crate) struct TrafficMatcher {
     hosts: Vec<String>,
     /// `.domain` suffixes from `*.domain` entries.
     below: Vec<String>,
@@ -99,7 +99,7 @@ pub struct TrafficMatcher {
 impl TrafficMatcher {
     /// Validates and compiles the configured `hosts` and `clusters`; errors name `hosts[i]` /
     /// `clusters[i]`.
-    pub fn compile(hosts: &[String], clusters: &[String]) -> Result<Self, ConfigError> {
+    pub(crate) fn compile(hosts: &[String], clusters: &[String]) -> Result<Self, ConfigError> {
         let mut m = Self { clusters: clusters.to_vec(), ..Self::default() };
         for (i, raw) in hosts.iter().enumerate() {
             match host_pattern(raw).map_err(|why| ConfigError::new(format!("hosts[{i}]"), why))? {
@@ -115,13 +115,15 @@ impl TrafficMatcher {
         Ok(m)
     }
 
-    /// Whether a request with this authority, routed to this cluster, is bound for OpenRouter.
-    pub fn is_governed(&self, authority: Option<&str>, cluster: Option<&str>) -> bool {
+    /// Whether a request with this authority, routed to this cluster, is bound for OpenRouter (the
+    /// adapter asks [`Self::host_is_governed`] and [`Self::cluster_is_governed`] apart).
+    #[cfg(test)]
+    pub(crate) fn is_governed(&self, authority: Option<&str>, cluster: Option<&str>) -> bool {
         self.host_is_governed(authority) || self.cluster_is_governed(cluster)
     }
 
     /// Whether this authority alone makes a request governed.
-    pub fn host_is_governed(&self, authority: Option<&str>) -> bool {
+    pub(crate) fn host_is_governed(&self, authority: Option<&str>) -> bool {
         authority.is_some_and(|a| {
             let h = canonical_authority(a);
             self.hosts.contains(&h) || self.below.iter().any(|s| h.len() > s.len() && h.ends_with(s.as_str()))
@@ -129,12 +131,12 @@ impl TrafficMatcher {
     }
 
     /// Whether this upstream cluster alone makes a request governed.
-    pub fn cluster_is_governed(&self, cluster: Option<&str>) -> bool {
+    pub(crate) fn cluster_is_governed(&self, cluster: Option<&str>) -> bool {
         cluster.is_some_and(|c| self.clusters.iter().any(|k| k == c))
     }
 
     /// Whether any cluster is configured (else the cluster need not be looked up).
-    pub fn has_clusters(&self) -> bool {
+    pub(crate) fn has_clusters(&self) -> bool {
         !self.clusters.is_empty()
     }
 }

@@ -55,9 +55,9 @@ pub struct Member<'a> {
     /// The decoded key.
     pub key: Cow<'a, str>,
     /// Byte offset of the key's opening quote.
-    pub key_start: usize,
+    pub(crate) key_start: usize,
     /// Byte offset just past the key's closing quote.
-    pub key_end: usize,
+    pub(crate) key_end: usize,
     /// The value.
     pub value: Node<'a>,
 }

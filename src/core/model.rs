@@ -176,7 +176,7 @@ pub struct ModelVerdict {
     /// Whether the model is allowed.
     pub allowed: bool,
     /// 1-based index of the rule that matched; `None` when no rule matched (default deny).
-    pub rule: Option<usize>,
+    pub(crate) rule: Option<usize>,
 }
 
 /// Compiles one pattern at JSON path `at`.

@@ -23,7 +23,7 @@ pub(crate) struct Merged {
     /// The provider object to send upstream.
     pub value: JsonValue,
     /// Audit notes for each place the client was overruled (codes, no values).
-    pub notes: Vec<Reason>,
+    pub(crate) notes: Vec<Reason>,
 }
 
 /// One list of [`Routing`].

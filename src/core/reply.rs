@@ -17,7 +17,7 @@ pub struct Rejection {
     /// Human-readable message; must not contain request content.
     pub message: String,
     /// Seconds for a `Retry-After` header (429 over a limit).
-    pub retry_after: Option<u64>,
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl Rejection {

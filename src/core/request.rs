@@ -43,23 +43,23 @@ pub struct Plan {
     /// Index of the profile in [`Policy::profiles`].
     pub profile: usize,
     /// Classified path.
-    pub route: Route,
+    pub(crate) route: Route,
     /// Trusted user id from the configured header.
-    pub trusted_user: Option<String>,
+    pub(crate) trusted_user: Option<String>,
     /// Trusted team id from `spend.team_header`.
     pub team: Option<String>,
     /// Headers to remove before the upstream.
-    pub remove_headers: Vec<String>,
+    pub(crate) remove_headers: Vec<String>,
     /// The normalised `:path` to forward, when it differs from the one received: the upstream
     /// must see the path the request was classified by.
-    pub rewrite_path: Option<String>,
+    pub(crate) rewrite_path: Option<String>,
     /// Headers to set (replacing any value) before the upstream.
-    pub set_headers: Vec<(&'static str, &'static str)>,
+    pub(crate) set_headers: Vec<(&'static str, &'static str)>,
     /// The request body's content coding: the body is decoded, governed and forwarded decoded,
     /// so `content-encoding` must be removed once the body is replaced ([`Plan::body_decoded`]).
-    pub content_coding: Option<Coding>,
+    pub(crate) content_coding: Option<Coding>,
     /// The prices the worst case uses besides the policy's table (`spend.prices_refresh`).
-    pub prices: PriceView,
+    pub(crate) prices: PriceView,
     /// Headers whose values were redacted (`core::head_pii`): (name as sent, new value).
     pub(crate) redacted_headers: Vec<(String, String)>,
     /// Findings in the headers and the query string, counted with the body's.

@@ -14,33 +14,33 @@ pub struct ResponseSummary {
     /// Provider that served the request (display name, as OpenRouter reports it).
     pub provider: Option<String>,
     /// Prompt tokens (`prompt_tokens`, or `input_tokens` on `/responses` and `/messages`).
-    pub prompt_tokens: Option<u64>,
+    pub(crate) prompt_tokens: Option<u64>,
     /// Completion tokens (`completion_tokens`, or `output_tokens`).
-    pub completion_tokens: Option<u64>,
+    pub(crate) completion_tokens: Option<u64>,
     /// Total tokens.
-    pub total_tokens: Option<u64>,
+    pub(crate) total_tokens: Option<u64>,
     /// Cost in USD credits.
     pub cost: Option<f64>,
     /// `usage.prompt_tokens_details.cached_tokens`.
-    pub cached_tokens: Option<u64>,
+    pub(crate) cached_tokens: Option<u64>,
     /// `usage.completion_tokens_details.reasoning_tokens`.
-    pub reasoning_tokens: Option<u64>,
+    pub(crate) reasoning_tokens: Option<u64>,
     /// Last `finish_reason` seen (`other` when it is not a short token).
     pub finish_reason: Option<String>,
     /// Numeric `error.code` of an error body or mid-stream error.
-    pub error_code: Option<i64>,
+    pub(crate) error_code: Option<i64>,
     /// A non-numeric `error.code` such as `server_error` (`other` when it is not a short token).
     pub error_type: Option<String>,
     /// HTTP status of the response.
     pub status: Option<u16>,
     /// Whether the response was an SSE stream.
-    pub streamed: bool,
+    pub(crate) streamed: bool,
     /// Whether the body was inspected (false: too large, or not JSON/SSE); see `not_inspected`.
-    pub inspected: bool,
+    pub(crate) inspected: bool,
     /// Why the body was not (fully) inspected; one of the `response::reason` constants.
-    pub not_inspected: Option<&'static str>,
+    pub(crate) not_inspected: Option<&'static str>,
     /// The content coding the body arrived in and was decoded from to be read.
-    pub decoded_from: Option<Coding>,
+    pub(crate) decoded_from: Option<Coding>,
     /// Whether the stream ended with `data: [DONE]`.
     pub done: bool,
     /// Body bytes seen.
@@ -48,12 +48,12 @@ pub struct ResponseSummary {
     /// SSE events with data.
     pub events: u32,
     /// SSE events whose data was neither JSON nor `[DONE]`.
-    pub bad_events: u32,
+    pub(crate) bad_events: u32,
     /// SSE lines (or events) over the length limit, skipped.
-    pub skipped_lines: u32,
+    pub(crate) skipped_lines: u32,
     /// Usage figures out of bounds (see `response::usage_bounds`): field name → the number as sent,
     /// at most `usage_bounds::MAX_RAW` bytes. The field itself keeps its last plausible value.
-    pub usage_suspect: Vec<(&'static str, String)>,
+    pub(crate) usage_suspect: Vec<(&'static str, String)>,
 }
 
 impl ResponseSummary {

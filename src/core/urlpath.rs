@@ -8,7 +8,7 @@ pub(crate) struct NormalPath {
     /// The normalised path (starts with `/`; no `%`, `;`, `\`, empty or dot segments).
     pub path: String,
     /// The query string including its `?`, exactly as sent (empty when there is none).
-    pub query: String,
+    pub(crate) query: String,
 }
 
 impl NormalPath {

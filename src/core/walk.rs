@@ -112,7 +112,7 @@ pub struct Walker<'r, 't> {
     pub edits: Vec<Edit>,
     /// A `data:` URL was marked base64 but does not decode as a reader decodes it (see
     /// [`dataurl`]): the request must be refused, not forwarded with it unscanned.
-    pub unreadable: bool,
+    pub(crate) unreadable: bool,
 }
 
 impl<'r, 't> Walker<'r, 't> {

@@ -5,7 +5,7 @@ use crate::core::reason::Reason;
 
 /// Why a request's worst case is unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unknown {
+pub(crate) enum Unknown {
     /// Neither the request nor its profile caps the output, and no `assume_output_tokens`.
     NoOutputCap,
     /// A file, document, audio or video part given by URL or `file_id`.
@@ -36,11 +36,11 @@ impl Unknown {
 
 /// The worst case of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Worst {
+pub(crate) struct Worst {
     /// Upper bound on prompt tokens.
-    pub prompt_tokens: Result<u64, Unknown>,
+    pub(crate) prompt_tokens: Result<u64, Unknown>,
     /// Output cap (times `n` choices).
-    pub output_tokens: Result<u64, Unknown>,
+    pub(crate) output_tokens: Result<u64, Unknown>,
     /// Largest cost over every reachable model, micro-USD.
-    pub cost_micro: Result<u64, Unknown>,
+    pub(crate) cost_micro: Result<u64, Unknown>,
 }

@@ -19,11 +19,11 @@ const MAX_PATTERN_LEN: usize = 2048;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Prefix {
     /// The literal, ASCII lower case (what the matcher looks for).
-    pub folded: Vec<u8>,
+    pub(crate) folded: Vec<u8>,
     /// The literal exactly, when the pattern is case-sensitive (checked after a match).
     pub exact: Option<Vec<u8>>,
     /// The pattern started with `\b`: the byte before the literal must not be a word byte.
-    pub word_start: bool,
+    pub(crate) word_start: bool,
 }
 
 /// The set of bytes a match can start with, for patterns without a literal prefix
@@ -33,7 +33,7 @@ pub(crate) struct Prefix {
 pub(crate) struct FirstByte {
     set: [bool; 256],
     /// The pattern started with `\b`.
-    pub word_start: bool,
+    pub(crate) word_start: bool,
 }
 
 impl FirstByte {

@@ -62,9 +62,9 @@ pub(crate) struct Plan<'a> {
     /// Custom patterns, by index.
     pub custom: &'a [CustomPattern],
     /// Indices of custom patterns without a literal prefix.
-    pub fallback: &'a [u16],
+    pub(crate) fallback: &'a [u16],
     /// The shared matcher for dictionary terms and custom prefixes.
-    pub automaton: Option<&'a Automaton>,
+    pub(crate) automaton: Option<&'a Automaton>,
     /// What each matcher pattern id means.
     pub targets: &'a [Target],
 }

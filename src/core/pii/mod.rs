@@ -121,7 +121,7 @@ pub struct PiiTally {
     /// The first entity whose action is `block`, if any.
     pub blocked: Option<String>,
     /// The request's `mask` placeholders (values: kept in memory only, never printed).
-    pub masks: mask::Masks,
+    pub(crate) masks: mask::Masks,
 }
 
 impl PiiTally {
@@ -184,15 +184,15 @@ pub struct Reach {
     /// Digit clusters with separators: PHONE, US_SSN, CREDIT_CARD, IBAN.
     pub digits: bool,
     /// ADDRESS (starts with a street number).
-    pub address: bool,
+    pub(crate) address: bool,
     /// PERSON (capitalised words after a cue).
-    pub person: bool,
+    pub(crate) person: bool,
     /// PRIVATE_KEY (PEM block, BEGIN to END).
-    pub pem: bool,
+    pub(crate) pem: bool,
     /// Keys wrapped across a space or line break (see `secrets::wrapped`).
-    pub wrapped_keys: bool,
+    pub(crate) wrapped_keys: bool,
     /// Longest dictionary term holding whitespace, in bytes (0: none).
-    pub spaced_term: usize,
+    pub(crate) spaced_term: usize,
     /// Whether custom patterns are configured (a regex may span whitespace).
     pub custom: bool,
 }

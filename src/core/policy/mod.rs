@@ -26,17 +26,17 @@ pub struct Profile {
     /// Cap on output tokens.
     pub max_tokens: Option<u64>,
     /// Clamp or reject when the cap is exceeded.
-    pub max_tokens_action: CapAction,
+    pub(crate) max_tokens_action: CapAction,
     /// PII engine.
     pub redactor: Redactor,
     /// Output inspection engine (`output_pii`); `None` when off.
     pub output: Option<Rc<Redactor>>,
     /// Refuse client-supplied `Authorization` headers.
-    pub reject_client_keys: bool,
+    pub(crate) reject_client_keys: bool,
     /// Replace non-streaming responses from unapproved providers/models with a 502.
-    pub enforce_served: bool,
+    pub(crate) enforce_served: bool,
     /// Largest worst-case cost of one request, micro-USD (docs/spend.md).
-    pub max_cost_per_request: Option<u64>,
+    pub(crate) max_cost_per_request: Option<u64>,
     /// The plugins (and `:online`) it allows.
     pub(crate) plugins: PluginPolicy,
 }
@@ -45,7 +45,7 @@ pub struct Profile {
 #[derive(Debug, Clone)]
 pub struct Policy {
     /// Which traffic is governed.
-    pub traffic: TrafficMatcher,
+    pub(crate) traffic: TrafficMatcher,
     /// Largest accepted body.
     pub max_body_bytes: u64,
     /// Deepest accepted JSON nesting.
@@ -57,13 +57,13 @@ pub struct Policy {
     /// Lower-cased trusted user header name.
     pub user_header: Option<String>,
     /// Write the trusted user id into the body's `user`.
-    pub write_user: bool,
+    pub(crate) write_user: bool,
     /// Treatment of unknown endpoints.
-    pub unknown_endpoints: UnknownEndpoints,
+    pub(crate) unknown_endpoints: UnknownEndpoints,
     /// Profiles, sorted by name.
     pub profiles: Vec<Profile>,
     /// Prices, budgets and rate limits.
-    pub spend: Spend,
+    pub(crate) spend: Spend,
 }
 
 fn header_name(raw: &str, path: &str) -> Result<String, ConfigError> {

@@ -160,7 +160,7 @@ pub struct StreamScanner {
     #[cfg(test)]
     scans: usize,
     /// Most bytes held at once (for measurement).
-    pub max_held: usize,
+    pub(crate) max_held: usize,
 }
 
 /// Whether finding `d` lies inside one of the restored ranges.

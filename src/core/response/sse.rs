@@ -38,9 +38,9 @@ pub(crate) struct SseStats {
     /// Events dispatched with data.
     pub events: u32,
     /// Comment lines (`: ...`).
-    pub comments: u32,
+    pub(crate) comments: u32,
     /// Lines longer than the limit, and events whose joined data exceeded it; both are dropped.
-    pub skipped_lines: u32,
+    pub(crate) skipped_lines: u32,
 }
 
 /// Incremental SSE parser with bounded memory. Feed it each chunk once, in order.

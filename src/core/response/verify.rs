@@ -31,9 +31,9 @@ pub(crate) enum Subject {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ServedVerdict {
     /// Provider or model.
-    pub subject: Subject,
+    pub(crate) subject: Subject,
     /// The verdict.
-    pub verdict: Verdict,
+    pub(crate) verdict: Verdict,
     /// Short machine-readable reason, e.g. `not_in_only`, `ignored`, `model_denied`.
     pub reason: &'static str,
 }

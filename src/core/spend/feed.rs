@@ -106,7 +106,7 @@ impl PricesRefresh {
 
 /// The prices a request is estimated with.
 #[derive(Debug, Clone, Default)]
-pub enum PriceView {
+pub(crate) enum PriceView {
     /// No refresh configured: the policy's table alone.
     #[default]
     Policy,

@@ -32,7 +32,7 @@ use price::{micro_to_usd, PriceTable};
 
 /// The compiled `spend` section.
 #[derive(Debug, Clone, Default)]
-pub struct Spend {
+pub(crate) struct Spend {
     pub(crate) prices: PriceTable,
     pub(crate) assume_output_tokens: Option<AssumeOutput>,
     /// Lower-cased trusted team header.
@@ -104,7 +104,7 @@ impl Spend {
     }
 
     /// Whether any budget or rate limit is configured.
-    pub fn has_limits(&self) -> bool {
+    pub(crate) fn has_limits(&self) -> bool {
         !self.limits.is_empty()
     }
 }

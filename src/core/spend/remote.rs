@@ -40,7 +40,7 @@ pub struct StoreCall {
     /// A serialized `RateLimitRequest`.
     pub message: Vec<u8>,
     /// Timeout, ms.
-    pub timeout_ms: u32,
+    pub(crate) timeout_ms: u32,
 }
 
 impl StoreCall {

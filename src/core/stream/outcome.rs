@@ -123,7 +123,7 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// Go on or wait.
-    pub flow: Flow,
+    pub(crate) flow: Flow,
     /// Effects, applied in order.
     pub effects: Vec<Effect>,
 }

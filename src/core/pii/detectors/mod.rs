@@ -91,15 +91,15 @@ pub(crate) struct Sink {
     /// version word before a dotted quad, a `-----BEGIN` header not closed within 80 bytes. A
     /// placeholder elsewhere in the text, shorter or longer than its value, can change that: the
     /// redactor then scans its output again (fuzz findings F8, F9).
-    pub near_miss: bool,
+    pub(crate) near_miss: bool,
     /// Set when a digit cluster of at least seven digits that could be a whole table cell
     /// ([`table::whole_cell`]) was left without a finding: the column pass ([`table`]) then looks
     /// for a table whose header names the column.
-    pub digits_left: bool,
+    pub(crate) digits_left: bool,
     /// Set when a dotted quad or a phone number that could be a whole table cell was reported:
     /// the column pass then checks whether its column's header names a version (`app_version`:
     /// no IPv4 address) or an identifier (`tracking_number`, `isbn`, `created_at`: no phone).
-    pub quads: bool,
+    pub(crate) quads: bool,
 }
 
 #[cfg(test)]

@@ -16,9 +16,9 @@ pub(crate) const MAX_DIGITS: usize = 20;
 #[derive(Debug)]
 pub(crate) struct Format {
     /// (min, max) digits of each group, in order.
-    pub groups: &'static [(u8, u8)],
+    pub(crate) groups: &'static [(u8, u8)],
     /// Pattern the start of the national significant number must match.
-    pub leading: &'static str,
+    pub(crate) leading: &'static str,
 }
 
 /// One country's plan.
@@ -26,20 +26,20 @@ pub(crate) struct Format {
 pub(crate) struct Country {
     /// ISO 3166 region code.
     #[cfg_attr(not(test), allow(dead_code, reason = "names the row; read by tests"))]
-    pub region: &'static str,
+    pub(crate) region: &'static str,
     /// Calling code.
     pub cc: u16,
     /// National (trunk) prefix dialled before the NSN within the country (`"0"`, `"8"`, `"06"`),
     /// `""` when there is none.
     pub prefix: &'static str,
     /// Possible NSN lengths: bit `n` set when `n` digits is a possible length.
-    pub lengths: u32,
+    pub(crate) lengths: u32,
     /// Pattern every valid NSN matches.
-    pub general: &'static str,
+    pub(crate) general: &'static str,
     /// Pattern of mobile NSNs (`""` when the metadata has none).
-    pub mobile: &'static str,
+    pub(crate) mobile: &'static str,
     /// Number formats.
-    pub formats: &'static [Format],
+    pub(crate) formats: &'static [Format],
 }
 
 impl Country {
