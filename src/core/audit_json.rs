@@ -42,28 +42,12 @@ pub(crate) fn write_members(r: &AuditRecord, out: &mut String) {
     w.opt_str("user_source", r.user_source);
     w.opt_str("team", r.team.as_deref());
     w.opt_str("model_requested", r.model_requested.as_deref());
-    w.key("models");
-    w.out.push('[');
-    for (i, m) in r.models.iter().enumerate() {
-        if i > 0 {
-            w.out.push(',');
-        }
-        str_lit(w.out, m);
-    }
-    w.out.push(']');
+    w.list("models", &r.models, |out, m| str_lit(out, m));
     w.bool("stream", r.stream);
     w.key("decision");
     str_lit(w.out, decision_name(r.decision));
     w.opt_num("status", r.status.map(u64::from));
-    w.key("reasons");
-    w.out.push('[');
-    for (i, reason) in r.reasons.iter().enumerate() {
-        if i > 0 {
-            w.out.push(',');
-        }
-        str_lit(w.out, reason.as_str());
-    }
-    w.out.push(']');
+    w.list("reasons", &r.reasons, |out, reason| str_lit(out, reason.as_str()));
     w.bool("provider_injected", r.provider_injected);
     w.opt_str("prompt_sha256", r.prompt_sha256.as_deref());
     w.key("bytes_in");
@@ -148,15 +132,8 @@ fn spend(out: &mut String, s: &SpendAudit) {
     w.opt_num("output_tokens_max", s.output_tokens_max);
     w.key("cost_max_usd");
     float(w.out, s.cost_max_usd);
-    w.key("limits");
-    w.out.push('[');
-    for (i, l) in s.limits.iter().enumerate() {
-        if i > 0 {
-            w.out.push(',');
-        }
-        limit(w.out, l);
-    }
-    w.out.push_str("]}");
+    w.list("limits", &s.limits, limit);
+    w.out.push('}');
 }
 
 fn limit(out: &mut String, l: &LimitAudit) {
@@ -207,6 +184,19 @@ impl Members<'_> {
         self.out.push('"');
         self.out.push_str(name);
         self.out.push_str("\":");
+    }
+
+    /// `,"name":[…]`, each item written by `item`.
+    fn list<T>(&mut self, name: &str, items: &[T], item: impl Fn(&mut String, &T)) {
+        self.key(name);
+        self.out.push('[');
+        for (i, x) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            item(self.out, x);
+        }
+        self.out.push(']');
     }
 
     #[inline(never)] // one call per member keeps the writer small (.wasm budget)

@@ -30,7 +30,13 @@ impl Rejection {
     /// 400 for a request the filter cannot check.
     #[inline(never)]
     pub fn bad_request(reason: Reason, message: impl Into<String>) -> Self {
-        Self::new(400, "invalid_request_error", reason, message)
+        Self::invalid(400, reason, message)
+    }
+
+    /// `status` (404, 413, 415, 400) for a request the filter cannot check (`invalid_request_error`).
+    #[inline(never)]
+    pub(crate) fn invalid(status: u16, reason: Reason, message: impl Into<String>) -> Self {
+        Self::new(status, "invalid_request_error", reason, message)
     }
 
     /// 403 for a request the policy forbids.

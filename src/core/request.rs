@@ -250,18 +250,16 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
         return Ok(plan);
     }
     if policy.unknown_endpoints == UnknownEndpoints::Reject && plan.route.endpoint == Endpoint::Other {
-        return Err(Rejection::new(
+        return Err(Rejection::invalid(
             404,
-            "invalid_request_error",
             Reason::UnknownEndpoint,
             "this endpoint is not allowed through the gateway",
         ));
     }
     if let Some(enc) = header(h, "content-encoding")? {
         plan.content_coding = decode::parse_coding(enc).map_err(|_| {
-            Rejection::new(
+            Rejection::invalid(
                 415,
-                "invalid_request_error",
                 Reason::UnsupportedEncoding,
                 "the request's content-encoding is not supported; send one of identity, gzip, deflate, zstd",
             )
@@ -270,9 +268,8 @@ fn check_head(policy: &Policy, head: RequestHead<'_>, mut plan: Plan) -> Result<
     match header(h, "content-type")? {
         Some(ct) if is_json_media_type(ct) => {}
         _ => {
-            return Err(Rejection::new(
+            return Err(Rejection::invalid(
                 415,
-                "invalid_request_error",
                 Reason::UnsupportedMediaType,
                 "request bodies must be application/json",
             ))
@@ -320,9 +317,8 @@ fn scan_head(
 }
 
 fn too_large(policy: &Policy) -> Rejection {
-    Rejection::new(
+    Rejection::invalid(
         413,
-        "invalid_request_error",
         Reason::BodyTooLarge,
         format!("request body exceeds the gateway limit of {} bytes", policy.max_body_bytes),
     )

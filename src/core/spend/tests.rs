@@ -113,26 +113,26 @@ fn docs_spend_md_examples_compile() {
     assert_eq!(blocks.len(), 5);
     let p = Policy::from_json(blocks[0].as_bytes()).unwrap();
     assert_eq!(p.profiles[0].max_cost_per_request, Some(50_000));
-    let doc =
-        format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, "spend": {{{}}}}}"#, blocks[1]);
-    let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    // A fragment (`members`) in a policy with one profile.
+    let policy = |members: &str| {
+        let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {members}}}"#);
+        Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let p = policy(&format!(r#""spend": {{{}}}"#, blocks[1]));
     let web = [crate::core::plugins::PluginUse { id: "web".into(), engine: Some("exa".into()), results: 100 }];
     assert_eq!(p.spend.plugin_prices.cost(Ok(&web)), Ok(400_000));
-    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[3]);
-    let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let p = policy(blocks[3]);
     assert_eq!(p.spend.limits.len(), 4);
     assert_eq!(p.spend.team_header.as_deref(), Some("x-team-id"));
     // The price refresh's example.
-    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[2]);
-    let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let p = policy(blocks[2]);
     let r = p.spend.refresh().unwrap();
     assert_eq!(
         (r.cluster.as_str(), r.path.as_str(), r.interval_ns),
         ("openrouter", "/api/v1/models", 3_600_000_000_000)
     );
     // The mesh-wide store's example.
-    let doc = format!(r#"{{"default_profile": "p", "profiles": {{"p": {{"models": []}}}}, {}}}"#, blocks[4]);
-    let p = Policy::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let p = policy(blocks[4]);
     let store = p.spend.remote().unwrap();
     assert_eq!(
         (store.cluster.as_str(), store.domain.as_str(), store.timeout_ms),
