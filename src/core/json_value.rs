@@ -11,7 +11,7 @@ use crate::core::json::{Kind, Node};
 
 /// A JSON value to write.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub enum JsonValue {
+pub(crate) enum JsonValue {
     /// `null`
     #[default]
     Null,
