@@ -84,8 +84,9 @@ tools-test: setup
 PYTEST      := PYTHONPATH=tests:$(PYTHONPATH) $(PY) -m pytest -q -p no:cacheprovider -p no_skip -rs
 # The e2e and deploy test files run in TEST_WORKERS parallel pytest-xdist workers, a whole file per worker (its
 # module-scoped Envoys start once): the e2e tests mostly wait (Envoy, the fake upstream, scripted delays), and the
-# deploy tests' one long test (test_reproducible.py's second clean build) runs beside the others. Every port comes
-# from the kernel (port 0), every temp path is per worker. TEST_WORKERS=0: one process, in order.
+# deploy tests' one long test (test_reproducible.py's second clean build) runs beside the others. Ports come from
+# harness/ports.py (port 0 where the process can report it; else bind-then-release, which can race: tests/e2e/README.md),
+# every temp path is per worker. TEST_WORKERS=0: one process, in order.
 TEST_WORKERS ?= 2
 PYTEST_PAR  := $(PYTEST) $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 ## e2e: end-to-end tests: real Envoy + real .wasm + fake OpenRouter on 127.0.0.1 (PYTEST_ARGS narrows, TEST_WORKERS)

@@ -1,8 +1,12 @@
 """The processes of the mesh-wide budget store (docs/spend.md, "Mesh-wide store") for tests and the benchmark: a
-throw-away redis-server and the rate-limit service (rls/, `make build-rls`), each on a free 127.0.0.1 port,
-started with `spawn` (they die with us) and stopped with SIGKILL (a crash, as the restart tests want)."""
+throw-away redis-server and the rate-limit service (rls/, `make build-rls`), each on a 127.0.0.1 port of its own
+(harness/ports.py: the service binds port 0 and prints it; redis-server cannot, so it is retried on a fresh port if
+its first start finds the port taken), started with `spawn` (they die with us) and stopped with SIGKILL (a crash, as
+the restart tests want). A restart comes back on the port of the first start (the Envoys' clusters point at it)."""
 from __future__ import annotations
 
+import os
+import select
 import shutil
 import socket
 import subprocess
@@ -13,16 +17,11 @@ from typing import Iterator, TypeVar
 
 import envoy_config as ec
 
+from harness.ports import PortTaken, start_on_free_port
 from harness.proc import spawn, stop_process
 
 RLS_BIN = ec.ROOT / "target" / "tools" / "openrouter-guard-rls"
-
-
-def free_port() -> int:
-    """A port the kernel had free a moment ago (for a process that must come back on the same port)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+START_SECONDS = 30.0  # a store that is not up by then (loaded 2-core CI: milliseconds to a few seconds) is broken
 
 
 class Redis:
@@ -32,7 +31,7 @@ class Redis:
     def __init__(self, workdir: Path, aof: bool = False) -> None:
         exe = shutil.which("redis-server")
         assert exe, "redis-server missing: `make setup` installs it (apt)"
-        self.exe, self.workdir, self.port, self.aof = exe, workdir, free_port(), aof
+        self.exe, self.workdir, self.port, self.aof = exe, workdir, 0, aof  # port: set by the first start
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -40,18 +39,36 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/"
 
     def start(self) -> None:
-        with open(self.workdir / "redis.log", "ab") as log:
+        """The first start picks a free port (retried on a fresh one if taken meanwhile); a restart reuses it."""
+        if self.port:
+            self._start_on(self.port)
+        else:
+            self.port = start_on_free_port(self._start_on)
+
+    def _start_on(self, port: int) -> int:
+        log_path = self.workdir / "redis.log"
+        seen = log_path.stat().st_size if log_path.exists() else 0
+        with open(log_path, "ab") as log:
             self.proc = spawn(
-                [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.workdir),
+                [self.exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.workdir),
                  *(["--appendonly", "yes", "--appendfsync", "always"] if self.aof else ["--appendonly", "no"])],
                 stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(100):  # bounded: redis-server is up in milliseconds
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline and self.proc.poll() is None:  # bounded by the deadline
+            try:  # PING, not a bare connect: whoever took the port may listen too
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        return port
             except OSError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
+                pass
+            time.sleep(0.05)
+        self.stop()
+        with open(log_path, "rb") as log:
+            log.seek(seen)
+            if b"Address already in use" in log.read():
+                raise PortTaken(port)
+        raise AssertionError(f"redis-server did not start on 127.0.0.1:{port} (log: {log_path})")
 
     def stop(self) -> None:
         """SIGKILL: a crash (its append-only file, when on, is what survives)."""
@@ -83,7 +100,7 @@ class Rls:
     (the Envoys' cluster points at it)."""
 
     def __init__(self, redis_url: str | None) -> None:
-        self.redis_url, self.port = redis_url, free_port()
+        self.redis_url, self.port = redis_url, 0  # port: the one the first start got from the kernel
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -95,9 +112,11 @@ class Rls:
         store = ["--redis", self.redis_url] if self.redis_url else []
         self.proc = spawn([str(RLS_BIN), "--listen", self.address, *store], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode(errors="replace")  # bounded: it prints this line or exits
-        assert "listening on" in line, line
+        line = first_line(self.proc, START_SECONDS)
+        if "listening on 127.0.0.1:" not in line:
+            self.stop()
+            raise AssertionError(f"the rate-limit service did not start on {self.address}: {line!r}")
+        self.port = int(line.rsplit(":", 1)[-1])
 
     def stop(self) -> None:
         """SIGKILL: the service keeps nothing of its own when it counts in Redis."""
@@ -106,6 +125,22 @@ class Rls:
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
             self.proc = None
+
+
+def first_line(proc: subprocess.Popen[bytes], seconds: float) -> str:
+    """The first line `proc` prints on its stdout pipe, or what it printed before it exited or `seconds` passed
+    (bounded: a process that hangs silently does not hang the caller)."""
+    assert proc.stdout is not None
+    fd, got = proc.stdout.fileno(), b""
+    deadline = time.monotonic() + seconds
+    while b"\n" not in got and (left := deadline - time.monotonic()) > 0:
+        if not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:  # it exited (or closed its stdout)
+            break
+        got += chunk
+    return got.split(b"\n", 1)[0].decode(errors="replace").strip()
 
 
 Service = TypeVar("Service", Redis, Rls)

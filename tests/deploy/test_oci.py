@@ -15,7 +15,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import time
@@ -29,6 +28,7 @@ import yaml
 
 from deploy_checks import ISTIO_DIR, ROOT, cel_check, crd_schema, require_schemas, schema_label
 
+from harness.ports import PortTaken, start_on_free_port
 from harness.proc import stop_process
 
 WASM = Path(os.environ.get("GUARD_WASM", ROOT / "target" / "openrouter_guard.wasm"))
@@ -286,12 +286,6 @@ def test_the_build_refuses_what_is_not_a_wasm_module(built, tmp_path):
 
 # ---------------------------------------------------------------- pushed to a registry, the digest survives
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def local_registry(tmp_path):
     """A Docker distribution registry on 127.0.0.1 (Debian's docker-registry), stopped at the end."""
@@ -299,31 +293,36 @@ def local_registry(tmp_path):
         # Under systemd the package would also start a registry service on :5000: not for a test to do.
         pytest.skip("docker-registry is not installed (apt-get install docker-registry, then stop its service)")
     ensure_tool("docker-registry", "docker-registry")
-    port = free_port()
-    cfg = tmp_path / "registry.yml"
-    cfg.write_text(yaml.safe_dump({
-        "version": 0.1, "log": {"level": "warn"},
-        "storage": {"filesystem": {"rootdirectory": str(tmp_path / "data")}},
-        "http": {"addr": f"127.0.0.1:{port}"},
-    }))
-    log = (tmp_path / "registry.log").open("wb")
-    proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
-    try:
+    log_path = tmp_path / "registry.log"
+
+    def start(port: int) -> tuple[int, subprocess.Popen[bytes]]:
+        """The registry on `port` (it cannot bind port 0 and say which it got: harness/ports.py), up or raised."""
+        cfg = tmp_path / "registry.yml"
+        cfg.write_text(yaml.safe_dump({
+            "version": 0.1, "log": {"level": "warn"},
+            "storage": {"filesystem": {"rootdirectory": str(tmp_path / "data")}},
+            "http": {"addr": f"127.0.0.1:{port}"},
+        }))
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
-        while True:
+        while time.monotonic() < deadline and proc.poll() is None:  # bounded by the deadline
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=2) as r:
                     if r.status == 200:
-                        break
+                        return port, proc
             except OSError:
-                pass
-            assert proc.poll() is None, (tmp_path / "registry.log").read_text()
-            assert time.monotonic() < deadline, "registry did not start in 20 s"
-            time.sleep(0.1)
+                time.sleep(0.1)
+        stop_process(proc)
+        if "address already in use" in log_path.read_text(errors="replace"):
+            raise PortTaken(port)
+        raise AssertionError(f"registry did not start in 20 s: {log_path.read_text(errors='replace')[-2000:]}")
+
+    port, proc = start_on_free_port(start)
+    try:
         yield f"127.0.0.1:{port}"
     finally:
         stop_process(proc)
-        log.close()
 
 
 def registry_get(url: str, accept: str | None = None) -> tuple[bytes, dict[str, str]]:

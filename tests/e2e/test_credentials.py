@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import envoy_config as ec
 from envoys import EnvoyFactory
 from harness.client import http_request
 from harness.envoy import Envoy
+from harness.ports import PortTaken, start_on_free_port
 from harness.proc import stop_process, wait_until
 from fake_openrouter import FakeOpenRouter
 from guard_helpers import CHAT, SECRET_KEY, assert_rejected, chat
@@ -155,25 +155,26 @@ def test_key_files_are_trimmed_and_bearer_prefix_is_not_doubled() -> None:
 # ---------------------------------------------------------------------------------------------- make run
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run_envoy(tmp_path: Path, fake: FakeOpenRouter, extra_env: dict[str, str],
                ready: bytes = b"starting main dispatch loop"):
+    """`make run` (tools/run_envoy.py) on a free port: its PORT cannot be 0, so a port another process took between
+    harness.ports.free_port and Envoy's bind is retried on a fresh one (run_envoy.py refuses it: "already in use")."""
     out_dir = tmp_path / "out"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENROUTER_API_KEY", "OPENROUTER_API_KEY_FILE")}
-    env.update(UPSTREAM=fake.url, PORT=str(port), ADMIN_PORT="0", OUT_DIR=str(out_dir), **extra_env)
     log = tmp_path / "stderr"
-    err = open(log, "wb")
-    proc = subprocess.Popen([sys.executable, str(ec.ROOT / "tools" / "run_envoy.py")], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
-    err.close()
-    started = wait_until(lambda: proc.poll() is not None or ready in log.read_bytes(), 30)
-    return proc, port, out_dir, log, started
+
+    def start(port: int):
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENROUTER_API_KEY", "OPENROUTER_API_KEY_FILE")}
+        env.update(UPSTREAM=fake.url, PORT=str(port), ADMIN_PORT="0", OUT_DIR=str(out_dir), **extra_env)
+        with open(log, "wb") as err:
+            proc = subprocess.Popen([sys.executable, str(ec.ROOT / "tools" / "run_envoy.py")], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                    start_new_session=True)
+        started = wait_until(lambda: proc.poll() is not None or ready in log.read_bytes(), 30)
+        if proc.poll() is not None and b"already in use" in log.read_bytes():
+            raise PortTaken(port)
+        return proc, port, out_dir, log, started
+
+    return start_on_free_port(start)
 
 
 def _stop(proc: subprocess.Popen) -> None:

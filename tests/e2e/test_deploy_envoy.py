@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import envoy_config as ec
 from envoys import EnvoyFactory, make_config
 from harness.client import Resp, http_request
 from harness.envoy import Envoy
+from harness.ports import dead_port, free_port
 from harness.proc import stop_process, wait_until
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, chat
@@ -141,11 +141,9 @@ def test_plain_envoy_does_not_forward_identity_headers_either(envoy_factory: Env
 def test_envoys_own_replies_are_openai_shaped_and_the_filters_are_unchanged(
         envoy_factory: EnvoyFactory, fake: FakeOpenRouter, proto: str) -> None:
     # Upstream down: Envoy's 503 (no connection) becomes {"error":{...}} with the same status.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = s.getsockname()[1]
-    down = envoy_factory(upstream=f"http://127.0.0.1:{dead}", restrict_endpoints=True, passthrough=False)
-    r = send(down, proto, "POST", CHAT, chat(), headers={"x-data-classification": "public"})
+    with dead_port() as dead:
+        down = envoy_factory(upstream=f"http://127.0.0.1:{dead}", restrict_endpoints=True, passthrough=False)
+        r = send(down, proto, "POST", CHAT, chat(), headers={"x-data-classification": "public"})
     assert r.status == 503 and (r.header("content-type") or "").startswith("application/json"), r.body[:300]
     err = r.json()["error"]
     assert err["code"] == 503 and err["type"] == "gateway_error" and err["message"] and err["reason"]
@@ -240,9 +238,7 @@ def test_a_second_envoy_on_the_same_port_fails_clearly(envoy: Envoy, envoy_facto
 def test_make_run_admin_is_a_private_unix_socket_and_the_audit_log_is_not_world_readable(
         fake: FakeOpenRouter, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("ADMIN_PORT", "OPENROUTER_API_KEY", "OPENROUTER_API_KEY_FILE")}
     env.update(UPSTREAM=fake.url, PORT=str(port), OUT_DIR=str(out_dir))
     log = tmp_path / "stderr"
@@ -266,10 +262,7 @@ def test_make_run_admin_is_a_private_unix_socket_and_the_audit_log_is_not_world_
         assert wait_until(lambda: audit.stat().st_size > 0, 10)
         assert stat.S_IMODE(audit.stat().st_mode) == 0o640
         # A second `make run` with the same OUT_DIR (another port) must not steal the live admin socket.
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            other = s.getsockname()[1]
-        p = subprocess.run([sys.executable, str(ec.ROOT / "tools" / "run_envoy.py")], env=dict(env, PORT=str(other)),
+        p = subprocess.run([sys.executable, str(ec.ROOT / "tools" / "run_envoy.py")], env=dict(env, PORT=str(free_port())),
                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         assert p.returncode == 1 and "is in use: another Envoy runs" in p.stderr
         assert admin_ready(admin)

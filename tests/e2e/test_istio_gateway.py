@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -34,6 +33,7 @@ import istio_manifests as im
 import spend_store_manifests as ss
 from harness.client import Resp, http_request
 from harness.envoy import Envoy
+from harness.ports import dead_port
 from harness.stores import Rls, running
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat
@@ -345,23 +345,21 @@ def test_an_oversize_body_gets_the_filters_own_413(gateway: Envoy, fake: FakeOpe
 
 
 def test_envoys_own_replies_at_the_gateway_are_openai_shaped(fake_server: FakeOpenRouter, tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = s.getsockname()[1]
     fake_server.reset()
     env = Envoy(ec.EnvoyConfig(port=0, admin_port=0, audit_log=tmp_path / "audit.log"), tmp_path)
     secret = tmp_path / "credential" / "credential.yaml"
     ec.write_file(secret, ec.secret_resource_text(INJECTED), private=True)
-    env.render_text = json.dumps(gateway_bootstrap(template(), wasm=Path(ec.DEFAULT_WASM).resolve(), upstream_port=dead,
-                                                   secret=secret, ecds_file=tmp_path / "xds" / "g.json",
-                                                   audit_log=env.audit_path))
-    env.start()
-    try:
-        for proto in PROTOS:
-            r = send(env, proto, "POST", CHAT, chat(), headers={"x-data-classification": "public"})
-            assert r.status == 503 and r.json()["error"]["code"] == 503, r.body[:300]
-    finally:
-        env.stop()
+    with dead_port() as dead:
+        env.render_text = json.dumps(gateway_bootstrap(
+            template(), wasm=Path(ec.DEFAULT_WASM).resolve(), upstream_port=dead, secret=secret,
+            ecds_file=tmp_path / "xds" / "g.json", audit_log=env.audit_path))
+        env.start()
+        try:
+            for proto in PROTOS:
+                r = send(env, proto, "POST", CHAT, chat(), headers={"x-data-classification": "public"})
+                assert r.status == 503 and r.json()["error"]["code"] == 503, r.body[:300]
+        finally:
+            env.stop()
 
 
 def _validate(doc: dict[str, Any], tmp_path: Path, envoy: str | None = None,
@@ -412,14 +410,12 @@ def test_envoys_own_errors_at_the_gateway_are_openai_shaped(fake: FakeOpenRouter
             return h2_request(env.port, "POST", CHAT, chat(), headers=hdrs)
         return http_request(env.port, "POST", CHAT, chat(), headers=hdrs)
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = s.getsockname()[1]
-    env = start_gateway(fake, tmp_path / "down", template(), upstream_port=dead)
-    try:
-        assert_gateway_error(post(env), 503)
-    finally:
-        env.stop()
+    with dead_port() as dead:
+        env = start_gateway(fake, tmp_path / "down", template(), upstream_port=dead)
+        try:
+            assert_gateway_error(post(env), 503)
+        finally:
+            env.stop()
     env = start_gateway(fake, tmp_path / "timeout", template(), route_timeout="1s")
     try:
         fake.script(*[Script(reset_before_headers=True)] * 3)

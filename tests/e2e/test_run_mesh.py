@@ -16,21 +16,11 @@ import yaml
 import envoy_config as ec
 from fake_openrouter import FakeOpenRouter, Script
 from guard_helpers import CHAT, assert_local_reply, chat, send
+from harness.ports import free_ports
 from harness.proc import wait_until
 from run_mesh import port_free
 
 LIMIT = {"name": "mesh-requests", "per": ["user"], "window": "minute", "unit": "requests", "max": 3}
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [int(s.getsockname()[1]) for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def redis_dbsize(port: int) -> int:

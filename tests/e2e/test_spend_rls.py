@@ -5,7 +5,6 @@ through; two Envoys sharing the service share the budget; reservations are commi
 reported; a service that does not answer gets each limit's failure mode. HTTP/1.1 and HTTP/2."""
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
 from typing import Any, Iterable
@@ -17,7 +16,8 @@ from fake_openrouter import FakeOpenRouter, Script
 from envoys import EnvoyFactory
 from harness.envoy import Envoy
 from guard_helpers import CHAT, assert_local_reply, burst_admits_10_of_100, send
-from harness.stores import RLS_BIN
+from harness.ports import dead_port
+from harness.stores import Rls, running
 
 MODEL = "anthropic/claude-3.5-sonnet"
 USER = "x-user-id"
@@ -50,18 +50,9 @@ def policy(**store: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def rls() -> Iterable[str]:
-    """The real rate-limit service on a free port (it binds port 0 and prints the address)."""
-    assert RLS_BIN.exists(), f"{RLS_BIN} missing: `make build-rls` (make e2e builds it)"
-    proc = subprocess.Popen([str(RLS_BIN), "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # bounded: the process prints this line or exits
-        assert "listening on" in line, line
-        yield line.rsplit(" ", 1)[-1].strip()
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
+    """The real rate-limit service on a port of its own (it binds port 0 and prints the address), in its memory."""
+    with running(Rls(None)) as service:
+        yield service.address
 
 
 @pytest.fixture(scope="module")
@@ -143,11 +134,8 @@ def test_two_envoys_sharing_the_service_share_one_budget(
 @pytest.fixture(scope="module")
 def dead_store(envoy_factory: EnvoyFactory) -> Iterable[Envoy]:
     """An Envoy whose rate-limit service does not answer (a port nothing listens on)."""
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    yield envoy_factory(policy(timeout_ms=500), rls=f"127.0.0.1:{port}")
+    with dead_port() as port:
+        yield envoy_factory(policy(timeout_ms=500), rls=f"127.0.0.1:{port}")
 
 
 def assert_closed_then_open(envoy: Envoy, fake: FakeOpenRouter, proto: str) -> dict[str, Any]:
