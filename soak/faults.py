@@ -22,7 +22,6 @@ import copy
 import http.client
 import json
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -559,14 +558,10 @@ def case_reload_under_load(up: h.Upstream, work: Path, seconds: float) -> Case:
 def main() -> int:
     only = os.environ.get("FAULTS_ONLY", "")
     reload_secs = float(h.env_int("FAULTS_RELOAD_SECONDS", 20))
-    wasm = Path(os.environ.get("GUARD_WASM", str(h.ec.DEFAULT_WASM)))
-    if not wasm.is_file():
-        print(f"{wasm} missing: run `make build`", file=sys.stderr)
+    started = h.start_up("faults")
+    if started is None:
         return 2
-    h.build_tools()
-    work = h.OUT / "faults"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    wasm, work = started
     up = h.Upstream(work)
     results: list[Case] = []
     t0 = time.monotonic()

@@ -21,13 +21,11 @@ from __future__ import annotations
 import collections
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import soaklib as h
 
@@ -62,14 +60,10 @@ def main() -> int:
     conc = h.env_int("SOAK_CONCURRENCY", 16 if quick else 24)
     max_secs = h.env_int("SOAK_MAX_SECONDS", 540)
     seed = h.env_int("SOAK_SEED", 1)
-    wasm = Path(os.environ.get("GUARD_WASM", str(h.ec.DEFAULT_WASM)))
-    if not wasm.is_file():
-        print(f"{wasm} missing: run `make build`", file=sys.stderr)
+    started = h.start_up("soak")
+    if started is None:
         return 2
-    h.build_tools()
-    work = h.OUT / "soak"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    wasm, work = started
     pii_cfg = h.pii_config_in_default_policy()
     print(f"soak: {n} requests, concurrency {conc}, seed {seed}, bound {max_secs}s; "
           f"policy envoy/policy.default.json ({'with' if pii_cfg else 'without'} a `pii` object: "

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -34,6 +36,20 @@ def build_tools() -> None:
     cmd = ["cargo", "build", "--profile", "tools", "--quiet", "-p", "soak-tools"]
     if subprocess.run(cmd + ["--offline"], cwd=ROOT).returncode != 0:
         subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def start_up(run: str) -> tuple[Path, Path] | None:
+    """What soak.py and faults.py do first: the module to load (GUARD_WASM, default the shipped one; None, with a
+    message, when it is missing), the tools built, and an empty work directory OUT/<run>. Returns (wasm, work)."""
+    wasm = Path(os.environ.get("GUARD_WASM", str(ec.DEFAULT_WASM)))
+    if not wasm.is_file():
+        print(f"{wasm} missing: run `make build`", file=sys.stderr)
+        return None
+    build_tools()
+    work = OUT / run
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    return wasm, work
 
 
 def http_get(url: str, timeout: float = 10.0, method: str = "GET") -> str:
