@@ -253,10 +253,11 @@ def test_escaped_and_compatibility_forms_are_decoded_before_detection(envoy, fak
 
 # Corpus 5 (bench/pii/corpus5) decoy classes that identify nobody, each next to a real value of the same
 # entity that must still go: loopback range, numbers no numbering plan can dial, court-style case numbers,
-# dates that a widened CSV row puts under a phone column, placeholders as a URL's user part.
+# dates that a widened CSV row puts under a phone column, placeholders as a URL's user part. A stray `+`
+# before a trunk prefix (`+07911 …`) is no spare calling code: the national number after it still goes.
 NOBODY = ("probes:\n  host: 127.0.0.53\n  peer: 10.9.8.7\n"
           "Fax +999 939 9845   Tel +210 564 3357   Fax +46 0000 0000   Fax 0000 000 000   Fax +1 (000) 000-3873\n"
-          "Tel +46 70 123 45 67\n"
+          "Tel +46 70 123 45 67\nMobile: +07911 123456   Tel +0612345678\n"
           "RE: referral of Ann Lee, 37/2021/8434\nFixes: 29/2023/2123\n"
           "emp_no,name,gross,pay_date,phone\n3653,Ann Byrd,9 746,29 kr,2021-08-23,+46 72 133 60 37\n"
           '[remote "origin"]\n\turl = https://ghp_REPLACE_ME@github.com/acme/billing.git\n'
@@ -270,8 +271,8 @@ def test_values_that_identify_nobody_are_kept(envoy, fake, audit_lines, codec) -
               "+1 (000) 000-3873", "37/2021/8434", "29/2023/2123", "2021-08-23", "https://ghp_REPLACE_ME@github.com",
               "https://var.stripe_secret_key@github.com"]:
         assert v in got, f"{v!r} was changed over {codec}:\n{got}"
-    for v in ["10.9.8.7", "+46 70 123 45 67", "+46 72 133 60 37", "ann.lee@example.com"]:
+    for v in ["10.9.8.7", "+46 70 123 45 67", "+46 72 133 60 37", "07911 123456", "0612345678", "ann.lee@example.com"]:
         assert v not in got, f"{v!r} reached the upstream over {codec}:\n{got}"
     [rec] = audit_lines(1)
-    assert rec["redactions"] == {"IP_ADDRESS": {"redact": 1}, "PHONE": {"redact": 2}, "EMAIL": {"redact": 1}}, \
+    assert rec["redactions"] == {"IP_ADDRESS": {"redact": 1}, "PHONE": {"redact": 4}, "EMAIL": {"redact": 1}}, \
         rec["redactions"]

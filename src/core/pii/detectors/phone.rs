@@ -258,7 +258,8 @@ fn zeros(d: &[u8]) -> bool {
 /// Whether the cluster is a `+` number no plan can dial (see [`dialable`]; `+1` then an area code
 /// starting 0 or 1, `+1 (000) 000-3873`): nothing in it is a phone number, and no other reading
 /// may take its tail (`+999 939 9845` is no NANP `999 939 9845`). Only group `s` within the first
-/// 15 digits joined by phone separators is refused.
+/// 15 digits joined by phone separators is refused. A `+` before a trunk prefix (`+07911 123456`,
+/// `+0612345678`: `0` then a digit 1–9) is a slip, not a calling code: the national reading stays.
 fn undialable_plus(c: &Cluster, s: usize) -> bool {
     if !plus_led(c) || !(0..s).all(|k| phone_sep(c, k)) {
         return false;
@@ -280,7 +281,8 @@ fn undialable_plus(c: &Cluster, s: usize) -> bool {
         }
     }
     let d = d.get(..n).unwrap_or(&[]);
-    !dialable(d) || d.first() == Some(&b'1') && matches!(d.get(1), Some(b'0' | b'1'))
+    let trunk_led = d.first() == Some(&b'0') && d.get(1).is_some_and(|&x| x != b'0');
+    !trunk_led && !dialable(d) || d.first() == Some(&b'1') && matches!(d.get(1), Some(b'0' | b'1'))
 }
 
 /// A cluster led by a `+` that starts a word (`+999 …`, `Tel:+46 …`): a country calling code
@@ -801,6 +803,27 @@ mod tests {
             ("Tel +800 1234 5678", "+800 1234 5678"),
         ] {
             assert_eq!(phone(t), Some(want), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_stray_plus_before_a_national_number_keeps_the_national_reading() {
+        // `+0…` is no calling code: the `+` is a slip before a trunk prefix, and the number after
+        // it is still someone's (the "no other reading" rule is for spare codes such as +999).
+        for (t, want) in [
+            ("Mobile: +07911 123456", "07911 123456"),
+            ("ring +07911 123456 soon", "07911 123456"),
+            ("Tel +0612345678", "0612345678"),
+            ("ring +06 12 34 56 78 soon", "06 12 34 56 78"),
+            ("ring +020 7946 0958 soon", "020 7946 0958"),
+            ("Tel: +(0)6 12 34 56 78", "(0)6 12 34 56 78"),
+            ("Tel +0 6 12 34 56 78", "0 6 12 34 56 78"),
+        ] {
+            assert_eq!(phone(t), Some(want), "{t}");
+        }
+        // Spare codes still hide nothing behind them.
+        for t in ["Fax +999 939 9845", "Tel +210 564 3357", "Tel +00 533 533 6653"] {
+            assert_eq!(phone(t), None, "{t}");
         }
     }
 
