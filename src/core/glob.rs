@@ -82,6 +82,93 @@ mod tests {
         assert!(Glob::new("   ").is_none());
     }
 
+    /// The char-based matcher `matches` replaced (665dcb2): the subject copied into a `Vec<char>`.
+    fn char_oracle(p: &[char], subject: &str) -> bool {
+        let s: Vec<char> = subject.chars().collect();
+        let (mut si, mut pi) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while si < s.len() {
+            match (p.get(pi), s.get(si)) {
+                (Some('*'), _) => {
+                    star = Some((pi, si));
+                    pi += 1;
+                }
+                (Some(pc), Some(sc)) if *pc == '?' || pc == sc => {
+                    pi += 1;
+                    si += 1;
+                }
+                _ => match star {
+                    Some((sp, ss)) => {
+                        pi = sp + 1;
+                        si = ss + 1;
+                        star = Some((sp, ss + 1));
+                    }
+                    None => return false,
+                },
+            }
+        }
+        p.get(pi..).is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+    }
+
+    #[test]
+    fn question_mark_takes_one_multibyte_char_whole() {
+        assert!(m("caf?", "café"));
+        assert!(m("caf?/x", "café/x"));
+        assert!(!m("caf??", "café"));
+        assert!(m("a?b", "a\u{1f600}b"));
+        assert!(!m("a??b", "a\u{1f600}b"));
+        assert!(m("??", "é\u{1f600}"));
+        assert!(!m("?", "é\u{1f600}"));
+    }
+
+    #[test]
+    fn star_backtracks_across_multibyte_chars() {
+        assert!(m("*é", "\u{1f600}aé\u{1f600}é"));
+        assert!(!m("*é", "\u{1f600}aé\u{1f600}"));
+        assert!(m("a*\u{1f600}?", "aéé\u{1f600}é\u{1f600}b"));
+        assert!(m("*\u{1f600}*é*", "x\u{1f600}\u{1f600}yé"));
+        assert!(!m("*é*\u{1f600}", "\u{1f600}é"));
+    }
+
+    #[test]
+    fn multibyte_literals_match_exactly() {
+        assert!(m("vendor/modèle-ü", "vendor/modèle-ü"));
+        assert!(!m("vendor/modèle-ü", "vendor/modele-u"));
+        assert!(!m("vendor/modele-u", "vendor/modèle-ü"));
+        assert!(m("vendor/mod?le-*", "vendor/modèle-\u{4e2d}\u{6587}"));
+        // Same first byte, different character: é (C3 A9) against ë (C3 AB).
+        assert!(!m("é", "ë"));
+    }
+
+    #[test]
+    fn matches_what_the_char_based_matcher_matched_over_random_multibyte_strings() {
+        const SUBJECT: [char; 6] = ['a', 'b', 'é', 'ë', '\u{1f600}', '\u{4e2d}'];
+        const PATTERN: [char; 8] = ['a', 'b', 'é', 'ë', '\u{1f600}', '\u{4e2d}', '*', '?'];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            usize::try_from(x % n as u64).unwrap()
+        };
+        let (mut hits, mut misses) = (0, 0);
+        for _ in 0..20_000 {
+            let sl = next(9);
+            let subject: String = (0..sl).map(|_| SUBJECT[next(SUBJECT.len())]).collect();
+            let pl = 1 + next(6);
+            let pattern: String = (0..pl).map(|_| PATTERN[next(PATTERN.len())]).collect();
+            let want = char_oracle(&pattern.chars().collect::<Vec<_>>(), &subject);
+            assert_eq!(m(&pattern, &subject), want, "{pattern:?} against {subject:?}");
+            if want {
+                hits += 1;
+            } else {
+                misses += 1;
+            }
+        }
+        // Both outcomes are exercised, not only mismatches.
+        assert!(hits > 500 && misses > 500, "{hits} matches, {misses} mismatches");
+    }
+
     #[test]
     fn pathological_patterns_finish() {
         let subject = "a".repeat(5000);
