@@ -7,10 +7,12 @@
 //! `X-Title` or a key in `?note=…` went there unread before.
 //!
 //! - **Headers**: every value whose name is UTF-8, except the ones in [`NOT_SCANNED`] (the
-//!   credential the upstream needs, the framing the filter sets, trace ids and Envoy's own
-//!   `x-envoy-*`) and the policy's profile, user and team headers (removed before the upstream).
-//!   A value to change is replaced by its redacted text; several values of one name are sent as
-//!   one, joined with `, `.
+//!   credential the upstream needs, the framing the filter sets, trace ids), the client-address
+//!   headers and Envoy's own `x-envoy-*` (removed after the router, [`STRIPPED_BEFORE_UPSTREAM`])
+//!   and the policy's profile, user and team headers (removed before the upstream).
+//!   `user-agent` and `sec-ch-ua*` are scanned without `IP_ADDRESS`. A value to change is
+//!   replaced by its redacted text; several values of one name are sent as one, joined with `, `
+//!   (`; ` for `cookie`).
 //! - **Query string**: each `&`-separated name and value, percent-decoded (`+` as a space, a `%`
 //!   without two hex digits kept as written); a changed part is sent percent-encoded
 //!   (`%5BEMAIL%5D`), the others exactly as written.
@@ -18,14 +20,13 @@
 //!   replace (a masked value outside the body is never restored: it does not reach the model).
 //!   The findings are counted in the audit record's `redactions` with the body's.
 
-use crate::core::pii::{PiiTally, Redactor};
+use crate::core::pii::{Entity, PiiTally, Redactor};
 
 /// Headers whose values are not scanned: the credential OpenRouter needs (`reject_client_keys`
-/// governs it), the framing and coding the filter reads or sets, ids of random digits and hex a
-/// tracer or Envoy writes (not text a person wrote), and the client's software name (every
-/// browser's `Chrome/120.0.0.0` reads as an IPv4 address; so do the `sec-ch-ua-*` versions).
+/// governs it), the framing and coding the filter reads or sets, and ids of random digits and hex
+/// a tracer or Envoy writes (not text a person wrote; `x-request-id` is checked for a credential
+/// on its own, core/request.rs, and recorded hashed when it holds one).
 const NOT_SCANNED: &[&str] = &[
-    "user-agent",
     "authorization",
     "x-api-key",
     "content-type",
@@ -50,6 +51,17 @@ const NOT_SCANNED: &[&str] = &[
     "sentry-trace",
 ];
 
+/// Client-address headers the shipped Envoy and Istio configs remove after the router, so they
+/// never reach the upstream: not scanned (every real request's `x-forwarded-for` is an address).
+/// Same list as tools/envoy_config.py `STRIPPED_REQUEST_HEADERS` (tools test
+/// `test_stripped_headers_match_the_filter` compares them); `x-envoy-*` is skipped by prefix.
+const STRIPPED_BEFORE_UPSTREAM: &[&str] =
+    &["x-forwarded-client-cert", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "forwarded"];
+
+/// Headers naming the client's software, scanned without `IP_ADDRESS`: every browser's
+/// `Chrome/120.0.0.0` reads as an IPv4 address, and so do the `sec-ch-ua-*` versions.
+const SOFTWARE_PREFIXES: [&str; 2] = ["user-agent", "sec-ch-ua"];
+
 /// What the scan found outside the body.
 #[derive(Debug, Default)]
 pub(crate) struct HeadFindings {
@@ -61,10 +73,14 @@ pub(crate) struct HeadFindings {
     pub(crate) tally: PiiTally,
 }
 
+fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len()).is_some_and(|n| n.eq_ignore_ascii_case(prefix))
+}
+
 fn scanned(name: &str, removed: &[String]) -> bool {
     !name.starts_with(':')
-        && !["x-envoy-", "sec-ch-ua"].iter().any(|p| name.get(..p.len()).is_some_and(|n| n.eq_ignore_ascii_case(p)))
-        && !NOT_SCANNED.iter().any(|n| n.eq_ignore_ascii_case(name))
+        && !has_prefix(name, "x-envoy-")
+        && !NOT_SCANNED.iter().chain(STRIPPED_BEFORE_UPSTREAM).any(|n| n.eq_ignore_ascii_case(name))
         && !removed.iter().any(|n| n.eq_ignore_ascii_case(name))
 }
 
@@ -77,10 +93,15 @@ pub(crate) fn scan(redactor: &Redactor, headers: &[(String, String)], removed: &
             continue;
         }
         done.push(name);
+        let software = SOFTWARE_PREFIXES.iter().any(|p| has_prefix(name, p));
         let mut changed = false;
         let mut values: Vec<String> = Vec::new();
         for (_, v) in headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            let new = redactor.scan(v, &mut out.tally);
+            let new = if software {
+                redactor.scan_without(v, &mut out.tally, Entity::IpAddress)
+            } else {
+                redactor.scan(v, &mut out.tally)
+            };
             if out.tally.blocked.is_some() {
                 return out;
             }
@@ -88,7 +109,9 @@ pub(crate) fn scan(redactor: &Redactor, headers: &[(String, String)], removed: &
             values.push(new.unwrap_or_else(|| v.clone()));
         }
         if changed {
-            out.headers.push((name.clone(), values.join(", ")));
+            // Cookies are joined with `; ` (RFC 6265 §5.4), any other header with `, `.
+            let sep = if name.eq_ignore_ascii_case("cookie") { "; " } else { ", " };
+            out.headers.push((name.clone(), values.join(sep)));
         }
     }
     out.query = scan_query(redactor, query, &mut out.tally);
@@ -224,6 +247,36 @@ mod tests {
         let f = scan(&r, &[], &[], "a=1&note=mail+jane%40example.org&%zz&b");
         assert_eq!(f.query.as_deref(), Some("a=1&note=mail%20%5BEMAIL%5D&%zz&b"));
         assert_eq!(scan(&r, &[], &[], "a=1&b=two+words").query, None);
+    }
+
+    #[test]
+    fn client_addresses_are_not_scanned_and_software_names_are_scanned_without_ip() {
+        let r = redactor(r#"{"IP_ADDRESS":"block","SECRETS":"block"}"#);
+        let ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36";
+        let h = hdrs(&[
+            ("x-forwarded-for", "203.0.113.7, 198.51.100.2"),
+            ("X-Real-IP", "203.0.113.7"),
+            ("forwarded", "for=203.0.113.7;proto=https"),
+            ("x-forwarded-host", "203.0.113.7"),
+            ("x-forwarded-client-cert", "By=spiffe://x;URI=spiffe://y;DNS=203.0.113.7"),
+            ("user-agent", ua),
+            ("sec-ch-ua-full-version-list", "\"Chromium\";v=\"120.0.6099.109\""),
+        ]);
+        let f = scan(&r, &h, &[], "");
+        assert!(f.tally.blocked.is_none() && f.headers.is_empty() && f.tally.counts.is_empty(), "{f:?}");
+        // Elsewhere the address is found.
+        let f = scan(&r, &hdrs(&[("x-client", "203.0.113.7")]), &[], "");
+        assert_eq!(f.tally.blocked.as_deref(), Some("IP_ADDRESS"));
+        // A key in the user agent is found.
+        let f = scan(&r, &hdrs(&[("User-Agent", &format!("{ua} {KEY}"))]), &[], "");
+        assert_eq!(f.tally.blocked.as_deref(), Some("OPENROUTER_KEY"));
+    }
+
+    #[test]
+    fn cookies_are_rejoined_with_semicolons() {
+        let r = redactor(r#"{"EMAIL":"redact"}"#);
+        let f = scan(&r, &hdrs(&[("cookie", "a=jane@example.org"), ("cookie", "b=2")]), &[], "");
+        assert_eq!(f.headers, vec![("cookie".to_string(), "a=[EMAIL]; b=2".to_string())]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::core::head_pii;
 use crate::core::json::{self, JsonError, Kind, Node};
 use crate::core::model::{canonical_model, ModelRules};
 use crate::core::pii::mask::Masks;
-use crate::core::pii::PiiTally;
+use crate::core::pii::{Entity, PiiTally};
 use crate::core::plugins::{self, PluginUse};
 use crate::core::policy::{Policy, Profile};
 use crate::core::provider::Routing;
@@ -118,6 +118,13 @@ fn is_json_media_type(ct: &str) -> bool {
     json && utf8
 }
 
+/// Every `x-request-id` value, joined with `,`; `None` without one.
+fn request_ids(h: &[(String, String)]) -> Option<String> {
+    let ids: Vec<&str> =
+        h.iter().filter(|(k, _)| k.eq_ignore_ascii_case("x-request-id")).map(|(_, v)| v.as_str()).collect();
+    (!ids.is_empty()).then(|| ids.join(","))
+}
+
 /// Fills the fields of the audit record that describe the request (method, authority, id, path,
 /// endpoint) and normalises and classifies its path: the route and the `:path` to forward when it
 /// differs from the one received, or `400 invalid_path` ([`urlpath::normalize`]). `on_head` calls
@@ -133,9 +140,7 @@ pub(crate) fn describe_head(
     audit.authority = first(h, ":authority").map(audit_safe::authority);
     // Several x-request-id headers are recorded (and so rewritten) as one joined value: a plain first
     // value must not let a second one reach the logs in clear.
-    let ids: Vec<&str> =
-        h.iter().filter(|(k, _)| k.eq_ignore_ascii_case("x-request-id")).map(|(_, v)| v.as_str()).collect();
-    audit.request_id = (!ids.is_empty()).then(|| audit_safe::request_id(&ids.join(",")));
+    audit.request_id = request_ids(h).map(|ids| audit_safe::request_id(&ids));
     // The path as sent, without its query string: recorded only as a hash unless it is exactly
     // the recorded path.
     let sent = raw_path.split('?').next().unwrap_or_default();
@@ -298,6 +303,13 @@ fn scan_head(
     let profile = policy.profiles.get(plan.profile).ok_or_else(|| Rejection::internal(Reason::ProfileIndex))?;
     if !profile.redactor.is_active() {
         return Ok(plan);
+    }
+    // `x-request-id` is not scanned as a header (the logs are keyed by it), but a credential in it
+    // is recorded, and so forwarded and logged (stream/request_side.rs), as its hash (docs/pii.md).
+    if let Some(ids) = request_ids(h) {
+        if profile.redactor.detect(&ids).iter().any(|d| Entity::from_name(d.entity).is_some_and(Entity::is_secret)) {
+            audit.request_id = Some(audit_safe::hashed(&ids));
+        }
     }
     let query = first(h, ":path").and_then(|p| p.split_once('?')).map_or("", |(_, q)| q);
     let found = head_pii::scan(&profile.redactor, h, &plan.remove_headers, query);

@@ -387,6 +387,22 @@ fn client_controlled_head_values_are_recorded_by_grammar_or_hashed() {
 }
 
 #[test]
+fn a_credential_in_the_request_id_is_recorded_as_its_hash() {
+    // `sk-or-v1-<hex>` fits the id grammar, so only the secrets scan keeps it out of the record.
+    let key = format!("sk-or-v1-{}", "0123456789abcdef".repeat(4));
+    let h = headers(&[("x-request-id", &key)]);
+    let mut audit = AuditRecord::new();
+    on_head(&policy(), RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    assert_eq!(audit.request_id, Some(format!("sha256-{}", sha256_hex(key.as_bytes()))));
+    assert!(!audit.to_json().contains(&key));
+    // An ordinary id is kept as sent.
+    let h = headers(&[("x-request-id", "7f6c1a2e-1b0c-4c5e-9a7d-0123456789ab")]);
+    let mut audit = AuditRecord::new();
+    on_head(&policy(), RequestHead { headers: &h, end_of_stream: false }, &mut audit).unwrap();
+    assert_eq!(audit.request_id.as_deref(), Some("7f6c1a2e-1b0c-4c5e-9a7d-0123456789ab"));
+}
+
+#[test]
 fn write_user_puts_the_trusted_id_in_the_body() {
     let p = Policy::from_json(POLICY.replace("\"user_header\"", "\"write_user\": true, \"user_header\"").as_bytes())
         .unwrap();

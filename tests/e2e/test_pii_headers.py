@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import hashlib
 import json
 import uuid
 
@@ -33,6 +34,8 @@ POLICY: dict[str, Any] = {
                    "pii": {"builtin_defaults": False, "entities": {"EMAIL": "redact", "SECRETS": "redact"}}},
         "block": {"models": [{"allow": "anthropic/*"}, {"deny": "*"}],
                   "pii": {"builtin_defaults": False, "entities": {"EMAIL": "redact", "SECRETS": "block"}}},
+        "ipblock": {"models": [{"allow": "anthropic/*"}, {"deny": "*"}],
+                    "pii": {"builtin_defaults": False, "entities": {"IP_ADDRESS": "block", "SECRETS": "block"}}},
     },
 }
 PROTOS = ["h1", "h2"]
@@ -143,6 +146,55 @@ def test_a_latin1_header_is_read_as_latin1_and_redacted(envoy: Envoy, fake: Fake
     assert envoy.wait_logged(rid)
     [rec] = [x for x in envoy.audit_records() if x.get("request_id") == rid]
     assert rec["redactions"] == {"EMAIL": {"redact": 1}} and "header_not_utf8_passed" in rec["reasons"]
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_client_address_headers_are_not_scanned(envoy: Envoy, fake: FakeOpenRouter, audit_for, proto: str) -> None:
+    """Every real request behind a proxy carries its client's address in x-forwarded-for (and kin): it was found as
+    IP_ADDRESS, so `IP_ADDRESS: block` refused every non-loopback client. The shipped config removes these headers
+    after the router (tools/envoy_config.py STRIPPED_REQUEST_HEADERS), so they are not scanned; a browser's user
+    agent (`Chrome/120.0.0.0`) is scanned without IP_ADDRESS and passes unchanged."""
+    hdrs = {PROFILE_HEADER: "ipblock", "x-forwarded-for": "203.0.113.7", "x-real-ip": "203.0.113.7",
+            "forwarded": "for=203.0.113.7", "user-agent": UA, "sec-ch-ua-full-version-list": '"Chromium";v="120.0.6099.109"'}
+    r = send(proto, envoy.port, "POST", CHAT, chat(), headers=hdrs)
+    assert r.status == 200, r.body[:300]
+    [up] = fake.requests
+    # Removed after the router: the upstream never sees the client's address.
+    assert up.header("x-forwarded-for") is None and up.header("x-real-ip") is None and up.header("forwarded") is None
+    assert up.header("user-agent") == UA and up.header("sec-ch-ua-full-version-list") == hdrs["sec-ch-ua-full-version-list"]
+    [rec] = audit_for(r)
+    assert rec["decision"] == "allow" and rec["redactions"] in (None, {}), rec["redactions"]
+    # Anywhere else the address is still found.
+    fake.reset()
+    r = send(proto, envoy.port, "POST", CHAT, chat(), headers={PROFILE_HEADER: "ipblock", "x-client": "203.0.113.7"})
+    rec = assert_rejected(envoy, fake, audit_for, r, 403, "pii_blocked", decision="deny")
+    assert rec["redactions"] == {"IP_ADDRESS": {"block": 1}}
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_key_in_the_user_agent_is_blocked(envoy: Envoy, fake: FakeOpenRouter, audit_for, proto: str) -> None:
+    r = send(proto, envoy.port, "POST", CHAT, chat(), headers={PROFILE_HEADER: "block", "user-agent": f"{UA} {KEY}"})
+    rec = assert_rejected(envoy, fake, audit_for, r, 403, "pii_blocked", decision="deny")
+    assert rec["redactions"] == {"OPENROUTER_KEY": {"block": 1}}
+    assert_no_planted_value_logged(envoy)
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_a_key_in_the_request_id_is_recorded_and_forwarded_as_its_hash(envoy: Envoy, fake: FakeOpenRouter,
+                                                                       proto: str) -> None:
+    """`sk-or-v1-<hex>` fits the request-id grammar, so it was forwarded and recorded verbatim. Now the secrets scan
+    finds it: the audit record, Envoy's log and the upstream get `sha256-<hex>` instead (docs/pii.md)."""
+    rid = KEY[:-8] + uuid.uuid4().hex[:8]
+    hashed = "sha256-" + hashlib.sha256(rid.encode()).hexdigest()
+    r = send(proto, envoy.port, "POST", CHAT, chat(), headers={PROFILE_HEADER: "block", "x-request-id": rid})
+    assert r.status == 200, r.body[:300]
+    [up] = fake.requests
+    assert up.header("x-request-id") == hashed
+    assert envoy.wait_logged(hashed)
+    [rec] = [x for x in envoy.audit_records() if x.get("request_id") == hashed]
+    assert rec["decision"] == "allow"
+    logs = envoy.audit_path.read_text() + envoy.stdout_text() + envoy.stderr_text()
+    assert rid not in logs
 
 
 # ---------------------------------------------------------------------------------------------- token ids (finding 2)

@@ -411,13 +411,13 @@ impl Redactor {
 
     /// Detected, allowed-filtered, non-overlapping findings in view coordinates.
     fn findings(&self, view: &View) -> Vec<Finding> {
-        self.findings_and_near_miss(view).0
+        self.findings_and_near_miss(view, self.on).0
     }
 
     /// [`findings`](Self::findings), and whether a candidate was turned down only for want of a
     /// context word ([`Sink::near_miss`]).
-    fn findings_and_near_miss(&self, view: &View) -> (Vec<Finding>, bool) {
-        let mut sink = Sink { on: self.on, out: Vec::new(), near_miss: false, digits_left: false, quads: false };
+    fn findings_and_near_miss(&self, view: &View, on: Enabled) -> (Vec<Finding>, bool) {
+        let mut sink = Sink { on, out: Vec::new(), near_miss: false, digits_left: false, quads: false };
         let plan = Plan {
             custom: &self.custom,
             fallback: &self.fallback,
@@ -500,13 +500,23 @@ impl Redactor {
     /// [`MAX_PASSES`] times in all; text whose findings are set apart by spaces or brackets, the
     /// usual case, is scanned once.
     pub fn scan(&self, text: &str, tally: &mut PiiTally) -> Option<String> {
+        self.scan_with(text, tally, self.on)
+    }
+
+    /// [`Redactor::scan`] with the built-in entity `skip` left out (a header whose software
+    /// versions read as IPv4 addresses is scanned without `IP_ADDRESS`, core/head_pii.rs).
+    pub(crate) fn scan_without(&self, text: &str, tally: &mut PiiTally, skip: Entity) -> Option<String> {
+        self.scan_with(text, tally, self.on.without(skip))
+    }
+
+    fn scan_with(&self, text: &str, tally: &mut PiiTally, on: Enabled) -> Option<String> {
         if !self.active || text.is_empty() {
             return None;
         }
         let mut out: Option<String> = None;
         for pass in 0..MAX_PASSES {
             let current = out.as_deref().unwrap_or(text);
-            match self.scan_pass(current, tally, pass == 0) {
+            match self.scan_pass(current, tally, pass == 0, on) {
                 Pass::Blocked => return None,
                 Pass::Unchanged => break,
                 Pass::Changed { text, glued } => {
@@ -522,9 +532,9 @@ impl Redactor {
 
     /// One pass of [`Redactor::scan`]. Findings whose action only counts (`flag`) are still in
     /// the text on a later pass, so they are counted on the first pass only.
-    fn scan_pass(&self, text: &str, tally: &mut PiiTally, first: bool) -> Pass {
+    fn scan_pass(&self, text: &str, tally: &mut PiiTally, first: bool, on: Enabled) -> Pass {
         let view = View::new(text);
-        let (found, near_miss) = self.findings_and_near_miss(&view);
+        let (found, near_miss) = self.findings_and_near_miss(&view, on);
         if found.is_empty() {
             return Pass::Unchanged;
         }

@@ -68,6 +68,11 @@ impl Enabled {
         self.0 & (1 << e.index()) != 0
     }
 
+    /// The same mask with `e` switched off.
+    pub(crate) fn without(self, e: Entity) -> Self {
+        Self(self.0 & !(1 << e.index()))
+    }
+
     /// Whether any of `es` is enabled.
     pub(crate) fn any(self, es: &[Entity]) -> bool {
         es.iter().any(|e| self.has(*e))
