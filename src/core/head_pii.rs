@@ -97,11 +97,7 @@ pub(crate) fn scan(redactor: &Redactor, headers: &[(String, String)], removed: &
         let mut changed = false;
         let mut values: Vec<String> = Vec::new();
         for (_, v) in headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            let new = if software {
-                redactor.scan_without(v, &mut out.tally, Entity::IpAddress)
-            } else {
-                redactor.scan(v, &mut out.tally)
-            };
+            let new = redactor.scan_without(v, &mut out.tally, software.then_some(Entity::IpAddress));
             if out.tally.blocked.is_some() {
                 return out;
             }

@@ -503,10 +503,10 @@ impl Redactor {
         self.scan_with(text, tally, self.on)
     }
 
-    /// [`Redactor::scan`] with the built-in entity `skip` left out (a header whose software
-    /// versions read as IPv4 addresses is scanned without `IP_ADDRESS`, core/head_pii.rs).
-    pub(crate) fn scan_without(&self, text: &str, tally: &mut PiiTally, skip: Entity) -> Option<String> {
-        self.scan_with(text, tally, self.on.without(skip))
+    /// [`Redactor::scan`] with the built-in entity `skip` (if any) left out (a header whose
+    /// software versions read as IPv4 addresses is scanned without `IP_ADDRESS`, core/head_pii.rs).
+    pub(crate) fn scan_without(&self, text: &str, tally: &mut PiiTally, skip: Option<Entity>) -> Option<String> {
+        self.scan_with(text, tally, skip.map_or(self.on, |e| self.on.without(e)))
     }
 
     fn scan_with(&self, text: &str, tally: &mut PiiTally, on: Enabled) -> Option<String> {
